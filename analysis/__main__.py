@@ -1,0 +1,7 @@
+"""``python -m analysis`` is the same as the ``cocoon-econ`` console script."""
+
+import sys
+
+from analysis.cli import main
+
+sys.exit(main())

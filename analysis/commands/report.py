@@ -1,0 +1,22 @@
+"""``cocoon-econ report``: build the HTML report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("report", help="build the self-contained HTML report")
+    p.add_argument("--scenario", action="append", type=Path, default=None,
+                   help="scenario TOML file (repeatable); default: the shipped examples")
+    p.add_argument("--out", type=Path, default=Path("reports/report.html"), help="output HTML path")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from analysis.report import build_report
+
+    path = build_report(out=args.out, scenario_files=args.scenario)
+    print(f"wrote {path}")
+    return 0
