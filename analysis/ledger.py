@@ -196,7 +196,7 @@ def history_path(closes: pd.Series | pd.DataFrame, start: dt.date, end: dt.date,
 
 
 def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt.date | None = None,
-                 end: dt.date | None = None) -> pd.DataFrame:
+                 end: dt.date | None = None, *, start_field: str = "start", end_field: str = "end") -> pd.DataFrame:
     """The day-by-day ledger of ``scenario`` on a real TON price history.
 
     Treasury policy: sell each payout at that day's close (``treasury.trading_fee_bps``
@@ -210,6 +210,8 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
     start, end : date, optional
         First and last day; default ``[finance] start`` and ``horizon_days`` later
         (clipped to the last close available).
+    start_field, end_field : str
+        How error messages name ``start``/``end`` (e.g. ``"--start"`` from the CLI).
 
     Returns
     -------
@@ -221,7 +223,7 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
     depreciation).
     """
     origin = scenario.origin
-    start_field = "start" if start is not None else f"{origin}: [finance] start"
+    start_field = start_field if start is not None else f"{origin}: [finance] start"
     start = start if start is not None else scenario.finance.start
     series = closes["close_usd"] if isinstance(closes, pd.DataFrame) else closes
     if end is None:
@@ -229,7 +231,7 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
         end = min(start + dt.timedelta(days=scenario.finance.horizon_days - 1), last)
         if end < start:
             end = start  # history_path reports the start as outside the history
-    window = history_path(series, start, end, start_field=start_field)
+    window = history_path(series, start, end, start_field=start_field, end_field=end_field)
     paths = window.to_numpy(dtype=float)[None, :]
     income = path_income(scenario, paths)
     proceeds = sell_on_payout_usd(income, paths, scenario.treasury.trading_fee_bps)[0]
