@@ -200,8 +200,8 @@ def funding_intervals(times_ms: np.ndarray) -> tuple[np.ndarray, int]:
 def tidy_funding(times_ms: list[int], rates: list[float], source: str) -> tuple[pd.DataFrame, dict[str, int]]:
     """A tidy funding frame (``time, rate, interval_hours, source``) from raw events.
 
-    Duplicate times keep the last; sorted ascending; ``interval_hours`` from
-    :func:`funding_intervals`.
+    Times are rounded to the second; duplicate times keep the last; sorted ascending;
+    ``interval_hours`` from :func:`funding_intervals`.
     """
     if not times_ms:
         frame = pd.DataFrame({"time": pd.Series(dtype="datetime64[ns, UTC]"),
@@ -209,7 +209,10 @@ def tidy_funding(times_ms: list[int], rates: list[float], source: str) -> tuple[
                               "interval_hours": pd.Series(dtype=float),
                               "source": pd.Series(dtype=object)})
         return frame, {"duplicates": 0, "missing_events": 0}
-    raw = pd.DataFrame({"ms": np.asarray(times_ms, dtype=np.int64), "rate": np.asarray(rates, dtype=float)})
+    # Exchange timestamps carry a few ms of jitter (Binance: ...800002); a funding event is
+    # identified by its second, which also makes stored and fresh rows merge cleanly.
+    ms = (np.asarray(times_ms, dtype=np.int64) + 500) // 1000 * 1000
+    raw = pd.DataFrame({"ms": ms, "rate": np.asarray(rates, dtype=float)})
     duplicated = raw["ms"].duplicated(keep="last")
     raw = raw[~duplicated].sort_values("ms").reset_index(drop=True)
     hours, missing = funding_intervals(raw["ms"].to_numpy())
