@@ -24,6 +24,12 @@ def day_ms(day: dt.date) -> int:
     return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) * 1000
 
 
+def to_ms(values: Any) -> list[int]:
+    """Milliseconds since the epoch of date/time strings read as UTC (whatever pandas' resolution)."""
+    stamps = pd.to_datetime(pd.Series(values), utc=True)
+    return ((stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)).astype("int64").tolist()
+
+
 def daily_frame(first: dt.date, last: dt.date, *, seed: float = 0.0) -> pd.DataFrame:
     """A deterministic daily OHLCV frame (4-decimal prices) indexed by ``date``."""
     days = pd.date_range(first, last, freq="D", name="date")
