@@ -21,7 +21,7 @@ import requests
 from analysis.errors import DataError, FetchError, InputError
 from analysis.sources import binance, bybit, coingecko, kraken, okx
 from analysis.sources.common import find_gaps, iso_utc, today_utc, utc_now
-from analysis.store import (SNAPSHOT_DIR, REFERENCE_DIR, cache_dir as _cache_dir, funding_cache_path,
+from analysis.store import (PACKAGE_ROOT, SNAPSHOT_DIR, REFERENCE_DIR, cache_dir as _cache_dir, funding_cache_path,
                             manifest_key, merge_funding, merge_prices, merge_spans, missing_day_runs,
                             price_cache_path, read_funding_csv, read_manifest, read_prices_csv,
                             write_funding_csv, write_manifest_entry, write_prices_csv)
@@ -420,10 +420,12 @@ def data_status(cache_dir: str | Path | None = None) -> list[dict[str, Any]]:
             out.append(_funding_row("cache", path, frame, updated, source))
     for row in out:
         if row["path"] is not None:
-            try:
-                row["path"] = str(Path(row["path"]).resolve().relative_to(root.resolve()))
-            except ValueError:
-                pass
+            for base in (root, PACKAGE_ROOT):   # cache files relative to the cache, the rest to the repo
+                try:
+                    row["path"] = Path(row["path"]).resolve().relative_to(base.resolve()).as_posix()
+                    break
+                except ValueError:
+                    continue
     return out
 
 

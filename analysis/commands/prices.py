@@ -9,7 +9,7 @@ from pathlib import Path
 from analysis import prices
 from analysis.errors import FetchError, InputError
 from analysis.sources.common import format_runs, today_utc
-from analysis.store import atomic_write_text, funding_csv_text, prices_csv_text
+from analysis.store import atomic_write_text, cache_dir, funding_csv_text, prices_csv_text
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -117,6 +117,10 @@ def run_fetch_funding(args: argparse.Namespace) -> int:
 
 def run_data_status(args: argparse.Namespace) -> int:
     rows = prices.data_status()
+    root = cache_dir()
+    files = sorted(p for p in root.rglob("*.csv")) if root.is_dir() else []
+    print(f"cache: {root} ({len(files)} file{'s' if len(files) != 1 else ''}"
+          f"{'' if files else '; fill it with cocoon-econ fetch prices/funding'})")
     current = None
     for row in rows:
         heading = (f"{row['asset'].upper()}/USD daily closes" if row["kind"] == "prices"
