@@ -295,14 +295,15 @@ def refresh_prices(asset: str, source: str, start: dt.date, end: dt.date, *, cac
         metas.append(meta)
         if meta.get("note"):
             notes.append(meta["note"])
-    new = pd.concat(frames) if frames else None
-    if runs and (new is None or new.empty):
+    filled = [f for f in frames if not f.empty]
+    new = pd.concat(filled) if filled else None
+    if runs and new is None:
         hint = "; ".join(notes) or "check --start/--end (was the instrument listed then?)"
         raise FetchError(f"{source}: no {asset.upper()} candles for {_runs_text(runs)}; "
                          f"the cache is unchanged ({hint})")
     new_rows = 0 if new is None else int((~new.index.isin(have)).sum())
     merged = merge_prices(old, new) if new is not None else old
-    if new is not None and not new.empty:
+    if new is not None:
         write_prices_csv(merged, path)
     if runs:
         entry = _manifest_entry(entry, metas, runs, merged, moment)
@@ -338,7 +339,8 @@ def refresh_funding(source: str, start: dt.date, end: dt.date, *, asset: str = "
         frames.append(frame)
         metas.append(meta)
         missing += int(meta.get("missing_events", 0))
-    new = pd.concat(frames, ignore_index=True) if frames and any(len(f) for f in frames) else None
+    filled = [f for f in frames if not f.empty]
+    new = pd.concat(filled, ignore_index=True) if filled else None
     if new is None and any(a < today_utc(moment) for a, _ in runs):
         raise FetchError(f"{source}: no {asset.upper()} funding events for {_runs_text(runs)}; the cache is "
                          f"unchanged (check --start/--end; OKX keeps only about three months)")

@@ -145,7 +145,8 @@ def merge_prices(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
         return new.sort_index()
     if new is None or new.empty:
         return old.sort_index()
-    combined = pd.concat([old[~old.index.isin(new.index)], new])
+    kept = old[~old.index.isin(new.index)]
+    combined = pd.concat([kept, new]) if not kept.empty else new.copy()
     combined.index.name = "date"
     return combined.sort_index()
 

@@ -34,6 +34,29 @@ def test_klines_page_by_start_time_1000_at_a_time(httpserver):
     assert meta["label"] == "binance TONUSDT spot"
 
 
+def test_multi_page_fetch_drives_a_progress_bar(httpserver, monkeypatch):
+    updates = []
+
+    class Bar:
+        def __init__(self, desc, total=None, unit="page"):
+            self.total = total
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, n):
+            updates.append((self.total, n))
+
+    monkeypatch.setattr(binance, "progress_bar", Bar)
+    data = fakes.daily_frame(dt.date(2022, 1, 1), dt.date(2025, 3, 9))
+    httpserver.expect_request("/api/v3/klines").respond_with_handler(fakes.binance_klines_handler(fakes.binance_klines(data)))
+    binance.get_binance_klines(dt.date(2022, 1, 1), dt.date(2025, 3, 9), base_url=httpserver.url_for("/"), now=NOW, **FAST)
+    assert updates == [(2, 1), (2, 1)]                    # 1164 days: two pages of at most 1000, announced
+
+
 def test_api_error_is_not_retried_and_carries_binance_message(httpserver):
     faults = fakes.Faults(lambda r: None, always_from=(1, "fail"))
     httpserver.expect_request("/api/v3/klines").respond_with_handler(faults)

@@ -105,3 +105,12 @@ def test_parser_reads_a_real_history_served_in_okx_format(shared_data):
     frame = okx.parse_okx_candles({"code": "0", "msg": "", "data": rows}, now=dt.datetime(2026, 6, 1, tzinfo=UTC))
     np.testing.assert_array_equal(frame["close"].to_numpy(), raw["close"].to_numpy())
     assert frame.index[0] == pd.Timestamp("2024-08-08")
+
+
+def test_predicted_rate_is_used_only_when_no_realized_rate_is_given():
+    t0 = fakes.day_ms(dt.date(2025, 1, 1))
+    records = fakes.okx_funding([(t0, 0.0001), (t0 + 28_800_000, 0.0002)])
+    records[0]["realizedRate"] = ""                       # the newest: not settled into realizedRate
+    records[0]["fundingRate"] = "0.00030000"
+    frame = okx.parse_okx_funding({"code": "0", "msg": "", "data": records})
+    assert frame["rate"].tolist() == [0.0001, 0.0003]
