@@ -142,3 +142,13 @@ def test_persistent_5xx_gives_up_with_one_fetch_error(httpserver, case):
     assert info.value.status_code == 500
     assert "gave up after 3 attempts" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("retry_after, expected", [("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),   # a past HTTP-date
+                                                   ("soon", 0.25)])                          # unreadable: back-off
+def test_retry_after_as_http_date_or_garbage(httpserver, retry_after, expected):
+    case = CASES[0]
+    _serve(httpserver, case, plan={1: "429"}, retry_after=retry_after)
+    waits: list[float] = []
+    case.fetch(case.start, TODAY, base_url=httpserver.url_for("/"), now=NOW, **_fast(sleep=waits.append, backoff_s=0.25))
+    assert waits == [expected]
