@@ -31,7 +31,7 @@ from analysis.store import atomic_write_text, cache_dir, reference_path
 
 __all__ = ["COLUMNS", "PRICING", "REFERENCE_PRICING", "HISTORY_COLUMNS", "PROVIDER_KINDS", "history_path",
            "read_history", "append_history", "read_reference", "all_rates", "rate_history",
-           "summarise_rates", "provider_kind", "to_csv_text", "fetch_rates", "SOURCES", "daily_points",
+           "summarise_rates", "provider_kind", "to_csv_text", "fetch_rates", "SOURCES", "daily_points", "history_span",
            "summarise_prices"]
 
 SOURCES = ("vastai", "runpod", "azure", "gpuhunt")
@@ -217,6 +217,19 @@ def summarise_rates(frame: pd.DataFrame) -> pd.DataFrame:
     return summary.drop(columns="_k").reset_index(drop=True)
 
 
+def history_span(history: pd.DataFrame) -> dict[str, Any]:
+    """Rows (reference and fetched), first and last day (``YYYY-MM-DD``) and the price range."""
+    priced = history.dropna(subset=["usd_per_gpu_hour"])
+    origin = history["origin"] if "origin" in history.columns else pd.Series("", index=history.index)
+    return {"rows": int(len(history)),
+            "reference_rows": int((origin == "reference").sum()),
+            "fetched_rows": int((origin == "fetched").sum()),
+            "first": priced["observed_at"].min().strftime("%Y-%m-%d") if len(priced) else None,
+            "last": priced["observed_at"].max().strftime("%Y-%m-%d") if len(priced) else None,
+            "min_usd_per_gpu_hour": float(priced["usd_per_gpu_hour"].min()) if len(priced) else None,
+            "max_usd_per_gpu_hour": float(priced["usd_per_gpu_hour"].max()) if len(priced) else None}
+
+
 def daily_points(frame: pd.DataFrame) -> pd.DataFrame:
     """One point per day, provider, offering kind and GPU, for charts.
 
@@ -290,6 +303,8 @@ def fetch_rates(source: str, *, gpu: str | None = None, providers: list[str] | N
         raise InputError("--region: only applies to --source azure (e.g. eastus)")
     if catalog_version and source != "gpuhunt":
         raise InputError("--catalog-version: only applies to --source gpuhunt")
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise InputError(f"--base-url: must start with http:// or https://, got {base_url!r}")
     options: dict[str, Any] = {"session": session, **http_options}
     if base_url:
         options["base_url"] = base_url

@@ -70,14 +70,7 @@ def run_rates(args: argparse.Namespace) -> int:
     gpu = validate_gpu(args.gpu)
     history = rates.rate_history(gpu)
     summary = rates.summarise_rates(history)
-    priced = history.dropna(subset=["usd_per_gpu_hour"])
-    span = {"rows": int(len(history)),
-            "reference_rows": int((history["origin"] == "reference").sum()),
-            "fetched_rows": int((history["origin"] == "fetched").sum()),
-            "first": _day(priced["observed_at"].min()) if len(priced) else None,
-            "last": _day(priced["observed_at"].max()) if len(priced) else None,
-            "min_usd_per_gpu_hour": float(priced["usd_per_gpu_hour"].min()) if len(priced) else None,
-            "max_usd_per_gpu_hour": float(priced["usd_per_gpu_hour"].max()) if len(priced) else None}
+    span = rates.history_span(history)
     if args.json:
         records = [{**row, "first": _day(row["first"]), "last": _day(row["last"])}
                    for row in summary.to_dict(orient="records")]
