@@ -27,7 +27,8 @@ from analysis.gpu_names import CANONICAL_GPUS, validate_gpu
 from analysis.sources import azure, gpuhunt_catalog, runpod, vastai
 from analysis.sources.rate_table import (COLUMNS, PRICING, concat_rates, empty_rates, summarise_prices,
                                          tidy_rates)
-from analysis.store import atomic_write_text, cache_dir, reference_path
+from analysis import store
+from analysis.store import atomic_write_text, reference_path
 
 __all__ = ["COLUMNS", "PRICING", "REFERENCE_PRICING", "HISTORY_COLUMNS", "PROVIDER_KINDS", "history_path",
            "read_history", "append_history", "read_reference", "all_rates", "rate_history",
@@ -93,20 +94,20 @@ def _read_rates_csv(text: str, what: str) -> pd.DataFrame:
         raise DataError(f"{what}: bad values ({exc}); move it away and fetch again") from None
 
 
-def history_path(cache: str | Path | None = None) -> Path:
+def history_path(cache_dir: str | Path | None = None) -> Path:
     """``cache_dir()/rates/history.csv``."""
-    return cache_dir(cache) / HISTORY_FILE
+    return store.cache_dir(cache_dir) / HISTORY_FILE
 
 
-def read_history(cache: str | Path | None = None) -> pd.DataFrame:
+def read_history(cache_dir: str | Path | None = None) -> pd.DataFrame:
     """The fetched snapshots (normalised columns); empty when nothing was fetched yet."""
-    path = history_path(cache)
+    path = history_path(cache_dir)
     if not path.exists():
         return empty_rates()
     return _read_rates_csv(path.read_text(encoding="utf-8"), str(path))
 
 
-def append_history(frame: pd.DataFrame, cache: str | Path | None = None) -> tuple[Path, int]:
+def append_history(frame: pd.DataFrame, cache_dir: str | Path | None = None) -> tuple[Path, int]:
     """Append a fetched snapshot to the history, atomically, dropping exact duplicate rows.
 
     Returns
@@ -114,8 +115,8 @@ def append_history(frame: pd.DataFrame, cache: str | Path | None = None) -> tupl
     (Path, int)
         The history file and how many rows were new.
     """
-    path = history_path(cache)
-    old = read_history(cache)
+    path = history_path(cache_dir)
+    old = read_history(cache_dir)
     # Round-trip the new rows through CSV so they compare exactly with the stored ones.
     new = _read_rates_csv(to_csv_text(tidy_rates(frame)), "new rates")
     combined = concat_rates([old, new])
@@ -145,7 +146,7 @@ def read_reference() -> pd.DataFrame:
     return frame[[*COLUMNS, "confidence"]]
 
 
-def all_rates(cache: str | Path | None = None) -> pd.DataFrame:
+def all_rates(cache_dir: str | Path | None = None) -> pd.DataFrame:
     """Reference table and fetched history together (:data:`HISTORY_COLUMNS`), oldest first.
 
     ``origin`` is ``reference`` or ``fetched``; ``confidence`` is the reference's
@@ -153,7 +154,7 @@ def all_rates(cache: str | Path | None = None) -> pd.DataFrame:
     """
     reference = read_reference()
     reference["origin"] = "reference"
-    fetched = read_history(cache)
+    fetched = read_history(cache_dir)
     fetched["confidence"] = "measured"
     fetched["origin"] = "fetched"
     frames = [f for f in (reference, fetched) if not f.empty]
@@ -164,14 +165,14 @@ def all_rates(cache: str | Path | None = None) -> pd.DataFrame:
     return combined[list(HISTORY_COLUMNS)].sort_values("observed_at", kind="stable").reset_index(drop=True)
 
 
-def rate_history(gpu: str, cache: str | Path | None = None) -> pd.DataFrame:
+def rate_history(gpu: str, cache_dir: str | Path | None = None) -> pd.DataFrame:
     """Every dated price of one GPU: the reference table plus fetched snapshots, oldest first.
 
     Parameters
     ----------
     gpu : str
         A canonical GPU name (vendor spellings accepted, e.g. ``"H100 SXM"``).
-    cache : path, optional
+    cache_dir : path, optional
         Cache folder (default :func:`analysis.store.cache_dir`).
 
     Raises
@@ -180,7 +181,7 @@ def rate_history(gpu: str, cache: str | Path | None = None) -> pd.DataFrame:
         For a GPU outside :data:`~analysis.gpu_names.CANONICAL_GPUS`.
     """
     name = validate_gpu(gpu)
-    rates = all_rates(cache)
+    rates = all_rates(cache_dir)
     return rates[rates["gpu"] == name].reset_index(drop=True)
 
 
@@ -263,7 +264,7 @@ def daily_points(frame: pd.DataFrame) -> pd.DataFrame:
 
 def fetch_rates(source: str, *, gpu: str | None = None, providers: list[str] | None = None,
                 region: str | None = None, catalog_version: str | None = None, base_url: str | None = None,
-                cache: str | Path | None = None, session: requests.Session | None = None,
+                cache_dir: str | Path | None = None, session: requests.Session | None = None,
                 save: bool = True, **http_options: Any) -> tuple[pd.DataFrame, dict]:
     """Fetch one source's rates and append them to the history.
 
@@ -280,7 +281,7 @@ def fetch_rates(source: str, *, gpu: str | None = None, providers: list[str] | N
         A dated gpuhunt catalog version (``--source gpuhunt`` only).
     base_url : str, optional
         Override the source's API root (a mirror, a proxy or a test server).
-    cache : path, optional
+    cache_dir : path, optional
         Cache folder (default :func:`analysis.store.cache_dir`).
     session : requests.Session, optional
     save : bool
@@ -322,7 +323,7 @@ def fetch_rates(source: str, *, gpu: str | None = None, providers: list[str] | N
                                                           **options)
     meta = {**meta, "rows": len(frame)}
     if save:
-        path, added = append_history(frame, cache)
+        path, added = append_history(frame, cache_dir)
         meta.update(history=str(path), added=added)
     return frame, meta
 

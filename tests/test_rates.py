@@ -160,7 +160,7 @@ def test_failed_fetch_leaves_history_byte_identical(httpserver, tmp_path):
     before = rates.history_path(tmp_path).read_bytes()
     httpserver.expect_request("/graphql").respond_with_data("down", status=503)
     with pytest.raises(FetchError, match="503"):
-        rates.fetch_rates("runpod", base_url=httpserver.url_for("/"), cache=tmp_path,
+        rates.fetch_rates("runpod", base_url=httpserver.url_for("/"), cache_dir=tmp_path,
                           timeout_s=2, max_retries=1, backoff_s=0)
     assert rates.history_path(tmp_path).read_bytes() == before
 
@@ -168,14 +168,14 @@ def test_failed_fetch_leaves_history_byte_identical(httpserver, tmp_path):
 def test_fetch_rates_appends_and_checks_options(httpserver, tmp_path):
     httpserver.expect_request("/graphql").respond_with_json(json.loads((DATA / "runpod_gpu_types.json").read_text()))
     with pytest.warns(UnknownGpuWarning):
-        frame, meta = rates.fetch_rates("runpod", gpu="H100 SXM", base_url=httpserver.url_for("/"), cache=tmp_path,
+        frame, meta = rates.fetch_rates("runpod", gpu="H100 SXM", base_url=httpserver.url_for("/"), cache_dir=tmp_path,
                                         timeout_s=2, max_retries=0)
     assert set(frame["gpu"]) == {"H100-SXM"} and meta["added"] == 3
     assert len(rates.read_history(tmp_path)) == 3
     for kwargs, field in [({"providers": ["aws"]}, "--provider"), ({"region": "eastus"}, "--region"),
                           ({"catalog_version": "20260101"}, "--catalog-version"), ({"gpu": "K80"}, "--gpu")]:
         with pytest.raises(InputError, match=field):
-            rates.fetch_rates("vastai", cache=tmp_path, **kwargs)
+            rates.fetch_rates("vastai", cache_dir=tmp_path, **kwargs)
 
 
 def test_report_section_shows_h100_and_h200_with_sources(isolated_cache):

@@ -43,8 +43,8 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def _notes(caught: list[warnings.WarningMessage]) -> None:
-    for item in caught:
-        print(f"note: {' '.join(str(item.message).split())}", file=sys.stderr)
+    for message in dict.fromkeys(" ".join(str(item.message).split()) for item in caught):
+        print(f"note: {message}", file=sys.stderr)
 
 
 def run_fetch_rates(args: argparse.Namespace) -> int:
