@@ -146,15 +146,16 @@ def read_reference() -> pd.DataFrame:
     return frame[[*COLUMNS, "confidence"]]
 
 
-def all_rates(cache_dir: str | Path | None = None) -> pd.DataFrame:
+def all_rates(cache_dir: str | Path | None = None, *, include_fetched: bool = True) -> pd.DataFrame:
     """Reference table and fetched history together (:data:`HISTORY_COLUMNS`), oldest first.
 
     ``origin`` is ``reference`` or ``fetched``; ``confidence`` is the reference's
-    (``high``/``medium``/``low``) and ``measured`` for fetched rows.
+    (``high``/``medium``/``low``) and ``measured`` for fetched rows. ``include_fetched=False``
+    leaves the cache out.
     """
     reference = read_reference()
     reference["origin"] = "reference"
-    fetched = read_history(cache_dir)
+    fetched = read_history(cache_dir) if include_fetched else empty_rates()
     fetched["confidence"] = "measured"
     fetched["origin"] = "fetched"
     frames = [f for f in (reference, fetched) if not f.empty]

@@ -190,3 +190,13 @@ def test_report_section_shows_h100_and_h200_with_sources(isolated_cache):
     hover = " ".join(t for trace in h100.data for t in trace.text)
     assert "source: NextPlatform 2023-07-27" in hover
     assert "<table>" in section.after_html
+
+
+def test_report_section_survives_a_damaged_cache(isolated_cache):
+    from analysis.report import ReportContext
+    from analysis.report.rates import build
+    path = rates.history_path(isolated_cache)
+    path.parent.mkdir(parents=True)
+    path.write_text("not,a,rates,table\n")
+    section = build(ReportContext(cache_dir=isolated_cache))
+    assert len(section.figures) == 2 and "Fetched rates left out" in section.intro_html

@@ -7,6 +7,7 @@ import html
 import pandas as pd
 
 from analysis import rates
+from analysis.errors import DataError
 from analysis.charts.rates import rates_over_time
 from analysis.report import ReportContext, Section
 
@@ -33,7 +34,12 @@ def _latest_table(history: pd.DataFrame) -> str:
 
 def build(ctx: ReportContext) -> Section | None:
     """H100 and H200 price per GPU-hour over time (reference table plus fetched snapshots)."""
-    history = rates.all_rates(ctx.cache_dir)
+    problem = ""
+    try:
+        history = rates.all_rates(ctx.cache_dir)
+    except DataError as exc:  # a damaged cache must not stop the report: show the reference table
+        history = rates.all_rates(ctx.cache_dir, include_fetched=False)
+        problem = f"<p class='note bad'>Fetched rates left out: {html.escape(str(exc))}</p>"
     figures, tables = [], []
     for family, gpus in FAMILIES:
         part = history[history["gpu"].isin(gpus)]
@@ -53,7 +59,8 @@ def build(ctx: ReportContext) -> Section | None:
         "on-demand, reserved or committed (1- or 3-year terms, capacity blocks) and spot; neoclouds are "
         "Lambda, Nebius, RunPod's secure cloud and similar; marketplaces are Vast.ai and RunPod's community "
         "cloud; market indexes are published H100/H200 price indexes. Fetched marketplace snapshots are "
-        "shown as the day's median of all offers. Hover over a point for its offering and source.</p>")
+        "shown as the day's median of all offers. Hover over a point for its offering and source.</p>"
+        + problem)
     note = ("<p class='note'>Reserved prices are the hourly equivalent of the whole-term price. "
             "A provider's GPU-hour price is the instance price divided by its GPUs, so it includes "
             "the CPU, memory and storage that come with them.</p>")
