@@ -50,8 +50,8 @@ def rates_over_time(points: pd.DataFrame, title: str) -> go.Figure:
         if part.empty:
             continue
         fig.add_trace(go.Scatter(
-            x=part["observed_at"], y=part["usd_per_gpu_hour"], name=kind, mode="markers+lines",
-            line={"color": colour, "width": 1, "dash": "dot"},
+            # markers only: a line would join different providers' prices as if they were one series
+            x=part["observed_at"], y=part["usd_per_gpu_hour"], name=kind, mode="markers",
             marker={"color": colour, "symbol": symbol, "size": 9, "line": {"width": 1, "color": "white"}},
             text=_hover(part), hovertemplate="%{text}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="date observed (UTC)", yaxis_title="USD per GPU-hour",
