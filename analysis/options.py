@@ -2,13 +2,15 @@
 
 There is no liquid listed TON options market, so these are theoretical costs: what a desk
 quoting at the given volatility would charge. Volatility is annual (365-day crypto year), time
-in years, rates continuously compounded.
+in years, rates continuously compounded. ``N`` is the standard normal CDF
+``scipy.special.ndtr`` (what ``scipy.stats.norm.cdf`` evaluates, without its per-call
+argument handling, which dominates on the small arrays the strategies price).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from analysis.errors import InputError
 
@@ -46,7 +48,7 @@ def black_scholes_call(spot: ArrayLike, strike: ArrayLike, years: ArrayLike, vol
     spot, strike, years, vol, rate = _prepare(spot, strike, years, vol_annual, rate_annual)
     discounted = strike * np.exp(-rate * years)
     d1, d2, live = _d1_d2(spot, strike, years, vol, rate)
-    price = np.where(live, spot * norm.cdf(d1) - discounted * norm.cdf(d2), np.maximum(spot - discounted, 0.0))
+    price = np.where(live, spot * ndtr(d1) - discounted * ndtr(d2), np.maximum(spot - discounted, 0.0))
     return price if price.ndim else float(price)
 
 
@@ -59,5 +61,5 @@ def black_scholes_put(spot: ArrayLike, strike: ArrayLike, years: ArrayLike, vol_
     spot, strike, years, vol, rate = _prepare(spot, strike, years, vol_annual, rate_annual)
     discounted = strike * np.exp(-rate * years)
     d1, d2, live = _d1_d2(spot, strike, years, vol, rate)
-    price = np.where(live, discounted * norm.cdf(-d2) - spot * norm.cdf(-d1), np.maximum(discounted - spot, 0.0))
+    price = np.where(live, discounted * ndtr(-d2) - spot * ndtr(-d1), np.maximum(discounted - spot, 0.0))
     return price if price.ndim else float(price)

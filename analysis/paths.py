@@ -36,6 +36,10 @@ class PathModel(Protocol):
     def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         """Price paths ``[n_paths, horizon_days + 1]`` starting at ``start_price``."""
 
+    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
+        """Day-major ``log(S_t / S_0)``, ``[horizon_days + 1, n_paths]``: what ``sample`` exponentiates
+        (same numbers for the same generator state)."""
+
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -105,15 +109,28 @@ def cumsum_days(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
     return out
 
 
-def prices_from_log_returns(start_price: float | np.ndarray, returns_days: np.ndarray) -> np.ndarray:
-    """Price paths ``[paths, days + 1]`` from day-major log returns ``[days, paths]``."""
+def log_growth_from_returns(returns_days: np.ndarray) -> np.ndarray:
+    """Day-major cumulative log growth ``[days + 1, paths]`` (row 0 = 0) from log returns ``[days, paths]``."""
     horizon_days, n_paths = returns_days.shape
     out = np.empty((horizon_days + 1, n_paths))
     out[0] = 0.0
     cumsum_days(returns_days, out=out[1:])
-    np.exp(out, out=out)
-    out *= start_price
-    return out.T
+    return out
+
+
+def prices_from_log_growth(start_price: float, log_growth: np.ndarray) -> np.ndarray:
+    """Price paths ``[paths, days + 1]`` from day-major log growth ``[days + 1, paths]``.
+
+    Works in place: ``log_growth`` becomes the (day-major) prices.
+    """
+    np.exp(log_growth, out=log_growth)
+    log_growth *= start_price
+    return log_growth.T
+
+
+def prices_from_log_returns(start_price: float, returns_days: np.ndarray) -> np.ndarray:
+    """Price paths ``[paths, days + 1]`` from day-major log returns ``[days, paths]``."""
+    return prices_from_log_growth(start_price, log_growth_from_returns(returns_days))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,9 +223,12 @@ class BootstrapModel:
             np.copyto(index[t], nxt, where=~new_block[t])
         return index
 
-    def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
+    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         index = self.sample_indices(n_paths, horizon_days, rng)
-        return prices_from_log_returns(self.start_price, self.log_returns[index])
+        return log_growth_from_returns(self.log_returns[index])
+
+    def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
+        return prices_from_log_growth(self.start_price, self.sample_log_growth(n_paths, horizon_days, rng))
 
 
 def fit_bootstrap(closes: pd.DataFrame | pd.Series, start_price: float | None = None,
@@ -244,7 +264,7 @@ class GbmModel:
     vol_annual: float
     start_price: float
 
-    def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
+    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         _check_size(n_paths, horizon_days)
         dt = 1.0 / DAYS_PER_YEAR
         out = np.empty((horizon_days + 1, n_paths))
@@ -254,9 +274,10 @@ class GbmModel:
         steps *= self.vol_annual * np.sqrt(dt)
         steps += (self.drift_annual - 0.5 * self.vol_annual ** 2) * dt
         cumsum_days(steps, out=steps)
-        np.exp(out, out=out)
-        out *= self.start_price
-        return out.T
+        return out
+
+    def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
+        return prices_from_log_growth(self.start_price, self.sample_log_growth(n_paths, horizon_days, rng))
 
 
 def fit_gbm(closes: pd.DataFrame | pd.Series, start_price: float | None = None,
@@ -331,8 +352,11 @@ class GarchModel:
         z /= 100.0
         return z
 
+    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
+        return log_growth_from_returns(self.sample_returns(n_paths, horizon_days, rng))
+
     def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
-        return prices_from_log_returns(self.start_price, self.sample_returns(n_paths, horizon_days, rng))
+        return prices_from_log_growth(self.start_price, self.sample_log_growth(n_paths, horizon_days, rng))
 
 
 def fit_garch(closes: pd.DataFrame | pd.Series, start_price: float | None = None,

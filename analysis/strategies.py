@@ -11,8 +11,10 @@ option volatility) -- and returns a :class:`StrategyResult`:
     trading fee to unwind it -- what you would have if you liquidated that day. Column ``D`` is
     the liquidated end state, with accrued-but-unpaid TON valued at the last close.
 ``net_usd [P]``
-    the horizon's result with the hardware depreciated rather than expensed:
-    ``position_usd[:, D] + capex_usd - depreciation_usd_per_day * D``.
+    the horizon's result: ``position_usd[:, D] + hardware_end_usd``, the hardware valued at
+    the end as the economics engine does (its book value when bought for the project, 0 when
+    already owned -- see :func:`analysis.ledger.terminal_value_usd`), so that a bought GPU
+    costs its depreciation over the horizon, not its price.
 
 Policies (``trading_fee_bps`` is charged on every spot sale and every perp trade):
 
@@ -42,7 +44,7 @@ operation over all paths; there are no per-path Python loops.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -113,7 +115,7 @@ class Flows:
     payout_ton: np.ndarray
     usd_opex_per_day: np.ndarray
     capex_usd: float = 0.0
-    depreciation_usd_per_day: float = 0.0
+    hardware_end_usd: float = 0.0
     unpaid_ton: np.ndarray | float = 0.0
     expected_payout_ton: np.ndarray | None = None
     expected_unpaid_ton: float | None = None
@@ -141,11 +143,13 @@ class Flows:
         return float(self.expected_payout.sum()) + self.expected_unpaid
 
     @classmethod
-    def from_income(cls, income: Any, expected: Any | None = None) -> "Flows":
+    def from_income(cls, income: Any, hardware_end_usd: float = 0.0, expected: Any | None = None,
+                    collapse: bool = True) -> "Flows":
         """From the engine's ``PathIncome`` (``expected``: ``PathIncome`` on the forecast path).
 
-        Arrays that are the same on every path are collapsed to ``[D]`` (fixed-token pricing),
-        which keeps the policies cheap.
+        ``hardware_end_usd``: the hardware's value counted at the horizon (see ``net_usd``).
+        With ``collapse``, arrays that are the same on every path become ``[D]`` (fixed-token
+        pricing), which keeps the policies cheap; pass ``False`` when they surely differ.
         """
         opex = sum(np.asarray(v, dtype=float) for v in income.usd_opex.values())
         opex = np.broadcast_to(opex, (np.shape(income.payout_ton)[-1],)).astype(float)
@@ -153,9 +157,12 @@ class Flows:
         if expected is not None:
             kwargs = {"expected_payout_ton": np.asarray(expected.payout_ton, dtype=float).reshape(-1, opex.size).mean(axis=0),
                       "expected_unpaid_ton": float(np.mean(expected.unpaid_ton))}
-        return cls(payout_ton=collapse_paths(income.payout_ton), usd_opex_per_day=opex,
-                   capex_usd=float(income.capex_usd), depreciation_usd_per_day=float(income.depreciation_usd_per_day),
-                   unpaid_ton=collapse_vector(income.unpaid_ton), **kwargs)
+        payout, unpaid = income.payout_ton, income.unpaid_ton
+        if collapse:
+            payout, unpaid = collapse_paths(payout), collapse_vector(unpaid)
+        return cls(payout_ton=np.asarray(payout, dtype=float), usd_opex_per_day=opex,
+                   capex_usd=float(income.capex_usd), hardware_end_usd=float(hardware_end_usd),
+                   unpaid_ton=unpaid, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -200,7 +207,7 @@ def collapse_vector(values: Any) -> np.ndarray | float:
 
 
 # ---------------------------------------------------------------------------------------------
-# internals: day-major arrays
+# internals: day-major arrays, positions produced one day at a time
 
 
 class _Days:
@@ -210,7 +217,7 @@ class _Days:
         paths = np.asarray(price_paths, dtype=float)
         if paths.ndim != 2 or paths.shape[1] < 2:
             raise InputError(f"price_paths: shape {paths.shape}; expected [paths, horizon_days + 1]")
-        self.S = np.ascontiguousarray(paths.T)
+        self.S = np.ascontiguousarray(paths.T)   # no copy for the generators' output
         self.D = self.S.shape[0] - 1
         self.P = self.S.shape[1]
         if flows.horizon_days != self.D:
@@ -218,9 +225,10 @@ class _Days:
         self.q = _day_major(flows.payout_ton, self.D, self.P)        # [D, 1] or [D, P]
         self.opex = np.asarray(flows.usd_opex_per_day, dtype=float).reshape(self.D)
         # cash before any TON is sold: capex on day 0, costs each day
-        self.base = (-flows.capex_usd - np.concatenate([[0.0], np.cumsum(self.opex)]))[:, None]
-        self.unpaid = np.asarray(flows.unpaid_ton, dtype=float)
+        self.base = -flows.capex_usd - np.concatenate([[0.0], np.cumsum(self.opex)])
         self.keep = 1.0 - params.fee
+        # accrued-but-unpaid TON at the horizon, valued at the last close net of the fee
+        self.unpaid_usd = self.keep * np.asarray(flows.unpaid_ton, dtype=float) * self.S[self.D]
         self.flows = flows
         self.params = params
 
@@ -229,13 +237,6 @@ class _Days:
         out = np.zeros((self.D + 1, self.q.shape[1]))
         cumsum_days(self.q, out=out[1:])
         return out
-
-    def finish(self, name: str, position: np.ndarray) -> StrategyResult:
-        """Add the unpaid TON at the last close and derive ``net_usd``."""
-        position[self.D] += self.keep * self.unpaid * self.S[self.D]
-        flows = self.flows
-        net = position[self.D] + flows.capex_usd - flows.depreciation_usd_per_day * self.D
-        return StrategyResult(name=name, position_usd=position.T, net_usd=net)
 
 
 def _day_major(values: Any, days: int, n_paths: int) -> np.ndarray:
@@ -247,19 +248,54 @@ def _day_major(values: Any, days: int, n_paths: int) -> np.ndarray:
     return np.ascontiguousarray(arr.T)
 
 
-def _linear_position(S: np.ndarray, a: np.ndarray, beta: np.ndarray | None, c: np.ndarray | None) -> np.ndarray:
-    """``a_t + beta_t S_t + sum_{j<=t} c_j S_j`` day-major (arguments broadcast against ``S``)."""
-    if c is not None:
-        out = np.multiply(S, c)
-        cumsum_days(out, out=out)
-        if beta is not None:
-            out += S * beta
-    elif beta is not None:
-        out = np.multiply(S, beta)
-    else:
-        out = np.zeros_like(S)
-    out += a
-    return out
+def _per_day(values: np.ndarray | None, days: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """``values [D+1, 1|P]`` as something indexable by day (a number or a row), and which days are non-zero."""
+    if values is None:
+        return None, np.zeros(days + 1, dtype=bool)
+    live = np.any(values != 0, axis=1)
+    return (values[:, 0] if values.shape[1] == 1 else values), live
+
+
+def _linear_rows(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
+                 events: dict[int, np.ndarray] | None = None) -> Iterator[np.ndarray]:
+    """Day by day, ``base_t + beta_t S_t + sum_{j<=t} (c_j S_j + events_j)`` (+ the unpaid TON on day D).
+
+    ``beta``, ``c``: ``[D+1, 1|P]`` (TON held, marked at the close; TON sold, fee-net); ``events``:
+    cash on a few days (option premiums and payoffs), ``[P]`` each. Yields one reused ``[P]``
+    buffer per day (copy it to keep it); each step is a few vector operations over all paths,
+    skipped on days where the term is zero.
+    """
+    S, D = days.S, days.D
+    beta_t, beta_live = _per_day(beta, D)
+    c_t, c_live = _per_day(c, D)
+    events = events or {}
+    step = np.diff(days.base, prepend=0.0)   # capex on day 0, then each day's costs
+    cash = np.zeros(days.P)                  # cumulative cash: costs, sales and events
+    tmp = np.empty(days.P)
+    row = np.empty(days.P)
+    for t in range(D + 1):
+        if c_live[t]:
+            np.multiply(S[t], c_t[t], out=tmp)
+            cash += tmp
+        if t in events:
+            cash += events[t]
+        if step[t]:
+            cash += step[t]
+        if t == D:
+            cash += days.unpaid_usd
+        if beta_live[t]:
+            np.multiply(S[t], beta_t[t], out=row)
+            row += cash
+            yield row
+        else:
+            yield cash
+
+
+def _collect(name: str, days: _Days, rows: Iterable[np.ndarray]) -> StrategyResult:
+    position = np.empty((days.D + 1, days.P))
+    for t, row in enumerate(rows):
+        position[t] = row
+    return StrategyResult(name=name, position_usd=position.T, net_usd=position[days.D] + days.flows.hardware_end_usd)
 
 
 def _schedule_terms(days: _Days, sale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -283,75 +319,168 @@ def _sale_days(D: int, every_days: int) -> np.ndarray:
     return sale
 
 
-def _sell_on_schedule(name: str, days: _Days, sale: np.ndarray) -> StrategyResult:
-    c, beta = _schedule_terms(days, sale)
-    if not np.any(c[:-1]):   # nothing sold before the horizon: the last sale is a term in S_D
-        beta[-1] += c[-1]
-        return days.finish(name, _linear_position(days.S, days.base, beta, None))
-    return days.finish(name, _linear_position(days.S, days.base, beta if np.any(beta) else None, c))
-
-
 # ---------------------------------------------------------------------------------------------
-# policies
+# policies: each ``_<name>_rows`` yields the position day by day
 
 
-def hold(price_paths: np.ndarray, flows: Flows, params: TreasuryParams, market: Market | None = None) -> StrategyResult:
-    """Keep every payout; sell everything at the horizon."""
-    days = _Days(price_paths, flows, params)
-    return _sell_on_schedule("hold", days, _sale_days(days.D, days.D))
+def _hold_rows(days: _Days, market: Market) -> Iterator[np.ndarray]:
+    c, beta = _schedule_terms(days, _sale_days(days.D, days.D))
+    return _linear_rows(days, beta, c)
 
 
-def sell_on_payout(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
-                   market: Market | None = None) -> StrategyResult:
-    """Sell each payout at that day's close."""
-    days = _Days(price_paths, flows, params)
-    return _sell_on_schedule("sell_on_payout", days, _sale_days(days.D, 1))
+def _sell_on_payout_rows(days: _Days, market: Market) -> Iterator[np.ndarray]:
+    c = np.concatenate([np.zeros((1, days.q.shape[1])), days.keep * days.q])
+    return _linear_rows(days, None, c)
 
 
-def sell_every(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
-               market: Market | None = None) -> StrategyResult:
-    """Sell what has accumulated every ``params.every_days`` days and at the horizon."""
-    days = _Days(price_paths, flows, params)
-    return _sell_on_schedule("sell_every", days, _sale_days(days.D, params.every_days))
+def _sell_every_rows(days: _Days, market: Market) -> Iterator[np.ndarray]:
+    c, beta = _schedule_terms(days, _sale_days(days.D, days.params.every_days))
+    return _linear_rows(days, beta, c)
 
 
-def stake(price_paths: np.ndarray, flows: Flows, params: TreasuryParams, market: Market | None = None) -> StrategyResult:
-    """Stake every payout at ``staking_apy`` (daily compounding); sell everything at the horizon.
-
-    Holdings ``h_t = g h_{t-1} + q_t`` with ``g = (1 + apy)^(1/365)``, i.e.
-    ``h_t = g^t sum_{s<=t} q_s g^{-s}``.
-    """
-    days = _Days(price_paths, flows, params)
-    growth = (1.0 + params.staking_apy) ** (np.arange(days.D + 1) / DAYS_PER_YEAR)
+def _stake_rows(days: _Days, market: Market) -> Iterator[np.ndarray]:
+    """Holdings ``h_t = g h_{t-1} + q_t``, ``g = (1 + apy)^(1/365)``: ``h_t = g^t sum_{s<=t} q_s g^{-s}``."""
+    growth = (1.0 + days.params.staking_apy) ** (np.arange(days.D + 1) / DAYS_PER_YEAR)
     discounted = np.zeros((days.D + 1, days.q.shape[1]))
     cumsum_days(days.q / growth[1:, None], out=discounted[1:])
-    held = discounted * growth[:, None]
-    return days.finish("stake", _linear_position(days.S, days.base, days.keep * held, None))
+    return _linear_rows(days, days.keep * discounted * growth[:, None], None)
 
 
-def cover_costs(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
-                market: Market | None = None) -> StrategyResult:
-    """Each day sell just enough TON (if held) to pay that day's USD costs; sell the rest at the horizon."""
-    days = _Days(price_paths, flows, params)
-    S, D, keep = days.S, days.D, days.keep
-    position = np.empty_like(S)
-    position[0] = days.base[0]
+def _cover_costs_rows(days: _Days, market: Market) -> Iterator[np.ndarray]:
+    S, keep = days.S, days.keep
     held = np.zeros(days.P)       # TON held
     cash_in = np.zeros(days.P)    # cumulative USD from sales
     value = np.empty(days.P)
     proceeds = np.empty(days.P)
-    for t in range(1, D + 1):
-        held += days.q[t - 1]
+    row = np.full(days.P, days.base[0])
+    yield row
+    q = days.q[:, 0] if days.q.shape[1] == 1 else days.q
+    for t in range(1, days.D + 1):
+        held += q[t - 1]
         np.multiply(held, S[t], out=value)
         value *= keep                                        # fee-net USD value of the TON held
         np.minimum(value, days.opex[t - 1], out=proceeds)    # sell up to the day's costs
         cash_in += proceeds
         value -= proceeds                                    # what remains, at market
-        np.add(cash_in, value, out=position[t])
-        position[t] += days.base[t]
+        np.add(cash_in, value, out=row)
+        row += days.base[t]
+        if t == days.D:
+            row += days.unpaid_usd
+        yield row
         np.divide(value, S[t], out=held)
         held /= keep
-    return days.finish("cover_costs", position)
+
+
+def _perp_hedge_rows(days: _Days, market: Market) -> Iterator[np.ndarray]:
+    """See :func:`perp_hedge`: linear in the prices with ``c_0 = H(1-f) + F_1 H``,
+    ``c_j = q_j (1-f) - b_j (1+f) + F_{j+1} short_j``, ``beta_j = -short_j (1+f) - F_{j+1} short_j``."""
+    D, f, params = days.D, days.params.fee, days.params
+    hedged = params.hedge_ratio * days.flows.expected_income_ton
+    short = np.maximum(hedged - params.hedge_ratio * days.cum_payouts(), 0.0)     # [D+1, 1|P]
+    buyback = np.concatenate([np.zeros((1, short.shape[1])), short[:-1] - short[1:]])
+    rate = market.funding_rate_per_day
+    funding = _day_major(np.broadcast_to(rate, (D,)) if np.ndim(rate) < 2 else rate, D, days.P)
+    funding_next = np.concatenate([funding, np.zeros((1, funding.shape[1]))])      # F_{j+1} on row j
+    carry = funding_next * short                                                   # funding earned on S_j
+    q = np.concatenate([np.zeros((1, days.q.shape[1])), days.q])
+    c = q * days.keep - buyback * (1.0 + f) + carry
+    c[0] += hedged * (1.0 - f)
+    beta = -short * (1.0 + f) - carry
+    return _linear_rows(days, beta, c)
+
+
+def _option_rows(days: _Days, market: Market, sell_calls: bool) -> Iterator[np.ndarray]:
+    S, D, params, flows = days.S, days.D, days.params, days.flows
+    starts, expiries = option_periods(D)
+    sale = np.zeros(D + 1, dtype=bool)
+    sale[expiries] = True
+    c, beta = _schedule_terms(days, sale)
+    expected = np.concatenate([[0.0], np.cumsum(flows.expected_payout)])
+    notional = (expected[expiries] - expected[starts])[:, None]    # expected TON income of each month
+    notional[-1] += flows.expected_unpaid
+    vol = _option_vol(market, S.T, len(starts)) + params.vol_premium
+    years = ((expiries - starts) / DAYS_PER_YEAR)[:, None]
+    # Black-Scholes is homogeneous in (spot, strike): price(S, kS) = S price(1, k); r = 0.
+    unit = black_scholes_put(1.0, params.put_strike, years, vol)
+    if sell_calls:
+        unit = unit - black_scholes_call(1.0, params.call_strike, years, vol)
+    spot, at_expiry = S[starts], S[expiries]                          # [periods, P]
+    premium = -(notional * unit) * spot
+    payoff = notional * np.maximum(params.put_strike * spot - at_expiry, 0.0)
+    if sell_calls:
+        payoff -= notional * np.maximum(at_expiry - params.call_strike * spot, 0.0)
+    events: dict[int, np.ndarray] = {}
+    for k in range(len(starts)):
+        events[int(starts[k])] = events.get(int(starts[k]), 0.0) + premium[k]
+        events[int(expiries[k])] = events.get(int(expiries[k]), 0.0) + payoff[k]
+    return _linear_rows(days, beta, c, events)
+
+
+_ROWS: dict[str, Callable[[_Days, Market], Iterator[np.ndarray]]] = {
+    "hold": _hold_rows,
+    "sell_on_payout": _sell_on_payout_rows,
+    "sell_every": _sell_every_rows,
+    "cover_costs": _cover_costs_rows,
+    "stake": _stake_rows,
+    "perp_hedge": _perp_hedge_rows,
+    "put_protection": lambda days, market: _option_rows(days, market, sell_calls=False),
+    "collar": lambda days, market: _option_rows(days, market, sell_calls=True),
+}
+
+
+def iter_positions(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                   market: Market | None = None) -> Iterator[np.ndarray]:
+    """The policy's position (``position_usd`` column by column): one ``[P]`` row per day 0..D.
+
+    The rows are a reused buffer -- copy one to keep it. This is how the simulation computes
+    metrics over many paths without holding ``[P, D+1]`` arrays.
+    """
+    return _start(name, price_paths, flows, params, market)[1]
+
+
+def run_strategy(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                 market: Market | None = None) -> StrategyResult:
+    """Run the policy called ``name`` (one of :data:`STRATEGIES`) on every path."""
+    days, rows = _start(name, price_paths, flows, params, market)
+    return _collect(name, days, rows)
+
+
+def _start(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+           market: Market | None) -> tuple[_Days, Iterator[np.ndarray]]:
+    check_strategy_names([name], "strategy")
+    if name == USD_PEGGED:
+        raise InputError("strategy: usd_pegged needs the usd_pegged income; run it through "
+                         "analysis.simulation (it is sell_on_payout on that income)")
+    days = _Days(price_paths, flows, params)
+    return days, _ROWS[name](days, market or Market())
+
+
+def hold(price_paths: np.ndarray, flows: Flows, params: TreasuryParams, market: Market | None = None) -> StrategyResult:
+    """Keep every payout; sell everything at the horizon."""
+    return run_strategy("hold", price_paths, flows, params, market)
+
+
+def sell_on_payout(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                   market: Market | None = None) -> StrategyResult:
+    """Sell each payout at that day's close."""
+    return run_strategy("sell_on_payout", price_paths, flows, params, market)
+
+
+def sell_every(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+               market: Market | None = None) -> StrategyResult:
+    """Sell what has accumulated every ``params.every_days`` days and at the horizon."""
+    return run_strategy("sell_every", price_paths, flows, params, market)
+
+
+def stake(price_paths: np.ndarray, flows: Flows, params: TreasuryParams, market: Market | None = None) -> StrategyResult:
+    """Stake every payout at ``staking_apy`` (compounded daily); sell everything at the horizon."""
+    return run_strategy("stake", price_paths, flows, params, market)
+
+
+def cover_costs(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                market: Market | None = None) -> StrategyResult:
+    """Each day sell just enough TON (if held) to pay that day's USD costs; sell the rest at the horizon."""
+    return run_strategy("cover_costs", price_paths, flows, params, market)
 
 
 def perp_hedge(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
@@ -365,21 +494,7 @@ def perp_hedge(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
         position_t = base_t + H (1 - f) S_0 + sum_{j=1..t} (q_j (1 - f) - b_j (1 + f)) S_j
                      + sum_{j=1..t} F_j short_{j-1} S_{j-1} - short_t (1 + f) S_t
     """
-    market = market or Market()
-    days = _Days(price_paths, flows, params)
-    D, f = days.D, params.fee
-    hedged = params.hedge_ratio * flows.expected_income_ton
-    short = np.maximum(hedged - params.hedge_ratio * days.cum_payouts(), 0.0)     # [D+1, 1|P]
-    buyback = np.concatenate([np.zeros((1, short.shape[1])), short[:-1] - short[1:]])
-    funding = _day_major(np.broadcast_to(market.funding_rate_per_day, (D,)) if np.ndim(market.funding_rate_per_day) < 2
-                         else market.funding_rate_per_day, D, days.P)
-    funding_next = np.concatenate([funding, np.zeros((1, funding.shape[1]))])      # F_{j+1} on row j
-    carry = funding_next * short                                                   # funding earned on S_j
-    q = np.concatenate([np.zeros((1, days.q.shape[1])), days.q])
-    c = q * days.keep - buyback * (1.0 + f) + carry
-    c[0] += hedged * (1.0 - f)
-    beta = -short * (1.0 + f) - carry
-    return days.finish("perp_hedge", _linear_position(days.S, days.base, beta, c))
+    return run_strategy("perp_hedge", price_paths, flows, params, market)
 
 
 def option_periods(horizon_days: int) -> tuple[np.ndarray, np.ndarray]:
@@ -392,30 +507,38 @@ def realised_option_vol(price_paths: np.ndarray, history_log_returns: np.ndarray
     """Trailing 30-day realised volatility (annual) of each path on each option purchase day.
 
     ``sqrt(365 * mean(r^2))`` over the 30 daily log returns up to the purchase day; days before
-    the start come from ``history_log_returns``. Returns ``[periods, P]``.
+    the start come from ``history_log_returns`` (``[n]``, or ``[P, n]`` when each path has its own
+    past, as rolling historical paths do). Returns ``[periods, P]``.
     """
     S = np.asarray(price_paths, dtype=float).T
-    D = S.shape[0] - 1
-    starts, _ = option_periods(D)
+    last = int(option_periods(S.shape[0] - 1)[0][-1])
+    return realised_option_vol_from_log(np.log(S[:last + 1]), S.shape[0] - 1, history_log_returns)
+
+
+def realised_option_vol_from_log(log_prices: np.ndarray, horizon_days: int,
+                                 history_log_returns: np.ndarray | None) -> np.ndarray:
+    """:func:`realised_option_vol` from day-major log prices ``[>= last purchase day + 1, P]``
+    (any constant offset, e.g. ``log(S_t / S_0)`` as the generators produce)."""
+    starts, _ = option_periods(horizon_days)
     history = np.zeros(0) if history_log_returns is None else np.asarray(history_log_returns, dtype=float)
-    if len(history) < VOL_WINDOW_DAYS:
+    if history.shape[-1] < VOL_WINDOW_DAYS:
         raise InputError(f"options: need at least {VOL_WINDOW_DAYS} daily log returns before the start to "
                          "price the first month's options, or give option_vol_annual")
-    hist_sq = history[-VOL_WINDOW_DAYS:] ** 2
-    # cumulative squared log returns along each path: sq_cum[t] = sum_{j<=t} r_j^2, r_0 = 0
+    hist_sq = history[..., -VOL_WINDOW_DAYS:] ** 2
+    # cumulative squared log returns along each path: sq[t] = sum_{j<=t} r_j^2, r_0 = 0
     last = int(starts[-1])
-    sq = np.zeros((last + 1, S.shape[1]))
+    sq = np.zeros((last + 1, log_prices.shape[1]))
     if last >= 1:
-        np.log(S[1:last + 1] / S[:last], out=sq[1:])
+        np.subtract(log_prices[1:last + 1], log_prices[:last], out=sq[1:])
         np.square(sq, out=sq)
         cumsum_days(sq, out=sq)
-    vols = np.empty((len(starts), S.shape[1]))
+    vols = np.empty((len(starts), log_prices.shape[1]))
     for k, s in enumerate(starts):
         lo = max(0, s - VOL_WINDOW_DAYS)
         total = sq[s] - sq[lo]
         from_history = VOL_WINDOW_DAYS - (s - lo)
         if from_history:
-            total = total + hist_sq[len(hist_sq) - from_history:].sum()
+            total = total + hist_sq[..., VOL_WINDOW_DAYS - from_history:].sum(axis=-1)
         vols[k] = np.sqrt(total * DAYS_PER_YEAR / VOL_WINDOW_DAYS)
     return vols
 
@@ -433,53 +556,15 @@ def _option_vol(market: Market, price_paths: np.ndarray, periods: int) -> np.nda
     return vol.reshape(periods, -1)
 
 
-def _option_strategy(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
-                     market: Market | None, sell_calls: bool) -> StrategyResult:
-    market = market or Market()
-    days = _Days(price_paths, flows, params)
-    S, D = days.S, days.D
-    starts, expiries = option_periods(D)
-    sale = np.zeros(D + 1, dtype=bool)
-    sale[expiries] = True
-    c, beta = _schedule_terms(days, sale)
-    position = _linear_position(S, days.base, beta if np.any(beta) else None, c)
-
-    expected = np.concatenate([[0.0], np.cumsum(flows.expected_payout)])
-    notional = expected[expiries] - expected[starts]          # expected TON income of each month
-    notional[-1] += flows.expected_unpaid
-    vol = _option_vol(market, price_paths, len(starts)) + params.vol_premium
-    years = ((expiries - starts) / DAYS_PER_YEAR)[:, None]
-    # Black-Scholes is homogeneous in (spot, strike): price(S, kS) = S price(1, k); r = 0.
-    unit = black_scholes_put(1.0, params.put_strike, years, vol)
-    if sell_calls:
-        unit = unit - black_scholes_call(1.0, params.call_strike, years, vol)
-    spot = S[starts]                                            # [periods, P]
-    premium = -(notional[:, None] * unit) * spot
-    payoff = notional[:, None] * np.maximum(params.put_strike * spot - S[expiries], 0.0)
-    if sell_calls:
-        payoff -= notional[:, None] * np.maximum(S[expiries] - params.call_strike * spot, 0.0)
-    # option cash flows, added from the day they happen to the end (a step function per path)
-    events = np.zeros((D + 1, days.P))
-    np.add.at(events, starts, premium)
-    np.add.at(events, expiries, payoff)
-    event_days = np.union1d(starts, expiries)
-    running = np.zeros(days.P)
-    bounds = np.append(event_days, D + 1)
-    for k, day in enumerate(event_days):
-        running += events[day]
-        position[day:bounds[k + 1]] += running
-    return days.finish(name, position)
-
-
 def put_protection(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
                    market: Market | None = None) -> StrategyResult:
     """Buy monthly puts on the expected monthly TON income; sell the TON at each expiry."""
-    return _option_strategy("put_protection", price_paths, flows, params, market, sell_calls=False)
+    return run_strategy("put_protection", price_paths, flows, params, market)
 
 
 def collar(price_paths: np.ndarray, flows: Flows, params: TreasuryParams, market: Market | None = None) -> StrategyResult:
     """Buy monthly puts and sell monthly calls on the expected monthly TON income."""
-    return _option_strategy("collar", price_paths, flows, params, market, sell_calls=True)
+    return run_strategy("collar", price_paths, flows, params, market)
 
 
 Strategy = Callable[[np.ndarray, Flows, TreasuryParams, "Market | None"], StrategyResult]
@@ -506,12 +591,3 @@ def check_strategy_names(names: list[str] | tuple[str, ...], field: str = "strat
             raise InputError(f"{field}: unknown strategy {name!r}; use one of {', '.join(STRATEGY_NAMES)}")
     return list(names)
 
-
-def run_strategy(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
-                 market: Market | None = None) -> StrategyResult:
-    """Run the policy called ``name`` (one of :data:`STRATEGIES`)."""
-    check_strategy_names([name], "strategy")
-    if name == USD_PEGGED:
-        raise InputError("strategy: usd_pegged needs the usd_pegged income; run it through "
-                         "analysis.simulation (it is sell_on_payout on that income)")
-    return STRATEGIES[name](price_paths, flows, params, market)

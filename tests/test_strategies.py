@@ -24,7 +24,8 @@ def _payouts(rng: np.random.Generator, n_paths: int | None = None) -> np.ndarray
 
 
 def _flows(q: np.ndarray, unpaid=4.0, opex=3.0, capex=1000.0, dep=2.0, expected=None) -> st.Flows:
-    return st.Flows(payout_ton=q, usd_opex_per_day=np.full(D, opex), capex_usd=capex, depreciation_usd_per_day=dep,
+    """Capex bought on day 0, depreciating by ``dep`` a day: worth ``capex - dep * D`` at the end."""
+    return st.Flows(payout_ton=q, usd_opex_per_day=np.full(D, opex), capex_usd=capex, hardware_end_usd=capex - dep * D,
                     unpaid_ton=unpaid, expected_payout_ton=expected, expected_unpaid_ton=None if expected is None else 4.0)
 
 
@@ -101,7 +102,7 @@ def test_matches_a_day_by_day_simulation(name, per_path):
     unpaid = rng.uniform(0, 10, n) if per_path else 4.0
     expected = _payouts(np.random.default_rng(3))
     flows = st.Flows(payout_ton=q, usd_opex_per_day=rng.uniform(1, 5, D), capex_usd=800.0,
-                     depreciation_usd_per_day=1.5, unpaid_ton=unpaid, expected_payout_ton=expected,
+                     hardware_end_usd=800.0 - 1.5 * D, unpaid_ton=unpaid, expected_payout_ton=expected,
                      expected_unpaid_ton=4.0)
     params = st.TreasuryParams(every_days=7, hedge_ratio=0.8, trading_fee_bps=25, staking_apy=0.05)
     funding = rng.normal(0.0005, 0.001, D)
@@ -242,6 +243,11 @@ def test_realised_option_vol_is_the_trailing_30_day_volatility():
             assert vols[k, i] == pytest.approx(np.sqrt(365 * np.mean(window ** 2)))
     with pytest.raises(InputError, match="log returns"):
         st.realised_option_vol(S, history[:10])
+    # each path with its own past
+    own = np.random.default_rng(14).normal(0, 0.05, (4, 30))
+    per_path = st.realised_option_vol(S, own)
+    for i in range(4):
+        np.testing.assert_allclose(per_path[:, i], st.realised_option_vol(S[i:i + 1], own[i])[:, 0])
 
 
 def test_default_option_vol_uses_each_paths_realised_vol():
@@ -261,7 +267,8 @@ def test_flows_from_engine_income_collapse_path_independent_arrays():
     income = SimpleNamespace(payout_ton=np.tile(q, (P, 1)), unpaid_ton=np.full(P, 3.0),
                              usd_opex={"power": np.full(D, 2.0), "colocation": np.zeros(D), "fixed": np.full(D, 1.0)},
                              capex_usd=500.0, depreciation_usd_per_day=1.0, salvage_usd=0.0)
-    flows = st.Flows.from_income(income)
+    flows = st.Flows.from_income(income, hardware_end_usd=500.0 - D)
+    assert (flows.capex_usd, flows.hardware_end_usd) == (500.0, 500.0 - D)
     assert flows.payout_ton.shape == (D,)
     assert flows.unpaid_ton == 3.0
     np.testing.assert_allclose(flows.usd_opex_per_day, 3.0)
