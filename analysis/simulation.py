@@ -118,6 +118,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     if method in ("historical", "rolling"):
         if method == "historical":
             start = pd.Timestamp(scenario.finance.start)
+            _check_history_span(series, start, horizon, scenario.origin)
             all_paths = pathgen.historical_paths(series, start, horizon, start_price)
             dates = pathgen.historical_dates(start, horizon)
             history = _history_before(returns, series, [start])
@@ -179,6 +180,17 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     return Simulation(scenario=scenario.name, method=method, seed_entropy=seed_seq.entropy if model is not None else None,
                       n_paths=n_total, horizon_days=horizon, start_price=first_price, strategies=names,
                       outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes)
+
+
+def _check_history_span(series: pd.Series, start: pd.Timestamp, horizon: int, origin: str) -> None:
+    first, last = series.index[0], series.index[-1]
+    if start - pd.Timedelta(days=1) < first or start > last:
+        raise InputError(f"{origin}: [finance] start = {start:%Y-%m-%d} is outside the TON price history "
+                         f"({first + pd.Timedelta(days=1):%Y-%m-%d} .. {last:%Y-%m-%d}); choose a start inside it")
+    most = (last - start).days + 1
+    if horizon > most:
+        raise InputError(f"horizon_days = {horizon} runs past the last TON close ({last:%Y-%m-%d}) from "
+                         f"[finance] start = {start:%Y-%m-%d}; use --horizon-days {most} or less, or an earlier start")
 
 
 def _history_before(returns: np.ndarray, series: pd.Series, starts) -> np.ndarray:
