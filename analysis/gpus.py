@@ -23,6 +23,9 @@ GPUS: tuple[str, ...] = (
     "RTX-4090",
 )
 
+#: The same tuple under the name the rental-rates code uses (analysis/gpu_names.py).
+CANONICAL_GPUS = GPUS
+
 #: GPUs that can serve COCOON: "H100 or newer with Confidential Computing; RTX not
 #: supported; H200 NVL tested" (TelegramMessenger/cocoon docs/gpu.md, row ``min_gpu``
 #: of data/reference/network_parameters.csv).

@@ -278,3 +278,61 @@ def _plain(value):
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def monthly_profit_at(scenario: Scenario, ton_usd: float, include_capex: bool = True) -> float:
+    """Steady-state profit per month (365/12 days) at a constant TON price."""
+    costs = usd_costs_per_day(scenario)
+    total = sum(costs[k] for k in OPEX_KINDS) + (costs["depreciation"] if include_capex else 0.0)
+    return (usd_income_per_day(scenario, ton_usd) - total) * DAYS_PER_MONTH
+
+
+#: Default one-at-a-time swings for :func:`profit_sensitivity`: label, dotted key (or
+#: ``"ton_usd"``), low and high as multiples of the base value (clipped to valid ranges).
+DEFAULT_SWINGS = (
+    ("TON price -/+30%", "ton_usd", 0.7, 1.3),
+    ("utilisation -/+30%", "workload.utilisation", 0.7, 1.3),
+    ("throughput -/+30%", "workload.output_tokens_per_s", 0.7, 1.3),
+    ("worker fee -/+20%", "network.worker_fee_per_token_nanoton", 0.8, 1.2),
+    ("capex -/+20%", "hardware.capex_usd", 0.8, 1.2),
+    ("electricity -/+50%", "operations.electricity_usd_per_kwh", 0.5, 1.5),
+    ("life 3 / 6 years", "hardware.life_years", None, None),
+)
+
+
+def profit_sensitivity(scenario: Scenario, ton_usd: float, swings=DEFAULT_SWINGS):
+    """Monthly profit with each input moved to a low and a high value, one at a time.
+
+    Returns a DataFrame: ``label``, ``key``, ``low``, ``high`` (input values), ``low_usd``,
+    ``high_usd`` (monthly profit), with ``attrs["base_usd"]`` the unchanged profit.
+    """
+    import pandas as pd
+
+    from analysis.scenario import scenario_with
+
+    base = monthly_profit_at(scenario, ton_usd)
+    rows = []
+    for label, key, lo, hi in swings:
+        if key == "ton_usd":
+            values = (ton_usd * lo, ton_usd * hi)
+            results = [monthly_profit_at(scenario, v) for v in values]
+        else:
+            table, field = key.split(".")
+            current = getattr(getattr(scenario, table), field)
+            if key == "hardware.life_years" and lo is None:
+                values = (3.0, 6.0)
+            else:
+                values = (current * lo, current * hi)
+            if key == "workload.utilisation":
+                values = tuple(min(max(v, 0.0), 1.0) for v in values)
+            if isinstance(current, int) and not isinstance(current, bool):
+                values = tuple(max(1, int(round(v))) for v in values)
+            results = [monthly_profit_at(scenario_with(scenario, {key: v}), ton_usd) for v in values]
+        rows.append({"label": label, "key": key, "low": values[0], "high": values[1],
+                     "low_usd": results[0], "high_usd": results[1]})
+    frame = pd.DataFrame(rows)
+    frame.attrs["base_usd"] = base
+    return frame

@@ -23,6 +23,10 @@ Sources (TelegramMessenger/cocoon):
   runner's double-precision expression bit for bit. They agree for the default
   coefficient 1000 (1.0x); for a few unusual coefficients (e.g. 1025) the runner's
   rounding can give one adjusted token less.
+- Multipliers are root-contract params (32-bit, in 1/10000). When the root's params
+  struct predates them the runner falls back to 10000 (1.0x) for all four (root-contract
+  config parsing in the runners); mainnet sets prompt 10000, cached 1000, completion
+  80000, reasoning 80000 (network_parameters.csv, observed 2026-04-07), our defaults.
 - The client pays ``sum(adjusted) * price_per_token`` nanoTON; the worker earns
   ``sum(adjusted) * worker_fee_per_token`` (root-contract params ``price_per_token``,
   ``worker_fee_per_token``; network_parameters.csv rows of the same names).

@@ -70,6 +70,20 @@ def test_breakeven_text_names_the_price_used(capsys):
     assert f"close of {closes.index[-1].date()}" in capsys.readouterr().out
 
 
+def test_breakeven_in_usd_pegged_mode_has_no_break_even_price(tmp_path, capsys):
+    pegged = tmp_path / "pegged.toml"
+    pegged.write_text(EXAMPLES[1].read_text().replace('mode = "fixed_token"', 'mode = "usd_pegged"'))
+    assert main(["breakeven", "--scenario", str(pegged), "--ton-usd", "2"]) == 0
+    assert "Break-even TON price: none" in capsys.readouterr().out
+    assert main(["breakeven", "--scenario", str(pegged), "--ton-usd", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["break_even_ton_usd"] is None and data["pricing_mode"] == "usd_pegged"
+    # USD income: adjusted tokens * 0.0302e-6 USD * 19/20, less on-chain (0.1 %) and exchange (0.1 %) fees.
+    # H200 example: 2587 tok/s * 86400 * 0.6 = 134 110 080 output; prompt 1.0x with 30 % cached:
+    # adjusted = 134 110 080 * (0.7 + 0.03 + 8) = 1 170 780 998.4  (= 1 072 880 640 + 97 900 358.4)
+    assert data["usd_income_per_day"] == pytest.approx(1_170_780_998.4 * 0.0302e-6 * 0.95 * 0.999 * 0.999, rel=1e-12)
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_ledger_and_tax_on_the_examples(path, tmp_path, capsys):
     out, tax = tmp_path / "ledger.csv", tmp_path / "tax.csv"
