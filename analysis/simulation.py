@@ -229,9 +229,9 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
 def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
                   ) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None]:
     flows = setup.fixed_flows
-    engine_paths = None
-    if flows is None or USD_PEGGED in setup.strategies:
-        engine_paths = np.ascontiguousarray(price_paths)  # the engine works along rows
+    # The paths are day-major underneath ([D+1, P] transposed); so are the engine's outputs then,
+    # which the policies use without a copy.
+    engine_paths = price_paths
     if flows is None and any(n != USD_PEGGED for n in setup.strategies):
         flows = Flows.from_income(path_income(setup.scenario, engine_paths), setup.hardware_end_usd,
                                   expected=setup.expected)
