@@ -109,7 +109,10 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     if closes is None:
         closes = daily_closes("ton", cache_dir=None if cache_dir is None else str(cache_dir))
     series = pathgen.close_series(closes)
-    params = TreasuryParams.from_config(scenario.treasury)
+    try:
+        params = TreasuryParams.from_config(scenario.treasury)
+    except InputError as exc:
+        raise InputError(f"{scenario.origin}: {exc}") from None
     returns = pathgen.log_returns(series)
     daily = daily_funding(read_funding(cache_dir)) if params.funding_rate_annual == "historical" else None
 

@@ -90,6 +90,9 @@ class TreasuryParams:
         for name, ok, fix in checks:
             if not ok:
                 raise InputError(f"[treasury] {name} = {getattr(self, name)!r} is invalid; use {fix}")
+        if self.strategy not in STRATEGY_NAMES:
+            raise InputError(f"[treasury] strategy = {self.strategy!r} is not known; use one of "
+                             f"{', '.join(STRATEGY_NAMES)}")
 
     @property
     def fee(self) -> float:

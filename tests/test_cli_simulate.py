@@ -85,13 +85,18 @@ def test_missing_scenario_file(capsys, tmp_path):
     assert "nope.toml" in capsys.readouterr().err
 
 
-def test_bad_treasury_value_names_the_field(capsys, tmp_path):
-    text = open(SCENARIO).read().replace("[treasury]", "[treasury]\nhedge_ratio = -2", 1)
+@pytest.mark.parametrize("old, new, needle", [
+    ("[treasury]", "[treasury]\nhedge_ratio = -2", "hedge_ratio"),
+    ('strategy = "sell_on_payout"', 'strategy = "hodl"', "hodl"),
+])
+def test_bad_treasury_value_names_the_field(capsys, tmp_path, old, new, needle):
+    text = open(SCENARIO).read()
+    assert old in text
     bad = tmp_path / "bad.toml"
-    bad.write_text(text)
+    bad.write_text(text.replace(old, new, 1))
     assert main(["simulate", "--scenario", str(bad), *SMALL]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "hedge_ratio" in err
+    assert len(err.splitlines()) == 1 and needle in err
 
 
 def test_python_dash_m(tmp_path):

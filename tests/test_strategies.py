@@ -285,5 +285,7 @@ def test_unknown_strategy_and_bad_parameters_are_input_errors():
         st.TreasuryParams(hedge_ratio=-1)
     with pytest.raises(InputError, match=r"\[treasury\] every_days"):
         st.TreasuryParams(every_days=0)
+    with pytest.raises(InputError, match=r"\[treasury\] strategy = 'hodl'"):
+        st.TreasuryParams(strategy="hodl")
     with pytest.raises(InputError, match="price paths of"):
         st.hold(np.ones((2, D)), _flows(np.zeros(D)), st.TreasuryParams())
