@@ -86,6 +86,9 @@ class TreasuryParams:
             ("call_strike", np.isfinite(self.call_strike) and self.call_strike > 0, "a fraction of spot > 0 (e.g. 1.2)"),
             ("vol_premium", np.isfinite(self.vol_premium) and self.vol_premium >= 0, "a volatility >= 0 (e.g. 0.1)"),
             ("staking_apy", np.isfinite(self.staking_apy) and self.staking_apy > -1, "a fraction per year (e.g. 0.033)"),
+            ("funding_rate_annual", self.funding_rate_annual == "historical" or (
+                not isinstance(self.funding_rate_annual, str) and np.isfinite(self.funding_rate_annual)),
+             'a fraction per year (e.g. -0.07) or "historical"'),
         ]
         for name, ok, fix in checks:
             if not ok:

@@ -45,7 +45,7 @@ def test_days_are_utc():
     assert list(daily.index) == [pd.Timestamp("2024-03-05")]
 
 
-def test_vendored_history_matches_its_documented_averages():
+def test_vendored_history_matches_its_documented_averages(isolated_cache):
     # data/README: Binance TONUSDT 4-hourly, mean +0.033% per payment in spring 2024, -0.003% in 2026
     raw = pd.read_csv(reference_path("ton_funding_binance.csv"))
     payments = funding.read_funding()
