@@ -104,9 +104,13 @@ def path_income(scenario: Scenario, price_paths: np.ndarray) -> PathIncome:
     Vectorised over paths. The number of days D is taken from ``price_paths``
     (``[P, D+1]``), usually ``scenario.finance.horizon_days``.
     """
+    if scenario.network.name == "render":  # Render Network rules (issue 7): analysis/render.py
+        from analysis.render import path_income as render_path_income
+
+        return render_path_income(scenario, price_paths)
     if scenario.network.name != "cocoon":
-        raise InputError(f"{scenario.origin}: [network] name = {scenario.network.name!r} is not modelled yet; "
-                         'use name = "cocoon"')
+        raise InputError(f"{scenario.origin}: [network] name = {scenario.network.name!r} is not modelled; "
+                         'use name = "cocoon" or "render"')
     paths = check_price_paths(price_paths)
     n_days = paths.shape[1] - 1
     net = scenario.network
@@ -240,7 +244,10 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
 
     tokens = daily_tokens_per_gpu(scenario.workload, scenario.network)
     gpus = scenario.hardware.gpus
-    unpaid_path = _unpaid_by_day(income, gpus, scenario.network.payout_threshold_ton)
+    if scenario.network.name == "render":  # paid per epoch, not at a threshold (analysis/render.py)
+        unpaid_path = np.maximum(np.cumsum(income.ton_earned[0] - income.payout_ton[0] - income.fee_ton[0]), 0.0)
+    else:
+        unpaid_path = _unpaid_by_day(income, gpus, scenario.network.payout_threshold_ton)
     frame = pd.DataFrame(index=pd.DatetimeIndex(window.index[1:], name="date"))
     frame["close_usd"] = close
     frame["output_tokens"] = gpus * tokens.output

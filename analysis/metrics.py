@@ -53,6 +53,13 @@ def ton_earned_per_day(scenario: Scenario, ton_usd: float | None = None, utilisa
 
     ``ton_usd`` is needed in ``usd_pegged``/``repriced`` modes (TON per token depends on it).
     """
+    if scenario.network.name == "render":  # RENDER earned (analysis/render.py): job pay depends on the price
+        from analysis.render import render_earned_per_day
+
+        if ton_usd is None or not float(ton_usd) > 0 or not math.isfinite(float(ton_usd)):
+            raise InputError(f"{scenario.origin}: a Render scenario needs a positive RENDER/USD price "
+                             f"(got {ton_usd!r}); its job pay is converted to RENDER at that price")
+        return render_earned_per_day(scenario, ton_usd, utilisation)
     if scenario.pricing.mode != "fixed_token" and ton_usd is None:
         raise InputError(f"{scenario.origin}: [pricing] mode = {scenario.pricing.mode!r} needs a TON price "
                          "to convert the USD target to TON; pass ton_usd")
@@ -97,6 +104,12 @@ def break_even_ton_usd_cash(scenario: Scenario) -> float:
 
 
 def _break_even_price(scenario: Scenario, include_capex: bool) -> float:
+    if scenario.network.name == "render":  # RENDER/USD price (analysis/render.py)
+        from analysis.render import break_even_render_usd
+
+        costs = usd_costs_per_day(scenario)
+        total = sum(costs[k] for k in OPEX_KINDS) + (costs["depreciation"] if include_capex else 0.0)
+        return break_even_render_usd(scenario, total, sell_fraction=1.0 - scenario.treasury.trading_fee_bps / 10_000.0)
     if scenario.pricing.mode != "fixed_token":
         return math.nan
     costs = usd_costs_per_day(scenario)
@@ -111,15 +124,18 @@ def break_even_utilisation(scenario: Scenario, ton_usd: float, include_capex: bo
     utilisation too; both are linear, see the module docstring). NaN when never; may
     exceed 1 (not reachable)."""
     income_full = usd_income_per_day(scenario, ton_usd, utilisation=1.0)
+    # Income is linear in u: i0 + (i1 - i0) u; i0 = 0 on COCOON, Render's availability reward otherwise.
+    income_idle = usd_income_per_day(scenario, ton_usd, utilisation=0.0)
     n = scenario.hardware.gpus
     power_full = n * power_usd_per_gpu_day(scenario.operations, 1.0)
     idle = scenario.operations.idle_power_fraction
     costs = usd_costs_per_day(scenario)
     other = costs["colocation"] + costs["fixed"] + (costs["depreciation"] if include_capex else 0.0)
-    slope = income_full - power_full * (1.0 - idle)
+    slope = income_full - income_idle - power_full * (1.0 - idle)
     if slope <= 0:
         return math.nan
-    return (other + power_full * idle) / slope
+    # <= 0: income covers the costs at any utilisation (e.g. Render's availability reward)
+    return max((other + power_full * idle - income_idle) / slope, 0.0)
 
 
 def usd_per_gpu_hour(scenario: Scenario, ton_usd: float) -> float:
@@ -136,7 +152,7 @@ def monthly_profit_usd(scenario: Scenario, ton_usd: np.ndarray, utilisation: np.
     prices = np.asarray(ton_usd, dtype=float)
     utils = np.asarray(utilisation, dtype=float)
     income = np.array([[usd_income_per_day(scenario, p, u) for p in prices] for u in utils]) \
-        if scenario.pricing.mode != "fixed_token" else \
+        if scenario.pricing.mode != "fixed_token" or scenario.network.name != "cocoon" else \
         np.outer(utils, prices) * usd_income_per_day(scenario, 1.0, 1.0)
     n = scenario.hardware.gpus
     ops = scenario.operations
@@ -149,6 +165,16 @@ def monthly_profit_usd(scenario: Scenario, ton_usd: np.ndarray, utilisation: np.
 def break_even_ton_usd_at(scenario: Scenario, utilisation: np.ndarray, include_capex: bool = True) -> np.ndarray:
     """Break-even TON price for each utilisation (``fixed_token``; NaN otherwise)."""
     utils = np.asarray(utilisation, dtype=float)
+    if scenario.network.name == "render":  # closed form per utilisation (analysis/render.py)
+        from analysis.render import break_even_render_usd
+
+        sell = 1.0 - scenario.treasury.trading_fee_bps / 10_000.0
+        costs = usd_costs_per_day(scenario)
+        other = costs["colocation"] + costs["fixed"] + (costs["depreciation"] if include_capex else 0.0)
+        n = scenario.hardware.gpus
+        flat = [break_even_render_usd(scenario, other + n * power_usd_per_gpu_day(scenario.operations, u), u, sell)
+                for u in utils.ravel()]
+        return np.array(flat, dtype=float).reshape(utils.shape)
     if scenario.pricing.mode != "fixed_token":
         return np.full(utils.shape, np.nan)
     n = scenario.hardware.gpus
@@ -245,7 +271,8 @@ def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, object]:
     income = usd_income_per_day(scenario, ton_usd)
     summary = {
         "scenario": scenario.name,
-        "pricing_mode": scenario.pricing.mode,
+        # Render jobs are priced in USD per GPU-hour ([pricing] does not apply): "render"
+        "pricing_mode": "render" if scenario.network.name == "render" else scenario.pricing.mode,
         "ton_usd": float(ton_usd),
         "utilisation": scenario.workload.utilisation,
         "gpus": scenario.hardware.gpus,

@@ -65,6 +65,27 @@ def network_parameter(network: str, parameter: str) -> float:
     raise KeyError(f"network_parameters.csv has no row {network},{parameter}")
 
 
+#: ``[network]`` key -> (network_parameters.csv row for ``render``, conversion) (issue 7).
+RENDER_DEFAULT_ROWS: dict[str, tuple[str, Callable[[float], Any]]] = {
+    "job_usd_per_gpu_hour": ("compute_network_rtx4090_customer_price", float),
+    "protocol_fee": ("protocol_fee", float),
+    "job_reward_per_epoch": ("compute_network_node_reward_rtx4090_full_util", float),
+}
+#: Keys of ``[network]`` that only one network understands.
+RENDER_KEYS = ("job_usd_per_gpu_hour", "protocol_fee", "job_reward_per_epoch", "reward_multiplier",
+               "availability_reward_per_epoch", "epoch_days")
+COCOON_KEYS = tuple(NETWORK_DEFAULT_ROWS)
+#: The token each network pays in: the asset name of :func:`analysis.prices.daily_closes`.
+NETWORK_ASSETS = {"cocoon": "ton", "render": "render"}
+
+
+def price_asset(scenario_or_network) -> str:
+    """The asset whose USD price moves the scenario's income: ``"ton"`` (COCOON) or ``"render"``."""
+    network = getattr(scenario_or_network, "network", scenario_or_network)
+    name = getattr(network, "name", network)
+    return NETWORK_ASSETS[name]
+
+
 def _default_usd_per_m() -> float:
     for row in reference_table("api_token_prices.csv"):
         if row["provider"] == "cocoon":
@@ -94,6 +115,19 @@ class NetworkConfig:
     reasoning_tokens_price_multiplier: int = 80000
     payout_threshold_ton: float = 10.0
     onchain_fee_ton: float = 0.01
+    # Render Network (name = "render"; see analysis/render.py). Defaults: RTX 4090 on the
+    # Render compute network, network_parameters.csv rows of the same meaning.
+    job_usd_per_gpu_hour: float = 0.35
+    protocol_fee: float = 0.05
+    job_reward_per_epoch: float = 10.0
+    reward_multiplier: float = 1.0
+    availability_reward_per_epoch: float = 2.0
+    epoch_days: int = 7
+
+    @property
+    def token(self) -> str:
+        """The token the network pays in: ``"TON"`` or ``"RENDER"``."""
+        return "RENDER" if self.name == "render" else "TON"
 
     @property
     def coefficient_milli(self) -> int:
@@ -265,9 +299,12 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
         tables[table] = raw
 
     network = _parse_network(v, tables["network"])
+    if network.name == "render" and tables["pricing"]:
+        raise InputError(f"{origin}: [pricing] does not apply to a Render scenario (jobs are priced in USD per "
+                         "GPU-hour: [network] job_usd_per_gpu_hour); remove the [pricing] table")
     pricing = _parse_pricing(v, tables["pricing"])
     hardware = _parse_hardware(v, tables["hardware"], network.name)
-    workload = _parse_workload(v, tables["workload"])
+    workload = _parse_workload(v, tables["workload"], network.name)
     operations = _parse_operations(v, tables["operations"])
     finance = _parse_finance(v, tables["finance"])
     treasury = _parse_treasury(v, tables["treasury"])
@@ -283,6 +320,12 @@ def to_mapping(scenario: Scenario) -> dict[str, Any]:
         out["description"] = scenario.description
     for table in _TABLES:
         out[table] = dataclasses.asdict(getattr(scenario, table))
+    # Only the keys the scenario's network understands (the others are rejected on parsing).
+    other = RENDER_KEYS if scenario.network.name == "cocoon" else COCOON_KEYS
+    for key in other:
+        out["network"].pop(key, None)
+    if scenario.network.name == "render":
+        out.pop("pricing")
     return out
 
 
@@ -306,14 +349,16 @@ def scenario_with(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
 
 def _parse_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
     name = v.choice("network", t, "name", NETWORKS, default="cocoon")
+    foreign = RENDER_KEYS if name == "cocoon" else COCOON_KEYS
+    for key in foreign:
+        if key in t:
+            raise InputError(f'{v.origin}: [network] {key} does not apply to name = "{name}"; remove it '
+                             f"(it is a {'Render' if name == 'cocoon' else 'COCOON'} parameter)")
+    if name == "render":
+        return _parse_render_network(v, t)
     defaults = {}
-    if name == "cocoon":
-        for key, (row, conv) in NETWORK_DEFAULT_ROWS.items():
-            defaults[key] = conv(network_parameter("cocoon", row))
-    else:
-        # Render support arrives with the comparison work (issue 7); the COCOON fields
-        # keep their defaults so the dataclass is complete.
-        defaults = {f.name: f.default for f in dataclasses.fields(NetworkConfig) if f.name != "name"}
+    for key, (row, conv) in NETWORK_DEFAULT_ROWS.items():
+        defaults[key] = conv(network_parameter("cocoon", row))
     price = v.integer("network", t, "price_per_token_nanoton", defaults["price_per_token_nanoton"], lo=1,
                       fix="use a whole number of nanoTON per adjusted token, at least 1")
     fee = v.integer("network", t, "worker_fee_per_token_nanoton", defaults["worker_fee_per_token_nanoton"], lo=1,
@@ -337,6 +382,30 @@ def _parse_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
                          f"= {threshold!r}; a payout would not cover its own fee")
     return NetworkConfig(name=name, price_per_token_nanoton=price, worker_fee_per_token_nanoton=fee,
                          coefficient=coefficient, payout_threshold_ton=threshold, onchain_fee_ton=fee_ton, **mults)
+
+
+def _parse_render_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
+    """``[network] name = "render"``: the Render compute network (see analysis/render.py).
+
+    COCOON's token fields keep their dataclass defaults (unused); on-chain fees are 0 (Solana
+    transaction fees are a fraction of a cent).
+    """
+    defaults = {key: conv(network_parameter("render", row)) for key, (row, conv) in RENDER_DEFAULT_ROWS.items()}
+    return NetworkConfig(
+        name="render", onchain_fee_ton=0.0,
+        job_usd_per_gpu_hour=v.number("network", t, "job_usd_per_gpu_hour", defaults["job_usd_per_gpu_hour"],
+                                      lo=0.0, hi=1000.0, fix="use the customer's USD price per GPU-hour, e.g. 0.35"),
+        protocol_fee=v.number("network", t, "protocol_fee", defaults["protocol_fee"], lo=0.0, hi=1.0,
+                              fix="use a fraction between 0 and 1 (Render: 0.05)"),
+        job_reward_per_epoch=v.number("network", t, "job_reward_per_epoch", defaults["job_reward_per_epoch"],
+                                      lo=0.0, hi=1e6, fix="use RENDER per epoch at full utilisation, e.g. 10"),
+        reward_multiplier=v.number("network", t, "reward_multiplier", 1.0, lo=0.0, hi=100.0,
+                                   fix="use the node's compound multiplier (RTX 4090 = 1.0)"),
+        availability_reward_per_epoch=v.number("network", t, "availability_reward_per_epoch", 2.0, lo=0.0, hi=1e6,
+                                               fix="use RENDER per epoch for being online, e.g. 2"),
+        epoch_days=v.integer("network", t, "epoch_days", 7, lo=1, hi=366,
+                             fix="use the epoch length in whole days (Render: 7)"),
+    )
 
 
 def _parse_pricing(v: _Validator, t: Mapping[str, Any]) -> PricingConfig:
@@ -367,12 +436,17 @@ def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str) -> Hardwa
                           already_owned=owned)
 
 
-def _parse_workload(v: _Validator, t: Mapping[str, Any]) -> WorkloadConfig:
+def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon") -> WorkloadConfig:
     frac = "use a fraction between 0 and 1"
+    # Render pays per GPU-hour, so token throughput is optional there (used only to express
+    # the customer's price per million tokens); COCOON pays per token and needs it.
+    render = network == "render"
     return WorkloadConfig(
-        output_tokens_per_s=v.number("workload", t, "output_tokens_per_s", None, lo=0.0, lo_open=True, hi=1e7,
+        output_tokens_per_s=v.number("workload", t, "output_tokens_per_s", 0.0 if render else None, lo=0.0,
+                                     lo_open=not render, hi=1e7,
                                      fix="use the output tokens per second of one GPU at full load"),
-        prompt_tokens_per_output_token=v.number("workload", t, "prompt_tokens_per_output_token", None, lo=0.0,
+        prompt_tokens_per_output_token=v.number("workload", t, "prompt_tokens_per_output_token",
+                                                0.0 if render else None, lo=0.0,
                                                 hi=1e6, fix="use a non-negative ratio, e.g. 2.0"),
         cached_prompt_fraction=v.number("workload", t, "cached_prompt_fraction", 0.0, lo=0.0, hi=1.0, fix=frac),
         reasoning_output_fraction=v.number("workload", t, "reasoning_output_fraction", 0.0, lo=0.0, hi=1.0,

@@ -24,7 +24,7 @@ from analysis.funding import daily_funding, funding_rates_per_day, read_funding
 from analysis.ledger import path_income
 from analysis.prices import daily_closes
 from analysis.risk import PathOutcomes, path_outcomes, scan_positions, summarise
-from analysis.scenario import Scenario
+from analysis.scenario import Scenario, price_asset
 from analysis.strategies import (STRATEGY_NAMES, USD_PEGGED, VOL_WINDOW_DAYS, Flows, Market, TreasuryParams,
                                  check_strategy_names, iter_positions, realised_option_vol,
                                  realised_option_vol_from_log, run_strategy)
@@ -106,17 +106,21 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"horizon_days = {horizon} must be a whole number of days, at least 1")
     if int(n_paths) != n_paths or n_paths < 1:
         raise InputError(f"paths = {n_paths} must be a whole number, at least 1")
-    if closes is None:
-        closes = daily_closes("ton", cache_dir=None if cache_dir is None else str(cache_dir))
+    if closes is None:  # TON for COCOON, RENDER for a Render scenario
+        closes = daily_closes(price_asset(scenario), cache_dir=None if cache_dir is None else str(cache_dir))
     series = pathgen.close_series(closes)
     try:
         params = TreasuryParams.from_config(scenario.treasury)
     except InputError as exc:
         raise InputError(f"{scenario.origin}: {exc}") from None
     returns = pathgen.log_returns(series)
+    notes: dict[str, object] = {}
+    if scenario.network.name != "cocoon" and params.funding_rate_annual == "historical":
+        # Only TON funding is on record; a RENDER perp hedge is run at 0 funding (issue 7).
+        params = dataclasses.replace(params, funding_rate_annual=0.0)
+        notes["funding_note"] = "no RENDER funding history on record: perp hedge at 0 funding"
     daily = daily_funding(read_funding(cache_dir)) if params.funding_rate_annual == "historical" else None
 
-    notes: dict[str, object] = {}
     seed_seq = np.random.SeedSequence(seed)
     if method in ("historical", "rolling"):
         if method == "historical":
@@ -216,7 +220,7 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
     expected = path_income(scenario, flat)
     hardware_end = 0.0 if scenario.hardware.already_owned else book_value_usd(scenario.hardware, horizon)
     fixed = None
-    if scenario.pricing.mode == "fixed_token":
+    if scenario.pricing.mode == "fixed_token" and scenario.network.name == "cocoon":
         # TON per token does not depend on the TON price: the same income on every path
         # (MODEL_INTERFACE.md: ton_earned depends on the path only in usd_pegged/repriced).
         fixed = Flows.from_income(expected, hardware_end, expected=expected)

@@ -118,9 +118,11 @@ def test_sell_on_payout_cash_and_terminal_value():
     assert terminal_value_usd(owned, path_income(owned, paths), paths)[0] == pytest.approx(0.24 * 8 * 0.999)
 
 
-def test_render_is_not_modelled_here_yet():
-    with pytest.raises(InputError, match=r'\[network\] name = .render. is not modelled yet'):
-        path_income(scenario(network__name="render"), np.ones((1, 3)))
+def test_render_income_comes_from_analysis_render():
+    # A Render scenario is modelled by analysis/render.py (issue 7; tests/test_render.py);
+    # COCOON's token parameters are refused in it.
+    with pytest.raises(InputError, match=r"\[network\] price_per_token_nanoton does not apply to name = .render."):
+        scenario(network__name="render")
 
 
 def test_bad_price_paths():

@@ -15,8 +15,9 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p = commands.add_parser("breakeven", help="break-even TON price, utilisation, NPV/IRR/payback of a scenario",
                             description="Break-even metrics of a scenario at a constant TON price.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
-    p.add_argument("--ton-usd", type=_positive_price, default=None, metavar="X",
-                   help="TON/USD price to evaluate at (default: the latest daily close)")
+    p.add_argument("--ton-usd", "--token-usd", dest="ton_usd", type=_positive_price, default=None, metavar="X",
+                   help="price of the network's token in USD (TON; RENDER for a Render scenario) to evaluate at "
+                        "(default: the latest daily close)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_breakeven)
 
@@ -35,16 +36,17 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 def run_breakeven(args: argparse.Namespace) -> int:
     from analysis.metrics import breakeven_summary
-    from analysis.scenario import load_scenario
+    from analysis.scenario import load_scenario, price_asset
 
     scenario = load_scenario(args.scenario)
     if args.ton_usd is None:
-        price, price_note = _latest_close()
+        price, price_note = _latest_close(price_asset(scenario))
     else:
         price, price_note = args.ton_usd, {"date": None, "origin": "--ton-usd"}
     summary = breakeven_summary(scenario, price)
     summary["ton_usd_date"] = price_note["date"]
     summary["ton_usd_origin"] = price_note["origin"]
+    summary["token"] = scenario.network.token  # what the ton_* fields count (TON, or RENDER on Render)
     if args.json:
         print(json.dumps(summary, allow_nan=False))
         return 0
@@ -55,12 +57,12 @@ def run_breakeven(args: argparse.Namespace) -> int:
 def run_ledger(args: argparse.Namespace) -> int:
     from analysis.ledger import daily_ledger
     from analysis.prices import daily_closes
-    from analysis.scenario import load_scenario
+    from analysis.scenario import load_scenario, price_asset
     from analysis.store import atomic_write_csv
     from analysis.tax import sell_on_payout_tax_ledger, tax_summary, write_tax_csv
 
     scenario = load_scenario(args.scenario)
-    closes = daily_closes("ton")
+    closes = daily_closes(price_asset(scenario))
     ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end")
     out = ledger.reset_index()
     out["date"] = out["date"].dt.strftime("%Y-%m-%d")
@@ -86,10 +88,10 @@ def run_ledger(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- helpers
 
 
-def _latest_close() -> tuple[float, dict]:
+def _latest_close(asset: str = "ton") -> tuple[float, dict]:
     from analysis.prices import daily_closes
 
-    closes = daily_closes("ton")
+    closes = daily_closes(asset)
     last = closes.index[-1]
     origin = closes.attrs.get("origin", "")
     source = closes["source"].iloc[-1] if "source" in closes.columns else ""
@@ -124,16 +126,23 @@ def _money(value, unit="USD", digits=2) -> str:
 def _breakeven_text(s: dict, path) -> str:
     when = f"close of {s['ton_usd_date']}, {s['ton_usd_origin']}" if s["ton_usd_date"] else "from --ton-usd"
     costs = s["usd_costs_per_day"]
+    tok = s.get("token", "TON")
+    render = tok != "TON"
     lines = [
         f"{s['scenario']}  ({path})",
-        f"TON price used: {s['ton_usd']:.4f} USD ({when})",
-        f"Pricing mode: {s['pricing_mode']}; {s['gpus']} GPU(s) at {s['utilisation']:.0%} utilisation",
-        f"TON per day (net of on-chain fees): {s['ton_per_day']:,.3f} TON",
+        f"{tok} price used: {s['ton_usd']:.4f} USD ({when})",
+        (f"Render Network (jobs priced in USD, paid in RENDER; epoch rewards in RENDER)" if render
+         else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {s['utilisation']:.0%} utilisation",
+        f"{tok} per day (net of on-chain fees): {s['ton_per_day']:,.3f} {tok}",
         f"Income: {_money(s['usd_income_per_day'])} a day = {_money(s['usd_per_gpu_hour'], digits=3)} per GPU-hour",
         "Costs per day: " + ", ".join(f"{k} {v:,.2f}" for k, v in costs.items()) + " USD",
         f"Profit per day: {_money(s['usd_profit_per_day'])} (cash: {_money(s['usd_cash_profit_per_day'])})",
     ]
-    if s["pricing_mode"] == "fixed_token":
+    if render:
+        lines.append(f"Break-even RENDER price: {_money(s['break_even_ton_usd'], digits=4)} incl. depreciation; "
+                     f"{_money(s['break_even_ton_usd_cash'], digits=4)} cash costs only (0 = the USD job pay alone "
+                     "covers the costs)")
+    elif s["pricing_mode"] == "fixed_token":
         lines.append(f"Break-even TON price: {_money(s['break_even_ton_usd'], digits=4)} incl. depreciation; "
                      f"{_money(s['break_even_ton_usd_cash'], digits=4)} cash costs only")
     else:

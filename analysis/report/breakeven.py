@@ -35,7 +35,10 @@ def build(ctx: ReportContext) -> Section | None:
     files = scenario_files(ctx)
     if not files:
         return None
-    scenarios = [load_scenario(f) for f in files]
+    # COCOON scenarios (TON); Render scenarios are shown in the comparison section (issue 7).
+    scenarios = [s for s in (load_scenario(f) for f in files) if s.network.name == "cocoon"]
+    if not scenarios:
+        return None
     closes = daily_closes("ton", cache_dir=ctx.cache_dir)
     today = float(closes["close_usd"].iloc[-1])
     today_date = closes.index[-1].date()

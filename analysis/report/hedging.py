@@ -38,7 +38,10 @@ def build(ctx: ReportContext) -> Section | None:
     files = list(ctx.scenario_files) if ctx.scenario_files else sorted(SCENARIO_DIR.glob("*.toml"))
     if not files:
         return None
-    scenarios = [load_scenario(f) for f in files]
+    # COCOON scenarios (TON); Render scenarios are shown in the comparison section (issue 7).
+    scenarios = [s for s in (load_scenario(f) for f in files) if s.network.name == "cocoon"]
+    if not scenarios:
+        return None
     closes = daily_closes("ton", cache_dir=None if ctx.cache_dir is None else str(ctx.cache_dir))
     series = closes["close_usd"]
     daily = daily_funding(read_funding(ctx.cache_dir))
