@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -31,7 +32,7 @@ from analysis.prices import daily_closes
 from analysis.sources import tonapi, toncenter
 from analysis.sources.http import HttpClient
 from analysis.sources.toncenter import GetMethodError, parse_address
-from analysis.store import atomic_write_csv, cache_dir as resolve_cache_dir
+from analysis.store import atomic_write_csv, atomic_write_text, cache_dir as resolve_cache_dir
 
 APIS = ("toncenter", "tonapi")
 OWNER_ENV = "COCOON_OWNER_ADDRESS"
@@ -265,7 +266,11 @@ def fetch_payouts(owner: str | Address | None, *, start: str | date | None = Non
         "cache": None,
     }
     if save:
-        meta["cache"] = str(write_payouts_csv(payouts, payouts_cache_path(owner_addr, cache_dir)))
+        path = payouts_cache_path(owner_addr, cache_dir)
+        meta["cache"] = str(path)
+        meta["fetched_at"] = _iso(datetime.now(timezone.utc))
+        write_payouts_csv(payouts, path)
+        atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=2))
     return payouts, meta
 
 
@@ -281,19 +286,21 @@ def write_payouts_csv(payouts: pd.DataFrame, path: str | os.PathLike[str]) -> Pa
     return atomic_write_csv(out, path)
 
 
-def read_cached_payouts(owner: Address, cache_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame | None:
-    """The payouts last fetched for ``owner`` (None when never fetched)."""
+def read_cached_payouts(owner: Address, cache_dir: str | os.PathLike[str] | None = None,
+                        ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """The payouts last fetched for ``owner`` and that fetch's metadata (None when never fetched)."""
     path = payouts_cache_path(owner, cache_dir)
     if not path.exists():
         return None
     try:
+        meta = json.loads(path.with_suffix(".json").read_text()) if path.with_suffix(".json").exists() else {}
         frame = pd.read_csv(path, dtype={"tx_hash": str, "proxy": str})
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
         frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
         frame["adjusted_tokens"] = frame["adjusted_tokens"].astype("Int64")
     except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: unreadable cached payouts ({exc}); run 'cocoon-econ chain payouts' again") from None
-    return frame
+    return frame, meta
 
 
 def write_tax_csv(payouts: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

@@ -102,14 +102,14 @@ def run_payouts(args: argparse.Namespace) -> int:
         print(json.dumps({"meta": meta, "totals": totals, "payouts": rows}, indent=2, default=str))
         return 0
     window = f"{meta['start'] or 'first transaction'} .. {meta['end'] or 'now'}"
-    print(f"COCOON payouts to {meta['owner']} ({window}), {meta['transactions']} transactions read "
+    print(f"COCOON payouts to {meta['owner']} ({window}), {meta['transactions']} transaction(s) read "
           f"from {meta['source']}")
     if len(payouts):
         print(f"  {'time (UTC)':<20} {'TON':>12} {'adjusted tokens':>16} {'USD':>10}  proxy")
         for row in payouts.itertuples(index=False):
             print(f"  {row.time:%Y-%m-%d %H:%M:%S}  {row.ton:>12.4f} {int(row.adjusted_tokens):>16,} "
                   f"{_money(row.usd):>10}  {row.proxy}")
-    print(f"total: {totals['payouts']} payouts, {totals['ton']:.4f} TON, {totals['adjusted_tokens']:,} adjusted "
+    print(f"total: {totals['payouts']} payout(s), {totals['ton']:.4f} TON, {totals['adjusted_tokens']:,} adjusted "
           f"tokens, {_money(totals['usd'])} USD at each day's close")
     if meta["skipped"]:
         print("not counted: " + ", ".join(f"{n} {chain.REASONS[r]}" for r, n in sorted(meta["skipped"].items())))
