@@ -24,11 +24,12 @@ from pytoniq_core import Address
 
 from analysis.errors import DataError, InputError
 from analysis.onchain.contracts import (
-    MAINNET_ROOT, PARAMETER_UNITS, ProxyData, RootParams, cross_check, parse_cur_params_stack,
+    MAINNET_ROOT, OP_PAYOUT, PARAMETER_UNITS, ProxyData, RootParams, cross_check, parse_cur_params_stack,
     parse_proxy_data_stack, parse_root_data,
 )
 from analysis.onchain.payouts import REASONS, classify_payouts, value_payouts
 from analysis.prices import daily_closes
+from analysis.progress import progress_bar
 from analysis.sources import tonapi, toncenter
 from analysis.sources.http import HttpClient
 from analysis.sources.toncenter import GetMethodError, parse_address
@@ -246,11 +247,15 @@ def fetch_payouts(owner: str | Address | None, *, start: str | date | None = Non
         except (GetMethodError, DataError):
             return None
 
-    def parent(tx_hash: str) -> pd.Series | None:
-        return toncenter.get_toncenter_parent_transaction(tx_hash, client=http)
+    candidates = int((txs["in_opcode"] == OP_PAYOUT).sum())
+    with progress_bar("payout origins", total=candidates, unit="payout",
+                      enabled=progress if check_origin else False) as bar:
+        def parent(tx_hash: str) -> pd.Series | None:
+            bar.update(1)
+            return toncenter.get_toncenter_parent_transaction(tx_hash, client=http)
 
-    payouts, skipped = classify_payouts(txs, owner=owner_addr, root=root_addr, proxy_data=proxy_data,
-                                        parent_transaction=parent if check_origin else None)
+        payouts, skipped = classify_payouts(txs, owner=owner_addr, root=root_addr, proxy_data=proxy_data,
+                                            parent_transaction=parent if check_origin else None)
     if closes is None:
         closes = daily_closes("ton", cache_dir=None if cache_dir is None else str(cache_dir))
     payouts = value_payouts(payouts, closes)

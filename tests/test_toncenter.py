@@ -201,3 +201,11 @@ def test_missing_parent_is_none(httpserver, fake):
 def test_bad_owner_address_is_an_input_error():
     with pytest.raises(InputError, match="--owner: 'EQnope' is not a TON address"):
         chain.fetch_payouts("EQnope", save=False)
+
+
+@pytest.mark.remote_data
+def test_live_mainnet_root_params():
+    """Opt-in (pytest -m remote_data): the real mainnet root parses and agrees with get_cur_params."""
+    params, meta = chain.read_root_params(api="toncenter")
+    assert params.struct_version <= C.MAX_STRUCT_VERSION and 0 < params.worker_fee_per_token <= params.price_per_token
+    assert meta["cross_check"]["agrees"] in (True, None)
