@@ -37,11 +37,20 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     payouts.add_argument("--json", action="store_true", help="print one JSON object")
     payouts.set_defaults(func=run_payouts)
 
+    rec = commands.add_parser("reconcile", help="compare a worker's actual payouts with a scenario",
+                              description="Actual COCOON payouts (cumulative TON and USD) against the scenario's "
+                                          "ledger over the same days, with the implied utilisation and price.")
+    rec.add_argument("--scenario", required=True, help="scenario TOML file (see data/scenarios/)")
+    _owner_args(rec)
+    rec.add_argument("--json", action="store_true", help="print one JSON object (summary and daily rows)")
+    rec.set_defaults(func=run_reconcile)
+
 
 def _owner_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--owner", help=f"the worker owner's wallet (default: ${chain.OWNER_ENV})")
-    parser.add_argument("--start", help="first UTC day, YYYY-MM-DD (default: the wallet's first transaction)")
-    parser.add_argument("--end", help="last UTC day, YYYY-MM-DD (default: now)")
+    parser.add_argument("--start", help="first UTC day, YYYY-MM-DD (payouts: the wallet's first transaction; "
+                                        "reconcile: the scenario's [finance] start)")
+    parser.add_argument("--end", help="last UTC day, YYYY-MM-DD (payouts: now; reconcile: the last TON close)")
     parser.add_argument("--base-url", help="toncenter API root (a mirror, a proxy or a test server)")
     parser.add_argument("--root", default=MAINNET_ROOT, help="root the proxies must belong to (default: mainnet)")
     parser.add_argument("--skip-origin-check", action="store_true",
@@ -120,3 +129,56 @@ def run_payouts(args: argparse.Namespace) -> int:
         if meta.get(key):
             print(f"wrote {meta[key]}")
     return 0
+
+
+def run_reconcile(args: argparse.Namespace) -> int:
+    from analysis.prices import daily_closes
+    from analysis.reconcile import default_window, reconcile
+    from analysis.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    owner = chain.resolve_owner(args.owner)
+    first, last = chain.parse_day(args.start, "--start"), chain.parse_day(args.end, "--end")
+    closes = daily_closes("ton")
+    start, end = default_window(scenario, closes, first, last)
+    payouts, meta = chain.fetch_payouts(owner, start=start, end=end, root=args.root, base_url=args.base_url,
+                                        check_origin=not args.skip_origin_check, closes=closes)
+    result = reconcile(scenario, payouts, closes, start, end)
+    s = result.summary
+    if args.json:
+        daily = result.daily.reset_index()
+        daily["date"] = daily["date"].dt.strftime("%Y-%m-%d")
+        print(json.dumps({"summary": s, "payouts_meta": meta,
+                          "daily": json.loads(daily.to_json(orient="records"))}, indent=2, default=str))
+        return 0
+    print(f"{s['scenario']} against the payouts to {meta['owner']}, {s['start']} .. {s['end']} ({s['days']} days)")
+    print(f"  {'':<34} {'actual':>16} {'scenario':>16}")
+    lines = [
+        ("payouts", f"{s['actual_payouts']}", f"{s['expected_payouts']}"),
+        ("TON received (cumulative)", f"{s['actual_ton']:,.4f}", f"{s['expected_payout_ton']:,.4f}"),
+        ("USD at each payout day's close", _money(s["actual_usd"]), _money(s["expected_usd"])),
+        ("adjusted tokens", f"{s['actual_adjusted_tokens']:,.0f}", f"{s['expected_adjusted_tokens']:,.0f}"),
+        ("utilisation", _pct(s["implied_utilisation"]) + " implied", _pct(s["scenario_utilisation"])),
+        ("nanoTON per adjusted token", _num(s["implied_nanoton_per_adjusted_token"], ".3f"),
+         _num(s["scenario_nanoton_per_adjusted_token"], ".3f")),
+        ("USD per million adjusted tokens", _num(s["implied_usd_per_m_adjusted_tokens"], ".4f"),
+         _num(s["scenario_usd_per_m_adjusted_tokens"], ".4f")),
+    ]
+    for label, actual, expected in lines:
+        print(f"  {label:<34} {actual:>16} {expected:>16}")
+    print(f"actual / expected TON: {_pct(s['ton_actual_over_expected'])}; the scenario also earned "
+          f"{s['expected_earned_ton']:,.4f} TON, {s['expected_unpaid_ton_at_end']:,.4f} of it unpaid at the end "
+          "(not on-chain yet)")
+    print(f"implied utilisation = actual adjusted tokens / {s['full_load_adjusted_tokens']:,.0f} (the scenario's "
+          f"throughput at full load over {s['days']} days, {s['gpus']} GPU(s))")
+    if meta["days_without_close"]:
+        print(f"no TON/USD close for {', '.join(meta['days_without_close'])}: their USD is unknown")
+    return 0
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.1%}"
+
+
+def _num(value: float, spec: str) -> str:
+    return "n/a" if value is None or math.isnan(value) else format(value, spec)
