@@ -30,6 +30,7 @@ from analysis.onchain.contracts import (
 from analysis.onchain.payouts import REASONS, classify_payouts, value_payouts
 from analysis.prices import daily_closes
 from analysis.progress import progress_bar
+from analysis import tax
 from analysis.sources import tonapi, toncenter
 from analysis.sources.http import HttpClient
 from analysis.sources.toncenter import GetMethodError, parse_address
@@ -308,14 +309,19 @@ def read_cached_payouts(owner: Address, cache_dir: str | os.PathLike[str] | None
     return frame, meta
 
 
+
+def tax_ledger(payouts: pd.DataFrame) -> pd.DataFrame:
+    """The payouts as the engine's tax-style ledger (:func:`analysis.tax.fifo_tax_ledger`): one
+    ``income`` row per payout, valued at that day's close (the lot's cost basis). Sales are not
+    on-chain facts this tool sees, so none are listed; ``attrs["open_ton"]`` is what was received."""
+    missing = sorted({str(d.date()) for d in payouts.loc[payouts["close_usd"].isna(), "date"]})
+    if missing:
+        raise InputError(f"--tax: no TON/USD close for {', '.join(missing)}; run 'cocoon-econ fetch prices' "
+                         "to extend the price series, or narrow --start/--end")
+    receipts = pd.DataFrame({"date": payouts["date"].dt.date, "ton": payouts["ton"], "price_usd": payouts["close_usd"]})
+    return tax.fifo_tax_ledger(receipts, pd.DataFrame(columns=["date", "ton", "price_usd"]))
+
+
 def write_tax_csv(payouts: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """A tax-style income ledger of the payouts (provisional format; see the engine's ledger)."""
-    out = pd.DataFrame({
-        "date": payouts["date"].dt.strftime("%Y-%m-%d"),
-        "event": "income",
-        "ton": payouts["ton"],
-        "usd_value": payouts["usd"],
-        "close_usd": payouts["close_usd"],
-        "tx_hash": payouts["tx_hash"],
-    })
-    return atomic_write_csv(out, path)
+    """Write :func:`tax_ledger` with the engine's CSV writer (same columns as ``ledger --tax``)."""
+    return tax.write_tax_csv(tax_ledger(payouts), path)

@@ -122,3 +122,66 @@ def test_api_refusal_is_one_line_exit_1(httpserver, monkeypatch, capsys, isolate
     assert main(["chain", "params", "--base-url", httpserver.url_for("/")]) == 1
     err = capsys.readouterr().err
     assert "API key does not exist" in err and KEY not in err and len(err.strip().splitlines()) == 1
+
+
+def test_payouts_tax_csv_has_the_engine_columns(toncenter_server, capsys, tmp_path):
+    from analysis.tax import TAX_COLUMNS
+    state, url = toncenter_server
+    proxy, other, txs, parents = _owner_history()
+    state.transactions[OWNER] = txs
+    state.parents.update(parents)
+    state.methods[(proxy, "get_cocoon_proxy_data")] = {"stack": proxy_data_stack(MAINNET_ROOT)}
+    tax_csv = tmp_path / "tax.csv"
+    assert main(["chain", "payouts", "--owner", OWNER.to_str(), "--base-url", url, "--tax", str(tax_csv)]) == 0
+    frame = pd.read_csv(tax_csv)
+    assert tuple(frame.columns) == TAX_COLUMNS and set(frame["event"]) == {"income"}
+    snapshot = pd.read_csv(SNAPSHOT_DIR / "ton_usd_daily_close.csv", index_col="date")
+    assert frame["usd_value_at_receipt"].tolist() == pytest.approx(
+        [11.4 * snapshot.loc["2025-12-06", "close_usd"], 22.8 * snapshot.loc["2025-12-07", "close_usd"]])
+
+
+def test_tax_without_a_close_is_an_input_error():
+    payouts = pd.DataFrame({"date": pd.to_datetime(["2031-01-01"]), "ton": [10.0], "close_usd": [float("nan")]})
+    with pytest.raises(chain.InputError, match="--tax: no TON/USD close for 2031-01-01"):
+        chain.tax_ledger(payouts)
+
+
+def _saved_reading(price=24, fee=22):
+    from test_chain import _reading
+    chain.save_chain_params(*_reading(price, fee, "2026-04-08T09:30:00+00:00"))
+
+
+def test_scenarios_default_to_the_newest_chain_reading(isolated_cache):
+    from analysis.scenario import parse_scenario
+    from econ_support import mapping
+    m = mapping()
+    explicit = parse_scenario(m)
+    assert explicit.notes == ()
+    m["network"] = {"name": "cocoon"}
+    vendored = parse_scenario(m)
+    assert vendored.network.price_per_token_nanoton == 20 and vendored.notes == ()
+    _saved_reading(24, 22)
+    from_chain = parse_scenario(m)
+    assert (from_chain.network.price_per_token_nanoton, from_chain.network.worker_fee_per_token_nanoton) == (24, 22)
+    assert from_chain.network.completion_tokens_price_multiplier == 80000
+    assert len(from_chain.notes) == 1 and "2026-04-08T09:30:00Z" in from_chain.notes[0]
+    # keys the scenario sets itself are never replaced
+    assert parse_scenario(mapping()).network.price_per_token_nanoton == explicit.network.price_per_token_nanoton
+
+
+def test_breakeven_says_the_chain_reading_was_used(isolated_cache, tmp_path, capsys):
+    import tomllib
+    from analysis.store import SCENARIO_DIR
+    text = (SCENARIO_DIR / "h100_sxm_owned.toml").read_text()
+    kept = [line for line in text.splitlines() if not line.startswith(("price_per_token_nanoton", "worker_fee_per_token"))]
+    path = tmp_path / "s.toml"
+    path.write_text("\n".join(kept) + "\n")
+    tomllib.loads(path.read_text())
+    _saved_reading(24, 22)
+    assert main(["breakeven", "--scenario", str(path), "--ton-usd", "2"]) == 0
+    assert "note: [network] price_per_token_nanoton, worker_fee_per_token_nanoton taken from the on-chain reading" \
+        in capsys.readouterr().out
+    assert main(["breakeven", "--scenario", str(path), "--ton-usd", "2", "--json"]) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)
+    assert "on-chain reading of 2026-04-08T09:30:00Z" in captured.err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from typing import Any
 
 from analysis import chain
@@ -137,6 +138,8 @@ def run_reconcile(args: argparse.Namespace) -> int:
     from analysis.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
+        print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     owner = chain.resolve_owner(args.owner)
     first, last = chain.parse_day(args.start, "--start"), chain.parse_day(args.end, "--end")
     closes = daily_closes("ton")
