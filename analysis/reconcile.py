@@ -73,6 +73,9 @@ def reconcile(scenario: Scenario, payouts: pd.DataFrame, closes: pd.DataFrame, s
         ``expected_usd`` (payouts valued at the day's close), ``expected_cum_usd``,
         ``expected_adjusted_tokens``, ``expected_cum_adjusted_tokens``.
     """
+    if scenario.network.name != "cocoon":
+        raise InputError(f"--scenario {scenario.origin}: a {scenario.network.name} scenario; reconcile compares "
+                         "COCOON payouts, so pass a scenario with [network] name = \"cocoon\"")
     ledger = daily_ledger(scenario, closes, start=start, end=end)
     window = payouts[(payouts["date"] >= pd.Timestamp(start)) & (payouts["date"] <= pd.Timestamp(end))]
     actual = daily_payouts(window, pd.Timestamp(start), pd.Timestamp(end))

@@ -185,3 +185,10 @@ def test_breakeven_says_the_chain_reading_was_used(isolated_cache, tmp_path, cap
     captured = capsys.readouterr()
     json.loads(captured.out)
     assert "on-chain reading of 2026-04-08T09:30:00Z" in captured.err
+
+
+@pytest.mark.parametrize("api", ["toncenter", "tonapi"])
+def test_bad_base_url_is_one_line_exit_2(api, capsys):
+    assert main(["chain", "params", "--api", api, "--base-url", "ftp://example"]) == 2
+    err = capsys.readouterr().err
+    assert "--base-url:" in err and len(err.strip().splitlines()) == 1

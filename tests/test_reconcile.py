@@ -179,3 +179,13 @@ def test_report_section_draws_the_two_cumulative_curves(server, monkeypatch, iso
     actual = next(t for t in ton.data if t.name == "actual payouts")
     assert list(actual.y)[-1] == pytest.approx(20.9)
     assert "hand-worked 1 GPU" in section.intro_html
+
+
+def test_render_scenario_is_refused():
+    m = {**MAPPING, "network": {"name": "render"}}
+    try:
+        scenario = parse_scenario(m, origin="r.toml")
+    except Exception:
+        pytest.skip("render scenarios are not parsed yet")
+    with pytest.raises(Exception, match="reconcile compares COCOON payouts"):
+        reconcile(scenario, _payouts(), _closes(), dt.date(2025, 12, 1), dt.date(2025, 12, 10))

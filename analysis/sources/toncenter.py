@@ -104,9 +104,12 @@ def toncenter_client(base_url: str = DEFAULT_BASE_URL, session: requests.Session
     headers = {"X-API-Key": key} if key else {}
     if min_interval_s is None:
         min_interval_s = KEYED_INTERVAL_S if key else KEYLESS_INTERVAL_S
-    return HttpClient(base_url=base_url, source=SOURCE, session=session, timeout_s=timeout_s,
-                      max_retries=max_retries, backoff_s=backoff_s, max_wait_s=max_wait_s,
-                      min_interval_s=min_interval_s, headers=headers)
+    try:
+        return HttpClient(base_url=base_url, source=SOURCE, session=session, timeout_s=timeout_s,
+                          max_retries=max_retries, backoff_s=backoff_s, max_wait_s=max_wait_s,
+                          min_interval_s=min_interval_s, headers=headers)
+    except ValueError as exc:
+        raise InputError(f"--base-url: {exc}; use the API root, e.g. {DEFAULT_BASE_URL}") from None
 
 
 def _client(client: HttpClient | None, base_url: str, session: requests.Session | None) -> HttpClient:
