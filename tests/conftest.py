@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+# ../shared beside the checkout (CI, main); COCOON_ECON_SHARED points elsewhere (e.g. from a worktree).
+SHARED = Path(os.environ.get("COCOON_ECON_SHARED", REPO_ROOT.parent / "shared"))
+SHARED_DATA = SHARED / "data"
+SHARED_REFERENCE = SHARED / "reference"
 
 
 @pytest.fixture
