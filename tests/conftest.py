@@ -22,6 +22,12 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(autouse=True)
+def _no_user_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read or write the developer's data/cache (fetched prices, saved chain params)."""
+    monkeypatch.setenv("COCOON_ECON_CACHE", str(tmp_path_factory.mktemp("empty-cache")))
+
+
 @pytest.fixture
 def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh cache folder, set through ``COCOON_ECON_CACHE`` for CLI runs too."""
