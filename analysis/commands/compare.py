@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 
 
@@ -34,6 +35,8 @@ def run_compare(args: argparse.Namespace) -> int:
     from analysis.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    for note in getattr(scenario, "notes", ()):  # e.g. network defaults from a saved on-chain reading
+        print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     result = compare(scenario, args.token_usd, rental_occupancy=args.rental_occupancy, rental_fee=args.rental_fee)
     if args.json:
         print(json.dumps(result, allow_nan=False))
