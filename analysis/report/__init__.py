@@ -235,7 +235,7 @@ h3{margin-top:1.6rem;font-size:1.1rem}
 table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}th,td{border:1px solid #dde2ea;padding:.35rem .6rem;text-align:right;vertical-align:top}
 th{background:#f3f5f9}td:first-child,th:first-child{text-align:left}
 caption{caption-side:top;text-align:left;font-weight:600;padding:.2rem 0}
-table.text{width:100%}table.text td{text-align:left;overflow-wrap:anywhere}table.text th{text-align:left}
+table.text{width:100%}table.text td{text-align:left;overflow-wrap:break-word}table.text th{text-align:left}
 .figure{margin:1rem 0}.note{color:#5a6275;font-size:.9rem}
 .good{color:#11734b;font-weight:600}.bad{color:#b3261e;font-weight:600}.warn{color:#8a5a00;font-weight:600}
 .kpis{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0;padding:0;list-style:none}

@@ -1,0 +1,184 @@
+"""The report as a whole: self-contained, plotly.js once, offline, navigable, charts labelled."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import plotly.offline
+import pytest
+
+from analysis.cli import main
+from analysis.report import ReportContext, build_report, build_sections, fmt_number, table_html
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[Path, str, float]:
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    t0 = time.perf_counter()
+    build_report(out)
+    return out, out.read_text(encoding="utf-8"), time.perf_counter() - t0
+
+
+@pytest.fixture(scope="module")
+def sections():
+    return build_sections(ReportContext())
+
+
+class _Tags(HTMLParser):
+    """Every start tag with its attributes, plus the text of <script> elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts[-1] += data
+
+
+def _parse(text: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(text)
+    return parser
+
+
+def test_plotly_js_is_embedded_exactly_once(report):
+    _, text, _ = report
+    bundle = plotly.offline.get_plotlyjs()
+    assert text.count(bundle) == 1
+    # Its banner too (a second copy, even a different version, would repeat it).
+    banner = re.match(r"/\*\*\s*\*\s*plotly\.js v[\d.]+", bundle).group(0)
+    assert text.count(banner) == 1
+    parsed = _parse(text)
+    assert [s for s in parsed.scripts if len(s) > 1_000_000] == [bundle]
+
+
+def test_report_opens_offline_no_external_resources(report):
+    _, text, _ = report
+    parsed = _parse(text)
+    external = []
+    for tag, attrs in parsed.tags:
+        for attr in ("src", "href", "data", "srcset", "poster", "action"):
+            value = (attrs.get(attr) or "").strip()
+            if value and not value.startswith("#"):
+                external.append((tag, attr, value))
+        if tag == "link":
+            external.append((tag, "link", str(attrs)))
+    assert external == [], f"report refers to resources outside itself: {external[:5]}"
+    css = "".join(re.findall(r"<style>(.*?)</style>", text, flags=re.S))
+    assert "url(" not in css and "@import" not in css
+
+
+def test_nav_links_every_section(report, sections):
+    _, text, _ = report
+    parsed = _parse(text)
+    section_ids = [a["id"] for tag, a in parsed.tags if tag == "section"]
+    nav_targets = [a["href"][1:] for tag, a in parsed.tags if tag == "a" and (a.get("href") or "").startswith("#")]
+    assert section_ids == nav_targets
+    assert len(section_ids) == len(sections) and len(set(section_ids)) == len(section_ids)
+    assert {"ton", "provenance"} <= set(section_ids)
+
+
+def test_one_plot_div_and_newplot_per_figure(report, sections):
+    _, text, _ = report
+    n_figures = sum(len(s.figures) for s in sections)
+    assert n_figures >= 3
+    assert text.count('class="plotly-graph-div"') == n_figures
+    assert text.count("Plotly.newPlot(") == n_figures
+
+
+def _axes(fig):
+    layout = fig.layout.to_plotly_json()
+    return {k: v for k, v in layout.items() if re.fullmatch(r"[xy]axis\d*", k)}
+
+
+def test_every_chart_has_a_title_axis_labels_and_hover_text(sections):
+    for section in sections:
+        for fig in section.figures:
+            title = fig.layout.title.text
+            assert title, f"{section.title}: a figure without a title"
+            cartesian = [t for t in fig.data if t.type in {"scatter", "scattergl", "bar", "heatmap", "histogram",
+                                                            "box", "violin", "contour"}]
+            if cartesian:
+                for name, axis in _axes(fig).items():
+                    if axis.get("visible") is False or axis.get("overlaying"):
+                        continue
+                    assert (axis.get("title") or {}).get("text"), f"{title!r}: {name} has no label"
+            for trace in fig.data:
+                hover = trace.hovertemplate or trace.hovertext or trace.text
+                assert hover or trace.hoverinfo not in (None, "skip", "none"), \
+                    f"{title!r}: trace {trace.name!r} has no hover text"
+
+
+def test_ton_charts_label_units(sections):
+    ton = next(s for s in sections if s.anchor == "ton")
+    labels = [fig.layout.yaxis.title.text for fig in ton.figures]
+    assert "USD per TON" in labels[0]
+    assert "%" in labels[1] and "% per year" in labels[2]
+    assert all(fig.layout.xaxis.title.text == "date (UTC)" for fig in ton.figures)
+
+
+def test_report_builds_in_a_few_seconds(report):
+    _, _, seconds = report
+    assert seconds < 15, f"report took {seconds:.1f} s"
+
+
+def test_cli_report_writes_the_file(tmp_path, capsys):
+    out = tmp_path / "sub" / "r.html"
+    assert main(["report", "--out", str(out)]) == 0
+    assert out.is_file() and out.stat().st_size > 1_000_000
+    assert str(out) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", ["missing scenario", "out is a folder"])
+def test_cli_report_bad_input_is_one_line_exit_2(tmp_path, capsys, case):
+    args, field = {
+        "missing scenario": (["--scenario", str(tmp_path / "no-such.toml"), "--out", str(tmp_path / "r.html")],
+                             "--scenario"),
+        "out is a folder": (["--out", str(tmp_path)], "--out"),
+    }[case]
+    assert main(["report", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and field in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_report_invalid_scenario_content_is_one_line_exit_2(tmp_path):
+    pytest.importorskip("analysis.scenario", reason="the economics engine is not merged yet")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[workload]\nutilisation = -0.2\n', encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "analysis", "report", "--scenario", str(bad),
+                           "--out", str(tmp_path / "r.html")], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_format_helpers():
+    assert fmt_number(1234.5, ",.2f", "$") == "$1,234.50"
+    assert fmt_number(-3.0, ",.2f", "$") == "-$3.00"
+    assert fmt_number(0.125, ".1%", "%") == "12.5%"
+    assert fmt_number(float("nan")) == "&ndash;" and fmt_number(None, missing="n/a") == "n/a"
+    assert fmt_number(2.0, ".1f", "TON") == "2.0&nbsp;TON"
+    html = table_html([{"a": "<x>", "b": 1.5}], columns={"a": "name", "b": "price (USD)"},
+                      formats={"b": lambda v: fmt_number(v, ".2f", "$")})
+    assert "&lt;x&gt;" in html and "<th>price (USD)</th>" in html and "<td>$1.50</td>" in html
