@@ -202,3 +202,62 @@ def day_origins(closes: pd.DataFrame, snapshot: pd.DataFrame) -> pd.Series:
             & np.isclose(snap["close_usd"].to_numpy(dtype=float), closes["close_usd"].to_numpy(dtype=float),
                          rtol=1e-12, atol=0.0, equal_nan=False))
     return pd.Series(np.where(same, "snapshot", "cache"), index=closes.index, name="origin")
+
+
+def volatility_by_year(closes: pd.DataFrame | pd.Series, days_per_year: int = DAYS_PER_YEAR) -> pd.DataFrame:
+    """Per calendar year (UTC): the number of daily returns, the annualised volatility of daily log
+    returns (``sqrt(days_per_year)`` x sample std) and the price change over the year's closes.
+
+    Returns
+    -------
+    DataFrame indexed by ``year`` with ``returns``, ``volatility_annual``, ``first_close_usd``,
+    ``last_close_usd`` and ``change_fraction`` (last / first - 1, over the closes in that year).
+    """
+    close = close_series(closes)
+    returns = daily_log_returns(close).dropna()
+    by_year = returns.groupby(returns.index.year)
+    closes_by_year = close.groupby(close.index.year)
+    frame = pd.DataFrame({
+        "returns": by_year.size(),
+        "volatility_annual": by_year.apply(lambda r: annualised_volatility(r, days_per_year)),
+        "first_close_usd": closes_by_year.first(),
+        "last_close_usd": closes_by_year.last(),
+    })
+    frame["returns"] = frame["returns"].fillna(0).astype(int)
+    frame["change_fraction"] = frame["last_close_usd"] / frame["first_close_usd"] - 1.0
+    frame.index.name = "year"
+    return frame
+
+
+def horizon_volatility(volatility_annual: float | np.ndarray, days: float,
+                       days_per_year: int = DAYS_PER_YEAR) -> float | np.ndarray:
+    """A volatility per year scaled to ``days`` (square-root of time): ``vol * sqrt(days / 365)``,
+    the standard deviation of the log return over that many days under i.i.d. daily returns."""
+    return volatility_annual * np.sqrt(days / days_per_year)
+
+
+def tail_summary(log_returns: pd.Series, sigmas: float = 3.0) -> dict[str, object]:
+    """How fat the tails of daily log returns are, against a normal distribution.
+
+    Returns
+    -------
+    dict with ``days``, ``std_daily``, ``worst_return`` / ``worst_date``, ``best_return`` /
+    ``best_date``, ``share_beyond`` (fraction of days further than ``sigmas`` standard
+    deviations from the mean) and ``share_beyond_if_normal`` (``2 * (1 - Phi(sigmas))``).
+    """
+    from scipy.stats import norm
+
+    r = log_returns.dropna()
+    if len(r) < 2:
+        raise DataError("log_returns: fewer than two returns; nothing to measure")
+    std = float(r.std(ddof=1))
+    return {
+        "days": int(len(r)),
+        "std_daily": std,
+        "worst_return": float(r.min()),
+        "worst_date": r.idxmin().date(),
+        "best_return": float(r.max()),
+        "best_date": r.idxmax().date(),
+        "share_beyond": float(((r - r.mean()).abs() > sigmas * std).mean()),
+        "share_beyond_if_normal": float(2.0 * norm.sf(sigmas)),
+    }

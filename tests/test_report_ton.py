@@ -91,3 +91,13 @@ def test_price_chart_has_log_and_linear_buttons_and_venue_hover(isolated_cache):
         own = int((closes["source"] == trace.name).sum())
         drawn = int(np.isfinite(np.asarray(trace.y, dtype=float)).sum())
         assert own <= drawn <= own + 1
+
+
+def test_yearly_volatility_table(isolated_cache):
+    close = read_snapshot("ton")["close_usd"]
+    section = ton.build(ReportContext())
+    # 2023: returns dated in 2023 use the closes from 2022-12-31 to 2023-12-31.
+    r = np.diff(np.log(close["2022-12-31":"2023-12-31"].to_numpy()))
+    row = (f"<td>2023</td><td>365</td><td>{np.std(r, ddof=1) * math.sqrt(365):.0%}</td>"
+           f"<td>${close['2023'].iloc[0]:,.4f}</td><td>${close['2023'].iloc[-1]:,.4f}</td>")
+    assert row in section.after_html

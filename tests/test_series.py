@@ -134,3 +134,43 @@ def test_bad_series_is_a_data_error(bad, field):
 def test_window_must_be_at_least_two_days():
     with pytest.raises(DataError, match="window_days"):
         rolling_volatility(_frame(FOUR_DAYS), window_days=1)
+
+
+def test_volatility_by_year_matches_a_direct_calculation():
+    from analysis.series import volatility_by_year
+
+    closes = read_snapshot("ton")
+    table = volatility_by_year(closes)
+    close = closes["close_usd"]
+    for year in (2022, 2025):
+        # Returns dated in the year: the first one is Jan 1 over Dec 31 of the year before.
+        window = close[f"{year - 1}-12-31":f"{year}-12-31"].to_numpy()
+        r = np.diff(np.log(window))
+        assert table.at[year, "returns"] == r.size == 365
+        assert table.at[year, "volatility_annual"] == pytest.approx(np.std(r, ddof=1) * math.sqrt(365))
+        in_year = close[str(year)]
+        assert table.at[year, "change_fraction"] == pytest.approx(in_year.iloc[-1] / in_year.iloc[0] - 1)
+    assert table["returns"].sum() == len(closes) - 1
+
+
+def test_horizon_volatility_square_root_of_time():
+    from analysis.series import horizon_volatility
+
+    # 73 days is a fifth of a year: sigma / sqrt(5).
+    assert horizon_volatility(0.5, 73) == pytest.approx(0.5 / math.sqrt(5))
+    assert horizon_volatility(0.5, 365) == pytest.approx(0.5)
+
+
+def test_tail_summary_against_the_hand_worked_example_and_normal_tails():
+    from analysis.series import tail_summary
+
+    stats = tail_summary(daily_log_returns(_frame(FOUR_DAYS)), sigmas=1.0)
+    r = [math.log(1.1), math.log(0.9), math.log(11 / 9)]
+    assert stats["days"] == 3 and stats["worst_return"] == pytest.approx(math.log(0.9))
+    assert stats["worst_date"] == dt.date(2024, 1, 3) and stats["best_date"] == dt.date(2024, 1, 4)
+    assert stats["std_daily"] == pytest.approx(np.std(r, ddof=1))
+    assert stats["share_beyond_if_normal"] == pytest.approx(0.3173, abs=1e-4)  # P(|Z| > 1)
+    # Normal returns put ~0.27 % of days beyond 3 sigma.
+    rng = np.random.default_rng(7)
+    normal = pd.Series(rng.normal(0, 0.03, 200_000), index=pd.date_range("1700-01-01", periods=200_000, freq="D"))
+    assert tail_summary(normal)["share_beyond"] == pytest.approx(0.0027, abs=0.0005)

@@ -133,3 +133,66 @@ def volatility_figure(vol: pd.Series, window_days: int, full_period_vol: float |
         yaxis=dict(title=dict(text="volatility (% per year)"), tickformat=".0%", rangemode="tozero"),
     )
     return fig
+
+
+def returns_histogram_figure(log_returns: pd.Series, asset: str = "TON", bin_width: float = 0.005) -> go.Figure:
+    """Histogram of daily log returns (in %) with the normal curve of the same mean and standard
+    deviation, scaled to counts, to show how fat the tails are.
+
+    Parameters
+    ----------
+    log_returns
+        Daily log returns, e.g. :func:`analysis.series.daily_log_returns` (missing days are dropped).
+    bin_width
+        Width of a bin as a log return (0.005 = 0.5 %).
+    """
+    from scipy.stats import norm
+
+    r = log_returns.dropna().to_numpy(dtype=float)
+    fig = go.Figure(go.Histogram(
+        x=r, xbins=dict(size=bin_width), name="days", marker=dict(color="#1f77b4", line=dict(width=0)),
+        hovertemplate="daily log return %{x}<br>%{y} days<extra></extra>",
+    ))
+    if r.size > 1:
+        mean, std = float(r.mean()), float(r.std(ddof=1))
+        x = np.linspace(r.min(), r.max(), 400)
+        fig.add_trace(go.Scatter(
+            x=x, y=r.size * bin_width * norm.pdf(x, mean, std), mode="lines", name="normal, same mean and std",
+            line=dict(color="#b3261e", width=1.6),
+            hovertemplate="normal curve: %{y:.1f} days per bin at %{x:.1%}<extra></extra>",
+        ))
+    fig.update_layout(
+        **{**LAYOUT, "hovermode": "x"},
+        title=dict(text=f"{asset} daily log returns: {r.size:,} days"),
+        xaxis=dict(title=dict(text="daily log return (%)"), tickformat=".0%", hoverformat=".1%"),
+        yaxis=dict(title=dict(text="days per bin (count)")),
+        bargap=0.02,
+    )
+    return fig
+
+
+def volatility_by_year_figure(by_year: pd.DataFrame, asset: str = "TON") -> go.Figure:
+    """Annualised volatility per calendar year, with the number of days and the price change in the
+    hover text.
+
+    Parameters
+    ----------
+    by_year
+        Output of :func:`analysis.series.volatility_by_year`.
+    """
+    custom = np.column_stack([by_year["returns"].to_numpy(dtype=float), by_year["change_fraction"].to_numpy(dtype=float)])
+    fig = go.Figure(go.Bar(
+        x=[str(y) for y in by_year.index], y=by_year["volatility_annual"], customdata=custom,
+        marker=dict(color="#1f77b4"), name="volatility",
+        text=[f"{v:.0%}" for v in by_year["volatility_annual"]], textposition="outside",
+        hovertemplate=("%{x}: volatility %{y:.0%} per year<br>from %{customdata[0]:.0f} daily returns"
+                       "<br>price change within the year %{customdata[1]:+.0%}<extra></extra>"),
+    ))
+    fig.update_layout(
+        **LAYOUT,
+        title=dict(text=f"{asset} volatility by calendar year, annualised (365-day year)"),
+        xaxis=dict(title=dict(text="year (UTC)"), type="category"),
+        yaxis=dict(title=dict(text="volatility (% per year)"), tickformat=".0%", rangemode="tozero"),
+        showlegend=False,
+    )
+    return fig

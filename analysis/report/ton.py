@@ -16,6 +16,7 @@ from analysis.series import (
     missing_days,
     rolling_volatility,
     source_spans,
+    volatility_by_year,
 )
 
 WINDOW_DAYS = 30
@@ -64,7 +65,23 @@ def build(ctx: ReportContext) -> Section | None:
             drawdown_figure(dd, asset="TON"),
             volatility_figure(vol, WINDOW_DAYS, full_period_vol=whole_vol, asset="TON"),
         ],
-        after_html=_sources_html(ctx),
+        after_html=_years_html(closes) + _sources_html(ctx),
+    )
+
+
+def _years_html(closes) -> str:
+    """Volatility and price change per calendar year."""
+    years = volatility_by_year(closes).reset_index()
+    return table_html(
+        years,
+        columns={"year": "year (UTC)", "returns": "daily returns", "volatility_annual": "volatility (% per year)",
+                 "first_close_usd": "first close (USD)", "last_close_usd": "last close (USD)",
+                 "change_fraction": "change within the year (%)"},
+        formats={"volatility_annual": lambda v: fmt_number(v, ".0%", "%"),
+                 "first_close_usd": lambda v: fmt_number(v, ",.4f", "$"),
+                 "last_close_usd": lambda v: fmt_number(v, ",.4f", "$"),
+                 "change_fraction": lambda v: fmt_number(v, "+.0%", "%")},
+        caption="TON volatility and price change by calendar year (a partial year covers fewer days)",
     )
 
 
