@@ -101,3 +101,15 @@ def test_yearly_volatility_table(isolated_cache):
     row = (f"<td>2023</td><td>365</td><td>{np.std(r, ddof=1) * math.sqrt(365):.0%}</td>"
            f"<td>${close['2023'].iloc[0]:,.4f}</td><td>${close['2023'].iloc[-1]:,.4f}</td>")
     assert row in section.after_html
+
+
+def test_log_price_axis_ticks_are_round_and_cover_the_data():
+    from analysis.charts.prices import log_ticks
+
+    # 0.55 .. 8.17 spans 1.17 decades: dense round numbers, one beyond each end.
+    assert log_ticks(0.55, 8.17) == [0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0]
+    # 0.05 .. 12 spans 2.4 decades: 1-2-5.
+    assert log_ticks(0.05, 12) == [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
+    assert log_ticks(0, 1) == []
+    price = ton.build(ReportContext()).figures[0]
+    assert price.layout.yaxis.ticktext[:4] == ("$0.5", "$0.7", "$1", "$1.5")

@@ -44,24 +44,45 @@ def price_figure(closes: pd.DataFrame, asset: str = "TON", log_y: bool = True) -
         ))
     scale_title = {"log": f"USD per {asset} (log scale)", "linear": f"USD per {asset}"}
     start = "log" if log_y else "linear"
+    tickvals = log_ticks(float(frame["close_usd"].min()), float(frame["close_usd"].max())) if len(frame) else []
+    ticktext = [f"${v:,.10g}" for v in tickvals]
+    log_axis = {"yaxis.type": "log", "yaxis.tickmode": "array", "yaxis.tickvals": tickvals,
+                "yaxis.ticktext": ticktext, "yaxis.title.text": scale_title["log"]}
+    linear_axis = {"yaxis.type": "linear", "yaxis.tickmode": "auto", "yaxis.title.text": scale_title["linear"]}
     fig.update_layout(
         **LAYOUT,
         title=dict(text=f"{asset}/USD daily close (UTC), coloured by venue"),
         xaxis=dict(title=dict(text="date (UTC)")),
-        yaxis=dict(title=dict(text=scale_title[start]), type=start, tickprefix="$"),
+        yaxis=dict(title=dict(text=scale_title[start]), type=start, tickprefix="$", hoverformat=",.4f",
+                   **({"tickmode": "array", "tickvals": tickvals, "ticktext": ticktext} if log_y else {})),
         updatemenus=[dict(
             type="buttons", direction="left", x=1.0, xanchor="right", y=1.01, yanchor="bottom",
             pad=dict(r=0, t=0, b=0, l=0), font=dict(size=11),
             active=0 if log_y else 1, showactive=True,
             buttons=[
-                dict(label="Log scale", method="relayout",
-                     args=[{"yaxis.type": "log", "yaxis.title.text": scale_title["log"]}]),
-                dict(label="Linear scale", method="relayout",
-                     args=[{"yaxis.type": "linear", "yaxis.title.text": scale_title["linear"]}]),
+                dict(label="Log scale", method="relayout", args=[log_axis]),
+                dict(label="Linear scale", method="relayout", args=[linear_axis]),
             ],
         )],
     )
     return fig
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values for a log price axis from ``low`` to ``high``: round numbers per decade, denser
+    for narrow ranges (1, 1.5, 2, 3, 5, 7 within 1.5 decades; 1, 2, 5 up to 4; then powers of ten),
+    plus one step beyond each end so the data sit inside."""
+    if not (low > 0 and high >= low):
+        return []
+    decades = np.log10(high / low)
+    mantissas = (1, 1.5, 2, 3, 5, 7) if decades <= 1.5 else (1, 2, 5) if decades <= 4 else (1,)
+    ticks = []
+    for exponent in range(int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1):
+        ticks.extend(m * 10.0 ** exponent for m in mantissas)
+    below = [t for t in ticks if t <= low]
+    above = [t for t in ticks if t >= high]
+    lo, hi = (below[-1] if below else ticks[0]), (above[0] if above else ticks[-1])
+    return [round(t, 12) for t in ticks if lo <= t <= hi]
 
 
 def drawdown_figure(dd: pd.DataFrame, asset: str = "TON") -> go.Figure:

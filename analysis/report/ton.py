@@ -40,7 +40,7 @@ def build(ctx: ReportContext) -> Section | None:
     kpis = [
         (fmt_number(latest_usd, ",.4f", "$"), f"latest close, {latest_day.date()}"),
         (fmt_number(float(closes["close_usd"].max()), ",.4f", "$"), f"highest close, {peak_day.date()}"),
-        (fmt_number(float(dd["drawdown_fraction"].iloc[-1]), ".1%", "%"), "below the highest close now"),
+        (fmt_number(float(dd["drawdown_fraction"].iloc[-1]), ".1%", "%"), "drawdown now, from the highest close"),
         (fmt_number(worst.drawdown_fraction, ".1%", "%"),
          f"deepest drawdown: {worst.peak_date} &rarr; {worst.trough_date}, {recovered}"),
         (fmt_number(float(last_vol.iloc[-1]) if len(last_vol) else None, ".0%", "%"),
