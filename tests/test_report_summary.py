@@ -21,8 +21,22 @@ def test_pays_for_itself():
     line = summary.verdict(_metrics(2.0, 1.6, 0.5, payback_days=200.0))
     assert 'class="good"' in line and "25% above" in line and "$1.600" in line
     assert "pays back in 200 days" in line
-    line = summary.verdict(_metrics(2.0, 1.6, 0.5, payback_days=None))
-    assert "no payback within the 365-day horizon" in line
+    # Beyond the horizon: 30000 USD over 40 USD of cash profit a day = 750 days.
+    beyond = _metrics(2.0, 1.6, 0.5, capex_paid_usd=30000.0, usd_cash_profit_per_day=40.0)
+    assert "pays back in about 750 days" in summary.verdict(beyond, life_days=1460)
+    assert "no payback within the hardware's life" in summary.verdict(beyond, life_days=700)
+    assert "already owned" in summary.verdict(beyond, already_owned=True)
+
+
+def test_payback_cell():
+    owned = summary.payback_text(_metrics(2.0, 1.6, 0.5, payback_days=1.0), True, 1460)
+    assert owned == "owned (capex sunk)"
+    assert summary.payback_text(_metrics(2.0, 1.6, 0.5, payback_days=123.0), False, 1460) == "123"
+    m = _metrics(2.0, 1.6, 0.5, capex_paid_usd=30000.0, usd_cash_profit_per_day=40.0)
+    assert summary.payback_text(m, False, 1460) == "&asymp;&thinsp;750"
+    assert "beyond the hardware's 1.5-year life" in summary.payback_text(m, False, 547.5)
+    loss = _metrics(1.0, 4.0, 1.5, capex_paid_usd=30000.0, usd_cash_profit_per_day=-5.0)
+    assert summary.payback_text(loss, False, 1460) == "never (cash loss)"
 
 
 def test_covers_running_costs_only():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import importlib
 import math
+import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
@@ -91,6 +92,11 @@ def check_scenario_files(paths: Iterable[str | Path] | None) -> list[Path] | Non
         if not path.is_file():
             raise InputError(f"--scenario: no such file {str(path)!r}; give the path of a scenario TOML file "
                              f"(examples in {SCENARIO_DIR})")
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"--scenario: {path} is not valid TOML ({' '.join(str(exc).split())}); "
+                             "fix the file (examples in data/scenarios/)") from None
         checked.append(path)
     try:
         from analysis.scenario import load_scenario

@@ -13,6 +13,8 @@ from typing import Any, Mapping
 
 from analysis.report import ReportContext, Section, fmt_number, table_html
 
+DAYS_PER_YEAR = 365
+
 
 def build(ctx: ReportContext) -> Section | None:
     """One row and one verdict per scenario; ``None`` without scenarios or the engine."""
@@ -29,11 +31,13 @@ def build(ctx: ReportContext) -> Section | None:
     for path in paths:
         scenario = load_scenario(path)
         metrics = breakeven_summary(scenario, ton_usd)
+        owned = bool(getattr(scenario.hardware, "already_owned", False))
+        life_days = float(scenario.hardware.life_years) * DAYS_PER_YEAR
         rows.append({
             **metrics,
             "scenario": scenario.name,
-            "already_owned": bool(getattr(scenario.hardware, "already_owned", False)),
-            "verdict": verdict(metrics, already_owned=bool(getattr(scenario.hardware, "already_owned", False))),
+            "payback": payback_text(metrics, owned, life_days),
+            "verdict": verdict(metrics, already_owned=owned, life_days=life_days),
         })
     intro = (
         f"<p>Each example scenario at the latest TON close, <b>{fmt_number(ton_usd, ',.4f', '$')} per TON</b> "
@@ -41,7 +45,8 @@ def build(ctx: ReportContext) -> Section | None:
         "covers running costs and the hardware's depreciation; <i>break-even (cash)</i> covers running costs "
         "only (power, colocation, fixed). USD per GPU-hour is what one GPU earns per wall-clock hour after "
         "on-chain and trading fees. Payback counts days from the start until cumulative cash, the hardware "
-        "purchase included, turns positive at this price (within the scenario's horizon).</p>"
+        "purchase included, turns positive at this price: simulated day by day over the scenario's horizon, "
+        "and beyond it estimated as the purchase price over the steady cash profit per day (&asymp;).</p>"
     )
     table = table_html(
         rows,
@@ -53,7 +58,7 @@ def build(ctx: ReportContext) -> Section | None:
             "ton_usd": "latest TON (USD/TON)",
             "usd_per_gpu_hour": "income (USD per GPU-hour)",
             "usd_profit_per_day": "profit after depreciation (USD/day)",
-            "payback_days": "payback (days)",
+            "payback": "payback (days)",
         },
         formats={
             "break_even_ton_usd": lambda v: fmt_number(v, ",.3f", "$", missing="n/a"),
@@ -61,7 +66,6 @@ def build(ctx: ReportContext) -> Section | None:
             "ton_usd": lambda v: fmt_number(v, ",.3f", "$"),
             "usd_per_gpu_hour": lambda v: fmt_number(v, ",.3f", "$"),
             "usd_profit_per_day": lambda v: _signed_usd(v),
-            "payback_days": lambda v: fmt_number(v, ",.0f", missing="not within horizon"),
         },
     )
     verdicts = "".join(f"<li><b>{html.escape(r['scenario'])}</b>: {r['verdict']}</li>" for r in rows)
@@ -69,7 +73,33 @@ def build(ctx: ReportContext) -> Section | None:
                    after_html=f"<h3>Verdicts</h3><ul>{verdicts}</ul>")
 
 
-def verdict(metrics: Mapping[str, Any], already_owned: bool = False) -> str:
+def steady_payback_days(metrics: Mapping[str, Any]) -> float | None:
+    """Days for the steady cash profit at a constant price to repay the purchase:
+    ``capex_paid_usd / usd_cash_profit_per_day``; None when nothing was paid or there is no
+    cash profit. (The ledger's ``payback_days`` is exact but only within the horizon.)"""
+    capex = _finite(metrics.get("capex_paid_usd"))
+    cash_profit = _finite(metrics.get("usd_cash_profit_per_day"))
+    if not capex or cash_profit is None or cash_profit <= 0:
+        return None
+    return capex / cash_profit
+
+
+def payback_text(metrics: Mapping[str, Any], already_owned: bool, life_days: float) -> str:
+    """The payback cell: the ledger's day count within the horizon, else the steady-state estimate."""
+    if already_owned:
+        return "owned (capex sunk)"
+    exact = _finite(metrics.get("payback_days"))
+    if exact is not None:
+        return f"{exact:,.0f}"
+    estimate = steady_payback_days(metrics)
+    if estimate is None:
+        return "never (cash loss)"
+    if estimate > life_days:
+        return f"&asymp;&thinsp;{estimate:,.0f}, beyond the hardware's {life_days / DAYS_PER_YEAR:g}-year life"
+    return f"&asymp;&thinsp;{estimate:,.0f}"
+
+
+def verdict(metrics: Mapping[str, Any], already_owned: bool = False, life_days: float = math.inf) -> str:
     """One line (HTML) saying where the latest TON price stands against the scenario's break-evens.
 
     Parameters
@@ -77,9 +107,12 @@ def verdict(metrics: Mapping[str, Any], already_owned: bool = False) -> str:
     metrics
         :func:`analysis.metrics.breakeven_summary` output: ``ton_usd``, ``break_even_ton_usd``,
         ``break_even_ton_usd_cash``, ``payback_days``, ``horizon_days``, ``pricing_mode``,
-        ``usd_profit_per_day`` and ``usd_cash_profit_per_day`` (None where undefined).
+        ``capex_paid_usd``, ``usd_profit_per_day`` and ``usd_cash_profit_per_day`` (None where
+        undefined).
     already_owned
         The hardware is already paid for (its capex is sunk).
+    life_days
+        The hardware's life, to say when a payback would come too late.
     """
     price = float(metrics["ton_usd"])
     full = _finite(metrics.get("break_even_ton_usd"))
@@ -96,12 +129,16 @@ def verdict(metrics: Mapping[str, Any], already_owned: bool = False) -> str:
             return (f'<span class="warn">Covers running costs only</span> ({mode} pricing); '
                     f"{_signed_usd(profit)} per day after depreciation.")
         return f'<span class="bad">Loses money</span> ({mode} pricing); {_signed_usd(cash_profit)} cash per day.'
-    payback = _finite(metrics.get("payback_days"))
-    horizon = metrics.get("horizon_days")
     if price >= full:
-        when = (f"pays back in {payback:,.0f} days at this price" if payback is not None and not already_owned
-                else f"no payback within the {horizon}-day horizon at this price" if not already_owned
-                else "the hardware is already owned")
+        if already_owned:
+            when = "the hardware is already owned"
+        else:
+            exact = _finite(metrics.get("payback_days"))
+            estimate = steady_payback_days(metrics)
+            when = (f"pays back in {exact:,.0f} days at this price" if exact is not None
+                    else f"pays back in about {estimate:,.0f} days at this price" if estimate is not None
+                    and estimate <= life_days
+                    else "but no payback within the hardware's life at this price")
         return (f'<span class="good">Pays for itself</span>: TON at {fmt_number(price, ",.3f", "$")} is '
                 f"{price / full - 1:.0%} above the full-cost break-even of {fmt_number(full, ',.3f', '$')}; {when}.")
     if price >= cash:
