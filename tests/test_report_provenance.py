@@ -79,3 +79,18 @@ def test_scenario_values_with_their_cited_sources(tmp_path: Path):
 def test_no_scenarios_says_how_to_add_one():
     text = provenance.build(ReportContext(scenario_files=[])).after_html
     assert "No scenario files" in text and "--scenario FILE" in text
+
+
+def test_defaults_the_file_leaves_out_are_listed(tmp_path: Path):
+    scenario_mod = __import__("pytest").importorskip("analysis.scenario", reason="the economics engine is not merged yet")
+    examples = sorted((DATA_DIR / "scenarios").glob("*.toml"))
+    if not examples:
+        __import__("pytest").skip("no example scenarios yet")
+    rows = provenance.effective_parameters(examples[0])
+    in_file = {r["parameter"] for r in provenance.scenario_parameters(examples[0])}
+    mapping = provenance._flatten(scenario_mod.to_mapping(scenario_mod.load_scenario(examples[0])))
+    assert {r["parameter"] for r in rows} == set(mapping) | in_file
+    for row in rows:
+        if row["parameter"] not in in_file:
+            assert row["comment"] == "default (not set in the file)"
+            assert row["value"] == mapping[row["parameter"]]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.errors import CocoonEconError
 from analysis.prices import read_snapshot
 from analysis.report import ReportContext, Section, table_html
 from analysis.series import source_spans
@@ -68,6 +69,28 @@ def scenario_parameters(path: Path) -> list[dict[str, Any]]:
     return [{"parameter": key, "value": value, "comment": comments.get(key, "")} for key, value in values.items()]
 
 
+def effective_parameters(path: Path) -> list[dict[str, Any]]:
+    """:func:`scenario_parameters` plus every value the file leaves to its default, as the economics
+    engine reads the scenario (``analysis.scenario.to_mapping``); defaults are marked as such.
+    Without the engine, just the file's values."""
+    rows = scenario_parameters(path)
+    try:
+        from analysis.scenario import load_scenario, to_mapping
+    except ImportError:
+        return rows
+    try:
+        scenario = load_scenario(path)
+    except CocoonEconError:  # build_report validates first; a partial file still shows what it sets
+        return rows
+    seen = {r["parameter"] for r in rows}
+    effective = _flatten(to_mapping(scenario))
+    for key, value in effective.items():
+        if key not in seen:
+            rows.append({"parameter": key, "value": value, "comment": "default (not set in the file)"})
+    order = {key: i for i, key in enumerate(effective)}
+    return sorted(rows, key=lambda r: order.get(r["parameter"], -1))
+
+
 def _flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in mapping.items():
@@ -110,14 +133,15 @@ def _scenarios_html(paths: list[Path]) -> str:
     if not paths:
         return ("<h3>Scenarios</h3><p>No scenario files (add TOML files to <code>data/scenarios/</code> "
                 "or pass <code>--scenario FILE</code>).</p>")
-    parts = ["<h3>Scenarios</h3><p>The values each scenario file sets, with the source its comment cites. "
-             "Keys a file leaves out take the defaults from the reference tables below.</p>"]
+    parts = ["<h3>Scenarios</h3><p>Every value of each scenario, with the source its comment in the file "
+             "cites. Keys a file leaves out take their defaults (marked; the COCOON ones come from "
+             "<code>network_parameters.csv</code> below).</p>"]
     for path in paths:
-        rows = scenario_parameters(path)
+        rows = effective_parameters(path)
         name = next((r["value"] for r in rows if r["parameter"] == "name"), path.stem)
         parts.append(
             f"<details><summary><b>{html.escape(str(name))}</b> &middot; <code>{html.escape(_shown_path(path))}</code>"
-            f" &middot; {len(rows)} values</summary>"
+            f" &middot; {len(rows)} values, {sum(r['comment'].startswith('default') for r in rows)} defaults</summary>"
             + table_html(rows, columns={"parameter": "parameter", "value": "value", "comment": "source / note"},
                          formats={"value": _toml_value_html}, css_class="text")
             + "</details>")
