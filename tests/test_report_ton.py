@@ -113,3 +113,24 @@ def test_log_price_axis_ticks_are_round_and_cover_the_data():
     assert log_ticks(0, 1) == []
     price = ton.build(ReportContext()).figures[0]
     assert price.layout.yaxis.ticktext[:4] == ("$0.5", "$0.7", "$1", "$1.5")
+
+
+def test_overlapping_sources_show_their_disagreement(isolated_cache):
+    import pytest
+
+    import analysis.prices
+
+    if not hasattr(analysis.prices, "source_disagreement"):
+        pytest.skip("the price cache layer (source_disagreement) is not merged yet")
+    snapshot = read_snapshot("ton").iloc[-20:]
+    # A fetched copy of the last 20 days, 1 % above the snapshot on one day and equal otherwise.
+    close = snapshot["close_usd"].to_numpy().copy()
+    close[5] *= 1.01
+    prices = isolated_cache / "prices"
+    prices.mkdir(parents=True)
+    pd.DataFrame({"date": snapshot.index.strftime("%Y-%m-%d"), "open": close, "high": close, "low": close,
+                  "close": close, "volume": 1.0, "source": "binance"}).to_csv(prices / "ton_binance.csv", index=False)
+    section = ton.build(ReportContext(cache_dir=isolated_cache))
+    assert "Where sources overlap" in section.after_html
+    assert "<td>20</td><td>0.000%</td><td>1.00%</td>" in section.after_html
+    assert f"<td>{snapshot.index[5].date()}</td>" in section.after_html

@@ -114,4 +114,25 @@ def _sources_html(ctx: ReportContext) -> str:
            if age_days > 7 else "")
         + f". {gap_text}.</p>"
     )
-    return f"<h3>Sources and freshness</h3>{freshness}{table}"
+    return f"<h3>Sources and freshness</h3>{freshness}{table}{_disagreement_html(ctx)}"
+
+
+def _disagreement_html(ctx: ReportContext) -> str:
+    """How far the stored sources' closes differ where they overlap (nothing with the snapshot alone)."""
+    try:
+        from analysis.prices import source_disagreement
+    except ImportError:  # the cache layer is not part of this build
+        return ""
+    pairs = source_disagreement("ton", cache_dir=ctx.cache_dir)
+    if pairs.empty:
+        return ""
+    return table_html(
+        pairs,
+        columns={"source_a": "source", "source_b": "against", "days": "days in common",
+                 "median_rel_diff": "median difference (%)", "max_rel_diff": "largest difference (%)",
+                 "max_date": "on (UTC)"},
+        formats={"days": lambda n: f"{n:,}", "median_rel_diff": lambda v: fmt_number(v, ".3%", "%"),
+                 "max_rel_diff": lambda v: fmt_number(v, ".2%", "%")},
+        caption="Where sources overlap: relative difference of their daily closes, |a / b - 1|",
+        css_class="text",
+    )
