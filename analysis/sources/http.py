@@ -12,6 +12,7 @@ import email.utils
 import json
 import re
 import time
+from datetime import timezone
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
@@ -25,6 +26,18 @@ USER_AGENT = f"cocoon-econ/{__version__} (+https://github.com/cocoon-econ)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 # Query parameters whose values are secrets: redacted in every message.
 _SECRET_PARAM = re.compile(r"(key|token|secret|signature|password)", re.IGNORECASE)
+
+
+class PayloadError(Exception):
+    """An error an API reports inside an HTTP 200 body (OKX ``code``, Bybit ``retCode``,
+    Kraken ``error``). Raised by a source's ``validate`` hook of :meth:`HttpClient.request_json`.
+
+    ``retryable=True`` (rate limits, "service busy") makes the client retry it like a 429.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class HttpError(FetchError):
@@ -94,10 +107,16 @@ def _retry_after_s(response: requests.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         parsed = email.utils.parsedate_to_datetime(value)
-        if parsed is None:
-            return None
-        return max(0.0, parsed.timestamp() - time.time())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:  # an HTTP-date is always GMT
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 @dataclass
@@ -163,8 +182,12 @@ class HttpClient:
 
     def request_json(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                      json_body: Any = None, headers: dict[str, str] | None = None,
-                     ok_statuses: frozenset[int] = frozenset({200})) -> Any:
+                     ok_statuses: frozenset[int] = frozenset({200}),
+                     validate: Callable[[Any], None] | None = None) -> Any:
         """Send a request and return the decoded JSON body, retrying transient failures.
+
+        ``validate(payload)`` may raise :class:`PayloadError` for an error reported inside
+        a successful response; retryable ones are retried, the others raise :class:`HttpError`.
 
         Raises
         ------
@@ -184,7 +207,9 @@ class HttpClient:
                                                 headers=merged, timeout=self.timeout_s)
             except requests.Timeout:
                 problem, status, payload = f"timed out after {self.timeout_s:g} s", None, None
-            except requests.ConnectionError as exc:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as exc:
+                # A dropped connection or a body cut short (ChunkedEncodingError) is transient.
                 problem, status, payload = f"connection failed ({type(exc).__name__})", None, None
             else:
                 status = response.status_code
@@ -193,8 +218,18 @@ class HttpClient:
                     if isinstance(payload, _Undecodable):
                         problem = f"returned invalid or truncated JSON ({payload.reason})"
                         payload = None
-                    else:
+                    elif validate is None:
                         return payload
+                    else:
+                        try:
+                            validate(payload)
+                        except PayloadError as exc:
+                            problem = f"API error: {exc}"
+                            if not exc.retryable:
+                                raise HttpError(f"{self.source}: {exc} ({shown})", status_code=status,
+                                                payload=payload, url=shown) from None
+                        else:
+                            return payload
                 else:
                     if isinstance(payload, _Undecodable):
                         payload = response.text[:300]

@@ -1,0 +1,226 @@
+"""Helpers shared by the price and funding sources: UTC day arithmetic, tidy candle
+frames (duplicates and still-open candles dropped), gap detection and funding intervals.
+
+Conventions
+-----------
+- A *day* is a UTC calendar day, represented as a tz-naive ``pandas.Timestamp`` at midnight
+  (the index of a daily frame is named ``date``).
+- A daily candle is *open* (still forming) when its day is today (UTC) or later; open
+  candles are dropped, never stored.
+- Daily price frames have the columns ``open, high, low, close, volume`` (float; NaN where a
+  source does not report the field). ``volume`` is in units of the base asset (TON).
+- Funding frames have the columns ``time`` (tz-aware UTC), ``rate`` (fraction per funding
+  interval), ``interval_hours`` and ``source``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+PRICE_FIELDS = ("open", "high", "low", "close", "volume")
+FUNDING_FIELDS = ("time", "rate", "interval_hours", "source")
+
+
+def utc_now() -> dt.datetime:
+    """The current time, tz-aware UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def as_utc(now: dt.datetime | None) -> dt.datetime:
+    """``now`` (default: the current time) as a tz-aware UTC datetime."""
+    if now is None:
+        return utc_now()
+    if now.tzinfo is None:
+        return now.replace(tzinfo=dt.timezone.utc)
+    return now.astimezone(dt.timezone.utc)
+
+
+def today_utc(now: dt.datetime | None = None) -> dt.date:
+    """Today's UTC date (for ``now``, default the current time)."""
+    return as_utc(now).date()
+
+
+def as_date(value: dt.date | str | pd.Timestamp) -> dt.date:
+    """A :class:`datetime.date` from a date, a ``YYYY-MM-DD`` string or a Timestamp."""
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def day_start_ms(day: dt.date) -> int:
+    """Milliseconds since the epoch at 00:00 UTC of ``day``."""
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) * 1000
+
+
+def ms_to_day(ms: int | float) -> dt.date:
+    """The UTC day containing the instant ``ms`` (milliseconds since the epoch)."""
+    return dt.datetime.fromtimestamp(int(ms) // 1000, tz=dt.timezone.utc).date()
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    """``2025-01-02T03:04:05Z``."""
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_float(value: Any) -> float:
+    """A float from an API number or numeric string ('' and None become NaN)."""
+    if value is None or value == "":
+        return float("nan")
+    return float(value)
+
+
+def empty_daily() -> pd.DataFrame:
+    """An empty daily price frame with the standard columns."""
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in PRICE_FIELDS},
+                        index=pd.DatetimeIndex([], name="date"))
+
+
+def tidy_daily(rows: list[tuple[dt.date, float, float, float, float, float]], *,
+               now: dt.datetime | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """A tidy daily frame from ``(day, open, high, low, close, volume)`` rows.
+
+    Sorted ascending; for a day given twice the *last* row wins (a later page is the
+    fresher one); candles for today (UTC) or later are dropped as still open.
+
+    Returns
+    -------
+    (frame, counts) where counts has ``duplicates`` and ``open_dropped``.
+    """
+    if not rows:
+        return empty_daily(), {"duplicates": 0, "open_dropped": 0}
+    frame = pd.DataFrame(rows, columns=["date", *PRICE_FIELDS])
+    frame["date"] = pd.to_datetime(frame["date"])
+    for col in PRICE_FIELDS:
+        frame[col] = frame[col].astype(float)
+    duplicated = frame["date"].duplicated(keep="last")
+    frame = frame[~duplicated]
+    cutoff = pd.Timestamp(today_utc(now))
+    is_open = frame["date"] >= cutoff
+    frame = frame[~is_open].set_index("date").sort_index()
+    frame.index = pd.DatetimeIndex(frame.index, name="date")
+    return frame, {"duplicates": int(duplicated.sum()), "open_dropped": int(is_open.sum())}
+
+
+def trim_days(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Rows of a daily frame with ``start <= date <= end``."""
+    return frame.loc[(frame.index >= pd.Timestamp(start)) & (frame.index <= pd.Timestamp(end))]
+
+
+def day_runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Group days into contiguous ``(first, last)`` runs, ascending."""
+    ordered = sorted(set(days))
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in ordered:
+        if runs and day == runs[-1][1] + dt.timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def find_gaps(index: Iterable[Any]) -> list[tuple[dt.date, dt.date]]:
+    """Missing days strictly between the first and the last day of ``index``.
+
+    Returns ``(first_missing, last_missing)`` runs, e.g. ``[(2024-03-10, 2024-03-11)]``.
+    """
+    days = sorted({as_date(d) for d in index})
+    if len(days) < 2:
+        return []
+    present = set(days)
+    missing = []
+    day = days[0]
+    while day < days[-1]:
+        if day not in present:
+            missing.append(day)
+        day += dt.timedelta(days=1)
+    return day_runs(missing)
+
+
+def format_runs(runs: list[tuple[dt.date, dt.date]], limit: int = 5) -> str:
+    """``2024-03-10..2024-03-11, 2024-04-02`` (``none`` when empty; at most ``limit`` shown)."""
+    if not runs:
+        return "none"
+    shown = [a.isoformat() if a == b else f"{a.isoformat()}..{b.isoformat()}" for a, b in runs[:limit]]
+    days = sum((b - a).days + 1 for a, b in runs)
+    more = f" and {len(runs) - limit} more" if len(runs) > limit else ""
+    return f"{days} day{'s' if days != 1 else ''} ({', '.join(shown)}{more})"
+
+
+def funding_intervals(times_ms: np.ndarray) -> tuple[np.ndarray, int]:
+    """Funding interval in hours for each event of an ascending, contiguous history.
+
+    The interval of an event is the time since the previous event (the period its rate
+    covers), rounded to the hour (exchange timestamps carry a few ms of jitter). The first
+    event takes the interval to the next one. Where the time since the previous event is a
+    whole multiple (2x or more) of the interval on *both* sides, events are missing there:
+    the neighbouring interval is used and the hole is counted. A genuine change of
+    interval (e.g. 8 h then 4 h) differs on the two sides and is kept. Intervals are never
+    assumed (Binance TONUSDT funds every 4 h, most contracts every 8 h).
+
+    Returns
+    -------
+    (hours, missing_events)
+    """
+    times = np.asarray(times_ms, dtype=np.int64)
+    n = len(times)
+    if n == 0:
+        return np.array([], dtype=float), 0
+    if n == 1:
+        return np.array([np.nan]), 0
+    diffs = np.round(np.diff(times) / HOUR_MS).astype(float)  # diffs[i] = t[i+1] - t[i]
+    hours = np.empty(n)
+    hours[0] = diffs[0]
+    hours[1:] = diffs
+    missing = 0
+    for i in range(1, n):
+        before = hours[i - 1] if i >= 2 else np.nan
+        after = diffs[i] if i < n - 1 else np.nan
+        here = diffs[i - 1]
+        sides = [s for s in (before, after) if not np.isnan(s) and s > 0]
+        if not sides or len(set(sides)) != 1:
+            continue
+        step = sides[0]
+        ratio = here / step
+        if ratio >= 2 and abs(ratio - round(ratio)) < 1e-9:
+            hours[i] = step
+            missing += int(round(ratio)) - 1
+    return hours, missing
+
+
+def tidy_funding(times_ms: list[int], rates: list[float], source: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """A tidy funding frame (``time, rate, interval_hours, source``) from raw events.
+
+    Times are rounded to the second; duplicate times keep the last; sorted ascending;
+    ``interval_hours`` from :func:`funding_intervals`.
+    """
+    if not times_ms:
+        frame = pd.DataFrame({"time": pd.Series(dtype="datetime64[ns, UTC]"),
+                              "rate": pd.Series(dtype=float),
+                              "interval_hours": pd.Series(dtype=float),
+                              "source": pd.Series(dtype=object)})
+        return frame, {"duplicates": 0, "missing_events": 0}
+    # Exchange timestamps carry a few ms of jitter (Binance: ...800002); a funding event is
+    # identified by its second, which also makes stored and fresh rows merge cleanly.
+    ms = (np.asarray(times_ms, dtype=np.int64) + 500) // 1000 * 1000
+    raw = pd.DataFrame({"ms": ms, "rate": np.asarray(rates, dtype=float)})
+    duplicated = raw["ms"].duplicated(keep="last")
+    raw = raw[~duplicated].sort_values("ms").reset_index(drop=True)
+    hours, missing = funding_intervals(raw["ms"].to_numpy())
+    frame = pd.DataFrame({
+        "time": pd.to_datetime(raw["ms"], unit="ms", utc=True),
+        "rate": raw["rate"].to_numpy(),
+        "interval_hours": hours,
+        "source": source,
+    })
+    return frame, {"duplicates": int(duplicated.sum()), "missing_events": missing}
+

@@ -1,0 +1,112 @@
+"""The simulation pipeline: generators -> engine income -> policies -> metrics."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from analysis import simulation
+from analysis.errors import InputError
+from analysis.ledger import daily_ledger, path_income
+from analysis.metrics import path_metrics
+from analysis.prices import daily_closes
+from analysis.scenario import load_scenario
+from analysis.store import SCENARIO_DIR
+from analysis.strategies import STRATEGY_NAMES
+
+OWNED = SCENARIO_DIR / "h100_sxm_owned.toml"
+BOUGHT = SCENARIO_DIR / "hgx_h100_8x_colo.toml"
+
+
+@pytest.fixture(scope="module")
+def owned():
+    return load_scenario(OWNED)
+
+
+@pytest.fixture(scope="module")
+def bought():
+    return load_scenario(BOUGHT)
+
+
+def test_random_paths_run_every_strategy_reproducibly(bought):
+    a = simulation.simulate(bought, "gbm", 300, horizon_days=60, seed=3)
+    b = simulation.simulate(bought, "gbm", 300, horizon_days=60, seed=3)
+    c = simulation.simulate(bought, "gbm", 300, horizon_days=60, seed=4)
+    assert a.strategies == list(STRATEGY_NAMES)
+    assert a.summary() == b.summary()
+    assert a.summary() != c.summary()
+    for name in STRATEGY_NAMES:
+        assert a.outcomes[name].n_paths == 300
+        assert np.all(np.isfinite(a.outcomes[name].net_usd))
+
+
+def test_chunks_do_not_change_a_path(bought, monkeypatch):
+    # the first chunk's paths are the same whatever the total number of paths
+    monkeypatch.setattr(simulation, "CHUNK_PATHS", 100)
+    small = simulation.simulate(bought, "bootstrap", 100, horizon_days=40, seed=9, strategies=["hold"])
+    large = simulation.simulate(bought, "bootstrap", 250, horizon_days=40, seed=9, strategies=["hold"])
+    np.testing.assert_array_equal(small.outcomes["hold"].net_usd, large.outcomes["hold"].net_usd[:100])
+
+
+def test_historical_sell_on_payout_matches_the_engines_ledger(bought):
+    horizon = 200
+    sim = simulation.simulate(bought, "historical", horizon_days=horizon, strategies=["sell_on_payout", "usd_pegged"],
+                              keep_paths=True)
+    start = bought.finance.start
+    ledger = daily_ledger(bought, daily_closes("ton"), start, start + dt.timedelta(days=horizon - 1))
+    path = sim.price_paths
+    assert path.shape == (1, horizon + 1)
+    np.testing.assert_allclose(path[0, 1:], ledger["close_usd"].to_numpy())
+    # the engine's own sell-on-payout view: cumulative cash plus the terminal value
+    # (unpaid TON at the last close, hardware at book value)
+    metrics = path_metrics(bought, path)
+    expected = metrics["cumulative_cash_usd"][0, -1] + metrics["terminal_usd"][0]
+    assert sim.outcomes["sell_on_payout"].net_usd[0] == pytest.approx(expected, rel=1e-12)
+    assert ledger["cumulative_net_usd"].iloc[-1] == pytest.approx(metrics["cumulative_cash_usd"][0, -1])
+    # position before the terminal value is the ledger's cumulative cash, day by day
+    position = sim.positions["sell_on_payout"][0]
+    np.testing.assert_allclose(position[1:-1], ledger["cumulative_net_usd"].to_numpy()[:-1], rtol=1e-12)
+    # usd_pegged: the engine's pricing mode, sold on payout
+    pegged = dataclasses.replace(bought, pricing=dataclasses.replace(bought.pricing, mode="usd_pegged"))
+    pm = path_metrics(pegged, path)
+    assert sim.outcomes["usd_pegged"].net_usd[0] == pytest.approx(pm["cumulative_cash_usd"][0, -1] + pm["terminal_usd"][0])
+
+
+def test_rolling_has_one_path_per_start(owned):
+    horizon = 365
+    sim = simulation.simulate(owned, "rolling", horizon_days=horizon, strategies=["hold", "perp_hedge", "collar"])
+    assert sim.n_paths == len(daily_closes("ton")) - horizon
+    assert sim.seed_entropy is None
+
+
+def test_path_dependent_income_and_garch_option_vol(owned):
+    repriced = dataclasses.replace(owned, pricing=dataclasses.replace(owned.pricing, mode="repriced"))
+    sim = simulation.simulate(repriced, "garch", 200, horizon_days=90, seed=1, option_vol="garch",
+                              strategies=["sell_on_payout", "perp_hedge", "put_protection"])
+    assert set(sim.summary()) == {"sell_on_payout", "perp_hedge", "put_protection"}
+    # repriced income differs between paths, so outcomes differ even for the hedge
+    assert np.ptp(sim.outcomes["sell_on_payout"].net_usd) > 0
+
+
+def test_fixed_token_income_is_path_independent(owned):
+    # what the simulation relies on to compute income once (MODEL_INTERFACE.md)
+    paths = np.random.default_rng(0).uniform(0.5, 5.0, (4, 31))
+    income = path_income(owned, paths)
+    np.testing.assert_array_equal(income.payout_ton, np.broadcast_to(income.payout_ton[0], income.payout_ton.shape))
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"method": "monte-carlo"}, "method"),
+    ({"strategies": ["hold", "moon"]}, "strategies"),
+    ({"strategies": ["hold", "hold"]}, "strategies"),
+    ({"n_paths": 0}, "paths"),
+    ({"horizon_days": 0}, "horizon_days"),
+    ({"option_vol": "implied"}, "option_vol"),
+])
+def test_bad_arguments_are_input_errors(owned, kwargs, field):
+    args = {"method": "gbm", "n_paths": 10, "horizon_days": 10, "seed": 0} | kwargs
+    with pytest.raises(InputError, match=field):
+        simulation.simulate(owned, **args)
