@@ -95,6 +95,12 @@ def test_report_opens_offline_no_external_resources(report):
     assert "url(" not in css and "@import" not in css
 
 
+def test_no_double_escaped_entities(report):
+    _, text, _ = report
+    body = text[text.index("</script>\n</head>"):]
+    assert not re.findall(r"&amp;(?:[a-z]+|#\d+);", body)
+
+
 def test_nav_links_every_section(report, sections):
     _, text, _ = report
     parsed = _parse(text)

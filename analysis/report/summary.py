@@ -66,6 +66,7 @@ def build(ctx: ReportContext) -> Section | None:
             "ton_usd": lambda v: fmt_number(v, ",.3f", "$"),
             "usd_per_gpu_hour": lambda v: fmt_number(v, ",.3f", "$"),
             "usd_profit_per_day": lambda v: _signed_usd(v),
+            "payback": lambda v: v,  # already HTML
         },
     )
     verdicts = "".join(f"<li><b>{html.escape(r['scenario'])}</b>: {r['verdict']}</li>" for r in rows)
