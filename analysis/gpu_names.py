@@ -7,7 +7,8 @@ Vendors spell the same accelerator many ways: Vast.ai ``"H100 SXM"``, RunPod
 :data:`CANONICAL_GPUS`, or to ``None`` when the name is not one of them (or is ambiguous);
 such rows are kept with ``gpu`` empty and counted by :func:`warn_unknown_gpus`.
 
-(The economics area keeps its own list in ``analysis/gpus.py``; both use the same names.)
+The list of names itself lives in :mod:`analysis.gpus` (one list for scenarios and rates);
+this module adds the strict vendor-name parsing that rate tables need.
 """
 
 from __future__ import annotations
@@ -19,10 +20,7 @@ from typing import Iterable
 
 from analysis.errors import InputError
 
-CANONICAL_GPUS: tuple[str, ...] = (
-    "H100-SXM", "H100-PCIe", "H100-NVL", "H200", "H200-NVL", "B200",
-    "A100-80GB", "A100-40GB", "L40S", "RTX-4090",
-)
+from analysis.gpus import GPUS as CANONICAL_GPUS
 
 # Azure VM sizes with their GPU model and count, from the Azure sizes documentation
 # (learn.microsoft.com/azure/virtual-machines/sizes, GPU-accelerated families):

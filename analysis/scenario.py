@@ -186,6 +186,7 @@ class Scenario:
     path: Path | None = None
     description: str = ""
     origin: str = "<scenario>"  # how error messages name it (usually the file name)
+    notes: tuple[str, ...] = ()  # where defaults came from, for the CLI to print (e.g. a chain reading)
 
 
 _TABLES: dict[str, type] = {
@@ -273,7 +274,7 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
     treasury = _parse_treasury(v, tables["treasury"])
     return Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
                     operations=operations, finance=finance, treasury=treasury, path=path,
-                    description=description, origin=origin)
+                    description=description, origin=origin, notes=_chain_default_notes(tables["network"], network))
 
 
 def to_mapping(scenario: Scenario) -> dict[str, Any]:
@@ -301,6 +302,39 @@ def scenario_with(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
     return parse_scenario(mapping, origin=scenario.origin, path=scenario.path)
 
 
+# --------------------------------------------------------------------------- on-chain defaults (issue 8)
+# The newest reading saved by `cocoon-econ chain params --save` (<cache>/chain/params.csv)
+# replaces network_parameters.csv for these [network] keys when a scenario leaves them out.
+
+CHAIN_DEFAULT_KEYS = ("price_per_token_nanoton", "worker_fee_per_token_nanoton", "prompt_tokens_price_multiplier",
+                      "cached_tokens_price_multiplier", "completion_tokens_price_multiplier",
+                      "reasoning_tokens_price_multiplier")
+
+
+def _chain_reading() -> dict[str, Any] | None:
+    from analysis.chain import latest_chain_params  # imported here: it pulls in the TON libraries
+
+    return latest_chain_params()
+
+
+def _chain_defaults() -> dict[str, Any]:
+    reading = _chain_reading()
+    if reading is None:
+        return {}
+    return {key: NETWORK_DEFAULT_ROWS[key][1](reading[NETWORK_DEFAULT_ROWS[key][0]]) for key in CHAIN_DEFAULT_KEYS}
+
+
+def _chain_default_notes(table: Mapping[str, Any], network: NetworkConfig) -> tuple[str, ...]:
+    if network.name != "cocoon":
+        return ()
+    used = [key for key in CHAIN_DEFAULT_KEYS if key not in table]
+    reading = _chain_reading() if used else None
+    if reading is None:
+        return ()
+    return (f"[network] {', '.join(used)} taken from the on-chain reading of {reading['observed']} "
+            "(cocoon-econ chain params --save)",)
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -310,6 +344,7 @@ def _parse_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
     if name == "cocoon":
         for key, (row, conv) in NETWORK_DEFAULT_ROWS.items():
             defaults[key] = conv(network_parameter("cocoon", row))
+        defaults.update(_chain_defaults())  # on-chain reading, when saved, wins (issue 8)
     else:
         # Render support arrives with the comparison work (issue 7); the COCOON fields
         # keep their defaults so the dataclass is complete.

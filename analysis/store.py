@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from analysis.errors import DataError
+from analysis.sources.common import as_date
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PACKAGE_ROOT / "data"
@@ -237,7 +238,7 @@ def write_manifest_entry(key: str, entry: dict[str, Any], cache: str | os.PathLi
 
 def merge_spans(spans: Iterable[Sequence[Any]]) -> list[list[str]]:
     """Merge ``[first, last]`` day spans (ISO strings or dates) that overlap or touch."""
-    parsed = sorted((_day(a), _day(b)) for a, b in spans)
+    parsed = sorted((as_date(a), as_date(b)) for a, b in spans)
     merged: list[list[dt.date]] = []
     for a, b in parsed:
         if merged and a <= merged[-1][1] + dt.timedelta(days=1):
@@ -254,9 +255,9 @@ def missing_day_runs(start: dt.date, end: dt.date, have: Iterable[Any],
     This is what an incremental refresh requests: days already stored, and days already
     asked for (even if the source had nothing for them), are not asked for again.
     """
-    known = {_day(d) for d in have}
+    known = {as_date(d) for d in have}
     for a, b in spans:
-        day, last = max(_day(a), start), min(_day(b), end)
+        day, last = max(as_date(a), start), min(as_date(b), end)
         while day <= last:
             known.add(day)
             day += dt.timedelta(days=1)
@@ -271,12 +272,3 @@ def missing_day_runs(start: dt.date, end: dt.date, have: Iterable[Any],
         day += dt.timedelta(days=1)
     return runs
 
-
-def _day(value: Any) -> dt.date:
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))

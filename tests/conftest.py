@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+# ../shared beside the checkout (CI, main); COCOON_ECON_SHARED points elsewhere (e.g. from a worktree).
+SHARED = Path(os.environ.get("COCOON_ECON_SHARED", REPO_ROOT.parent / "shared"))
+SHARED_DATA = SHARED / "data"
+SHARED_REFERENCE = SHARED / "reference"
 
 
 @pytest.fixture
@@ -17,6 +20,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent (real-data checks need it)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _no_user_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read or write the developer's data/cache (fetched prices, saved chain params)."""
+    monkeypatch.setenv("COCOON_ECON_CACHE", str(tmp_path_factory.mktemp("empty-cache")))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import sys
 from pathlib import Path
 
 
@@ -38,6 +39,8 @@ def run_breakeven(args: argparse.Namespace) -> int:
     from analysis.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
+        print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     if args.ton_usd is None:
         price, price_note = _latest_close()
     else:
@@ -60,6 +63,8 @@ def run_ledger(args: argparse.Namespace) -> int:
     from analysis.tax import sell_on_payout_tax_ledger, tax_summary, write_tax_csv
 
     scenario = load_scenario(args.scenario)
+    for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
+        print(f"note: {note}")
     closes = daily_closes("ton")
     ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end")
     out = ledger.reset_index()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
@@ -48,6 +49,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     from analysis.simulation import simulate
 
     scenario = load_scenario(args.scenario)
+    for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
+        print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     sim = simulate(scenario, args.method, args.paths, args.horizon_days, args.seed, args.strategies,
                    start_price=args.start_price, window_days=args.window_days, drift_annual=args.drift_annual,
                    vol_annual=args.vol_annual, option_vol=args.option_vol)
