@@ -7,10 +7,11 @@ from pathlib import Path
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
-    p = commands.add_parser("report", help="build the self-contained HTML report")
-    p.add_argument("--scenario", action="append", type=Path, default=None,
-                   help="scenario TOML file (repeatable); default: the shipped examples")
-    p.add_argument("--out", type=Path, default=Path("reports/report.html"), help="output HTML path")
+    p = commands.add_parser("report", help="build the self-contained HTML report (opens offline)")
+    p.add_argument("--scenario", action="append", type=Path, default=None, metavar="FILE",
+                   help="scenario TOML file (repeatable); default: the examples in data/scenarios/")
+    p.add_argument("--out", type=Path, default=Path("reports/report.html"), metavar="PATH",
+                   help="output HTML path (default: reports/report.html)")
     p.set_defaults(func=run)
 
 

@@ -1,22 +1,31 @@
 """Assemble the self-contained HTML report (plotly.js embedded once, opens offline).
 
 Each section lives in its own module with ``build(ctx) -> Section | None``
-(``None``: nothing to show, e.g. no owner address configured).
+(``None``: nothing to show, e.g. no owner address configured). Sections load their data
+through the package; :class:`ReportContext` caches what several of them share (the TON
+closes, the scenario files) and :func:`table_html` / :func:`fmt_number` format tables and
+numbers with their units.
 """
 
 from __future__ import annotations
 
 import html
 import importlib
+import math
+import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
 from analysis import __version__
-from analysis.store import atomic_write_text
+from analysis.errors import InputError
+from analysis.store import SCENARIO_DIR, atomic_write_text
 
 # Order of the report.
 SECTION_MODULES = (
@@ -30,6 +39,9 @@ SECTION_MODULES = (
     "analysis.report.provenance",
 )
 
+# Every figure div is this tall unless its layout sets a height.
+FIGURE_HEIGHT = "460px"
+
 
 @dataclass
 class ReportContext:
@@ -38,6 +50,25 @@ class ReportContext:
     scenario_files: list[Path] | None = None  # None: the shipped examples
     cache_dir: Path | None = None
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def scenario_paths(self) -> list[Path]:
+        """The scenario files the report covers: the user's, else ``data/scenarios/*.toml``."""
+        if self.scenario_files is not None:
+            return [Path(p) for p in self.scenario_files]
+        return sorted(SCENARIO_DIR.glob("*.toml"))
+
+    @cached_property
+    def ton_closes(self) -> pd.DataFrame:
+        """The canonical TON/USD daily closes (:func:`analysis.prices.daily_closes`), loaded once."""
+        from analysis.prices import daily_closes
+
+        return daily_closes("ton", cache_dir=self.cache_dir)
+
+    @property
+    def latest_ton_usd(self) -> tuple[float, pd.Timestamp]:
+        """The latest TON close in USD and its date."""
+        closes = self.ton_closes
+        return float(closes["close_usd"].iloc[-1]), closes.index[-1]
 
 
 @dataclass
@@ -51,6 +82,31 @@ class Section:
     anchor: str = ""
 
 
+def check_scenario_files(paths: Iterable[str | Path] | None) -> list[Path] | None:
+    """Check that every scenario file exists and reads as a scenario (one-line InputError if not)."""
+    if paths is None:
+        return None
+    checked = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            raise InputError(f"--scenario: no such file {str(path)!r}; give the path of a scenario TOML file "
+                             f"(examples in {SCENARIO_DIR})")
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"--scenario: {path} is not valid TOML ({' '.join(str(exc).split())}); "
+                             "fix the file (examples in data/scenarios/)") from None
+        checked.append(path)
+    try:
+        from analysis.scenario import load_scenario
+    except ImportError:  # the engine is not installed in this build: sections skip scenarios
+        return checked
+    for path in checked:
+        load_scenario(path)  # raises InputError naming the bad field
+    return checked
+
+
 def build_sections(ctx: ReportContext) -> list[Section]:
     """Build every section that has something to show, in report order."""
     sections = []
@@ -61,17 +117,21 @@ def build_sections(ctx: ReportContext) -> list[Section]:
     return sections
 
 
+def figure_html(fig: go.Figure) -> str:
+    """One figure's ``<div>`` and its ``Plotly.newPlot`` call; plotly.js itself is in the page head."""
+    return fig.to_html(full_html=False, include_plotlyjs=False, default_height=FIGURE_HEIGHT,
+                       config={"responsive": True, "displaylogo": False})
+
+
 def render_html(sections: list[Section], ctx: ReportContext) -> str:
     """The full HTML document."""
     nav = "".join(f'<li><a href="#{_anchor(s, i)}">{html.escape(s.title)}</a></li>'
                   for i, s in enumerate(sections))
     body = []
     for i, s in enumerate(sections):
-        figs = "".join(
-            f'<div class="figure">{fig.to_html(full_html=False, include_plotlyjs=False, config={"responsive": True})}</div>'
-            for fig in s.figures)
+        figs = "".join(f'<div class="figure">{figure_html(fig)}</div>' for fig in s.figures)
         body.append(f'<section id="{_anchor(s, i)}"><h2>{html.escape(s.title)}</h2>'
-                     f'{s.intro_html}{figs}{s.after_html}</section>')
+                    f'{s.intro_html}{figs}{s.after_html}</section>')
     stamp = ctx.generated_at.strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -81,30 +141,112 @@ def render_html(sections: list[Section], ctx: ReportContext) -> str:
 <script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>
 </head><body>
 <header><h1>Serving inference on COCOON: break-even, volatility and comparison</h1>
-<p class="meta">cocoon-econ {__version__} &middot; generated {stamp}</p>
+<p class="meta">cocoon-econ {__version__} &middot; generated {stamp} &middot; money in USD, token amounts
+in TON, dates are UTC days, volatility annualised over 365 days</p>
 <nav><ol>{nav}</ol></nav></header>
-{''.join(body)}
+<main>{''.join(body)}</main>
+<footer><p class="note">Self-contained: this file needs no network. Charts are interactive (hover for
+values, drag to zoom, double-click to reset).</p></footer>
 </body></html>
 """
 
 
 def build_report(out: str | Path = "reports/report.html", scenario_files: list[Path] | None = None,
                  cache_dir: Path | None = None) -> Path:
-    """Build the report and write it atomically to ``out``; returns the path."""
-    ctx = ReportContext(scenario_files=scenario_files, cache_dir=cache_dir)
-    return atomic_write_text(out, render_html(build_sections(ctx), ctx))
+    """Build the report and write it atomically to ``out``; returns the path.
+
+    Raises
+    ------
+    InputError
+        A scenario file is missing or invalid (checked before anything is built), or ``out``
+        cannot be written.
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise InputError(f"--out: {str(out)!r} is a folder; give a file path such as {out / 'report.html'}")
+    ctx = ReportContext(scenario_files=check_scenario_files(scenario_files), cache_dir=cache_dir)
+    text = render_html(build_sections(ctx), ctx)
+    try:
+        return atomic_write_text(out, text)
+    except OSError as exc:
+        raise InputError(f"--out: cannot write {str(out)!r} ({exc.strerror or exc}); "
+                         "choose a writable file path") from None
 
 
 def _anchor(section: Section, i: int) -> str:
     return section.anchor or f"section-{i + 1}"
 
 
+# ---------------------------------------------------------------------------------------------
+# Formatting helpers for section modules.
+
+def fmt_number(value: Any, fmt: str = ",.2f", unit: str = "", missing: str = "&ndash;") -> str:
+    """``value`` formatted with ``fmt`` and a unit (``"USD"``, ``"%"``...); ``missing`` for None/NaN.
+
+    ``unit="$"`` prefixes a dollar sign; ``unit="%"`` expects a fraction and uses a % format.
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return missing
+    if unit == "$":
+        return f"-${-value:{fmt}}" if value < 0 else f"${value:{fmt}}"
+    if unit == "%":
+        return f"{value:{fmt if fmt.endswith('%') else '.1%'}}"
+    text = f"{value:{fmt}}"
+    return f"{text}&nbsp;{html.escape(unit)}" if unit else text
+
+
+def table_html(rows: pd.DataFrame | Sequence[Mapping[str, Any]], columns: Mapping[str, str] | None = None,
+               formats: Mapping[str, Callable[[Any], str]] | None = None, caption: str = "",
+               escape: bool = True, css_class: str = "") -> str:
+    """An HTML table.
+
+    Parameters
+    ----------
+    rows
+        A DataFrame (its index is ignored) or a list of mappings.
+    columns
+        ``{key: header}`` in display order (headers should carry units); default: every column.
+    formats
+        ``{key: callable}`` returning the cell's HTML (not escaped again); other cells are
+        ``str(value)``, HTML-escaped when ``escape``.
+    """
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    columns = dict(columns) if columns is not None else {c: str(c) for c in frame.columns}
+    formats = formats or {}
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in columns.values())
+    body = []
+    for record in frame.to_dict("records"):
+        cells = []
+        for key in columns:
+            value = record.get(key)
+            if key in formats:
+                cell = formats[key](value)
+            elif value is None or (isinstance(value, float) and math.isnan(value)):
+                cell = ""
+            else:
+                cell = html.escape(str(value)) if escape else str(value)
+            cells.append(f"<td>{cell}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    cap = f"<caption>{caption}</caption>" if caption else ""
+    cls = f' class="{css_class}"' if css_class else ""
+    return f'<div class="table-wrap"><table{cls}>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1180px;margin:0 auto;padding:1rem 2rem;color:#1d2330;line-height:1.5}
 h1{font-size:1.7rem;margin-bottom:.2rem}h2{border-bottom:2px solid #e3e7ee;padding-bottom:.3rem;margin-top:2.5rem}
+h3{margin-top:1.6rem;font-size:1.1rem}
 .meta{color:#6b7385;margin-top:0}nav ol{columns:2;font-size:.95rem}
-table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}th,td{border:1px solid #dde2ea;padding:.35rem .6rem;text-align:right}
+.table-wrap{overflow-x:auto}
+table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}th,td{border:1px solid #dde2ea;padding:.35rem .6rem;text-align:right;vertical-align:top}
 th{background:#f3f5f9}td:first-child,th:first-child{text-align:left}
+caption{caption-side:top;text-align:left;font-weight:600;padding:.2rem 0}
+table.text{width:100%}table.text td{text-align:left;overflow-wrap:break-word}table.text th{text-align:left}
 .figure{margin:1rem 0}.note{color:#5a6275;font-size:.9rem}
-.good{color:#11734b;font-weight:600}.bad{color:#b3261e;font-weight:600}
+.good{color:#11734b;font-weight:600}.bad{color:#b3261e;font-weight:600}.warn{color:#8a5a00;font-weight:600}
+.kpis{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0;padding:0;list-style:none}
+.kpis li{border:1px solid #dde2ea;border-radius:6px;padding:.5rem .8rem;min-width:10rem}
+.kpis b{display:block;font-size:1.25rem}.kpis span{color:#5a6275;font-size:.85rem}
+code{background:#f3f5f9;padding:0 .2rem;border-radius:3px}
+footer{margin-top:3rem;border-top:1px solid #e3e7ee}
 """

@@ -1,10 +1,169 @@
-"""Report section: summary (not implemented yet)."""
+"""Report section: summary -- for each scenario, the break-even TON price against the latest close,
+payback, USD per GPU-hour and a one-line verdict.
+
+Every number comes from the economics engine (:func:`analysis.metrics.breakeven_summary`,
+the same as ``cocoon-econ breakeven --json``); this module only words and lays them out.
+"""
 
 from __future__ import annotations
 
-from analysis.report import ReportContext, Section
+import html
+import math
+from typing import Any, Mapping
+
+from analysis.report import ReportContext, Section, fmt_number, table_html
+
+DAYS_PER_YEAR = 365
 
 
 def build(ctx: ReportContext) -> Section | None:
-    """Nothing to show yet."""
-    return None
+    """One row and one verdict per scenario; ``None`` without scenarios or the engine."""
+    paths = ctx.scenario_paths()
+    if not paths:
+        return None
+    try:
+        from analysis.metrics import breakeven_summary
+        from analysis.scenario import load_scenario
+    except ImportError:  # the economics engine is not part of this build yet
+        return None
+    ton_usd, day = ctx.latest_ton_usd
+    rows = []
+    for path in paths:
+        scenario = load_scenario(path)
+        metrics = breakeven_summary(scenario, ton_usd)
+        owned = bool(getattr(scenario.hardware, "already_owned", False))
+        life_days = float(scenario.hardware.life_years) * DAYS_PER_YEAR
+        rows.append({
+            **metrics,
+            "scenario": scenario.name,
+            "payback": payback_text(metrics, owned, life_days),
+            "verdict": verdict(metrics, already_owned=owned, life_days=life_days),
+        })
+    intro = (
+        f"<p>Each example scenario at the latest TON close, <b>{fmt_number(ton_usd, ',.4f', '$')} per TON</b> "
+        f"on {day.date()}, held constant. <i>Break-even (full cost)</i> is the TON price at which income "
+        "covers running costs and the hardware's depreciation; <i>break-even (cash)</i> covers running costs "
+        "only (power, colocation, fixed). USD per GPU-hour is what one GPU earns per wall-clock hour after "
+        "on-chain and trading fees. Payback counts days from the start until cumulative cash, the hardware "
+        "purchase included, turns positive at this price: simulated day by day over the scenario's horizon, "
+        "and beyond it estimated as the purchase price over the steady cash profit per day (&asymp;).</p>"
+    )
+    table = table_html(
+        rows,
+        columns={
+            "scenario": "scenario",
+            "pricing_mode": "pricing",
+            "break_even_ton_usd": "break-even TON, full cost (USD/TON)",
+            "break_even_ton_usd_cash": "break-even TON, cash (USD/TON)",
+            "ton_usd": "latest TON (USD/TON)",
+            "usd_per_gpu_hour": "income (USD per GPU-hour)",
+            "usd_profit_per_day": "profit after depreciation (USD/day)",
+            "payback": "payback (days)",
+        },
+        formats={
+            "break_even_ton_usd": lambda v: fmt_number(v, ",.3f", "$", missing="n/a"),
+            "break_even_ton_usd_cash": lambda v: fmt_number(v, ",.3f", "$", missing="n/a"),
+            "ton_usd": lambda v: fmt_number(v, ",.3f", "$"),
+            "usd_per_gpu_hour": lambda v: fmt_number(v, ",.3f", "$"),
+            "usd_profit_per_day": lambda v: _signed_usd(v),
+            "payback": lambda v: v,  # already HTML
+        },
+    )
+    verdicts = "".join(f"<li><b>{html.escape(r['scenario'])}</b>: {r['verdict']}</li>" for r in rows)
+    return Section(title="Summary", anchor="summary", intro_html=intro + table,
+                   after_html=f"<h3>Verdicts</h3><ul>{verdicts}</ul>")
+
+
+def steady_payback_days(metrics: Mapping[str, Any]) -> float | None:
+    """Days for the steady cash profit at a constant price to repay the purchase:
+    ``capex_paid_usd / usd_cash_profit_per_day``; None when nothing was paid or there is no
+    cash profit. (The ledger's ``payback_days`` is exact but only within the horizon.)"""
+    capex = _finite(metrics.get("capex_paid_usd"))
+    cash_profit = _finite(metrics.get("usd_cash_profit_per_day"))
+    if not capex or cash_profit is None or cash_profit <= 0:
+        return None
+    return capex / cash_profit
+
+
+def payback_text(metrics: Mapping[str, Any], already_owned: bool, life_days: float) -> str:
+    """The payback cell: the ledger's day count within the horizon, else the steady-state estimate."""
+    if already_owned:
+        return "owned (capex sunk)"
+    exact = _finite(metrics.get("payback_days"))
+    if exact is not None:
+        return f"{exact:,.0f}"
+    estimate = steady_payback_days(metrics)
+    if estimate is None:
+        return "never (cash loss)"
+    if estimate > life_days:
+        return f"&asymp;&thinsp;{estimate:,.0f}, beyond the hardware's {life_days / DAYS_PER_YEAR:g}-year life"
+    return f"&asymp;&thinsp;{estimate:,.0f}"
+
+
+def verdict(metrics: Mapping[str, Any], already_owned: bool = False, life_days: float = math.inf) -> str:
+    """One line (HTML) saying where the latest TON price stands against the scenario's break-evens.
+
+    Parameters
+    ----------
+    metrics
+        :func:`analysis.metrics.breakeven_summary` output: ``ton_usd``, ``break_even_ton_usd``,
+        ``break_even_ton_usd_cash``, ``payback_days``, ``horizon_days``, ``pricing_mode``,
+        ``capex_paid_usd``, ``usd_profit_per_day`` and ``usd_cash_profit_per_day`` (None where
+        undefined).
+    already_owned
+        The hardware is already paid for (its capex is sunk).
+    life_days
+        The hardware's life, to say when a payback would come too late.
+    """
+    price = float(metrics["ton_usd"])
+    full = _finite(metrics.get("break_even_ton_usd"))
+    cash = _finite(metrics.get("break_even_ton_usd_cash"))
+    if full is None or cash is None:
+        # usd_pegged / repriced: USD income does not follow TON, so judge on today's profit.
+        profit = _finite(metrics.get("usd_profit_per_day"))
+        cash_profit = _finite(metrics.get("usd_cash_profit_per_day"))
+        mode = html.escape(str(metrics.get("pricing_mode", "")))
+        if profit is not None and profit >= 0:
+            return (f'<span class="good">Profitable</span> ({mode} pricing: income does not follow TON); '
+                    f"{_signed_usd(profit)} per day after depreciation.")
+        if cash_profit is not None and cash_profit >= 0:
+            return (f'<span class="warn">Covers running costs only</span> ({mode} pricing); '
+                    f"{_signed_usd(profit)} per day after depreciation.")
+        return f'<span class="bad">Loses money</span> ({mode} pricing); {_signed_usd(cash_profit)} cash per day.'
+    if price >= full:
+        if already_owned:
+            when = "the hardware is already owned"
+        else:
+            exact = _finite(metrics.get("payback_days"))
+            estimate = steady_payback_days(metrics)
+            when = (f"pays back in {exact:,.0f} days at this price" if exact is not None
+                    else f"pays back in about {estimate:,.0f} days at this price" if estimate is not None
+                    and estimate <= life_days
+                    else "but no payback within the hardware's life at this price")
+        return (f'<span class="good">Pays for itself</span>: TON at {fmt_number(price, ",.3f", "$")} is '
+                f"{price / full - 1:.0%} above the full-cost break-even of {fmt_number(full, ',.3f', '$')}; {when}.")
+    if price >= cash:
+        need = full / price - 1
+        lead = ("Worth running, since the card is already owned" if already_owned
+                else "Covers running costs but not the hardware")
+        return (f'<span class="warn">{lead}</span>: TON at {fmt_number(price, ",.3f", "$")} is above the cash '
+                f"break-even of {fmt_number(cash, ',.3f', '$')} but must rise {need:.0%} to "
+                f"{fmt_number(full, ',.3f', '$')} to earn back the hardware's depreciation.")
+    return (f'<span class="bad">Loses money on running costs</span>: TON must rise {cash / price - 1:.0%} '
+            f"from {fmt_number(price, ',.3f', '$')} to {fmt_number(cash, ',.3f', '$')} just to pay for power and "
+            f"hosting, and {full / price - 1:.0%} to {fmt_number(full, ',.3f', '$')} to cover the hardware too.")
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _signed_usd(value: Any) -> str:
+    if value is None or not math.isfinite(float(value)):
+        return "&ndash;"
+    value = float(value)
+    css = "good" if value >= 0 else "bad"
+    return f'<span class="{css}">{fmt_number(value, ",.2f", "$")}</span>'
