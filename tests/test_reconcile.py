@@ -15,7 +15,8 @@ from analysis.onchain.payouts import value_payouts
 from analysis.reconcile import default_window, reconcile
 from analysis.report import ReportContext
 from analysis.report import chain as report_chain
-from analysis.scenario import parse_scenario
+from analysis.scenario import load_scenario, parse_scenario
+from analysis.store import SCENARIO_DIR
 from chain_builders import (
     MAINNET_ROOT, OWNER, FakeTon, addr, message, payout_body, proxy_data_stack, toncenter_handler, transaction,
     worker_request_body,
@@ -182,10 +183,6 @@ def test_report_section_draws_the_two_cumulative_curves(server, monkeypatch, iso
 
 
 def test_render_scenario_is_refused():
-    m = {**MAPPING, "network": {"name": "render"}}
-    try:
-        scenario = parse_scenario(m, origin="r.toml")
-    except Exception:
-        pytest.skip("render scenarios are not parsed yet")
+    scenario = load_scenario(SCENARIO_DIR / "render_rtx4090.toml")
     with pytest.raises(Exception, match="reconcile compares COCOON payouts"):
         reconcile(scenario, _payouts(), _closes(), dt.date(2025, 12, 1), dt.date(2025, 12, 10))
