@@ -70,6 +70,15 @@ class ReportContext:
         closes = self.ton_closes
         return float(closes["close_usd"].iloc[-1]), closes.index[-1]
 
+    def latest_close(self, asset: str) -> tuple[float, pd.Timestamp]:
+        """The latest USD close of ``asset`` (``"ton"`` or ``"render"``) and its date."""
+        if asset == "ton":
+            return self.latest_ton_usd
+        from analysis.prices import daily_closes
+
+        closes = daily_closes(asset, cache_dir=self.cache_dir)
+        return float(closes["close_usd"].iloc[-1]), closes.index[-1]
+
 
 @dataclass
 class Section:

@@ -23,21 +23,25 @@ def build(ctx: ReportContext) -> Section | None:
         return None
     try:
         from analysis.metrics import breakeven_summary
-        from analysis.scenario import load_scenario
+        from analysis.scenario import load_scenario, price_asset
     except ImportError:  # the economics engine is not part of this build yet
         return None
     ton_usd, day = ctx.latest_ton_usd
     rows = []
     for path in paths:
         scenario = load_scenario(path)
-        metrics = breakeven_summary(scenario, ton_usd)
+        asset = price_asset(scenario)
+        token_usd = ton_usd if asset == "ton" else ctx.latest_close(asset)[0]
+        # For a Render scenario the engine's "ton_usd" slots hold the RENDER price.
+        metrics = breakeven_summary(scenario, token_usd)
         owned = bool(getattr(scenario.hardware, "already_owned", False))
         life_days = float(scenario.hardware.life_years) * DAYS_PER_YEAR
         rows.append({
             **metrics,
             "scenario": scenario.name,
             "payback": payback_text(metrics, owned, life_days),
-            "verdict": verdict(metrics, already_owned=owned, life_days=life_days),
+            "token": asset.upper(),
+            "verdict": verdict(metrics, already_owned=owned, life_days=life_days, token=asset.upper()),
         })
     intro = (
         f"<p>Each example scenario at the latest TON close, <b>{fmt_number(ton_usd, ',.4f', '$')} per TON</b> "
@@ -52,10 +56,11 @@ def build(ctx: ReportContext) -> Section | None:
         rows,
         columns={
             "scenario": "scenario",
+            "token": "paid in",
             "pricing_mode": "pricing",
-            "break_even_ton_usd": "break-even TON, full cost (USD/TON)",
-            "break_even_ton_usd_cash": "break-even TON, cash (USD/TON)",
-            "ton_usd": "latest TON (USD/TON)",
+            "break_even_ton_usd": "break-even token price, full cost (USD)",
+            "break_even_ton_usd_cash": "break-even token price, cash (USD)",
+            "ton_usd": "latest token price (USD)",
             "usd_per_gpu_hour": "income (USD per GPU-hour)",
             "usd_profit_per_day": "profit after depreciation (USD/day)",
             "payback": "payback (days)",
@@ -100,7 +105,8 @@ def payback_text(metrics: Mapping[str, Any], already_owned: bool, life_days: flo
     return f"&asymp;&thinsp;{estimate:,.0f}"
 
 
-def verdict(metrics: Mapping[str, Any], already_owned: bool = False, life_days: float = math.inf) -> str:
+def verdict(metrics: Mapping[str, Any], already_owned: bool = False, life_days: float = math.inf,
+            token: str = "TON") -> str:
     """One line (HTML) saying where the latest TON price stands against the scenario's break-evens.
 
     Parameters
@@ -114,22 +120,27 @@ def verdict(metrics: Mapping[str, Any], already_owned: bool = False, life_days: 
         The hardware is already paid for (its capex is sunk).
     life_days
         The hardware's life, to say when a payback would come too late.
+    token
+        The token the network pays in (``"TON"``, ``"RENDER"``); ``metrics["ton_usd"]`` is its price.
     """
     price = float(metrics["ton_usd"])
     full = _finite(metrics.get("break_even_ton_usd"))
     cash = _finite(metrics.get("break_even_ton_usd_cash"))
     if full is None or cash is None:
-        # usd_pegged / repriced: USD income does not follow TON, so judge on today's profit.
+        # usd_pegged / repriced: USD income does not follow the token, so judge on today's profit.
         profit = _finite(metrics.get("usd_profit_per_day"))
         cash_profit = _finite(metrics.get("usd_cash_profit_per_day"))
         mode = html.escape(str(metrics.get("pricing_mode", "")))
         if profit is not None and profit >= 0:
-            return (f'<span class="good">Profitable</span> ({mode} pricing: income does not follow TON); '
+            return (f'<span class="good">Profitable</span> ({mode} pricing: income does not follow {token}); '
                     f"{_signed_usd(profit)} per day after depreciation.")
         if cash_profit is not None and cash_profit >= 0:
             return (f'<span class="warn">Covers running costs only</span> ({mode} pricing); '
                     f"{_signed_usd(profit)} per day after depreciation.")
         return f'<span class="bad">Loses money</span> ({mode} pricing); {_signed_usd(cash_profit)} cash per day.'
+    if full <= 0:
+        return (f'<span class="good">Pays for itself at any {token} price</span>: the USD-priced part of the '
+                "income alone covers the costs.")
     if price >= full:
         if already_owned:
             when = "the hardware is already owned"
@@ -140,16 +151,16 @@ def verdict(metrics: Mapping[str, Any], already_owned: bool = False, life_days: 
                     else f"pays back in about {estimate:,.0f} days at this price" if estimate is not None
                     and estimate <= life_days
                     else "but no payback within the hardware's life at this price")
-        return (f'<span class="good">Pays for itself</span>: TON at {fmt_number(price, ",.3f", "$")} is '
+        return (f'<span class="good">Pays for itself</span>: {token} at {fmt_number(price, ",.3f", "$")} is '
                 f"{price / full - 1:.0%} above the full-cost break-even of {fmt_number(full, ',.3f', '$')}; {when}.")
     if price >= cash:
         need = full / price - 1
         lead = ("Worth running, since the card is already owned" if already_owned
                 else "Covers running costs but not the hardware")
-        return (f'<span class="warn">{lead}</span>: TON at {fmt_number(price, ",.3f", "$")} is above the cash '
+        return (f'<span class="warn">{lead}</span>: {token} at {fmt_number(price, ",.3f", "$")} is above the cash '
                 f"break-even of {fmt_number(cash, ',.3f', '$')} but must rise {need:.0%} to "
                 f"{fmt_number(full, ',.3f', '$')} to earn back the hardware's depreciation.")
-    return (f'<span class="bad">Loses money on running costs</span>: TON must rise {cash / price - 1:.0%} '
+    return (f'<span class="bad">Loses money on running costs</span>: {token} must rise {cash / price - 1:.0%} '
             f"from {fmt_number(price, ',.3f', '$')} to {fmt_number(cash, ',.3f', '$')} just to pay for power and "
             f"hosting, and {full / price - 1:.0%} to {fmt_number(full, ',.3f', '$')} to cover the hardware too.")
 
