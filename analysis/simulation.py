@@ -23,10 +23,10 @@ from analysis.errors import InputError
 from analysis.funding import daily_funding, funding_rates_per_day, read_funding
 from analysis.ledger import path_income
 from analysis.prices import daily_closes
-from analysis.risk import PathOutcomes, path_outcomes, scan_positions, summarise
+from analysis.risk import PathOutcomes, path_outcomes, scan_blocks, summarise
 from analysis.scenario import Scenario
 from analysis.strategies import (STRATEGY_NAMES, USD_PEGGED, VOL_WINDOW_DAYS, Flows, Market, TreasuryParams,
-                                 check_strategy_names, iter_positions, realised_option_vol,
+                                 check_strategy_names, iter_position_blocks, realised_option_vol,
                                  realised_option_vol_from_log, run_strategy)
 
 CHUNK_PATHS = 8192
@@ -250,6 +250,6 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
             outcomes[name] = path_outcomes(result.position_usd, result.net_usd)
             positions[name] = np.ascontiguousarray(result.position_usd)
         else:
-            outcomes[name] = scan_positions(iter_positions(policy, price_paths, policy_flows, setup.params, market),
-                                            policy_flows.hardware_end_usd)
+            outcomes[name] = scan_blocks(iter_position_blocks(policy, price_paths, policy_flows, setup.params, market),
+                                         policy_flows.hardware_end_usd)
     return outcomes, positions, (np.ascontiguousarray(price_paths) if setup.keep_paths else None)
