@@ -465,7 +465,9 @@ def _hold_terms(days: _Days, market: Market) -> _Terms:
 
 
 def _sell_on_payout_terms(days: _Days, market: Market) -> _Terms:
-    c = np.concatenate([np.zeros((1, days.q.shape[1])), days.keep * days.q])
+    c = np.empty((days.D + 1, days.q.shape[1]))
+    c[0] = 0.0
+    np.multiply(days.q, days.keep, out=c[1:])
     return None, c, None
 
 

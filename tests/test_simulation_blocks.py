@@ -44,3 +44,15 @@ def test_blocks_match_the_full_position_arrays(file, mode):
 def test_blocks_match_on_rolling_paths_with_per_path_funding():
     scenario = load_scenario(SCENARIO_DIR / "h100_sxm_owned.toml")
     _compare(scenario, "rolling", 1, 64, None, strategies=["perp_hedge", "collar", "cover_costs", "usd_pegged"])
+
+
+@pytest.mark.parametrize("mode", ["usd_pegged", "repriced", "fixed_token"])
+def test_day_major_payouts_are_path_incomes(mode):
+    from analysis.ledger import path_income, payouts_day_major
+    scenario = load_scenario(SCENARIO_DIR / "hgx_h100_8x_colo.toml")
+    scenario = dataclasses.replace(scenario, pricing=dataclasses.replace(scenario.pricing, mode=mode))
+    paths = np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.05, (7, 75)), axis=1))
+    income = path_income(scenario, paths)
+    payout, unpaid = payouts_day_major(scenario, np.ascontiguousarray(paths.T), block_days=16)
+    np.testing.assert_array_equal(payout.T, income.payout_ton)
+    np.testing.assert_array_equal(unpaid, income.unpaid_ton)
