@@ -143,6 +143,59 @@ def path_income(scenario: Scenario, price_paths: np.ndarray) -> PathIncome:
     )
 
 
+def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """``payout_ton`` and ``unpaid_ton`` of :func:`path_income`, from day-major prices.
+
+    ``prices`` is ``[D+1, P]`` (C order; ``price_paths.T``). Returns ``payout_ton [D, P]``
+    (day-major; ``.T`` is path_income's ``[P, D]``) and ``unpaid_ton [P]``, computed with the
+    same operations as :func:`path_income` (so the same numbers) but ``block_days`` days at a
+    time in place, which is what a simulation over many paths needs from the engine.
+    """
+    if scenario.network.name != "cocoon":
+        raise InputError(f"{scenario.origin}: [network] name = {scenario.network.name!r} is not modelled yet; "
+                         'use name = "cocoon"')
+    prices = np.asarray(prices, dtype=float)
+    n_days, n_paths = prices.shape[0] - 1, prices.shape[1]
+    net = scenario.network
+    gpus = scenario.hardware.gpus
+    adjusted = daily_tokens_per_gpu(scenario.workload, net).adjusted
+    threshold = net.payout_threshold_ton
+    per_payout = threshold - net.onchain_fee_ton
+    whole = None
+    if scenario.pricing.mode == "repriced":   # resets refer to absolute days: one call for all days
+        whole = worker_nanoton_per_adjusted_token(net, scenario.pricing, prices.T).T
+    payout = np.empty((n_days, n_paths))
+    earned = np.empty((min(block_days, n_days), n_paths))
+    count = np.empty_like(earned)
+    cumulative = np.zeros(n_paths)   # a worker's earnings so far
+    paid = np.zeros(n_paths)         # its payouts so far
+    for lo in range(0, n_days, block_days):
+        hi = min(lo + block_days, n_days)
+        n = hi - lo
+        e, c = earned[:n], count[:n]
+        if whole is None:   # days lo+1..hi use closes lo+1..hi (columns lo..hi of the block)
+            fee_nanoton = worker_nanoton_per_adjusted_token(net, scenario.pricing, prices[lo:hi + 1].T).T
+        else:
+            fee_nanoton = whole[lo:hi]
+        np.multiply(adjusted, fee_nanoton, out=e)
+        e /= NANOTON_PER_TON
+        np.add(cumulative, e[0], out=e[0])              # running sum over days, as np.cumsum
+        for i in range(1, n):
+            np.add(e[i - 1], e[i], out=e[i])
+        cumulative[...] = e[n - 1]
+        np.divide(e, threshold, out=c)
+        c += _CROSSING_TOL
+        np.floor(c, out=c)                               # payouts up to each day
+        out = payout[lo:hi]
+        np.subtract(c[0], paid, out=out[0])
+        np.subtract(c[1:], c[:-1], out=out[1:])
+        paid[...] = c[n - 1]
+        out *= gpus
+        out *= per_payout
+    unpaid = gpus * np.maximum(cumulative - paid * threshold, 0.0)
+    return payout, unpaid
+
+
 # --------------------------------------------------------------------------- sell on payout
 
 

@@ -92,6 +92,52 @@ def scan_positions(rows: Iterable[np.ndarray], hardware_end_usd: float = 0.0) ->
                         max_drawdown_usd=drawdown)
 
 
+def scan_blocks(blocks: Iterable[tuple[int, np.ndarray]], hardware_end_usd: float = 0.0) -> PathOutcomes:
+    """:func:`scan_positions` over blocks of days: ``(first_day, positions [n, P])``, days 0..D in order.
+
+    What :func:`analysis.strategies.iter_position_blocks` yields (a reused buffer is fine). Per
+    block: the running peak row by row, the drawdown as one 2-D subtraction and a reduction over
+    days, and the payback day only for the paths whose peak crossed zero in the block (the peak
+    never falls, so a path pays back in the block where its peak first reaches zero).
+    """
+    peak = drawdown = payback = paid = last = pk_buf = None
+    exact = False
+    for lo, block in blocks:
+        n = block.shape[0]
+        if lo == 0:
+            start = block[0]
+            peak = np.array(start, dtype=float)
+            drawdown = np.zeros_like(peak)
+            payback = np.full(peak.shape, np.nan)
+            paid = np.zeros(peak.shape, dtype=bool)
+            pk_buf = np.empty_like(block)
+            # payback looks at days 1..D; when every path starts below zero, the running peak from
+            # day 0 is below zero exactly when the one from day 1 is (see scan_positions)
+            exact = bool(np.any(start >= 0))
+        pk = pk_buf[:n]
+        np.maximum(peak, block[0], out=pk[0])
+        for i in range(1, n):
+            np.maximum(pk[i - 1], block[i], out=pk[i])
+        peak[...] = pk[n - 1]
+        skip = 1 if lo == 0 else 0          # day 0 never counts as payback
+        if exact:
+            reached = block[skip:] >= 0
+            new = np.flatnonzero(reached.any(axis=0) & ~paid)
+            if new.size:
+                payback[new] = lo + skip + np.argmax(reached[:, new], axis=0)
+        else:
+            new = np.flatnonzero((peak >= 0) & ~paid)
+            if new.size:
+                payback[new] = lo + skip + np.argmax(pk[skip:, new] >= 0, axis=0)
+        if new.size:
+            paid[new] = True
+        np.subtract(pk, block, out=pk)      # fall from the running peak
+        np.maximum(drawdown, pk.max(axis=0), out=drawdown)
+        last = block[n - 1]
+    return PathOutcomes(net_usd=np.array(last, dtype=float) + hardware_end_usd, payback_day=payback,
+                        max_drawdown_usd=drawdown)
+
+
 def cvar(values: np.ndarray, level: float = CVAR_LEVEL) -> float:
     """Mean of the worst ``level`` fraction of ``values`` (at least one value)."""
     values = np.asarray(values, dtype=float)

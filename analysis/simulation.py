@@ -21,12 +21,12 @@ from analysis import paths as pathgen
 from analysis.costs import book_value_usd
 from analysis.errors import InputError
 from analysis.funding import daily_funding, funding_rates_per_day, read_funding
-from analysis.ledger import path_income
+from analysis.ledger import path_income, payouts_day_major
 from analysis.prices import daily_closes
-from analysis.risk import PathOutcomes, path_outcomes, scan_positions, summarise
+from analysis.risk import PathOutcomes, path_outcomes, scan_blocks, summarise
 from analysis.scenario import Scenario, price_asset
 from analysis.strategies import (STRATEGY_NAMES, USD_PEGGED, VOL_WINDOW_DAYS, Flows, Market, TreasuryParams,
-                                 check_strategy_names, iter_positions, realised_option_vol,
+                                 check_strategy_names, iter_position_blocks, realised_option_vol,
                                  realised_option_vol_from_log, run_strategy)
 
 CHUNK_PATHS = 8192
@@ -69,6 +69,7 @@ class _Setup:
     hardware_end_usd: float
     fixed_flows: Flows | None          # path-independent income (fixed_token pricing)
     expected: object                   # PathIncome on the flat forecast path (hedge sizing)
+    pegged_flat: object                # PathIncome of the pegged scenario on that path (its costs)
     option_vol: float | None
     keep_paths: bool
 
@@ -230,6 +231,7 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
     pegged = dataclasses.replace(scenario, pricing=dataclasses.replace(scenario.pricing, mode="usd_pegged"))
     return _Setup(scenario=scenario, pegged=pegged, strategies=names, params=params, horizon_days=horizon,
                   hardware_end_usd=hardware_end, fixed_flows=fixed, expected=expected,
+                  pegged_flat=path_income(pegged, flat),
                   option_vol=vol, keep_paths=keep_paths)
 
 
@@ -247,13 +249,18 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
         policy, policy_flows = name, flows
         if name == USD_PEGGED:  # the network carries the risk: sell each payout of the pegged income
             policy = "sell_on_payout"
-            policy_flows = Flows.from_income(path_income(setup.pegged, engine_paths), setup.hardware_end_usd,
-                                             collapse=False)
+            if setup.pegged.network.name == "cocoon":
+                # the engine's payouts computed day-major in place (path_income's numbers)
+                payout, unpaid = payouts_day_major(setup.pegged, np.ascontiguousarray(price_paths.T))
+                income = dataclasses.replace(setup.pegged_flat, payout_ton=payout.T, unpaid_ton=unpaid)
+            else:  # Render's income model lives in analysis.render, reached through path_income
+                income = path_income(setup.pegged, engine_paths)
+            policy_flows = Flows.from_income(income, setup.hardware_end_usd, collapse=False)
         if setup.keep_paths:
             result = run_strategy(policy, price_paths, policy_flows, setup.params, market)
             outcomes[name] = path_outcomes(result.position_usd, result.net_usd)
             positions[name] = np.ascontiguousarray(result.position_usd)
         else:
-            outcomes[name] = scan_positions(iter_positions(policy, price_paths, policy_flows, setup.params, market),
-                                            policy_flows.hardware_end_usd)
+            outcomes[name] = scan_blocks(iter_position_blocks(policy, price_paths, policy_flows, setup.params, market),
+                                         policy_flows.hardware_end_usd)
     return outcomes, positions, (np.ascontiguousarray(price_paths) if setup.keep_paths else None)

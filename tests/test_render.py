@@ -204,3 +204,13 @@ def test_fetch_render_prices_from_coingecko_asks_for_render_token(httpserver, tm
                  "--end", end.isoformat(), "--base-url", httpserver.url_for("/"), "--out", str(out)]) == 0
     frame = pd.read_csv(out)
     assert len(frame) == (end - start).days + 1 and frame["source"].str.contains("render-token").all()
+
+
+def test_simulate_usd_pegged_on_render_equals_sell_on_payout(capsys):
+    # Render job pay is already USD-priced, so the "usd_pegged" row is the Render income sold on
+    # payout: the same figures as sell_on_payout (the scenario's own policy).
+    assert main(["simulate", "--scenario", str(EXAMPLE), "--method", "gbm", "--paths", "50",
+                 "--horizon-days", "30", "--seed", "3", "--strategies", "sell_on_payout,usd_pegged",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["usd_pegged"]["mean_usd"] == pytest.approx(out["sell_on_payout"]["mean_usd"], rel=1e-12)

@@ -45,7 +45,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from analysis.scenario import load_scenario
+    from analysis.scenario import load_scenario, price_asset
     from analysis.simulation import simulate
 
     scenario = load_scenario(args.scenario)
@@ -58,14 +58,14 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, allow_nan=False))
         return 0
-    print(_text(sim, summary, scenario.treasury.strategy))
+    print(_text(sim, summary, scenario.treasury.strategy, price_asset(scenario).upper()))
     return 0
 
 
-def _text(sim, summary: dict[str, dict], chosen: str) -> str:
+def _text(sim, summary: dict[str, dict], chosen: str, token: str = "TON") -> str:
     seed = f"; seed {sim.seed_entropy}" if sim.seed_entropy is not None else ""
     lines = [f"{sim.scenario}: {sim.method}, {sim.n_paths} path(s) x {sim.horizon_days} days from "
-             f"{sim.start_price:.4f} USD/TON{seed}",
+             f"{sim.start_price:.4f} USD/{token}{seed}",
              "net USD over the horizon (cash, TON and hedges liquidated at the end, hardware at book value)",
              f"{'strategy':<16}{'mean':>11}{'P5':>11}{'P50':>11}{'P95':>11}{'P(loss)':>9}{'P(payback)':>11}"
              f"{'CVaR 5%':>11}{'drawdown P95':>14}{'payback P50':>12}"]
@@ -76,7 +76,7 @@ def _text(sim, summary: dict[str, dict], chosen: str) -> str:
                      f"{s['p95_usd']:>11,.0f}{s['prob_loss']:>9.1%}{s['prob_payback']:>11.1%}{s['cvar5_usd']:>11,.0f}"
                      f"{s['drawdown_p95_usd']:>14,.0f}{payback:>12}")
     lines.append("* the scenario's [treasury] strategy. usd_pegged: the network prices in USD, so it carries the "
-                 "TON risk. Options are theoretical (no liquid listed TON options market).")
+                 f"{token} risk. Options are theoretical (no liquid listed {token} options market).")
     funding = sim.notes.get("funding_rate_annual")
     if funding == "historical":
         lines.append(f"perp funding: historical daily rates where known, else their mean "
