@@ -63,3 +63,37 @@ def black_scholes_put(spot: ArrayLike, strike: ArrayLike, years: ArrayLike, vol_
     d1, d2, live = _d1_d2(spot, strike, years, vol, rate)
     price = np.where(live, discounted * ndtr(-d2) - spot * ndtr(-d1), np.maximum(discounted - spot, 0.0))
     return price if price.ndim else float(price)
+
+
+def black_scholes_put_unit(strike: float, years: ArrayLike, vol_annual: ArrayLike) -> np.ndarray:
+    """``black_scholes_put(1, strike, years, vol_annual)`` at zero rate, with fewer temporaries.
+
+    The put on one unit of spot (Black-Scholes is homogeneous: ``put(S, kS) = S put(1, k)``),
+    which is what the option strategies price on every path and month:
+    ``k N(-d2) - N(-d1)`` with ``d1 = -ln(k) / sd + sd / 2``, ``d2 = d1 - sd``,
+    ``sd = vol sqrt(years)``; ``max(k - 1, 0)`` where ``sd`` is 0.
+    """
+    if not strike > 0:
+        raise InputError("options: spot and strike must be positive prices")
+    years = np.asarray(years, dtype=float)
+    vol = np.asarray(vol_annual, dtype=float)
+    if np.any(years < 0) or np.any(vol < 0):
+        raise InputError("options: years and vol_annual must be non-negative")
+    sd = vol * np.sqrt(years)
+    live = sd > 0
+    all_live = bool(np.all(live))
+    if not all_live:
+        sd = np.where(live, sd, 1.0)
+    minus_d1 = np.log(strike) / sd
+    minus_d1 -= 0.5 * sd
+    minus_d2 = minus_d1 + sd
+    price = ndtr(minus_d2)
+    price *= strike
+    price -= ndtr(minus_d1)
+    return price if all_live else np.where(live, price, max(strike - 1.0, 0.0))
+
+
+def black_scholes_call_unit(strike: float, years: ArrayLike, vol_annual: ArrayLike) -> np.ndarray:
+    """``black_scholes_call(1, strike, years, vol_annual)`` at zero rate: by put-call parity,
+    ``call = put + 1 - k`` (see :func:`black_scholes_put_unit`)."""
+    return black_scholes_put_unit(strike, years, vol_annual) + (1.0 - strike)

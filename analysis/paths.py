@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import DataError, InputError
+from analysis.numeric import cumsum_days
 
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
 DAYS_PER_YEAR = 365  # crypto trades every day
@@ -89,24 +90,6 @@ def _check_size(n_paths: int, horizon_days: int) -> None:
         raise InputError(f"paths = {n_paths} must be a whole number of at least 1")
     if int(horizon_days) != horizon_days or horizon_days < 1:
         raise InputError(f"horizon_days = {horizon_days} must be a whole number of at least 1")
-
-
-def cumsum_days(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Cumulative sum over axis 0 of a day-major array, one vector add per day.
-
-    ``np.cumsum(axis=0)`` walks a C-ordered ``[days, paths]`` array column by column; adding
-    row to row keeps every step a contiguous operation over all paths (several times faster).
-    ``out`` may be ``values`` itself.
-    """
-    if out is None:
-        out = np.empty_like(values)
-    if values.ndim == 1:
-        return np.cumsum(values, out=out)
-    if out is not values:
-        out[0] = values[0]
-    for t in range(1, values.shape[0]):
-        np.add(out[t - 1], values[t], out=out[t])
-    return out
 
 
 def log_growth_from_returns(returns_days: np.ndarray) -> np.ndarray:

@@ -5,14 +5,19 @@ economics engine's income on those paths (:func:`analysis.ledger.path_income`), 
 (:mod:`analysis.strategies`) and the per-path metrics (:mod:`analysis.risk`). Random paths are
 drawn and processed in chunks of :data:`CHUNK_PATHS` so memory stays bounded whatever the number
 of paths; chunk ``i`` uses the ``i``-th child of ``numpy.random.SeedSequence(seed)``, so the
-numbers depend on the seed only.
+numbers depend on the seed only -- not on how many threads run the chunks (every core by
+default; numpy and the compiled scan release the GIL). Each chunk's policies are evaluated in
+one compiled pass (:mod:`analysis.fastscan`); ``compiled=False`` uses the numpy reference.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,16 +25,18 @@ import pandas as pd
 from analysis import paths as pathgen
 from analysis.costs import book_value_usd
 from analysis.errors import InputError
+from analysis.fastscan import scan_policies
 from analysis.funding import daily_funding, funding_rates_per_day, read_funding
 from analysis.ledger import path_income, payouts_day_major
 from analysis.prices import daily_closes
 from analysis.risk import PathOutcomes, path_outcomes, scan_blocks, summarise
 from analysis.scenario import Scenario, price_asset
 from analysis.strategies import (STRATEGY_NAMES, USD_PEGGED, VOL_WINDOW_DAYS, Flows, Market, TreasuryParams,
-                                 check_strategy_names, iter_position_blocks, realised_option_vol,
+                                 check_strategy_names, iter_position_blocks, policy_terms, realised_option_vol,
                                  realised_option_vol_from_log, run_strategy)
 
 CHUNK_PATHS = 8192
+_R = TypeVar("_R")
 OPTION_VOL_SOURCES = ("realised", "garch")
 
 
@@ -72,13 +79,15 @@ class _Setup:
     pegged_flat: object                # PathIncome of the pegged scenario on that path (its costs)
     option_vol: float | None
     keep_paths: bool
+    compiled: bool
 
 
 def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000, horizon_days: int | None = None,
              seed: int | None = None, strategies: list[str] | None = None, *, closes: pd.DataFrame | None = None,
              start_price: float | None = None, window_days: int | None = None, drift_annual: float | None = None,
              vol_annual: float | None = None, option_vol: str = "realised", keep_paths: bool = False,
-             cache_dir: str | Path | None = None) -> Simulation:
+             cache_dir: str | Path | None = None, workers: int | None = None,
+             compiled: bool = True) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
     Parameters
@@ -94,6 +103,10 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     option_vol : ``realised`` (each path's trailing 30-day volatility) or ``garch`` (the GARCH
         forecast of the next 30 days at the start) -- before ``[treasury] vol_premium``.
     keep_paths : keep the price paths and every policy's position array (for charts).
+    workers : threads the chunks of paths run on (default: every core); the numbers do not
+        depend on it.
+    compiled : evaluate every policy of a chunk in one compiled pass (:mod:`analysis.fastscan`);
+        ``False`` uses the numpy reference, one policy at a time (the same numbers up to rounding).
     """
     if method not in pathgen.METHODS:
         raise InputError(f"method = {method!r} is not known; use one of {', '.join(pathgen.METHODS)}")
@@ -152,7 +165,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         if method == "bootstrap":
             notes["model"]["start_price"] = model.start_price
 
-    setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths)
+    setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths,
+                        compiled)
     # [D], or [P, D] for rolling paths (each has its own dates)
     funding = funding_rates_per_day(params.funding_rate_annual, horizon, dates=dates, daily=daily)
     children = seed_seq.spawn(len(chunks)) if model is not None else [None] * len(chunks)
@@ -174,7 +188,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         market = Market(funding_rate_per_day=funding if funding.ndim == 1 else funding[lo:hi], option_vol_annual=vol)
         return _run_policies(setup, chunk_paths, market)
 
-    results = [run_chunk(k) for k in range(len(chunks))]
+    results = map_chunks(run_chunk, len(chunks), workers)
 
     outcomes = {name: PathOutcomes.concat([r[0][name] for r in results]) for name in names}
     positions = kept_paths = None
@@ -188,6 +202,29 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     return Simulation(scenario=scenario.name, method=method, seed_entropy=seed_seq.entropy if model is not None else None,
                       n_paths=n_total, horizon_days=horizon, start_price=first_price, strategies=names,
                       outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes)
+
+
+def default_workers() -> int:
+    """Threads the chunks run on by default: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def map_chunks(run_chunk: Callable[[int], _R], n_chunks: int, workers: int | None = None) -> list[_R]:
+    """``run_chunk(k)`` for every chunk ``k``, in order, on ``workers`` threads (default: every core).
+
+    numpy's array operations and the compiled kernels release the GIL, so chunks run side by
+    side; each chunk has its own seed, so the numbers do not depend on the number of threads.
+    """
+    if workers is not None and (int(workers) != workers or workers < 1):
+        raise InputError(f"workers = {workers} must be a whole number of threads, at least 1")
+    workers = min(int(workers or default_workers()), n_chunks)
+    if workers <= 1:
+        return [run_chunk(k) for k in range(n_chunks)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(run_chunk, range(n_chunks)))
 
 
 def _check_history_span(series: pd.Series, start: pd.Timestamp, horizon: int, origin: str) -> None:
@@ -216,7 +253,8 @@ def _history_before(returns: np.ndarray, series: pd.Series, starts) -> np.ndarra
 
 
 def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, horizon: int, start_price: float,
-                option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool) -> _Setup:
+                option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool,
+                compiled: bool = True) -> _Setup:
     flat = np.full((1, horizon + 1), start_price)
     expected = path_income(scenario, flat)
     hardware_end = 0.0 if scenario.hardware.already_owned else book_value_usd(scenario.hardware, horizon)
@@ -232,7 +270,7 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
     return _Setup(scenario=scenario, pegged=pegged, strategies=names, params=params, horizon_days=horizon,
                   hardware_end_usd=hardware_end, fixed_flows=fixed, expected=expected,
                   pegged_flat=path_income(pegged, flat),
-                  option_vol=vol, keep_paths=keep_paths)
+                  option_vol=vol, keep_paths=keep_paths, compiled=compiled)
 
 
 def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
@@ -245,6 +283,7 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
         flows = Flows.from_income(path_income(setup.scenario, engine_paths), setup.hardware_end_usd,
                                   expected=setup.expected)
     outcomes, positions = {}, {}
+    policies: list[tuple[str, str, Flows]] = []
     for name in setup.strategies:
         policy, policy_flows = name, flows
         if name == USD_PEGGED:  # the network carries the risk: sell each payout of the pegged income
@@ -256,11 +295,18 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
             else:  # Render's income model lives in analysis.render, reached through path_income
                 income = path_income(setup.pegged, engine_paths)
             policy_flows = Flows.from_income(income, setup.hardware_end_usd, collapse=False)
-        if setup.keep_paths:
+        policies.append((name, policy, policy_flows))
+    if setup.keep_paths:
+        for name, policy, policy_flows in policies:
             result = run_strategy(policy, price_paths, policy_flows, setup.params, market)
             outcomes[name] = path_outcomes(result.position_usd, result.net_usd)
             positions[name] = np.ascontiguousarray(result.position_usd)
-        else:
+    elif setup.compiled:   # every policy in one compiled pass (analysis.fastscan)
+        terms = [policy_terms(policy, price_paths, policy_flows, setup.params, market)
+                 for _, policy, policy_flows in policies]
+        outcomes = dict(zip([name for name, _, _ in policies], scan_policies(terms)))
+    else:                  # the numpy reference: block by block, one policy at a time
+        for name, policy, policy_flows in policies:
             outcomes[name] = scan_blocks(iter_position_blocks(policy, price_paths, policy_flows, setup.params, market),
                                          policy_flows.hardware_end_usd)
     return outcomes, positions, (np.ascontiguousarray(price_paths) if setup.keep_paths else None)

@@ -49,8 +49,9 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from analysis.errors import InputError
-from analysis.options import black_scholes_call, black_scholes_put
-from analysis.paths import DAYS_PER_YEAR, cumsum_days
+from analysis.options import black_scholes_call_unit, black_scholes_put_unit
+from analysis.numeric import cumsum_days
+from analysis.paths import DAYS_PER_YEAR
 
 OPTION_DAYS = 30   # monthly expiries
 VOL_WINDOW_DAYS = 30  # trailing window of the realised volatility used to price options
@@ -539,9 +540,9 @@ def _option_terms(days: _Days, market: Market, sell_calls: bool) -> _Terms:
     vol = _option_vol(market, S.T, len(starts)) + params.vol_premium
     years = ((expiries - starts) / DAYS_PER_YEAR)[:, None]
     # Black-Scholes is homogeneous in (spot, strike): price(S, kS) = S price(1, k); r = 0.
-    unit = black_scholes_put(1.0, params.put_strike, years, vol)
+    unit = black_scholes_put_unit(params.put_strike, years, vol)
     if sell_calls:
-        unit = unit - black_scholes_call(1.0, params.call_strike, years, vol)
+        unit = unit - black_scholes_call_unit(params.call_strike, years, vol)
     spot, at_expiry = S[starts], S[expiries]                          # [periods, P]
     premium = -(notional * unit) * spot
     payoff = notional * np.maximum(params.put_strike * spot - at_expiry, 0.0)
@@ -575,6 +576,45 @@ def _blocks(name: str, days: _Days, market: Market) -> Iterator[tuple[int, np.nd
     if name == "cover_costs":
         return _cover_costs_blocks(days, market)
     return _linear_blocks(days, *_TERMS[name](days, market))
+
+
+@dataclass(frozen=True)
+class PolicyTerms:
+    """A policy's position in the form a compiled scan consumes (see :mod:`analysis.fastscan`).
+
+    ``kind == "linear"``: ``position_t = cash_t + base_t + beta_t S_t`` with
+    ``cash_t = cash_{t-1} + c_t S_t + events_t`` (every policy but ``cover_costs``);
+    ``kind == "cover_costs"``: the holdings recursion of :func:`cover_costs` with payouts ``q``
+    and daily costs ``opex``. ``unpaid_usd`` (``[P]`` or a number) is added on day D.
+    """
+
+    kind: str
+    S: np.ndarray                       # [D+1, P] day-major prices
+    base: np.ndarray                    # [D+1] cash before any TON is sold
+    keep: float                         # 1 - trading fee
+    unpaid_usd: np.ndarray | float
+    hardware_end_usd: float
+    beta: np.ndarray | None = None      # [D+1, 1|P] fee-net TON held (linear)
+    c: np.ndarray | None = None         # [D+1, 1|P] fee-net TON sold (linear)
+    events: dict[int, np.ndarray] | None = None  # cash on a few days, [P] each (linear)
+    q: np.ndarray | None = None         # [D, 1|P] payouts (cover_costs)
+    opex: np.ndarray | None = None      # [D] USD costs per day (cover_costs)
+
+
+def policy_terms(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                 market: Market | None = None) -> PolicyTerms:
+    """The :class:`PolicyTerms` of the policy ``name`` on these paths (``price_paths [P, D+1]``)."""
+    check_strategy_names([name], "strategy")
+    if name == USD_PEGGED:
+        raise InputError("strategy: usd_pegged needs the usd_pegged income; run it through "
+                         "analysis.simulation (it is sell_on_payout on that income)")
+    days = _Days(price_paths, flows, params)
+    common = dict(S=days.S, base=days.base, keep=days.keep, unpaid_usd=days.unpaid_usd,
+                  hardware_end_usd=flows.hardware_end_usd)
+    if name == "cover_costs":
+        return PolicyTerms(kind="cover_costs", q=days.q, opex=days.opex, **common)
+    beta, c, events = _TERMS[name](days, market or Market())
+    return PolicyTerms(kind="linear", beta=beta, c=c, events=events, **common)
 
 
 def iter_positions(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,

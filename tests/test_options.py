@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, stats
 
 from analysis.errors import InputError
-from analysis.options import black_scholes_call, black_scholes_put
+from analysis.options import black_scholes_call, black_scholes_call_unit, black_scholes_put, black_scholes_put_unit
 
 
 def test_hull_textbook_example():
@@ -61,3 +61,21 @@ def test_bad_inputs_are_input_errors():
         black_scholes_put(-1.0, 1.0, 0.1, 0.5)
     with pytest.raises(InputError, match="vol_annual"):
         black_scholes_call(1.0, 1.0, 0.1, -0.5)
+
+
+@pytest.mark.parametrize("strike", [0.5, 0.9, 1.0, 1.2, 2.0])
+def test_unit_spot_prices_match_the_general_formulas(strike):
+    rng = np.random.default_rng(3)
+    years = np.array([[0.0], [1 / 365], [30 / 365], [1.0]])
+    vol = np.concatenate([[0.0], rng.uniform(0.01, 3.0, 7)])[None, :]
+    np.testing.assert_allclose(black_scholes_put_unit(strike, years, vol),
+                               black_scholes_put(1.0, strike, years, vol), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(black_scholes_call_unit(strike, years, vol),
+                               black_scholes_call(1.0, strike, years, vol), rtol=1e-10, atol=1e-14)
+
+
+def test_unit_spot_prices_reject_bad_input():
+    with pytest.raises(InputError, match="strike"):
+        black_scholes_put_unit(0.0, 0.1, 0.5)
+    with pytest.raises(InputError, match="vol_annual"):
+        black_scholes_call_unit(1.0, 0.1, -0.5)

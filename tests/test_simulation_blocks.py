@@ -1,6 +1,7 @@
-"""The simulation's fast path (positions by blocks of days, metrics per block) against the
-reference (each policy's full position array from analysis.strategies.run_strategy, metrics by
-analysis.risk.path_outcomes)."""
+"""The simulation's fast routes against the reference (each policy's full position array from
+analysis.strategies.run_strategy, metrics by analysis.risk.path_outcomes): the compiled scan of
+every policy in one pass (analysis.fastscan, the default) and the numpy blocks of days
+(``compiled=False``); and the threads, which must not change the numbers."""
 
 from __future__ import annotations
 
@@ -10,20 +11,25 @@ import numpy as np
 import pytest
 
 from analysis import simulation
+from analysis.errors import InputError
 from analysis.scenario import load_scenario
 from analysis.store import SCENARIO_DIR
 from analysis.strategies import STRATEGY_NAMES
 
 
 def _compare(scenario, method, n_paths, horizon, seed, **kwargs):
-    fast = simulation.simulate(scenario, method, n_paths, horizon, seed, **kwargs)
     ref = simulation.simulate(scenario, method, n_paths, horizon, seed, keep_paths=True, **kwargs)
-    for name in fast.strategies:
-        a, b = fast.outcomes[name], ref.outcomes[name]
-        scale = max(1.0, float(np.max(np.abs(b.net_usd))))
-        np.testing.assert_allclose(a.net_usd, b.net_usd, rtol=1e-9, atol=1e-9 * scale, err_msg=name)
-        np.testing.assert_allclose(a.max_drawdown_usd, b.max_drawdown_usd, rtol=1e-9, atol=1e-9 * scale, err_msg=name)
-        np.testing.assert_array_equal(a.payback_day, b.payback_day, err_msg=name)
+    for compiled in (True, False):
+        fast = simulation.simulate(scenario, method, n_paths, horizon, seed, compiled=compiled, **kwargs)
+        assert fast.strategies == ref.strategies
+        for name in fast.strategies:
+            a, b = fast.outcomes[name], ref.outcomes[name]
+            scale = max(1.0, float(np.max(np.abs(b.net_usd))))
+            message = f"{name}, compiled={compiled}"
+            np.testing.assert_allclose(a.net_usd, b.net_usd, rtol=1e-12, atol=1e-12 * scale, err_msg=message)
+            np.testing.assert_allclose(a.max_drawdown_usd, b.max_drawdown_usd, rtol=1e-12, atol=1e-12 * scale,
+                                       err_msg=message)
+            np.testing.assert_array_equal(a.payback_day, b.payback_day, err_msg=message)
     return fast
 
 
@@ -32,7 +38,7 @@ def _compare(scenario, method, n_paths, horizon, seed, **kwargs):
     ("h100_sxm_owned.toml", None),           # owned: the position starts at 0, payback from day 1 exactly
     ("h100_sxm_owned.toml", "repriced"),     # per-path income for every policy
 ])
-def test_blocks_match_the_full_position_arrays(file, mode):
+def test_fast_routes_match_the_full_position_arrays(file, mode):
     scenario = load_scenario(SCENARIO_DIR / file)
     if mode:
         scenario = dataclasses.replace(scenario, pricing=dataclasses.replace(scenario.pricing, mode=mode))
@@ -41,9 +47,31 @@ def test_blocks_match_the_full_position_arrays(file, mode):
     assert sim.strategies == list(STRATEGY_NAMES)
 
 
-def test_blocks_match_on_rolling_paths_with_per_path_funding():
+def test_fast_routes_match_on_rolling_paths_with_per_path_funding():
     scenario = load_scenario(SCENARIO_DIR / "h100_sxm_owned.toml")
     _compare(scenario, "rolling", 1, 64, None, strategies=["perp_hedge", "collar", "cover_costs", "usd_pegged"])
+
+
+def test_fast_routes_match_with_garch_option_vol_and_bootstrap():
+    scenario = load_scenario(SCENARIO_DIR / "hgx_h100_8x_colo.toml")
+    _compare(scenario, "bootstrap", 50, 45, 3, strategies=["put_protection", "collar", "sell_every"],
+             option_vol="garch")
+
+
+def test_threads_do_not_change_the_numbers():
+    scenario = load_scenario(SCENARIO_DIR / "hgx_h100_8x_colo.toml")
+    n = simulation.CHUNK_PATHS + 300                       # two chunks
+    one = simulation.simulate(scenario, "gbm", n, 40, 11, workers=1)
+    two = simulation.simulate(scenario, "gbm", n, 40, 11, workers=2)
+    for name in one.strategies:
+        for field in ("net_usd", "payback_day", "max_drawdown_usd"):
+            np.testing.assert_array_equal(getattr(one.outcomes[name], field), getattr(two.outcomes[name], field))
+
+
+def test_workers_must_be_a_positive_whole_number():
+    scenario = load_scenario(SCENARIO_DIR / "hgx_h100_8x_colo.toml")
+    with pytest.raises(InputError, match="workers"):
+        simulation.simulate(scenario, "gbm", 10, 5, 1, workers=0)
 
 
 @pytest.mark.parametrize("mode", ["usd_pegged", "repriced", "fixed_token"])
