@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -158,6 +160,33 @@ def test_garch_fit_recovers_parameters_of_an_arch_simulation():
     assert model.nu == pytest.approx(6.0, rel=0.4)
     assert model.first_variance > 0
     assert 0 < model.vol_forecast_annual(30) < 2
+
+
+def test_garch_variance_cap_stops_an_explosive_model():
+    # alpha + beta = 1.1: without a cap the variance grows without bound along the paths
+    explosive = paths.GarchModel(mu=0.0, omega=0.5, alpha=0.3, beta=0.8, nu=5.0, first_variance=4.0, start_price=1.0)
+    capped = dataclasses.replace(explosive, max_variance=25.0)      # 5 % a day at most
+    free = 100 * explosive.sample_returns(20000, 120, np.random.default_rng(3))
+    held = 100 * capped.sample_returns(20000, 120, np.random.default_rng(3))
+    assert free[-1].std() > 50.0
+    # unit-variance shocks: no day's spread across paths exceeds the cap (up to sampling error)
+    assert held.std(axis=1).max() < 1.1 * 5.0
+    assert held.std(axis=1)[-1] > 0.8 * 5.0       # and the cap is reached, not undercut
+
+
+def test_garch_fit_caps_variance_at_the_worst_fitted_day(ton):
+    model = paths.fit_garch(ton)
+    assert model.first_variance <= model.max_variance < np.inf
+    returns = 100 * paths.log_returns(ton)
+    # the worst fitted day is of the order of the largest squared move on record
+    assert model.max_variance < 2 * np.max(returns ** 2)
+    # on these seeds the uncapped model sends a path to ~1e11 times the start; the capped one stays
+    # within the range a fat-tailed coin can plausibly travel in half a year
+    capped = model.sample(2000, 180, np.random.default_rng(1)) / model.start_price
+    uncapped = dataclasses.replace(model, max_variance=np.inf).sample(2000, 180, np.random.default_rng(1))
+    assert (uncapped / model.start_price).max() > 1e6
+    assert capped.max() < 1e3
+    assert 0.5 < capped[:, -1].mean() < 5.0
 
 
 def test_bad_sizes_are_input_errors():
