@@ -49,9 +49,10 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from analysis.errors import InputError
-from analysis.options import black_scholes_call_unit, black_scholes_put_unit
 from analysis.numeric import cumsum_days
+from analysis.options import black_scholes_call_unit, black_scholes_put_unit
 from analysis.paths import DAYS_PER_YEAR
+from analysis.scenario import TreasuryConfig
 
 OPTION_DAYS = 30   # monthly expiries
 VOL_WINDOW_DAYS = 30  # trailing window of the realised volatility used to price options
@@ -63,18 +64,9 @@ USD_PEGGED = "usd_pegged"
 
 
 @dataclass(frozen=True)
-class TreasuryParams:
-    """The scenario's ``[treasury]`` table (see MODEL_INTERFACE.md); defaults as there."""
-
-    strategy: str = "sell_on_payout"
-    every_days: int = 30
-    hedge_ratio: float = 1.0
-    trading_fee_bps: float = 10.0
-    funding_rate_annual: float | str = "historical"
-    put_strike: float = 0.9
-    call_strike: float = 1.2
-    vol_premium: float = 0.1
-    staking_apy: float = 0.033
+class TreasuryParams(TreasuryConfig):
+    """The scenario's ``[treasury]`` table (fields and defaults of
+    :class:`analysis.scenario.TreasuryConfig`), checked for what the policies need."""
 
     def __post_init__(self) -> None:
         checks = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import re
 import time
 from datetime import timezone
@@ -20,7 +21,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
 import requests
 
 from analysis import __version__
-from analysis.errors import FetchError
+from analysis.errors import FetchError, InputError
 
 USER_AGENT = f"cocoon-econ/{__version__} (+https://github.com/cocoon-econ)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -270,3 +271,25 @@ def _decode(response: requests.Response) -> Any:
         return json.loads(response.content)
     except (ValueError, UnicodeDecodeError) as exc:
         return _Undecodable(str(exc).split(":")[0])
+
+
+def keyed_client(source: str, base_url: str, default_base_url: str, session: requests.Session | None, *,
+                 key_env: str, api_key: str | None, auth_header: Callable[[str], dict[str, str]],
+                 keyed_interval_s: float, keyless_interval_s: float, min_interval_s: float | None = None,
+                 timeout_s: float = 30.0, max_retries: int = 4, backoff_s: float = 1.0,
+                 max_wait_s: float = 120.0) -> HttpClient:
+    """An :class:`HttpClient` for an API with an optional key that sets its rate limit.
+
+    ``api_key`` None reads ``$key_env`` ("" = no key); the key travels in the headers
+    ``auth_header(key)`` only. ``min_interval_s`` None picks ``keyed_interval_s`` with a key and
+    ``keyless_interval_s`` without. A bad base URL is an :class:`InputError` naming ``--base-url``.
+    """
+    key = os.environ.get(key_env, "") if api_key is None else api_key
+    if min_interval_s is None:
+        min_interval_s = keyed_interval_s if key else keyless_interval_s
+    try:
+        return HttpClient(base_url=base_url, source=source, session=session, timeout_s=timeout_s,
+                          max_retries=max_retries, backoff_s=backoff_s, max_wait_s=max_wait_s,
+                          min_interval_s=min_interval_s, headers=auth_header(key) if key else {})
+    except ValueError as exc:
+        raise InputError(f"--base-url: {exc}; use the API root, e.g. {default_base_url}") from None

@@ -16,15 +16,14 @@ request per 4 seconds, so the client waits 4 s between requests; ``TONAPI_KEY`` 
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
 import requests
 from pytoniq_core import Address
 
-from analysis.errors import FetchError, InputError
-from analysis.sources.http import HttpClient
+from analysis.errors import FetchError
+from analysis.sources.http import HttpClient, keyed_client
 from analysis.sources.toncenter import GetMethodError, decode_boc, parse_tvm_int, raw_form
 
 DEFAULT_BASE_URL = "https://tonapi.io"
@@ -39,16 +38,10 @@ def tonapi_client(base_url: str = DEFAULT_BASE_URL, session: requests.Session | 
                   timeout_s: float = 30.0, max_retries: int = 4, backoff_s: float = 1.0,
                   max_wait_s: float = 120.0) -> HttpClient:
     """An :class:`HttpClient` for tonapi; ``api_key`` None reads ``$TONAPI_KEY`` ("" = no key)."""
-    key = os.environ.get(API_KEY_ENV, "") if api_key is None else api_key
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    if min_interval_s is None:
-        min_interval_s = KEYED_INTERVAL_S if key else KEYLESS_INTERVAL_S
-    try:
-        return HttpClient(base_url=base_url, source=SOURCE, session=session, timeout_s=timeout_s,
-                          max_retries=max_retries, backoff_s=backoff_s, max_wait_s=max_wait_s,
-                          min_interval_s=min_interval_s, headers=headers)
-    except ValueError as exc:
-        raise InputError(f"--base-url: {exc}; use the API root, e.g. {DEFAULT_BASE_URL}") from None
+    return keyed_client(SOURCE, base_url, DEFAULT_BASE_URL, session, key_env=API_KEY_ENV, api_key=api_key,
+                        auth_header=lambda key: {"Authorization": f"Bearer {key}"}, keyed_interval_s=KEYED_INTERVAL_S,
+                        keyless_interval_s=KEYLESS_INTERVAL_S, min_interval_s=min_interval_s, timeout_s=timeout_s,
+                        max_retries=max_retries, backoff_s=backoff_s, max_wait_s=max_wait_s)
 
 
 def _client(client: HttpClient | None, base_url: str, session: requests.Session | None) -> HttpClient:

@@ -27,7 +27,6 @@ or a message) it waits 0.1 s.
 from __future__ import annotations
 
 import base64
-import os
 import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
@@ -38,7 +37,7 @@ from pytoniq_core import Address, Cell
 
 from analysis.errors import FetchError, InputError
 from analysis.progress import progress_bar
-from analysis.sources.http import HttpClient, HttpError
+from analysis.sources.http import HttpClient, HttpError, keyed_client
 
 DEFAULT_BASE_URL = "https://toncenter.com"
 SOURCE = "toncenter"
@@ -100,16 +99,10 @@ def toncenter_client(base_url: str = DEFAULT_BASE_URL, session: requests.Session
     ``api_key`` None reads ``$TONCENTER_API_KEY``; "" means no key. ``min_interval_s`` None picks
     1 s without a key, 0.1 s with one.
     """
-    key = os.environ.get(API_KEY_ENV, "") if api_key is None else api_key
-    headers = {"X-API-Key": key} if key else {}
-    if min_interval_s is None:
-        min_interval_s = KEYED_INTERVAL_S if key else KEYLESS_INTERVAL_S
-    try:
-        return HttpClient(base_url=base_url, source=SOURCE, session=session, timeout_s=timeout_s,
-                          max_retries=max_retries, backoff_s=backoff_s, max_wait_s=max_wait_s,
-                          min_interval_s=min_interval_s, headers=headers)
-    except ValueError as exc:
-        raise InputError(f"--base-url: {exc}; use the API root, e.g. {DEFAULT_BASE_URL}") from None
+    return keyed_client(SOURCE, base_url, DEFAULT_BASE_URL, session, key_env=API_KEY_ENV, api_key=api_key,
+                        auth_header=lambda key: {"X-API-Key": key}, keyed_interval_s=KEYED_INTERVAL_S,
+                        keyless_interval_s=KEYLESS_INTERVAL_S, min_interval_s=min_interval_s, timeout_s=timeout_s,
+                        max_retries=max_retries, backoff_s=backoff_s, max_wait_s=max_wait_s)
 
 
 def _client(client: HttpClient | None, base_url: str, session: requests.Session | None) -> HttpClient:
