@@ -36,6 +36,12 @@ def test_json_is_keyed_by_strategy_and_matches_the_library(capsys):
             assert out[name][key] == pytest.approx(expected[name][key])
 
 
+def test_workers_do_not_change_the_output(capsys):
+    argv = ["simulate", "--scenario", SCENARIO, "--method", "gbm", "--paths", "9000", "--horizon-days", "30",
+            "--seed", "2", "--json"]
+    assert _json(capsys, [*argv, "--workers", "1"]) == _json(capsys, [*argv, "--workers", "2"])
+
+
 def test_same_seed_same_output(capsys):
     argv = ["simulate", "--scenario", OWNED, "--method", "bootstrap", *SMALL, "--strategies", "hold,collar", "--json"]
     first, second = _json(capsys, argv), _json(capsys, argv)
@@ -72,6 +78,7 @@ def test_text_output_names_every_strategy(capsys):
     (["--seed", "-4"], "--seed"),
     (["--start-price", "0"], "--start-price"),
     (["--method", "historical", "--horizon-days", "5000"], "--horizon-days"),
+    (["--workers", "0"], "--workers"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, needle):
     assert main(["simulate", "--scenario", SCENARIO, *argv]) == 2

@@ -40,6 +40,8 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p.add_argument("--option-vol", choices=("realised", "garch"), default="realised",
                    help="volatility options are priced at, before [treasury] vol_premium: each path's trailing "
                         "30-day realised volatility, or the GARCH forecast at the start (default: realised)")
+    p.add_argument("--workers", type=_at_least_one("--workers"), default=None, metavar="N",
+                   help="threads to run the chunks of paths on (default: every core; the numbers do not depend on it)")
     p.add_argument("--json", action="store_true", help="print one JSON object keyed by strategy")
     p.set_defaults(func=run_simulate)
 
@@ -53,7 +55,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     sim = simulate(scenario, args.method, args.paths, args.horizon_days, args.seed, args.strategies,
                    start_price=args.start_price, window_days=args.window_days, drift_annual=args.drift_annual,
-                   vol_annual=args.vol_annual, option_vol=args.option_vol)
+                   vol_annual=args.vol_annual, option_vol=args.option_vol, workers=args.workers)
     summary = sim.summary()
     if args.json:
         print(json.dumps(summary, allow_nan=False))
