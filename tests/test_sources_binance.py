@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import price_api_fakes as fakes
-from analysis.sources import binance
+from analysis.sources import binance, common
 from analysis.sources.http import HttpError
 
 UTC = dt.timezone.utc
@@ -50,7 +50,7 @@ def test_multi_page_fetch_drives_a_progress_bar(httpserver, monkeypatch):
         def update(self, n):
             updates.append((self.total, n))
 
-    monkeypatch.setattr(binance, "progress_bar", Bar)
+    monkeypatch.setattr(common, "progress_bar", Bar)     # the pager all sources share
     data = fakes.daily_frame(dt.date(2022, 1, 1), dt.date(2025, 3, 9))
     httpserver.expect_request("/api/v3/klines").respond_with_handler(fakes.binance_klines_handler(fakes.binance_klines(data)))
     binance.get_binance_klines(dt.date(2022, 1, 1), dt.date(2025, 3, 9), base_url=httpserver.url_for("/"), now=NOW, **FAST)

@@ -26,9 +26,8 @@ import pandas as pd
 import requests
 
 from analysis.errors import FetchError
-from analysis.progress import progress_bar
-from analysis.sources.common import (DAY_MS, day_start_ms, iso_utc, ms_to_day, tidy_daily, tidy_funding,
-                                     to_float, trim_days, utc_now, find_gaps)
+from analysis.sources.common import (DAY_MS, day_start_ms, find_gaps, iso_utc, ms_candle_row, tidy_daily,
+                                     tidy_funding, to_float, trim_days, utc_now, walk_oldest_first)
 from analysis.sources.http import HttpClient
 
 SPOT_URL = "https://api.binance.com"
@@ -62,8 +61,7 @@ def parse_binance_klines(payload: Any, *, now: dt.datetime | None = None) -> pd.
         if not isinstance(kline, list) or len(kline) < 6:
             raise FetchError(f"binance: malformed kline {kline!r:.80}")
         try:
-            rows.append((ms_to_day(kline[0]), to_float(kline[1]), to_float(kline[2]), to_float(kline[3]),
-                         to_float(kline[4]), to_float(kline[5])))
+            rows.append(ms_candle_row(kline))
         except (TypeError, ValueError) as exc:
             raise FetchError(f"binance: malformed kline ({exc})") from None
     frame, counts = tidy_daily(rows, now=now)
@@ -105,30 +103,13 @@ def get_binance_klines(start: dt.date, end: dt.date, symbol: str = "TONUSDT", *,
     client = HttpClient(root, "binance", session=session, **http_options)
     path = KLINES_PATH[market]
     fetched_at = utc_now() if now is None else now
-    klines: list = []
-    cursor, stop = day_start_ms(start), day_start_ms(end) + DAY_MS - 1
-    pages = 0
-    total = max(1, -(-((end - start).days + 1) // KLINE_LIMIT))
-    with progress_bar(f"binance {symbol} klines", total=total) as bar:
-        while cursor <= stop:
-            page = client.get_json(path, {"symbol": symbol, "interval": "1d", "startTime": cursor,
-                                          "endTime": stop, "limit": KLINE_LIMIT})
-            pages += 1
-            bar.update(1)
-            if not isinstance(page, list):
-                raise FetchError(f"binance: expected a JSON array of klines, got {type(page).__name__}")
-            if not page:
-                break
-            klines.extend(page)
-            try:
-                last_open = int(page[-1][0])
-            except (IndexError, KeyError, TypeError, ValueError):
-                raise FetchError(f"binance: malformed kline {page[-1]!r:.80}") from None
-            if len(page) < KLINE_LIMIT or last_open + DAY_MS <= cursor:  # the end, or no progress
-                break
-            cursor = last_open + DAY_MS
-            if pages >= MAX_PAGES:
-                raise FetchError(f"binance: more than {MAX_PAGES} pages; narrow the date range")
+    stop = day_start_ms(end) + DAY_MS - 1
+    klines, pages = walk_oldest_first(
+        lambda cursor: client.get_json(path, {"symbol": symbol, "interval": "1d", "startTime": cursor,
+                                              "endTime": stop, "limit": KLINE_LIMIT}),
+        source="binance", what="kline", first_cursor=day_start_ms(start), stop=stop,
+        next_cursor=lambda last: int(last[0]) + DAY_MS, limit=KLINE_LIMIT, max_pages=MAX_PAGES,
+        desc=f"binance {symbol} klines", total=max(1, -(-((end - start).days + 1) // KLINE_LIMIT)))
     frame = trim_days(parse_binance_klines(klines, now=fetched_at), start, end)
     label = f"binance {symbol} {'spot' if market == 'spot' else 'perpetual'}"
     meta = {"source": "binance" if market == "spot" else "binance-futures", "label": label, "symbol": symbol,
@@ -171,29 +152,13 @@ def get_binance_funding(start: dt.date, end: dt.date, symbol: str = "TONUSDT", *
     """
     client = HttpClient(base_url or FUTURES_URL, "binance", session=session, **http_options)
     fetched_at = utc_now() if now is None else now
-    records: list = []
-    cursor, stop = day_start_ms(start), day_start_ms(end) + DAY_MS - 1
-    pages = 0
-    with progress_bar(f"binance {symbol} funding") as bar:
-        while cursor <= stop:
-            page = client.get_json(FUNDING_PATH, {"symbol": symbol, "startTime": cursor, "endTime": stop,
-                                                  "limit": FUNDING_LIMIT})
-            pages += 1
-            bar.update(1)
-            if not isinstance(page, list):
-                raise FetchError(f"binance: expected a JSON array of funding records, got {type(page).__name__}")
-            if not page:
-                break
-            records.extend(page)
-            try:
-                last = int(page[-1]["fundingTime"])
-            except (KeyError, TypeError, ValueError):
-                raise FetchError(f"binance: malformed funding record {page[-1]!r:.80}") from None
-            if len(page) < FUNDING_LIMIT or last < cursor:  # the end, or no progress
-                break
-            cursor = last + 1
-            if pages >= MAX_PAGES:
-                raise FetchError(f"binance: more than {MAX_PAGES} pages; narrow the date range")
+    stop = day_start_ms(end) + DAY_MS - 1
+    records, pages = walk_oldest_first(
+        lambda cursor: client.get_json(FUNDING_PATH, {"symbol": symbol, "startTime": cursor, "endTime": stop,
+                                                      "limit": FUNDING_LIMIT}),
+        source="binance", what="funding record", first_cursor=day_start_ms(start), stop=stop,
+        next_cursor=lambda last: int(last["fundingTime"]) + 1, limit=FUNDING_LIMIT, max_pages=MAX_PAGES,
+        desc=f"binance {symbol} funding")
     frame = parse_binance_funding(records, symbol=symbol)
     meta = {"source": "binance", "label": f"binance {symbol}", "symbol": symbol, "url": client.url(FUNDING_PATH),
             "fetched_at": iso_utc(fetched_at), "pages": pages, "rows": len(frame),

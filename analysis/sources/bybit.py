@@ -25,9 +25,8 @@ import pandas as pd
 import requests
 
 from analysis.errors import FetchError
-from analysis.progress import progress_bar
-from analysis.sources.common import (DAY_MS, day_start_ms, find_gaps, iso_utc, ms_to_day, tidy_daily,
-                                     tidy_funding, to_float, trim_days, utc_now)
+from analysis.sources.common import (DAY_MS, day_start_ms, find_gaps, iso_utc, ms_candle_row, tidy_daily,
+                                     tidy_funding, to_float, trim_days, utc_now, walk_newest_first)
 from analysis.sources.http import HttpClient, PayloadError
 
 BASE_URL = "https://api.bybit.com"
@@ -68,29 +67,14 @@ def _records(payload: Any) -> list:
 
 def _walk_back(client: HttpClient, path: str, params: dict[str, Any], *, lo: int, hi: int, start_key: str,
                end_key: str, time_of: Any, limit: int, desc: str) -> tuple[list, int]:
-    """Page a newest-first Bybit history backwards by moving the end time."""
-    rows: list = []
-    end, pages = hi, 0
-    with progress_bar(desc) as bar:
-        while end >= lo:
-            payload = client.get_json(path, {**params, start_key: lo, end_key: end, "limit": limit},
-                                      validate=_validate)
-            pages += 1
-            bar.update(1)
-            page = payload["result"]["list"]
-            if not page:
-                break
-            rows.extend(page)
-            try:
-                oldest = min(int(time_of(item)) for item in page)
-            except (KeyError, IndexError, TypeError, ValueError):
-                raise FetchError(f"bybit: malformed record in {path}") from None
-            if oldest <= lo or oldest > end or len(page) < limit:
-                break
-            end = oldest - 1
-            if pages >= MAX_PAGES:
-                raise FetchError(f"bybit: more than {MAX_PAGES} pages; narrow the date range")
-    return rows, pages
+    """Page a newest-first Bybit history backwards by moving the (inclusive) end time."""
+    if hi < lo:
+        return [], 0
+    return walk_newest_first(
+        lambda before: client.get_json(path, {**params, start_key: lo, end_key: before - 1, "limit": limit},
+                                       validate=_validate)["result"]["list"],
+        source="bybit", path=path, first_cursor=hi + 1, floor_ms=lo, time_of=time_of, limit=limit,
+        max_pages=MAX_PAGES, desc=desc)
 
 
 def parse_bybit_funding(payload: Any, *, symbol: str = "TONUSDT") -> pd.DataFrame:
@@ -138,8 +122,7 @@ def parse_bybit_klines(payload: Any, *, now: dt.datetime | None = None) -> pd.Da
     rows = []
     try:
         for row in _records(payload):
-            rows.append((ms_to_day(int(row[0])), to_float(row[1]), to_float(row[2]), to_float(row[3]),
-                         to_float(row[4]), to_float(row[5])))
+            rows.append(ms_candle_row(row))
     except (IndexError, TypeError, ValueError) as exc:
         raise FetchError(f"bybit: malformed kline ({exc})") from None
     frame, counts = tidy_daily(rows, now=now)

@@ -16,10 +16,13 @@ Conventions
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
+
+from analysis.errors import FetchError
+from analysis.progress import progress_bar
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -77,6 +80,77 @@ def to_float(value: Any) -> float:
     if value is None or value == "":
         return float("nan")
     return float(value)
+
+
+def ms_candle_row(candle: Any) -> tuple[dt.date, float, float, float, float, float]:
+    """``(day, open, high, low, close, volume)`` of a candle ``[open time in ms, o, h, l, c, v, ...]``
+    as Binance, OKX and Bybit send it (numbers or numeric strings)."""
+    return (ms_to_day(int(candle[0])), to_float(candle[1]), to_float(candle[2]), to_float(candle[3]),
+            to_float(candle[4]), to_float(candle[5]))
+
+
+def walk_oldest_first(fetch_page: Callable[[int], Any], *, source: str, what: str, first_cursor: int, stop: int,
+                      next_cursor: Callable[[Any], int], limit: int, max_pages: int, desc: str,
+                      total: int | None = None) -> tuple[list, int]:
+    """Page an oldest-first history forwards (Binance): ``(records, pages)``.
+
+    ``fetch_page(cursor)`` returns the JSON array of records from ``cursor`` (ms) on;
+    ``next_cursor(last record)`` is where the next page starts. Stops past ``stop``, at an empty
+    or short page, or when the cursor would not move; ``what`` names a record in errors.
+    """
+    rows: list = []
+    cursor, pages = first_cursor, 0
+    with progress_bar(desc, total=total) as bar:
+        while cursor <= stop:
+            page = fetch_page(cursor)
+            pages += 1
+            bar.update(1)
+            if not isinstance(page, list):
+                raise FetchError(f"{source}: expected a JSON array of {what}s, got {type(page).__name__}")
+            if not page:
+                break
+            rows.extend(page)
+            try:
+                following = next_cursor(page[-1])
+            except (IndexError, KeyError, TypeError, ValueError):
+                raise FetchError(f"{source}: malformed {what} {page[-1]!r:.80}") from None
+            if len(page) < limit or following <= cursor:  # the end, or no progress
+                break
+            cursor = following
+            if pages >= max_pages:
+                raise FetchError(f"{source}: more than {max_pages} pages; narrow the date range")
+    return rows, pages
+
+
+def walk_newest_first(fetch_page: Callable[[int], list], *, source: str, path: str, first_cursor: int,
+                      floor_ms: int, time_of: Callable[[Any], Any], limit: int, max_pages: int,
+                      desc: str) -> tuple[list, int]:
+    """Page a newest-first history backwards (OKX, Bybit): ``(records, pages)``.
+
+    ``fetch_page(cursor)`` returns the records strictly older than ``cursor`` (ms), newest
+    first; the next cursor is the oldest time on the page. Stops at an empty or short page, at
+    ``floor_ms``, or when the page does not move back.
+    """
+    rows: list = []
+    cursor, pages = first_cursor, 0
+    with progress_bar(desc) as bar:
+        while True:
+            page = fetch_page(cursor)
+            pages += 1
+            bar.update(1)
+            if not page:
+                break
+            rows.extend(page)
+            try:
+                oldest = min(int(time_of(item)) for item in page)
+            except (KeyError, IndexError, TypeError, ValueError):
+                raise FetchError(f"{source}: malformed record in {path}") from None
+            if oldest <= floor_ms or oldest >= cursor or len(page) < limit:
+                break
+            cursor = oldest
+            if pages >= max_pages:
+                raise FetchError(f"{source}: more than {max_pages} pages; narrow the date range")
+    return rows, pages
 
 
 def empty_daily() -> pd.DataFrame:

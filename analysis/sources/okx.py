@@ -25,9 +25,8 @@ import pandas as pd
 import requests
 
 from analysis.errors import FetchError
-from analysis.progress import progress_bar
-from analysis.sources.common import (DAY_MS, day_start_ms, find_gaps, iso_utc, ms_to_day, tidy_daily,
-                                     tidy_funding, to_float, trim_days, utc_now)
+from analysis.sources.common import (DAY_MS, day_start_ms, find_gaps, iso_utc, ms_candle_row, tidy_daily,
+                                     tidy_funding, to_float, trim_days, utc_now, walk_newest_first)
 from analysis.sources.http import HttpClient, PayloadError
 
 BASE_URL = "https://www.okx.com"
@@ -75,8 +74,7 @@ def parse_okx_candles(payload: Any, *, now: dt.datetime | None = None) -> pd.Dat
             unconfirmed += 1
             continue
         try:
-            rows.append((ms_to_day(int(row[0])), to_float(row[1]), to_float(row[2]), to_float(row[3]),
-                         to_float(row[4]), to_float(row[5])))
+            rows.append(ms_candle_row(row))
         except (TypeError, ValueError) as exc:
             raise FetchError(f"okx: malformed candle ({exc})") from None
     frame, counts = tidy_daily(rows, now=now)
@@ -87,28 +85,11 @@ def parse_okx_candles(payload: Any, *, now: dt.datetime | None = None) -> pd.Dat
 
 def _page_cursor_pages(client: HttpClient, path: str, params: dict[str, Any], *, first_after: int,
                        floor_ms: int, time_of: Any, limit: int, desc: str) -> tuple[list, int]:
-    """Walk a newest-first OKX history backwards with ``after`` until ``floor_ms``."""
-    rows: list = []
-    after, pages = first_after, 0
-    with progress_bar(desc) as bar:
-        while True:
-            payload = client.get_json(path, {**params, "after": after, "limit": limit}, validate=_validate)
-            pages += 1
-            bar.update(1)
-            page = payload["data"]
-            if not page:
-                break
-            rows.extend(page)
-            try:
-                oldest = min(int(time_of(item)) for item in page)
-            except (KeyError, IndexError, TypeError, ValueError):
-                raise FetchError(f"okx: malformed record in {path}") from None
-            if oldest <= floor_ms or oldest >= after or len(page) < limit:
-                break
-            after = oldest
-            if pages >= MAX_PAGES:
-                raise FetchError(f"okx: more than {MAX_PAGES} pages; narrow the date range")
-    return rows, pages
+    """Walk a newest-first OKX history backwards with ``after`` (exclusive) until ``floor_ms``."""
+    return walk_newest_first(
+        lambda after: client.get_json(path, {**params, "after": after, "limit": limit}, validate=_validate)["data"],
+        source="okx", path=path, first_cursor=first_after, floor_ms=floor_ms, time_of=time_of, limit=limit,
+        max_pages=MAX_PAGES, desc=desc)
 
 
 def get_okx_candles(start: dt.date, end: dt.date, inst_id: str = "TON-USDT", *, bar: str = "1Dutc",
