@@ -8,6 +8,8 @@ import math
 import sys
 from pathlib import Path
 
+from analysis.commands.economics import positive_price, util_text
+
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
     """Add ``compare``."""
@@ -19,7 +21,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                     "and utilisation at which the network beats the market rental rate (compared net of power). "
                     "Customer view: USD per million tokens against inference APIs and renting a GPU.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
-    p.add_argument("--ton-usd", "--token-usd", dest="token_usd", type=_price, default=None, metavar="X",
+    p.add_argument("--ton-usd", "--token-usd", dest="token_usd", type=positive_price, default=None, metavar="X",
                    help="price of the network's token in USD: TON, or RENDER for a Render scenario "
                         "(default: the latest daily close)")
     p.add_argument("--rental-occupancy", type=_fraction("--rental-occupancy", open_low=True), default=1.0,
@@ -78,7 +80,7 @@ def _text(r: dict) -> str:
                   f"{_usd(be['rental_net_usd_per_gpu_hour'])} (rented {p['rental_occupancy']:.0%} of the time, "
                   f"fee {p['rental_fee']:.0%})",
                   f"  {r['network']} beats renting from a {tok} price of {_usd(be['token_usd_to_beat'], 4)} USD, "
-                  f"or at this price from a utilisation of {_util(be['utilisation_to_beat'])}"]
+                  f"or at this price from a utilisation of {util_text(be['utilisation_to_beat'])}"]
     lines += ["", "Customer view, USD per million tokens"]
     if r["network"] == "cocoon":
         lines.append(f"  COCOON: prompt {_usd(c['cocoon_usd_per_m_prompt'], 4)}, cached "
@@ -96,22 +98,6 @@ def _text(r: dict) -> str:
         lines += ["", f"History: {r['network']} beat the market rental rate in {beat} of {len(r['history'])} months "
                       "with rental prices on record (see the report for the chart)"]
     return "\n".join(lines)
-
-
-def _util(u) -> str:
-    if u is None:
-        return "never"
-    return f"{u:.1%}" + (" (not reachable)" if u > 1 else "")
-
-
-def _price(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a USD price like 1.5") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive price; give a USD price like 1.5")
-    return value
 
 
 def _fraction(flag: str, open_low: bool = False, open_high: bool = False):

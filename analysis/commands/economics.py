@@ -16,7 +16,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p = commands.add_parser("breakeven", help="break-even TON price, utilisation, NPV/IRR/payback of a scenario",
                             description="Break-even metrics of a scenario at a constant TON price.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
-    p.add_argument("--ton-usd", "--token-usd", dest="ton_usd", type=_positive_price, default=None, metavar="X",
+    p.add_argument("--ton-usd", "--token-usd", dest="ton_usd", type=positive_price, default=None, metavar="X",
                    help="price of the network's token in USD (TON; RENDER for a Render scenario) to evaluate at "
                         "(default: the latest daily close)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -104,7 +104,8 @@ def _latest_close(asset: str = "ton") -> tuple[float, dict]:
                                                  "origin": ", ".join(x for x in (origin, str(source)) if x)}
 
 
-def _positive_price(text: str) -> float:
+def positive_price(text: str) -> float:
+    """argparse type of --ton-usd/--token-usd (shared with compare)."""
     try:
         value = float(text)
     except ValueError:
@@ -152,8 +153,8 @@ def _breakeven_text(s: dict, path) -> str:
                      f"{_money(s['break_even_ton_usd_cash'], digits=4)} cash costs only")
     else:
         lines.append("Break-even TON price: none (USD income does not depend on the TON price in this mode)")
-    lines.append(f"Break-even utilisation at this price: {_util(s['break_even_utilisation'])} incl. depreciation; "
-                 f"{_util(s['break_even_utilisation_cash'])} cash costs only")
+    lines.append(f"Break-even utilisation at this price: {util_text(s['break_even_utilisation'])} incl. depreciation; "
+                 f"{util_text(s['break_even_utilisation_cash'])} cash costs only")
     payback = "never" if s["payback_days"] is None else f"day {s['payback_days']:.0f}"
     irr = "n/a" if s["irr"] is None else f"{s['irr']:.1%}"
     lines.append(f"Over {s['horizon_days']} days at this price: NPV {_money(s['npv_usd'])}, IRR {irr}, "
@@ -161,7 +162,8 @@ def _breakeven_text(s: dict, path) -> str:
     return "\n".join(lines)
 
 
-def _util(u) -> str:
+def util_text(u) -> str:
+    """A break-even utilisation as text (shared with compare)."""
     if u is None:
         return "never"
     return f"{u:.1%}" + (" (not reachable)" if u > 1 else "")
