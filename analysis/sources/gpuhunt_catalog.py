@@ -282,38 +282,33 @@ def get_gpuhunt_catalog(providers: Iterable[str] | None = None, *, gpus: Iterabl
     meta: dict[str, Any] = {"source": SOURCE, "url": root, "layout": layout, "versions": {}, "failed": {},
                             "rows": 0, "unknown_gpu": 0}
     frames = []
-    if layout == "bundle":
-        ver = version or _get_bytes(client, "version", _check_version).decode().strip().strip('"')
-        data = _get_bytes(client, f"{ver}/catalog.zip", _check_zip)
+    if layout == "bundle":   # one zip for every provider, fetched once
+        bundle_ver = version or _get_bytes(client, "version", _check_version).decode().strip().strip('"')
+        bundle = _get_bytes(client, f"{bundle_ver}/catalog.zip", _check_zip)
+
+        def load(provider: str) -> tuple[str, bytes]:
+            return bundle_ver, bundle
+    else:                    # a version and a zip per provider
+
+        def load(provider: str) -> tuple[str, bytes]:
+            ver = version or _get_bytes(client, f"{provider}/version", _check_version).decode().strip().strip('"')
+            return ver, _get_bytes(client, f"{provider}/{ver}/catalog.zip", _check_zip)
+
+    with progress_bar("gpuhunt catalogs", total=len(wanted), unit="provider") as bar:
         for provider in wanted:
             try:
+                ver, data = load(provider)
                 frame = parse_gpuhunt_catalog(data, provider=provider, version=ver)
             except FetchError as exc:
                 if explicit:
                     raise
                 meta["failed"][provider] = str(exc)
                 continue
+            finally:
+                bar.update(1)
             meta["versions"][provider] = ver
-            frames.append(frame)
             meta["unknown_gpu"] += frame.attrs.get("unknown_gpu", 0)
-    else:
-        with progress_bar("gpuhunt catalogs", total=len(wanted), unit="provider") as bar:
-            for provider in wanted:
-                try:
-                    ver = version or _get_bytes(client, f"{provider}/version",
-                                                _check_version).decode().strip().strip('"')
-                    data = _get_bytes(client, f"{provider}/{ver}/catalog.zip", _check_zip)
-                    frame = parse_gpuhunt_catalog(data, provider=provider, version=ver)
-                except FetchError as exc:
-                    if explicit:
-                        raise
-                    meta["failed"][provider] = str(exc)
-                    continue
-                finally:
-                    bar.update(1)
-                meta["versions"][provider] = ver
-                meta["unknown_gpu"] += frame.attrs.get("unknown_gpu", 0)
-                frames.append(frame)
+            frames.append(frame)
     if meta["failed"]:
         if not meta["versions"]:
             raise FetchError("gpuhunt: no catalog could be loaded: " +
