@@ -238,6 +238,15 @@ class _Days:
         return out
 
 
+def _policy_days(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams) -> _Days:
+    """The day-major inputs of the policy ``name``, after checking it is one this module runs."""
+    check_strategy_names([name], "strategy")
+    if name == USD_PEGGED:
+        raise InputError("strategy: usd_pegged needs the usd_pegged income; run it through "
+                         "analysis.simulation (it is sell_on_payout on that income)")
+    return _Days(price_paths, flows, params)
+
+
 def _day_major(values: Any, days: int, n_paths: int) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     if arr.ndim == 1:
@@ -409,11 +418,7 @@ def iter_position_blocks(name: str, price_paths: np.ndarray, flows: Flows, param
     The same numbers as :func:`iter_positions` (up to floating-point rounding), computed with
     2-D operations over :data:`BLOCK_DAYS` days at a time; the block is a reused buffer.
     """
-    check_strategy_names([name], "strategy")
-    if name == USD_PEGGED:
-        raise InputError("strategy: usd_pegged needs the usd_pegged income; run it through "
-                         "analysis.simulation (it is sell_on_payout on that income)")
-    days = _Days(price_paths, flows, params)
+    days = _policy_days(name, price_paths, flows, params)
     return _blocks(name, days, market or Market())
 
 
@@ -596,11 +601,7 @@ class PolicyTerms:
 def policy_terms(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
                  market: Market | None = None) -> PolicyTerms:
     """The :class:`PolicyTerms` of the policy ``name`` on these paths (``price_paths [P, D+1]``)."""
-    check_strategy_names([name], "strategy")
-    if name == USD_PEGGED:
-        raise InputError("strategy: usd_pegged needs the usd_pegged income; run it through "
-                         "analysis.simulation (it is sell_on_payout on that income)")
-    days = _Days(price_paths, flows, params)
+    days = _policy_days(name, price_paths, flows, params)
     common = dict(S=days.S, base=days.base, keep=days.keep, unpaid_usd=days.unpaid_usd,
                   hardware_end_usd=flows.hardware_end_usd)
     if name == "cover_costs":
@@ -628,11 +629,7 @@ def run_strategy(name: str, price_paths: np.ndarray, flows: Flows, params: Treas
 
 def _start(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
            market: Market | None) -> tuple[_Days, Iterator[np.ndarray]]:
-    check_strategy_names([name], "strategy")
-    if name == USD_PEGGED:
-        raise InputError("strategy: usd_pegged needs the usd_pegged income; run it through "
-                         "analysis.simulation (it is sell_on_payout on that income)")
-    days = _Days(price_paths, flows, params)
+    days = _policy_days(name, price_paths, flows, params)
     return days, _rows(name, days, market or Market())
 
 
