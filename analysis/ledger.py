@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -165,6 +164,9 @@ def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 
     whole = None
     if scenario.pricing.mode == "repriced":   # resets refer to absolute days: one call for all days
         whole = worker_nanoton_per_adjusted_token(net, scenario.pricing, prices.T).T
+    # compiled (numba), imported here so the engine's other users do not pay for numba at start-up
+    from analysis.numeric import payout_rows
+
     payout = np.empty((n_days, n_paths))
     cumulative = np.zeros(n_paths)   # a worker's earnings so far
     paid = np.zeros(n_paths)         # its payouts so far
@@ -174,32 +176,10 @@ def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 
             fee_nanoton = worker_nanoton_per_adjusted_token(net, scenario.pricing, prices[lo:hi + 1].T).T
         else:
             fee_nanoton = whole[lo:hi]
-        _payout_rows(np.ascontiguousarray(fee_nanoton, dtype=float), float(adjusted), float(threshold),
-                     _CROSSING_TOL, float(gpus), float(per_payout), cumulative, paid, payout[lo:hi])
+        payout_rows(np.ascontiguousarray(fee_nanoton, dtype=float), float(NANOTON_PER_TON), float(adjusted),
+                    float(threshold), _CROSSING_TOL, float(gpus), float(per_payout), cumulative, paid, payout[lo:hi])
     unpaid = gpus * np.maximum(cumulative - paid * threshold, 0.0)
     return payout, unpaid
-
-
-@numba.njit(cache=True, nogil=True)
-def _payout_rows(fee_nanoton, adjusted, threshold, tol, gpus, per_payout, cumulative, paid, out):  # pragma: no cover
-    """Days of :func:`payouts_day_major`, compiled: per day and path the operations of
-    :func:`path_income` in its order (earned, running sum, payouts so far, the day's new ones),
-    so the same bits, in one pass instead of ten numpy passes; releases the GIL."""
-    n_days, n_paths = fee_nanoton.shape
-    for t in range(n_days):
-        for i in range(n_paths):
-            earned = adjusted * fee_nanoton[t, i]
-            earned /= NANOTON_PER_TON
-            total = cumulative[i] + earned
-            cumulative[i] = total
-            count = total / threshold
-            count += tol
-            count = np.floor(count)
-            new = count - paid[i]
-            paid[i] = count
-            new *= gpus
-            new *= per_payout
-            out[t, i] = new
 
 
 # --------------------------------------------------------------------------- sell on payout
