@@ -87,15 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     # warm up (first-call costs: arch import, scipy, page cache) on a tiny run
     simulation.simulate(scenario, "gbm", 64, args.days, args.seed, closes=closes)
 
-    print(f"timings (the floor is numpy on one thread; simulate runs its chunks on {simulation.default_workers()} "
-          "threads)")
+    workers = simulation.default_workers()
+    print(f"timings (the floor is numpy on one thread; simulate runs its chunks on {workers} threads)")
     floor, floor_whole = floor_seconds(args.paths, args.days, args.seed)
     print(f"  {'floor: numpy draws as many normals (chunks, best of 3)':<58}{floor:8.2f} s")
     print(f"  {'       ... as one array (best of 3)':<58}{floor_whole:8.2f} s")
 
-    workers = simulation.default_workers()
-
-    def paths_only(n_workers=workers):
+    def paths_only():
         n_chunks = -(-args.paths // simulation.CHUNK_PATHS)
         children = np.random.SeedSequence(args.seed).spawn(n_chunks)
 
@@ -103,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             lo = k * simulation.CHUNK_PATHS
             model.sample(min(simulation.CHUNK_PATHS, args.paths - lo), args.days, np.random.default_rng(children[k]))
 
-        simulation.map_chunks(one, n_chunks, n_workers)
+        simulation.map_chunks(one, n_chunks, workers)
 
     print(f"  (the stages below: best of 2 runs; chunks on {workers} threads, as simulate runs them)")
     generate, _ = timed("GBM paths only (normals, cumulative sum, exp)", paths_only)
