@@ -68,7 +68,7 @@ def _text(sim, summary: dict[str, dict], chosen: str, token: str = "TON") -> str
     seed = f"; seed {sim.seed_entropy}" if sim.seed_entropy is not None else ""
     lines = [f"{sim.scenario}: {sim.method}, {sim.n_paths} path(s) x {sim.horizon_days} days from "
              f"{sim.start_price:.4f} USD/{token}{seed}",
-             "net USD over the horizon (cash, TON and hedges liquidated at the end, hardware at book value)",
+             f"net USD over the horizon (cash, {token} and hedges liquidated at the end, hardware at book value)",
              f"{'strategy':<16}{'mean':>11}{'P5':>11}{'P50':>11}{'P95':>11}{'P(loss)':>9}{'P(payback)':>11}"
              f"{'CVaR 5%':>11}{'drawdown P95':>14}{'payback P50':>12}"]
     for name, s in summary.items():
