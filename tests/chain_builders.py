@@ -17,7 +17,7 @@ from typing import Any
 from pytoniq_core import Address, Cell, begin_cell
 from werkzeug import Request, Response
 
-from analysis.onchain import contracts as C
+from analysis.chain import contracts as C
 
 MAINNET_ROOT = Address(C.MAINNET_ROOT)
 

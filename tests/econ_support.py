@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from analysis.scenario import Scenario, parse_scenario
+from analysis.econ.scenario import Scenario, parse_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "data" / "scenarios"
 # The COCOON examples; the Render example (issue 7) is tested in tests/test_render*.py.

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from pytoniq_core import Address, Cell, begin_cell
 
-from analysis import chain
-from analysis.errors import DataError
-from analysis.onchain import contracts as C
-from analysis.onchain.payouts import classify_payouts, daily_payouts, value_payouts
+from analysis.chain import readings as chain
+from analysis.core.errors import DataError
+from analysis.chain import contracts as C
+from analysis.chain.payouts import classify_payouts, daily_payouts, value_payouts
 from analysis.sources.toncenter import parse_toncenter_transactions
 from chain_builders import (
     MAINNET_ROOT, OWNER, addr, client_request_body, comment_body, excesses_body, message, params_cell,
@@ -198,7 +198,7 @@ def test_valuation_uses_that_days_close(shared_data):
     frame, parents = _scenario()
     payouts, _ = classify_payouts(frame, owner=OWNER, root=MAINNET_ROOT, proxy_data=_proxy_data,
                                   parent_transaction=parents.get)
-    from analysis.prices import daily_closes
+    from analysis.market.prices import daily_closes
     valued = value_payouts(payouts, daily_closes("ton"))
     # independent: the shared Binance file's closes for those days
     ref = pd.read_csv(shared_data / "ton_usd_daily_binance.csv")

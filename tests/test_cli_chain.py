@@ -8,10 +8,10 @@ import re
 import pandas as pd
 import pytest
 
-from analysis import chain
-from analysis.cli import main
-from analysis.onchain import contracts as C
-from analysis.store import SNAPSHOT_DIR
+from analysis.chain import readings as chain
+from analysis.cli.main import main
+from analysis.chain import contracts as C
+from analysis.market.store import SNAPSHOT_DIR
 from chain_builders import (
     MAINNET_ROOT, OWNER, FakeTon, addr, cur_params_stack, params_cell, proxy_data_stack, toncenter_handler,
     tonapi_handler,
@@ -125,7 +125,7 @@ def test_api_refusal_is_one_line_exit_1(httpserver, monkeypatch, capsys, isolate
 
 
 def test_payouts_tax_csv_has_the_engine_columns(toncenter_server, capsys, tmp_path):
-    from analysis.tax import TAX_COLUMNS
+    from analysis.econ.tax import TAX_COLUMNS
     state, url = toncenter_server
     proxy, other, txs, parents = _owner_history()
     state.transactions[OWNER] = txs
@@ -152,7 +152,7 @@ def _saved_reading(price=24, fee=22):
 
 
 def test_scenarios_default_to_the_newest_chain_reading(isolated_cache):
-    from analysis.scenario import parse_scenario
+    from analysis.econ.scenario import parse_scenario
     from econ_support import mapping
     m = mapping()
     explicit = parse_scenario(m)
@@ -171,7 +171,7 @@ def test_scenarios_default_to_the_newest_chain_reading(isolated_cache):
 
 def test_breakeven_says_the_chain_reading_was_used(isolated_cache, tmp_path, capsys):
     import tomllib
-    from analysis.store import SCENARIO_DIR
+    from analysis.market.store import SCENARIO_DIR
     text = (SCENARIO_DIR / "h100_sxm_owned.toml").read_text()
     kept = [line for line in text.splitlines() if not line.startswith(("price_per_token_nanoton", "worker_fee_per_token"))]
     path = tmp_path / "s.toml"

@@ -9,9 +9,9 @@ import tomllib
 import pandas as pd
 import pytest
 
-import analysis.prices
-from analysis.cli import main
-from analysis.prices import daily_closes
+import analysis.market.prices
+from analysis.cli.main import main
+from analysis.market.prices import daily_closes
 from econ_support import EXAMPLES, SCENARIO_DIR
 
 
@@ -152,12 +152,12 @@ def test_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
 
 
 def test_a_price_series_with_gaps_is_a_clear_error(tmp_path, capsys, monkeypatch):
-    real = analysis.prices.daily_closes
+    real = analysis.market.prices.daily_closes
 
     def with_gap(asset="ton", cache_dir=None):
         frame = real(asset, cache_dir)
         return frame.drop(pd.Timestamp("2025-05-10"))
 
-    monkeypatch.setattr(analysis.prices, "daily_closes", with_gap)
+    monkeypatch.setattr(analysis.market.prices, "daily_closes", with_gap)
     _bad(capsys, ["ledger", "--scenario", str(SCENARIO_DIR / "h100_sxm_owned.toml"), "--out", str(tmp_path / "l.csv")],
          "TON price series has 1 missing day(s)")

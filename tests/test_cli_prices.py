@@ -1,4 +1,4 @@
-"""``fetch prices``, ``fetch funding`` and ``data status`` through ``analysis.cli.main`` against a
+"""``fetch prices``, ``fetch funding`` and ``data status`` through ``analysis.cli.main.main`` against a
 loopback server: the CSVs written, exit codes (2 bad input, 1 failed fetch) and one-line errors."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import price_api_fakes as fakes
-from analysis import store
-from analysis.cli import main
+from analysis.market import store
+from analysis.cli.main import main
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 START = TODAY - dt.timedelta(days=30)

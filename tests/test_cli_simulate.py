@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from analysis.cli import main
-from analysis.scenario import load_scenario
-from analysis.simulation import simulate
-from analysis.store import SCENARIO_DIR
-from analysis.strategies import STRATEGY_NAMES
+from analysis.cli.main import main
+from analysis.econ.scenario import load_scenario
+from analysis.sim.simulation import simulate
+from analysis.market.store import SCENARIO_DIR
+from analysis.sim.strategies import STRATEGY_NAMES
 
 SCENARIO = str(SCENARIO_DIR / "hgx_h100_8x_colo.toml")
 OWNED = str(SCENARIO_DIR / "h100_sxm_owned.toml")

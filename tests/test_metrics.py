@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from analysis.errors import InputError
-from analysis.ledger import path_income
-from analysis.metrics import (break_even_ton_usd, break_even_ton_usd_at, break_even_ton_usd_cash,
+from analysis.core.errors import InputError
+from analysis.econ.ledger import path_income
+from analysis.econ.metrics import (break_even_ton_usd, break_even_ton_usd_at, break_even_ton_usd_cash,
                               break_even_utilisation, breakeven_summary, irr, monthly_profit_usd, npv_usd,
                               path_metrics, payback_days, ton_earned_per_day, ton_per_day, usd_costs_per_day,
                               usd_income_per_day, usd_per_gpu_hour)

@@ -1,10 +1,10 @@
-"""analysis.numeric: the compiled helpers give numpy's numbers."""
+"""analysis.core.numeric: the compiled helpers give numpy's numbers."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from analysis.numeric import cumsum_days
+from analysis.core.numeric import cumsum_days
 
 
 def test_cumsum_days_equals_numpy_cumsum_bit_for_bit():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from analysis.errors import InputError
-from analysis.options import black_scholes_call, black_scholes_call_unit, black_scholes_put, black_scholes_put_unit
+from analysis.core.errors import InputError
+from analysis.sim.options import black_scholes_call, black_scholes_call_unit, black_scholes_put, black_scholes_put_unit
 
 
 def test_hull_textbook_example():

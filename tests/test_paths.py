@@ -11,9 +11,9 @@ from arch import arch_model
 from arch.bootstrap import optimal_block_length
 from arch.univariate import StudentsT
 
-from analysis import paths
-from analysis.errors import DataError, InputError
-from analysis.prices import daily_closes
+from analysis.sim import paths
+from analysis.core.errors import DataError, InputError
+from analysis.market.prices import daily_closes
 
 
 @pytest.fixture(scope="module")

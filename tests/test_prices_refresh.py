@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import price_api_fakes as fakes
-from analysis import prices, store
-from analysis.errors import FetchError
+from analysis.market import prices, store
+from analysis.core.errors import FetchError
 from analysis.sources.http import HttpError
 
 UTC = dt.timezone.utc

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import prices, store
-from analysis.errors import InputError
+from analysis.market import prices, store
+from analysis.core.errors import InputError
 
 
 def _write_cache(cache, asset, source, days, closes, label):

@@ -12,9 +12,9 @@ from gpuhunt import AcceleratorVendor, CatalogItem
 from gpuhunt._internal.storage import CATALOG_V2_FIELDS, item_to_row
 from werkzeug import Response
 
-from analysis.cli import main
-from analysis.gpu_names import CANONICAL_GPUS
-from analysis.rates import COLUMNS, history_path
+from analysis.cli.main import main
+from analysis.core.gpus import CANONICAL_GPUS
+from analysis.market.rates import COLUMNS, history_path
 
 DATA = Path(__file__).parent / "data" / "rates"
 

@@ -9,14 +9,14 @@ import re
 import pandas as pd
 import pytest
 
-from analysis import chain
-from analysis.cli import main
-from analysis.onchain.payouts import value_payouts
-from analysis.reconcile import default_window, reconcile
+from analysis.chain import readings as chain
+from analysis.cli.main import main
+from analysis.chain.payouts import value_payouts
+from analysis.chain.reconcile import default_window, reconcile
 from analysis.report import ReportContext
 from analysis.report import chain as report_chain
-from analysis.scenario import load_scenario, parse_scenario
-from analysis.store import SCENARIO_DIR
+from analysis.econ.scenario import load_scenario, parse_scenario
+from analysis.market.store import SCENARIO_DIR
 from chain_builders import (
     MAINNET_ROOT, OWNER, FakeTon, addr, message, payout_body, proxy_data_stack, toncenter_handler, transaction,
     worker_request_body,

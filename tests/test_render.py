@@ -8,16 +8,16 @@ import warnings
 import numpy as np
 import pytest
 
-from analysis import rates
-from analysis.cli import main
-from analysis.compare import network_net_usd_per_gpu_hour, rental_net_usd_per_gpu_hour, solve_token_price
-from analysis.errors import InputError
-from analysis.gpu_names import UnknownGpuWarning
-from analysis.ledger import daily_ledger, path_income
-from analysis.metrics import break_even_ton_usd, break_even_utilisation, usd_costs_per_day, usd_income_per_day
-from analysis.prices import daily_closes
-from analysis.render import income_terms
-from analysis.scenario import load_scenario, parse_scenario, price_asset, scenario_with
+from analysis.market import rates
+from analysis.cli.main import main
+from analysis.econ.compare import network_net_usd_per_gpu_hour, rental_net_usd_per_gpu_hour, solve_token_price
+from analysis.core.errors import InputError
+from analysis.core.gpus import UnknownGpuWarning
+from analysis.econ.ledger import daily_ledger, path_income
+from analysis.econ.metrics import break_even_ton_usd, break_even_utilisation, usd_costs_per_day, usd_income_per_day
+from analysis.market.prices import daily_closes
+from analysis.econ.render import income_terms
+from analysis.econ.scenario import load_scenario, parse_scenario, price_asset, scenario_with
 from econ_support import RENDER_EXAMPLES
 
 EXAMPLE = RENDER_EXAMPLES[0]
@@ -185,7 +185,7 @@ def test_compare_cli_on_render_with_fetched_4090_rates(isolated_cache, capsys):
 
 
 def test_fetch_render_prices_from_coingecko_asks_for_render_token(httpserver, tmp_path, monkeypatch):
-    # RENDER's CoinGecko id is "render-token" (analysis.prices.ASSETS); a short recent range.
+    # RENDER's CoinGecko id is "render-token" (analysis.market.prices.ASSETS); a short recent range.
     import datetime as dt
 
     import pandas as pd

@@ -10,9 +10,9 @@ from pathlib import Path
 import plotly.offline
 import pytest
 
-from analysis.cli import main
+from analysis.cli.main import main
 from analysis.report import ReportContext, build_sections, fmt_number, render_html, table_html
-from analysis.store import SCENARIO_DIR, atomic_write_text
+from analysis.market.store import SCENARIO_DIR, atomic_write_text
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[ReportContext, list, float]:
@@ -197,7 +197,7 @@ def test_cli_report_scenario_that_is_not_toml_is_one_line_exit_2(tmp_path, capsy
 
 
 def test_cli_report_invalid_scenario_content_is_one_line_exit_2(tmp_path, capsys):
-    pytest.importorskip("analysis.scenario", reason="the economics engine is not merged yet")
+    pytest.importorskip("analysis.econ.scenario", reason="the economics engine is not merged yet")
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\n[workload]\nutilisation = -0.2\n', encoding="utf-8")
     assert main(["report", "--scenario", str(bad), "--out", str(tmp_path / "r.html")]) == 2

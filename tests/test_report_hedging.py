@@ -7,13 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from analysis.charts import hedging as charts
+from analysis.report.charts import hedging as charts
 from analysis.report import ReportContext, render_html
 from analysis.report import hedging as section
-from analysis.scenario import load_scenario
-from analysis.simulation import simulate
-from analysis.store import SCENARIO_DIR
-from analysis.strategies import STRATEGY_NAMES
+from analysis.econ.scenario import load_scenario
+from analysis.sim.simulation import simulate
+from analysis.market.store import SCENARIO_DIR
+from analysis.sim.strategies import STRATEGY_NAMES
 
 SCENARIO = SCENARIO_DIR / "hgx_h100_8x_colo.toml"
 

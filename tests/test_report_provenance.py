@@ -8,7 +8,7 @@ import html
 from pathlib import Path
 
 from analysis.report import ReportContext, provenance
-from analysis.store import DATA_DIR, REFERENCE_DIR
+from analysis.market.store import DATA_DIR, REFERENCE_DIR
 
 
 def _rows(name):
@@ -82,7 +82,7 @@ def test_no_scenarios_says_how_to_add_one():
 
 
 def test_defaults_the_file_leaves_out_are_listed(tmp_path: Path):
-    scenario_mod = __import__("pytest").importorskip("analysis.scenario", reason="the economics engine is not merged yet")
+    scenario_mod = __import__("pytest").importorskip("analysis.econ.scenario", reason="the economics engine is not merged yet")
     examples = sorted((DATA_DIR / "scenarios").glob("*.toml"))
     if not examples:
         __import__("pytest").skip("no example scenarios yet")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from analysis.prices import read_snapshot
+from analysis.market.prices import read_snapshot
 
 from analysis.report import ReportContext, summary
 
@@ -73,8 +73,8 @@ def test_no_scenarios_no_section():
 
 
 def test_example_scenarios_summary_uses_the_engine(isolated_cache):
-    metrics = pytest.importorskip("analysis.metrics", reason="the economics engine is not merged yet")
-    scenario_mod = pytest.importorskip("analysis.scenario")
+    metrics = pytest.importorskip("analysis.econ.metrics", reason="the economics engine is not merged yet")
+    scenario_mod = pytest.importorskip("analysis.econ.scenario")
     ctx = ReportContext()
     paths = ctx.scenario_paths()
     if not paths:

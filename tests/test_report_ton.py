@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from analysis.prices import read_snapshot
+from analysis.market.prices import read_snapshot
 from analysis.report import ReportContext, ton
-from analysis.store import SNAPSHOT_DIR
+from analysis.market.store import SNAPSHOT_DIR
 
 
 def _snapshot_rows():
@@ -104,7 +104,7 @@ def test_yearly_volatility_table(isolated_cache):
 
 
 def test_log_price_axis_ticks_are_round_and_cover_the_data():
-    from analysis.charts.prices import log_ticks
+    from analysis.report.charts.prices import log_ticks
 
     # 0.55 .. 8.17 spans 1.17 decades: dense round numbers, one beyond each end.
     assert log_ticks(0.55, 8.17) == [0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0]
@@ -118,9 +118,9 @@ def test_log_price_axis_ticks_are_round_and_cover_the_data():
 def test_overlapping_sources_show_their_disagreement(isolated_cache):
     import pytest
 
-    import analysis.prices
+    import analysis.market.prices
 
-    if not hasattr(analysis.prices, "source_disagreement"):
+    if not hasattr(analysis.market.prices, "source_disagreement"):
         pytest.skip("the price cache layer (source_disagreement) is not merged yet")
     snapshot = read_snapshot("ton").iloc[-20:]
     # A fetched copy of the last 20 days, 1 % above the snapshot on one day and equal otherwise.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis import risk
-from analysis.metrics import payback_days
+from analysis.sim import risk
+from analysis.econ.metrics import payback_days
 
 
 def _positions(n: int = 300, days: int = 120, capex: float = 500.0, seed: int = 0) -> np.ndarray:
@@ -24,7 +24,7 @@ def test_payback_and_drawdown_match_independent_calculations(capex):
     position = _positions(capex=capex)
     net = position[:, -1] + 123.0
     out = risk.path_outcomes(position, net)
-    # the engine's payback rule (analysis.metrics.payback_days) on days 1..D
+    # the engine's payback rule (analysis.econ.metrics.payback_days) on days 1..D
     np.testing.assert_array_equal(out.payback_day, payback_days(position[:, 1:]))
     assert np.isnan(out.payback_day).any() and (~np.isnan(out.payback_day)).any()
     np.testing.assert_allclose(out.max_drawdown_usd, _drawdown_brute_force(position))

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from analysis.errors import InputError
-from analysis.gpus import COCOON_GPUS, GPUS, canonical_gpu
-from analysis.scenario import load_scenario, parse_scenario, scenario_with, to_mapping
-from analysis.store import reference_path
+from analysis.core.errors import InputError
+from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
+from analysis.econ.scenario import load_scenario, parse_scenario, scenario_with, to_mapping
+from analysis.market.store import reference_path
 from econ_support import EXAMPLES, mapping, scenario
 
 
@@ -173,11 +173,11 @@ def test_scenario_with_revalidates_and_round_trips():
 
 
 def test_gpu_names_are_canonicalised():
-    assert canonical_gpu("h100 sxm5") == "H100-SXM"
-    assert canonical_gpu("H200_SXM") == "H200"
-    assert canonical_gpu("A100-SXM4-80GB") == "A100-80GB"
-    assert canonical_gpu("rtx 4090") == "RTX-4090"
-    assert canonical_gpu("TPU-v5") is None
-    assert all(canonical_gpu(g) == g for g in GPUS)
+    assert gpu_from_alias("h100 sxm5") == "H100-SXM"
+    assert gpu_from_alias("H200_SXM") == "H200"
+    assert gpu_from_alias("A100-SXM4-80GB") == "A100-80GB"
+    assert gpu_from_alias("rtx 4090") == "RTX-4090"
+    assert gpu_from_alias("TPU-v5") is None
+    assert all(gpu_from_alias(g) == g for g in GPUS)
     assert set(COCOON_GPUS) <= set(GPUS)
     assert scenario(hardware__gpu="h200").hardware.gpu == "H200"

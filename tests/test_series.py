@@ -1,4 +1,4 @@
-"""analysis.series against hand-worked numbers and independent numpy/pandas calculations."""
+"""analysis.market.series against hand-worked numbers and independent numpy/pandas calculations."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import DataError
-from analysis.prices import daily_closes, read_snapshot
-from analysis.series import (
+from analysis.core.errors import DataError
+from analysis.market.prices import daily_closes, read_snapshot
+from analysis.market.series import (
     annualised_volatility,
     daily_log_returns,
     day_origins,
@@ -137,7 +137,7 @@ def test_window_must_be_at_least_two_days():
 
 
 def test_volatility_by_year_matches_a_direct_calculation():
-    from analysis.series import volatility_by_year
+    from analysis.market.series import volatility_by_year
 
     closes = read_snapshot("ton")
     table = volatility_by_year(closes)
@@ -154,7 +154,7 @@ def test_volatility_by_year_matches_a_direct_calculation():
 
 
 def test_horizon_volatility_square_root_of_time():
-    from analysis.series import horizon_volatility
+    from analysis.market.series import horizon_volatility
 
     # 73 days is a fifth of a year: sigma / sqrt(5).
     assert horizon_volatility(0.5, 73) == pytest.approx(0.5 / math.sqrt(5))
@@ -162,7 +162,7 @@ def test_horizon_volatility_square_root_of_time():
 
 
 def test_tail_summary_against_the_hand_worked_example_and_normal_tails():
-    from analysis.series import tail_summary
+    from analysis.market.series import tail_summary
 
     stats = tail_summary(daily_log_returns(_frame(FOUR_DAYS)), sigmas=1.0)
     r = [math.log(1.1), math.log(0.9), math.log(11 / 9)]

@@ -8,14 +8,14 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from analysis import simulation
-from analysis.errors import InputError
-from analysis.ledger import daily_ledger, path_income
-from analysis.metrics import path_metrics
-from analysis.prices import daily_closes
-from analysis.scenario import load_scenario
-from analysis.store import SCENARIO_DIR
-from analysis.strategies import STRATEGY_NAMES
+from analysis.sim import simulation
+from analysis.core.errors import InputError
+from analysis.econ.ledger import daily_ledger, path_income
+from analysis.econ.metrics import path_metrics
+from analysis.market.prices import daily_closes
+from analysis.econ.scenario import load_scenario
+from analysis.market.store import SCENARIO_DIR
+from analysis.sim.strategies import STRATEGY_NAMES
 
 OWNED = SCENARIO_DIR / "h100_sxm_owned.toml"
 BOUGHT = SCENARIO_DIR / "hgx_h100_8x_colo.toml"

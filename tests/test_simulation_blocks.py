@@ -1,6 +1,6 @@
 """The simulation's fast routes against the reference (each policy's full position array from
-analysis.strategies.run_strategy, metrics by analysis.risk.path_outcomes): the compiled scan of
-every policy in one pass (analysis.fastscan, the default) and the numpy blocks of days
+analysis.sim.strategies.run_strategy, metrics by analysis.sim.risk.path_outcomes): the compiled scan of
+every policy in one pass (analysis.sim.kernels, the default) and the numpy blocks of days
 (``compiled=False``); and the threads, which must not change the numbers."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from analysis import simulation
-from analysis.errors import InputError
-from analysis.scenario import load_scenario
-from analysis.store import SCENARIO_DIR
-from analysis.strategies import STRATEGY_NAMES
+from analysis.sim import simulation
+from analysis.core.errors import InputError
+from analysis.econ.scenario import load_scenario
+from analysis.market.store import SCENARIO_DIR
+from analysis.sim.strategies import STRATEGY_NAMES
 
 
 def _compare(scenario, method, n_paths, horizon, seed, **kwargs):
@@ -76,7 +76,7 @@ def test_workers_must_be_a_positive_whole_number():
 
 @pytest.mark.parametrize("mode", ["usd_pegged", "repriced", "fixed_token"])
 def test_day_major_payouts_are_path_incomes(mode):
-    from analysis.ledger import path_income, payouts_day_major
+    from analysis.econ.ledger import path_income, payouts_day_major
     scenario = load_scenario(SCENARIO_DIR / "hgx_h100_8x_colo.toml")
     scenario = dataclasses.replace(scenario, pricing=dataclasses.replace(scenario.pricing, mode=mode))
     paths = np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.05, (7, 75)), axis=1))

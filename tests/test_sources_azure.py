@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from analysis.errors import FetchError, InputError
-from analysis.gpu_names import UnknownGpuWarning
+from analysis.core.errors import FetchError, InputError
+from analysis.core.gpus import UnknownGpuWarning
 from analysis.sources.azure import API_VERSION, azure_filter, get_azure_gpu_prices, parse_azure_prices
 
 DATA = Path(__file__).parent / "data" / "rates"

@@ -12,8 +12,8 @@ from gpuhunt import AcceleratorVendor, Catalog, CatalogItem
 from gpuhunt._internal.storage import CATALOG_V2_FIELDS, item_to_row
 from werkzeug import Response
 
-from analysis.errors import FetchError, InputError
-from analysis.gpu_names import UnknownGpuWarning
+from analysis.core.errors import FetchError, InputError
+from analysis.core.gpus import UnknownGpuWarning
 from analysis.sources.gpuhunt_catalog import (CatalogWarning, PROVIDERS, catalog_layout, get_gpuhunt_catalog,
                                               parse_gpuhunt_catalog, version_date)
 
@@ -42,6 +42,16 @@ ITEMS = {
                item("runpod", "NVIDIA H100 80GB HBM3", "CA-MTL-1", 2.39 * 8, 8, "H100", 80.0,
                     flags=["runpod-cluster"])],
 }
+
+
+def test_published_location_and_providers_match_gpuhunt():
+    """Our constants are gpuhunt's (its catalog module), so the catalogs read are the ones it publishes."""
+    from gpuhunt._internal import catalog as gh_catalog
+
+    from analysis.sources import gpuhunt_catalog as ours
+
+    assert ours.DEFAULT_CATALOG_URL == gh_catalog.CATALOG_URL
+    assert set(ours.PROVIDERS) == set(gh_catalog.OFFLINE_PROVIDERS)
 
 
 def catalog_csv(provider: str, fields=CATALOG_V2_FIELDS) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.errors import FetchError
-from analysis.gpu_names import UnknownGpuWarning
+from analysis.core.errors import FetchError
+from analysis.core.gpus import UnknownGpuWarning
 from analysis.sources.runpod import GPU_TYPES_QUERY, get_runpod_gpu_prices, parse_runpod_gpu_types
 
 DATA = Path(__file__).parent / "data" / "rates"

@@ -11,8 +11,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from analysis.errors import FetchError, InputError
-from analysis.gpu_names import UnknownGpuWarning
+from analysis.core.errors import FetchError, InputError
+from analysis.core.gpus import UnknownGpuWarning
 from analysis.sources.vastai import (BUNDLES_PATH, get_vastai_offers, parse_vastai_offers, summarise_vastai_offers,
                                      vastai_query)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import store
+from analysis.market import store
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):

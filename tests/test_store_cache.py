@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import store
-from analysis.errors import DataError
+from analysis.market import store
+from analysis.core.errors import DataError
 
 D = dt.date
 

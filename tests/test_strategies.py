@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from analysis import strategies as st
-from analysis.errors import InputError
-from analysis.options import black_scholes_call, black_scholes_put
-from analysis.paths import GbmModel
+from analysis.sim import strategies as st
+from analysis.core.errors import InputError
+from analysis.sim.options import black_scholes_call, black_scholes_put
+from analysis.sim.paths import GbmModel
 
 D = 95  # three full option months and a 5-day stub
 SELLING = ["hold", "sell_on_payout", "sell_every", "cover_costs", "stake", "perp_hedge"]

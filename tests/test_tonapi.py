@@ -7,9 +7,9 @@ import re
 import pytest
 from werkzeug import Response
 
-from analysis import chain
-from analysis.errors import FetchError
-from analysis.onchain import contracts as C
+from analysis.chain import readings as chain
+from analysis.core.errors import FetchError
+from analysis.chain import contracts as C
 from analysis.sources import tonapi
 from analysis.sources.http import HttpError
 from analysis.sources.toncenter import GetMethodError

@@ -9,9 +9,9 @@ import pytest
 from pytoniq_core import Address
 from werkzeug import Response
 
-from analysis import chain
-from analysis.errors import FetchError, InputError
-from analysis.onchain import contracts as C
+from analysis.chain import readings as chain
+from analysis.core.errors import FetchError, InputError
+from analysis.chain import contracts as C
 from analysis.sources import toncenter
 from analysis.sources.http import HttpError
 from chain_builders import (

@@ -24,8 +24,8 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from analysis import __version__
-from analysis.errors import InputError
-from analysis.store import SCENARIO_DIR, atomic_write_text
+from analysis.core.errors import InputError
+from analysis.market.store import SCENARIO_DIR, atomic_write_text
 
 # Order of the report.
 SECTION_MODULES = (
@@ -59,8 +59,8 @@ class ReportContext:
 
     @cached_property
     def ton_closes(self) -> pd.DataFrame:
-        """The canonical TON/USD daily closes (:func:`analysis.prices.daily_closes`), loaded once."""
-        from analysis.prices import daily_closes
+        """The canonical TON/USD daily closes (:func:`analysis.market.prices.daily_closes`), loaded once."""
+        from analysis.market.prices import daily_closes
 
         return daily_closes("ton", cache_dir=self.cache_dir)
 
@@ -74,7 +74,7 @@ class ReportContext:
         """The latest USD close of ``asset`` (``"ton"`` or ``"render"``) and its date."""
         if asset == "ton":
             return self.latest_ton_usd
-        from analysis.prices import daily_closes
+        from analysis.market.prices import daily_closes
 
         closes = daily_closes(asset, cache_dir=self.cache_dir)
         return float(closes["close_usd"].iloc[-1]), closes.index[-1]
@@ -108,7 +108,7 @@ def check_scenario_files(paths: Iterable[str | Path] | None) -> list[Path] | Non
                              "fix the file (examples in data/scenarios/)") from None
         checked.append(path)
     try:
-        from analysis.scenario import load_scenario
+        from analysis.econ.scenario import load_scenario
     except ImportError:  # the engine is not installed in this build: sections skip scenarios
         return checked
     for path in checked:

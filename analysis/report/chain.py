@@ -1,6 +1,6 @@
 """Report section: a worker's actual COCOON payouts against a scenario (cumulative curves).
 
-Shown only when an owner wallet is configured with ``$COCOON_OWNER_ADDRESS``; it reads the
+Shown only when an owner wallet is configured with ``$COCOON_ECON_OWNER_ADDRESS`` (or the older ``$COCOON_OWNER_ADDRESS``); it reads the
 payouts last fetched for that owner (``cocoon-econ chain payouts``), so the report stays offline.
 The scenario is the first of the report's scenario files (default: the first shipped COCOON
 example).
@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-import os
-
 import pandas as pd
 
+from analysis.core.env import env_value
 from analysis.report import ReportContext, Section
 
 TITLE = "On-chain: actual payouts against the model"
@@ -27,12 +26,12 @@ def _fmt(value: float, spec: str = ",.2f") -> str:
 
 def build(ctx: ReportContext) -> Section | None:
     """The reconciliation section, or None when no owner address is configured."""
-    from analysis import chain  # imported here: most reports have no owner configured
+    from analysis.chain import readings as chain  # imported here: most reports have no owner configured
 
-    text = os.environ.get(chain.OWNER_ENV, "").strip()
+    text = env_value(chain.OWNER_ENV).strip()
     if not text:
         return None
-    from analysis.errors import CocoonEconError
+    from analysis.core.errors import CocoonEconError
     try:
         owner = chain.parse_address(text, chain.OWNER_ENV)
         cached = chain.read_cached_payouts(owner, ctx.cache_dir)
@@ -52,8 +51,8 @@ def build(ctx: ReportContext) -> Section | None:
 
 
 def _scenario(ctx: ReportContext):
-    from analysis.scenario import load_scenario
-    from analysis.store import SCENARIO_DIR
+    from analysis.econ.scenario import load_scenario
+    from analysis.market.store import SCENARIO_DIR
 
     files = list(ctx.scenario_files) if ctx.scenario_files else sorted(SCENARIO_DIR.glob("*.toml"))
     for path in files:
@@ -64,9 +63,9 @@ def _scenario(ctx: ReportContext):
 
 
 def _section(ctx: ReportContext, *, owner_text: str, payouts: pd.DataFrame, meta: dict) -> Section:
-    from analysis.charts.chain import cumulative_ton_figure, cumulative_usd_figure
-    from analysis.prices import daily_closes
-    from analysis.reconcile import reconcile
+    from analysis.report.charts.chain import cumulative_ton_figure, cumulative_usd_figure
+    from analysis.market.prices import daily_closes
+    from analysis.chain.reconcile import reconcile
 
     scenario = _scenario(ctx)
     if scenario is None:

@@ -7,13 +7,13 @@ import html
 
 import pandas as pd
 
-from analysis import compare as cmp
-from analysis.charts import compare as charts
-from analysis.errors import CocoonEconError
-from analysis.metrics import breakeven_summary
+from analysis.econ import compare as cmp
+from analysis.report.charts import compare as charts
+from analysis.core.errors import CocoonEconError
+from analysis.econ.metrics import breakeven_summary
 from analysis.report import ReportContext, Section
-from analysis.scenario import load_scenario
-from analysis.store import SCENARIO_DIR
+from analysis.econ.scenario import load_scenario
+from analysis.market.store import SCENARIO_DIR
 
 
 def _fmt(value, spec: str, suffix: str = "") -> str:

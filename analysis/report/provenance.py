@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.errors import CocoonEconError
-from analysis.prices import read_snapshot
+from analysis.core.errors import CocoonEconError
+from analysis.market.prices import read_snapshot
 from analysis.report import ReportContext, Section, table_html
-from analysis.series import source_spans
-from analysis.store import DATA_DIR, REFERENCE_DIR
+from analysis.market.series import source_spans
+from analysis.market.store import DATA_DIR, REFERENCE_DIR
 
 # The parameter tables, in the order shown, with what they hold.
 REFERENCE_TABLES = {
@@ -71,11 +71,11 @@ def scenario_parameters(path: Path) -> list[dict[str, Any]]:
 
 def effective_parameters(path: Path) -> list[dict[str, Any]]:
     """:func:`scenario_parameters` plus every value the file leaves to its default, as the economics
-    engine reads the scenario (``analysis.scenario.to_mapping``); defaults are marked as such.
+    engine reads the scenario (``analysis.econ.scenario.to_mapping``); defaults are marked as such.
     Without the engine, just the file's values."""
     rows = scenario_parameters(path)
     try:
-        from analysis.scenario import load_scenario, to_mapping
+        from analysis.econ.scenario import load_scenario, to_mapping
     except ImportError:
         return rows
     try:

@@ -1,7 +1,7 @@
 """Report section: summary -- for each scenario, the break-even TON price against the latest close,
 payback, USD per GPU-hour and a one-line verdict.
 
-Every number comes from the economics engine (:func:`analysis.metrics.breakeven_summary`,
+Every number comes from the economics engine (:func:`analysis.econ.metrics.breakeven_summary`,
 the same as ``cocoon-econ breakeven --json``); this module only words and lays them out.
 """
 
@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from analysis.report import ReportContext, Section, fmt_number, table_html
 
-DAYS_PER_YEAR = 365
+from analysis.core.units import DAYS_PER_YEAR  # noqa: E402
 
 
 def build(ctx: ReportContext) -> Section | None:
@@ -22,8 +22,8 @@ def build(ctx: ReportContext) -> Section | None:
     if not paths:
         return None
     try:
-        from analysis.metrics import breakeven_summary
-        from analysis.scenario import load_scenario, price_asset
+        from analysis.econ.metrics import breakeven_summary
+        from analysis.econ.scenario import load_scenario, price_asset
     except ImportError:  # the economics engine is not part of this build yet
         return None
     ton_usd, day = ctx.latest_ton_usd
@@ -112,7 +112,7 @@ def verdict(metrics: Mapping[str, Any], already_owned: bool = False, life_days: 
     Parameters
     ----------
     metrics
-        :func:`analysis.metrics.breakeven_summary` output: ``ton_usd``, ``break_even_ton_usd``,
+        :func:`analysis.econ.metrics.breakeven_summary` output: ``ton_usd``, ``break_even_ton_usd``,
         ``break_even_ton_usd_cash``, ``payback_days``, ``horizon_days``, ``pricing_mode``,
         ``capex_paid_usd``, ``usd_profit_per_day`` and ``usd_cash_profit_per_day`` (None where
         undefined).

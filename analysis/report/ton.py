@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 
-from analysis.charts.prices import drawdown_figure, price_figure, volatility_figure
-from analysis.prices import read_snapshot
+from analysis.report.charts.prices import drawdown_figure, price_figure, volatility_figure
+from analysis.market.prices import read_snapshot
 from analysis.report import ReportContext, Section, fmt_number, table_html
-from analysis.series import (
+from analysis.market.series import (
     annualised_volatility,
     daily_log_returns,
     day_origins,
@@ -120,7 +120,7 @@ def _sources_html(ctx: ReportContext) -> str:
 def _disagreement_html(ctx: ReportContext) -> str:
     """How far the stored sources' closes differ where they overlap (nothing with the snapshot alone)."""
     try:
-        from analysis.prices import source_disagreement
+        from analysis.market.prices import source_disagreement
     except ImportError:  # the cache layer is not part of this build
         return ""
     pairs = source_disagreement("ton", cache_dir=ctx.cache_dir)

@@ -24,7 +24,7 @@ API facts used here (learn.microsoft.com, "Azure Retail Prices overview"):
 - Windows meters (``productName`` containing "Windows") include the OS licence; they are
   filtered out so the prices compare with Linux instances elsewhere.
 
-GPU model and count per VM size come from :data:`analysis.gpu_names.AZURE_GPU_SKUS`.
+GPU model and count per VM size come from :data:`analysis.core.gpus.AZURE_GPU_SKUS`.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from urllib.parse import urlsplit
 import pandas as pd
 import requests
 
-from analysis.errors import FetchError, InputError
-from analysis.gpu_names import AZURE_GPU_SKUS, CANONICAL_GPUS, warn_unknown_gpus
-from analysis.progress import progress_bar
+from analysis.core.errors import FetchError, InputError
+from analysis.core.gpus import AZURE_GPU_SKUS, CANONICAL_GPUS, warn_unknown_gpus
+from analysis.core.progress import progress_bar
 from analysis.sources.http import HttpClient
 from analysis.sources.rate_table import empty_rates, rates_frame
 
@@ -115,7 +115,7 @@ def parse_azure_prices(payload: Any, *, observed_at: dt.datetime | str | None = 
     DataFrame
         Normalised rate columns; ``offering`` is the ``armSkuName`` (``" (low priority)"``
         appended for Low Priority meters), ``region`` the ``armRegionName``. VM sizes not in
-        :data:`~analysis.gpu_names.AZURE_GPU_SKUS` are kept with ``gpu`` empty, ``gpus`` 0 and
+        :data:`~analysis.core.gpus.AZURE_GPU_SKUS` are kept with ``gpu`` empty, ``gpus`` 0 and
         no per-GPU price. ``attrs`` counts the items and those left out by reason.
     """
     if isinstance(payload, dict):
@@ -176,7 +176,7 @@ def get_azure_gpu_prices(gpus: Iterable[str] | None = None, *, regions: Iterable
     ----------
     gpus : iterable of str, optional
         Canonical GPU names; default every GPU that has a VM size in
-        :data:`~analysis.gpu_names.AZURE_GPU_SKUS`.
+        :data:`~analysis.core.gpus.AZURE_GPU_SKUS`.
     regions : iterable of str, optional
         ``armRegionName`` values (``eastus``, ``westeurope`` ...); default all regions.
     base_url : str

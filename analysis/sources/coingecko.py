@@ -32,16 +32,17 @@ from typing import Any
 import pandas as pd
 import requests
 
-from analysis.errors import FetchError
-from analysis.progress import progress_bar
+from analysis.core.env import env_value
+from analysis.core.errors import FetchError
+from analysis.core.progress import progress_bar
 from analysis.sources.common import (DAY_MS, day_start_ms, find_gaps, iso_utc, tidy_daily, to_float, today_utc,
                                      trim_days, utc_now)
 from analysis.sources.http import HttpClient, HttpError
 
 PUBLIC_URL = "https://api.coingecko.com/api/v3"
 PRO_URL = "https://pro-api.coingecko.com/api/v3"
-DEMO_KEY_ENV = "COINGECKO_DEMO_API_KEY"
-PRO_KEY_ENV = "COINGECKO_PRO_API_KEY"
+DEMO_KEY_ENV = "COCOON_ECON_COINGECKO_DEMO_API_KEY"  # alias COINGECKO_DEMO_API_KEY
+PRO_KEY_ENV = "COCOON_ECON_COINGECKO_PRO_API_KEY"  # alias COINGECKO_PRO_API_KEY
 KEY_HEADER = {"demo": "x-cg-demo-api-key", "pro": "x-cg-pro-api-key"}
 WINDOW_DAYS = 365          # closes per request (the free tier's whole window)
 MIDNIGHT_TOLERANCE_MS = 15 * 60 * 1000
@@ -51,11 +52,10 @@ MIN_INTERVAL_S = {"public": 6.0, "demo": 2.0, "pro": 0.0}
 
 def api_plan(environ: dict[str, str] | None = None) -> tuple[str, str | None]:
     """``(plan, key)`` from the environment: ``("pro", key)``, ``("demo", key)`` or ``("public", None)``."""
-    env = os.environ if environ is None else environ
-    if env.get(PRO_KEY_ENV):
-        return "pro", env[PRO_KEY_ENV]
-    if env.get(DEMO_KEY_ENV):
-        return "demo", env[DEMO_KEY_ENV]
+    if pro := env_value(PRO_KEY_ENV, environ):
+        return "pro", pro
+    if demo := env_value(DEMO_KEY_ENV, environ):
+        return "demo", demo
     return "public", None
 
 

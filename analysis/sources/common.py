@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from analysis.errors import FetchError
-from analysis.progress import progress_bar
+from analysis.core.errors import FetchError
+from analysis.core.progress import progress_bar
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000

@@ -37,22 +37,22 @@ import warnings
 import zipfile
 from collections import Counter
 from pathlib import PurePosixPath
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 import pandas as pd
 import requests
-from gpuhunt._internal import catalog as _gh_catalog
-from gpuhunt._internal import storage as _gh_storage
-
-from analysis.errors import FetchError, InputError
-from analysis.gpu_names import SXM_ONLY_PROVIDERS, canonical_gpu, warn_unknown_gpus
-from analysis.progress import progress_bar
+from analysis.core.errors import FetchError, InputError
+from analysis.core.gpus import SXM_ONLY_PROVIDERS, canonical_gpu, warn_unknown_gpus
+from analysis.core.progress import progress_bar
 from analysis.sources.http import RETRY_STATUS, HttpClient, HttpError, _retry_after_s, redact_url
 from analysis.sources.rate_table import concat_rates, empty_rates, rates_frame
 
 CATALOG_URL_ENV = "GPUHUNT_CATALOG_URL"
-DEFAULT_CATALOG_URL = _gh_catalog.CATALOG_URL
-PROVIDERS: tuple[str, ...] = tuple(_gh_catalog.OFFLINE_PROVIDERS)
+# gpuhunt 0.1.34 ``_internal/catalog.py``: ``CATALOG_URL`` and ``OFFLINE_PROVIDERS`` (the providers
+# whose offers are published as catalogs). Kept here so the package is not a runtime dependency;
+# tests/test_sources_gpuhunt.py checks both against the installed gpuhunt.
+DEFAULT_CATALOG_URL = "https://dstack-gpu-pricing.s3.eu-west-1.amazonaws.com/v3"
+PROVIDERS: tuple[str, ...] = ("aws", "azure", "verda", "gcp", "lambdalabs", "nebius", "oci", "runpod", "cloudrift")
 # Provider names as the rest of the project spells them.
 PROVIDER_NAMES = {"lambdalabs": "lambda"}
 PROVIDER_ALIASES = {"lambda": "lambdalabs", "datacrunch": "verda"}
@@ -94,6 +94,37 @@ def check_providers(providers: Iterable[str] | None) -> tuple[str, ...]:
                              f"{', '.join(PROVIDERS)}")
         result.append(key)
     return tuple(dict.fromkeys(result))
+
+
+class CatalogRow(NamedTuple):
+    """The fields of one catalog row that a rental rate needs."""
+
+    instance_name: str
+    location: str
+    price: float
+    gpu_count: int
+    gpu_name: str | None
+    gpu_memory: float | None
+    spot: bool
+    flags: list[str]
+
+
+def catalog_row(row: dict[str, str]) -> CatalogRow:
+    """One CSV row of a catalog, read as gpuhunt's ``storage.item_from_row`` reads it (0.1.34).
+
+    Required: ``instance_name``, ``location``, ``price``, ``gpu_count``, ``spot`` (``True``/``False``);
+    optional (empty = none): ``gpu_name``, ``gpu_memory``; ``flags`` space-separated. Old catalogs
+    name TPUs ``tpu-<name>``; they keep the name as it is here (no canonical GPU matches it).
+    A malformed row raises ``ValueError`` / ``KeyError``.
+    """
+    spot = row["spot"]
+    if spot.lower() not in ("true", "false"):
+        raise ValueError(f"not a boolean: {spot!r}")
+    gpu_memory = row.get("gpu_memory") or ""
+    return CatalogRow(instance_name=row["instance_name"], location=row["location"], price=float(row["price"]),
+                      gpu_count=int(row["gpu_count"]), gpu_name=row.get("gpu_name") or None,
+                      gpu_memory=float(gpu_memory) if gpu_memory else None, spot=spot.lower() == "true",
+                      flags=(row.get("flags") or "").split())
 
 
 def _pricing(provider: str, location: str, spot: bool, flags: list[str]) -> str:
@@ -152,7 +183,7 @@ def parse_gpuhunt_catalog(data: bytes, *, provider: str | None = None, version: 
                 for row in csv.DictReader(io.TextIOWrapper(handle, "utf-8")):
                     counts["rows"] += 1
                     try:
-                        item = _gh_storage.item_from_row(row, provider=gh_provider)
+                        item = catalog_row(row)
                     except (ValueError, TypeError, KeyError):
                         counts["malformed"] += 1
                         continue

@@ -21,7 +21,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
 import requests
 
 from analysis import __version__
-from analysis.errors import FetchError, InputError
+from analysis.core.env import env_value
+from analysis.core.errors import FetchError, InputError
 
 USER_AGENT = f"cocoon-econ/{__version__} (+https://github.com/cocoon-econ)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -284,7 +285,7 @@ def keyed_client(source: str, base_url: str, default_base_url: str, session: req
     ``auth_header(key)`` only. ``min_interval_s`` None picks ``keyed_interval_s`` with a key and
     ``keyless_interval_s`` without. A bad base URL is an :class:`InputError` naming ``--base-url``.
     """
-    key = os.environ.get(key_env, "") if api_key is None else api_key
+    key = env_value(key_env) if api_key is None else api_key
     if min_interval_s is None:
         min_interval_s = keyed_interval_s if key else keyless_interval_s
     try:

@@ -23,8 +23,8 @@ from typing import Any
 import pandas as pd
 import requests
 
-from analysis.errors import FetchError
-from analysis.progress import progress_bar
+from analysis.core.errors import FetchError
+from analysis.core.progress import progress_bar
 from analysis.sources.common import (day_start_ms, find_gaps, iso_utc, tidy_daily, to_float, trim_days,
                                      utc_now)
 from analysis.sources.http import HttpClient, PayloadError

@@ -11,7 +11,7 @@ RunPod provider):
   ``lowestPrice(input: {gpuCount: 1}) {minimumBidPrice uninterruptablePrice stockStatus}``.
   Prices are ``null`` or 0 where a GPU is not offered.
 - GraphQL reports errors inside an HTTP 200 answer: ``{"errors": [{"message": ...}],
-  "data": null}``; they become a :class:`~analysis.errors.FetchError` with those messages.
+  "data": null}``; they become a :class:`~analysis.core.errors.FetchError` with those messages.
 - The query works without a key; ``RUNPOD_API_KEY``, when set, is sent as
   ``Authorization: Bearer`` (never in the URL, never logged).
 """
@@ -25,15 +25,16 @@ from typing import Any
 import pandas as pd
 import requests
 
-from analysis.errors import FetchError
-from analysis.gpu_names import canonical_gpu, warn_unknown_gpus
+from analysis.core.env import env_value
+from analysis.core.errors import FetchError
+from analysis.core.gpus import canonical_gpu, warn_unknown_gpus
 from analysis.sources.http import HttpClient
 from analysis.sources.rate_table import empty_rates, rates_frame
 
 BASE_URL = "https://api.runpod.io"
 GRAPHQL_PATH = "graphql"
 SOURCE = "RunPod GraphQL gpuTypes"
-API_KEY_ENV = "RUNPOD_API_KEY"
+API_KEY_ENV = "COCOON_ECON_RUNPOD_API_KEY"  # alias RUNPOD_API_KEY
 GPU_TYPES_QUERY = """query GpuTypes {
   gpuTypes {
     id
@@ -145,7 +146,7 @@ def get_runpod_gpu_prices(*, base_url: str = BASE_URL, session: requests.Session
         Normalised rows and metadata (``source``, ``url``, ``observed_at``, ``gpu_types``,
         ``unknown_gpu``).
     """
-    key = api_key or os.environ.get(API_KEY_ENV)
+    key = api_key or env_value(API_KEY_ENV)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     client = HttpClient(base_url, "runpod", session=session, headers=headers, **http_options)
     observed_at = dt.datetime.now(dt.timezone.utc)

@@ -22,13 +22,13 @@ from typing import Any, Sequence
 import requests
 from pytoniq_core import Address
 
-from analysis.errors import FetchError
+from analysis.core.errors import FetchError
 from analysis.sources.http import HttpClient, keyed_client
 from analysis.sources.toncenter import GetMethodError, decode_boc, parse_tvm_int, raw_form
 
 DEFAULT_BASE_URL = "https://tonapi.io"
 SOURCE = "tonapi"
-API_KEY_ENV = "TONAPI_KEY"
+API_KEY_ENV = "COCOON_ECON_TONAPI_KEY"  # alias TONAPI_KEY
 KEYLESS_INTERVAL_S = 4.0   # tonapi without a key: 1 request per 4 seconds
 KEYED_INTERVAL_S = 0.1
 

@@ -35,13 +35,13 @@ import pandas as pd
 import requests
 from pytoniq_core import Address, Cell
 
-from analysis.errors import FetchError, InputError
-from analysis.progress import progress_bar
+from analysis.core.errors import FetchError, InputError
+from analysis.core.progress import progress_bar
 from analysis.sources.http import HttpClient, HttpError, keyed_client
 
 DEFAULT_BASE_URL = "https://toncenter.com"
 SOURCE = "toncenter"
-API_KEY_ENV = "TONCENTER_API_KEY"
+API_KEY_ENV = "COCOON_ECON_TONCENTER_API_KEY"  # alias TONCENTER_API_KEY
 KEYLESS_INTERVAL_S = 1.0   # toncenter's limit without a key: about 1 request per second
 KEYED_INTERVAL_S = 0.1     # a free key allows 10 requests per second
 MAX_PAGE = 1000            # api/v3 limit maximum

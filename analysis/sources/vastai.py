@@ -30,8 +30,9 @@ from typing import Any, Iterable
 import pandas as pd
 import requests
 
-from analysis.errors import FetchError, InputError
-from analysis.gpu_names import CANONICAL_GPUS, canonical_gpu, warn_unknown_gpus
+from analysis.core.env import env_value
+from analysis.core.errors import FetchError, InputError
+from analysis.core.gpus import CANONICAL_GPUS, canonical_gpu, warn_unknown_gpus
 from analysis.sources.http import HttpClient
 from analysis.sources.rate_table import concat_rates, empty_rates, rates_frame, summarise_prices
 
@@ -40,7 +41,7 @@ BUNDLES_PATH = "api/v0/bundles/"
 SOURCE = "Vast.ai offer search (api/v0/bundles)"
 OFFER_TYPES = ("on-demand", "bid")
 DEFAULT_LIMIT = 3000
-API_KEY_ENV = "VAST_API_KEY"
+API_KEY_ENV = "COCOON_ECON_VAST_API_KEY"  # alias VAST_API_KEY
 # Vast's gpu_name values for each canonical GPU (A100s differ only by gpu_ram).
 VAST_GPU_NAMES: dict[str, tuple[str, ...]] = {
     "H100-SXM": ("H100 SXM",),
@@ -182,7 +183,7 @@ def get_vastai_offers(gpus: Iterable[str] | None = None, *, offer_types: Iterabl
     Parameters
     ----------
     gpus : iterable of str, optional
-        Canonical GPU names (default: all of :data:`~analysis.gpu_names.CANONICAL_GPUS`).
+        Canonical GPU names (default: all of :data:`~analysis.core.gpus.CANONICAL_GPUS`).
     offer_types : iterable of {"on-demand", "bid"}
         One search per type; ``bid`` gives the interruptible (spot) prices.
     verified : bool
@@ -208,7 +209,7 @@ def get_vastai_offers(gpus: Iterable[str] | None = None, *, offer_types: Iterabl
     for gpu in wanted:
         if gpu not in VAST_GPU_NAMES:
             raise InputError(f"gpu: unknown GPU {gpu!r}; use one of: {', '.join(CANONICAL_GPUS)}")
-    key = api_key or os.environ.get(API_KEY_ENV)
+    key = api_key or env_value(API_KEY_ENV)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     client = HttpClient(base_url, "vastai", session=session, headers=headers, **http_options)
     observed_at = dt.datetime.now(dt.timezone.utc)

@@ -1,0 +1,169 @@
+"""``cocoon-econ breakeven`` and ``cocoon-econ ledger``: thin wrappers over
+:mod:`analysis.econ.metrics`, :mod:`analysis.econ.ledger` and :mod:`analysis.econ.tax`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import sys
+from pathlib import Path
+
+
+def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
+    """Add ``breakeven`` and ``ledger``."""
+    p = commands.add_parser("breakeven", help="break-even TON price, utilisation, NPV/IRR/payback of a scenario",
+                            description="Break-even metrics of a scenario at a constant TON price.")
+    p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    p.add_argument("--ton-usd", "--token-usd", dest="ton_usd", type=positive_price, default=None, metavar="X",
+                   help="price of the network's token in USD (TON; RENDER for a Render scenario) to evaluate at "
+                        "(default: the latest daily close)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_breakeven)
+
+    p = commands.add_parser("ledger", help="day-by-day ledger of a scenario on the historical TON price",
+                            description="Daily ledger (sell each payout at that day's close) and optional tax CSV.")
+    p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    p.add_argument("--start", type=_date("--start"), default=None, metavar="YYYY-MM-DD",
+                   help="first day (default: [finance] start)")
+    p.add_argument("--end", type=_date("--end"), default=None, metavar="YYYY-MM-DD",
+                   help="last day (default: start + horizon_days - 1, at most the last close)")
+    p.add_argument("--out", required=True, type=Path, metavar="CSV", help="ledger CSV to write")
+    p.add_argument("--tax", type=Path, default=None, metavar="CSV",
+                   help="also write a tax-style income ledger (income at receipt, FIFO sales and gains)")
+    p.set_defaults(func=run_ledger)
+
+
+def run_breakeven(args: argparse.Namespace) -> int:
+    from analysis.econ.metrics import breakeven_summary
+    from analysis.econ.scenario import load_scenario, price_asset
+
+    scenario = load_scenario(args.scenario)
+    for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
+        print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
+    if args.ton_usd is None:
+        price, price_note = _latest_close(price_asset(scenario))
+    else:
+        price, price_note = args.ton_usd, {"date": None, "origin": "--ton-usd"}
+    summary = breakeven_summary(scenario, price)
+    summary["ton_usd_date"] = price_note["date"]
+    summary["ton_usd_origin"] = price_note["origin"]
+    summary["token"] = scenario.network.token  # what the ton_* fields count (TON, or RENDER on Render)
+    if args.json:
+        print(json.dumps(summary, allow_nan=False))
+        return 0
+    print(_breakeven_text(summary, scenario.path))
+    return 0
+
+
+def run_ledger(args: argparse.Namespace) -> int:
+    from analysis.econ.ledger import daily_ledger
+    from analysis.market.prices import daily_closes
+    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.market.store import atomic_write_csv
+    from analysis.econ.tax import sell_on_payout_tax_ledger, tax_summary, write_tax_csv
+
+    scenario = load_scenario(args.scenario)
+    for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
+        print(f"note: {note}")
+    closes = daily_closes(price_asset(scenario))
+    ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end")
+    out = ledger.reset_index()
+    out["date"] = out["date"].dt.strftime("%Y-%m-%d")
+    atomic_write_csv(out, args.out)
+    first, last = ledger.index[0].date(), ledger.index[-1].date()
+    wanted = (args.start or scenario.finance.start) + dt.timedelta(days=scenario.finance.horizon_days - 1)
+    clipped = args.end is None and last < wanted
+    print(f"wrote {args.out}: {len(ledger)} days {first} .. {last}"
+          + (f" (horizon cut at the last TON close; the scenario runs to {wanted})" if clipped else ""))
+    print(f"  {ledger['payout_ton'].sum():,.2f} TON received in {int(ledger['payouts'].sum())} payouts "
+          f"({ledger['fee_ton'].sum():,.2f} TON on-chain fees; {ledger.attrs['unpaid_ton']:,.2f} TON unpaid at the end)")
+    print(f"  sold for {ledger['sales_usd'].sum():,.2f} USD; costs {ledger[['power_usd', 'colocation_usd', 'fixed_usd']].sum().sum():,.2f} USD"
+          f" + capex {ledger['capex_usd'].sum():,.2f} USD; net cash {ledger['cumulative_net_usd'].iloc[-1]:,.2f} USD")
+    if args.tax is not None:
+        tax = sell_on_payout_tax_ledger(ledger)
+        write_tax_csv(tax, args.tax)
+        totals = tax_summary(tax)
+        print(f"wrote {args.tax}: income {totals['income_usd']:,.2f} USD at receipt, proceeds "
+              f"{totals['proceeds_usd']:,.2f} USD, gain {totals['gain_usd']:,.2f} USD")
+    return 0
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _latest_close(asset: str = "ton") -> tuple[float, dict]:
+    from analysis.market.prices import daily_closes
+
+    closes = daily_closes(asset)
+    last = closes.index[-1]
+    origin = closes.attrs.get("origin", "")
+    source = closes["source"].iloc[-1] if "source" in closes.columns else ""
+    return float(closes["close_usd"].iloc[-1]), {"date": last.date().isoformat(),
+                                                 "origin": ", ".join(x for x in (origin, str(source)) if x)}
+
+
+def positive_price(text: str) -> float:
+    """argparse type of --ton-usd/--token-usd (shared with compare)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a TON/USD price like 1.5") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive price; give a TON/USD price like 1.5")
+    return value
+
+
+def _date(flag: str):
+    def parse(text: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+    parse.__name__ = flag
+    return parse
+
+
+def _money(value, unit="USD", digits=2) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f} {unit}"
+
+
+def _breakeven_text(s: dict, path) -> str:
+    when = f"close of {s['ton_usd_date']}, {s['ton_usd_origin']}" if s["ton_usd_date"] else "from --ton-usd"
+    costs = s["usd_costs_per_day"]
+    tok = s.get("token", "TON")
+    render = tok != "TON"
+    lines = [
+        f"{s['scenario']}  ({path})",
+        f"{tok} price used: {s['ton_usd']:.4f} USD ({when})",
+        (f"Render Network (jobs priced in USD, paid in RENDER; epoch rewards in RENDER)" if render
+         else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {s['utilisation']:.0%} utilisation",
+        f"{tok} per day (net of on-chain fees): {s['ton_per_day']:,.3f} {tok}",
+        f"Income: {_money(s['usd_income_per_day'])} a day = {_money(s['usd_per_gpu_hour'], digits=3)} per GPU-hour",
+        "Costs per day: " + ", ".join(f"{k} {v:,.2f}" for k, v in costs.items()) + " USD",
+        f"Profit per day: {_money(s['usd_profit_per_day'])} (cash: {_money(s['usd_cash_profit_per_day'])})",
+    ]
+    if render:
+        lines.append(f"Break-even RENDER price: {_money(s['break_even_ton_usd'], digits=4)} incl. depreciation; "
+                     f"{_money(s['break_even_ton_usd_cash'], digits=4)} cash costs only (0 = the USD job pay alone "
+                     "covers the costs)")
+    elif s["pricing_mode"] == "fixed_token":
+        lines.append(f"Break-even TON price: {_money(s['break_even_ton_usd'], digits=4)} incl. depreciation; "
+                     f"{_money(s['break_even_ton_usd_cash'], digits=4)} cash costs only")
+    else:
+        lines.append("Break-even TON price: none (USD income does not depend on the TON price in this mode)")
+    lines.append(f"Break-even utilisation at this price: {util_text(s['break_even_utilisation'])} incl. depreciation; "
+                 f"{util_text(s['break_even_utilisation_cash'])} cash costs only")
+    payback = "never" if s["payback_days"] is None else f"day {s['payback_days']:.0f}"
+    irr = "n/a" if s["irr"] is None else f"{s['irr']:.1%}"
+    lines.append(f"Over {s['horizon_days']} days at this price: NPV {_money(s['npv_usd'])}, IRR {irr}, "
+                 f"payback {payback} (capex paid {_money(s['capex_paid_usd'])})")
+    return "\n".join(lines)
+
+
+def util_text(u) -> str:
+    """A break-even utilisation as text (shared with compare)."""
+    if u is None:
+        return "never"
+    return f"{u:.1%}" + (" (not reachable)" if u > 1 else "")

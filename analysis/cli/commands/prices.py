@@ -1,0 +1,149 @@
+"""CLI: ``fetch prices``, ``fetch funding`` and ``data status`` (parsing, calling the library, printing)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from analysis.market import prices
+from analysis.core.errors import FetchError, InputError
+from analysis.sources.common import format_runs, today_utc
+from analysis.market.store import atomic_write_text, cache_dir, funding_csv_text, prices_csv_text
+
+
+def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
+    """Add ``fetch prices``, ``fetch funding`` and ``data status``."""
+    p = fetch_commands.add_parser(
+        "prices", help="fetch daily candles (TON/USD by default) into the cache or a CSV",
+        description="Fetch daily closed candles. Without --out, merge them into the cache "
+                    "(only days not stored yet are requested). Dates are UTC days, inclusive.")
+    p.add_argument("--source", required=True, choices=list(prices.PRICE_SOURCES),
+                   help="coingecko, binance (spot), okx, kraken; also bybit and binance-futures (perpetuals)")
+    p.add_argument("--asset", default="ton", choices=list(prices.ASSETS), help="ton (default) or render")
+    _range_args(p)
+    p.set_defaults(func=run_fetch_prices)
+
+    f = fetch_commands.add_parser(
+        "funding", help="fetch TON perpetual funding history into the cache or a CSV",
+        description="Fetch TON perpetual funding events (rate per funding interval). Without --out, "
+                    "merge them into the cache.")
+    f.add_argument("--source", required=True, choices=list(prices.FUNDING_SOURCES))
+    _range_args(f)
+    f.set_defaults(func=run_fetch_funding, asset="ton")
+
+    data = commands.add_parser("data", help="what the cache and the embedded data hold")
+    data_commands = data.add_subparsers(dest="data_what", metavar="WHAT", parser_class=type(data))
+    data_commands.required = True
+    s = data_commands.add_parser("status", help="spans, gaps and last update of the cache and the snapshot")
+    s.set_defaults(func=run_data_status)
+
+
+def _range_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--start", required=True, metavar="YYYY-MM-DD", help="first UTC day")
+    p.add_argument("--end", metavar="YYYY-MM-DD", help="last UTC day (default: today; open days are skipped)")
+    p.add_argument("--base-url", metavar="URL", help="API root override (mirror, proxy, test server)")
+    p.add_argument("--out", metavar="FILE.csv", help="write this CSV instead of updating the cache")
+
+
+def _date(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-01-31") from None
+
+
+def _parse_range(args: argparse.Namespace) -> tuple[dt.date, dt.date]:
+    today = today_utc()
+    start = _date(args.start, "--start")
+    end = _date(args.end, "--end") if args.end else today
+    if start > end:
+        raise InputError(f"--start {start} is after --end {end}; give the earlier day as --start")
+    if start > today:
+        raise InputError(f"--start {start} is in the future (today is {today} UTC); use a past day")
+    if args.base_url and not args.base_url.startswith(("http://", "https://")):
+        raise InputError(f"--base-url: {args.base_url!r} must start with http:// or https://")
+    if args.out and Path(args.out).is_dir():
+        raise InputError(f"--out: {args.out} is a folder; give a file name such as prices.csv")
+    return start, end
+
+
+def run_fetch_prices(args: argparse.Namespace) -> int:
+    start, end = _parse_range(args)
+    name = f"{args.asset.upper()}/USD"
+    if args.out:
+        frame, meta = prices.fetch_prices(args.asset, args.source, start, end, base_url=args.base_url)
+        if frame.empty:
+            raise FetchError(f"{args.source}: no {name} candles for {start}..{end}; nothing written"
+                             + (f" ({meta['note']})" if meta.get("note") else ""))
+        atomic_write_text(args.out, prices_csv_text(frame))
+        print(f"wrote {len(frame)} days of {name} from {meta['label']} to {args.out}: "
+              f"{frame.index[0].date()}..{frame.index[-1].date()}; gaps: {format_runs(meta['gaps'])}")
+        if meta.get("note"):
+            print(f"note: {meta['note']}")
+        return 0
+    result = prices.refresh_prices(args.asset, args.source, start, end, base_url=args.base_url)
+    if not result.requested:
+        print(f"{args.source}: {name} cache already covers {start}..{min(end, today_utc() - dt.timedelta(days=1))}"
+              f" ({result.path}); nothing requested")
+        return 0
+    print(f"{args.source}: +{result.new_rows} new days of {name}; {result.path} now holds {result.rows} days "
+          f"({result.first}..{result.last}); gaps: {format_runs(result.gaps)}")
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def run_fetch_funding(args: argparse.Namespace) -> int:
+    start, end = _parse_range(args)
+    if args.out:
+        frame, meta = prices.fetch_funding(args.source, start, end, base_url=args.base_url)
+        if frame.empty:
+            raise FetchError(f"{args.source}: no TON funding events for {start}..{end}; nothing written")
+        atomic_write_text(args.out, funding_csv_text(frame))
+        hours = "/".join(sorted({f"{h:g}" for h in frame["interval_hours"].dropna()}))
+        print(f"wrote {len(frame)} funding events from {meta['label']} to {args.out}: "
+              f"{frame['time'].iloc[0]:%Y-%m-%dT%H:%MZ}..{frame['time'].iloc[-1]:%Y-%m-%dT%H:%MZ}; "
+              f"interval {hours} h; missing events: {meta.get('missing_events', 0)}")
+        return 0
+    result = prices.refresh_funding(args.source, start, end, base_url=args.base_url)
+    if not result.requested:
+        print(f"{args.source}: funding cache already covers {start}..{end} ({result.path}); nothing requested")
+        return 0
+    print(f"{args.source}: +{result.new_rows} new funding events; {result.path} now holds {result.rows} "
+          f"({result.first}..{result.last}); missing events in what was fetched: {result.missing_events}")
+    return 0
+
+
+def run_data_status(args: argparse.Namespace) -> int:
+    rows = prices.data_status()
+    root = cache_dir()
+    files = sorted(p for p in root.rglob("*.csv")) if root.is_dir() else []
+    print(f"cache: {root} ({len(files)} file{'s' if len(files) != 1 else ''}"
+          f"{'' if files else '; fill it with cocoon-econ fetch prices/funding'})")
+    current = None
+    for row in rows:
+        heading = (f"{row['asset'].upper()}/USD daily closes" if row["kind"] == "prices"
+                   else f"{row['asset'].upper()} perpetual funding")
+        if heading != current:
+            print(heading)
+            current = heading
+        label = row["origin"] if not row.get("source") or row["origin"] != "cache" else f"cache {row['source']}"
+        span = f"{row['first']}..{row['last']}" if row["rows"] else "empty"
+        unit = "days" if row["kind"] == "prices" else "events"
+        if row["kind"] == "prices":
+            gaps = format_runs(row["gaps"])
+        else:
+            gaps = (f"{len(row['gaps'])} holes, {sum(g[2] for g in row['gaps'])} events missing"
+                    f" (largest {max(row['gaps'], key=lambda g: g[2])[0]}..{max(row['gaps'], key=lambda g: g[2])[1]})"
+                    if row["gaps"] else "none")
+        where = f" {row['path']}" if row["path"] else ""
+        extra = f"; {row['detail']}" if row.get("detail") else ""
+        updated = f"; updated {row['updated']}" if row.get("updated") else ""
+        print(f"  {label:<22}{span}  {row['rows']} {unit}; gaps: {gaps}{extra}{updated}{where and ';'}{where}")
+        if row["origin"] == "canonical":
+            table = prices.source_disagreement(row["asset"])
+            for d in table.itertuples():
+                print(f"    {d.source_a} vs {d.source_b}: {d.days} days, median {d.median_rel_diff:.2%}, "
+                      f"max {d.max_rel_diff:.2%} ({d.max_date})")
+    return 0

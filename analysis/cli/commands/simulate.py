@@ -1,0 +1,134 @@
+"""``cocoon-econ simulate``: a thin wrapper over :func:`analysis.sim.simulation.simulate`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
+
+
+def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
+    """Add ``simulate``."""
+    p = commands.add_parser(
+        "simulate", help="treasury/hedging strategies of a scenario over simulated TON price paths",
+        description="Run the scenario's treasury and hedging strategies over TON price paths and print, per "
+                    "strategy, the distribution of net USD over the horizon (hardware at book value), the "
+                    "probability of a loss and of payback, CVaR 5%%, drawdown and days to payback.")
+    p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    p.add_argument("--method", choices=METHODS, default="bootstrap",
+                   help="price paths: the real path from [finance] start (historical), every historical start "
+                        "date (rolling), stationary block bootstrap, GBM or GARCH(1,1)-t (default: bootstrap)")
+    p.add_argument("--paths", type=_at_least_one("--paths"), default=2000, metavar="N",
+                   help="number of random paths (bootstrap, gbm, garch; default 2000)")
+    p.add_argument("--horizon-days", type=_at_least_one("--horizon-days"), default=None, metavar="D",
+                   help="days simulated (default: [finance] horizon_days)")
+    p.add_argument("--seed", type=_seed, default=None, metavar="S",
+                   help="random seed (default: fresh entropy, printed so the run can be repeated)")
+    p.add_argument("--strategies", type=_names, default=None, metavar="A,B,...",
+                   help="comma-separated strategies (default: all): hold, sell_on_payout, sell_every, cover_costs, "
+                        "stake, perp_hedge, put_protection, collar, usd_pegged")
+    p.add_argument("--start-price", type=_positive("--start-price"), default=None, metavar="USD",
+                   help="TON/USD at the start (default: the latest close; historical: the real price)")
+    p.add_argument("--window-days", type=_at_least_one("--window-days"), default=None, metavar="N",
+                   help="fit bootstrap/gbm/garch on the last N daily returns (default: all)")
+    p.add_argument("--drift-annual", type=float, default=None, metavar="X", help="GBM drift per year (default: estimated)")
+    p.add_argument("--vol-annual", type=_positive("--vol-annual", allow_zero=True), default=None, metavar="X",
+                   help="GBM volatility per year (default: estimated)")
+    p.add_argument("--option-vol", choices=("realised", "garch"), default="realised",
+                   help="volatility options are priced at, before [treasury] vol_premium: each path's trailing "
+                        "30-day realised volatility, or the GARCH forecast at the start (default: realised)")
+    p.add_argument("--workers", type=_at_least_one("--workers"), default=None, metavar="N",
+                   help="threads to run the chunks of paths on (default: every core; the numbers do not depend on it)")
+    p.add_argument("--json", action="store_true", help="print one JSON object keyed by strategy")
+    p.set_defaults(func=run_simulate)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.sim.simulation import simulate
+
+    scenario = load_scenario(args.scenario)
+    for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
+        print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
+    sim = simulate(scenario, args.method, args.paths, args.horizon_days, args.seed, args.strategies,
+                   start_price=args.start_price, window_days=args.window_days, drift_annual=args.drift_annual,
+                   vol_annual=args.vol_annual, option_vol=args.option_vol, workers=args.workers)
+    summary = sim.summary()
+    if args.json:
+        print(json.dumps(summary, allow_nan=False))
+        return 0
+    print(_text(sim, summary, scenario.treasury.strategy, price_asset(scenario).upper()))
+    return 0
+
+
+def _text(sim, summary: dict[str, dict], chosen: str, token: str = "TON") -> str:
+    seed = f"; seed {sim.seed_entropy}" if sim.seed_entropy is not None else ""
+    lines = [f"{sim.scenario}: {sim.method}, {sim.n_paths} path(s) x {sim.horizon_days} days from "
+             f"{sim.start_price:.4f} USD/{token}{seed}",
+             f"net USD over the horizon (cash, {token} and hedges liquidated at the end, hardware at book value)",
+             f"{'strategy':<16}{'mean':>11}{'P5':>11}{'P50':>11}{'P95':>11}{'P(loss)':>9}{'P(payback)':>11}"
+             f"{'CVaR 5%':>11}{'drawdown P95':>14}{'payback P50':>12}"]
+    for name, s in summary.items():
+        mark = "*" if name == chosen else " "
+        payback = "-" if s["payback_days_p50"] is None else f"{s['payback_days_p50']:.0f} d"
+        lines.append(f"{mark}{name:<15}{s['mean_usd']:>11,.0f}{s['p5_usd']:>11,.0f}{s['p50_usd']:>11,.0f}"
+                     f"{s['p95_usd']:>11,.0f}{s['prob_loss']:>9.1%}{s['prob_payback']:>11.1%}{s['cvar5_usd']:>11,.0f}"
+                     f"{s['drawdown_p95_usd']:>14,.0f}{payback:>12}")
+    lines.append("* the scenario's [treasury] strategy. usd_pegged: the network prices in USD, so it carries the "
+                 f"{token} risk. Options are theoretical (no liquid listed {token} options market).")
+    funding = sim.notes.get("funding_rate_annual")
+    if funding == "historical":
+        lines.append(f"perp funding: historical daily rates where known, else their mean "
+                     f"({sim.notes['historical_funding_mean_annual']:+.1%}/year over "
+                     f"{sim.notes['historical_funding_days']} days on record); positive pays the short")
+    return "\n".join(lines)
+
+
+def _at_least_one(flag: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} = {text!r} is not a whole number") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{flag} = {value} must be at least 1")
+        return value
+    return parse
+
+
+def _positive(flag: str, allow_zero: bool = False):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} = {text!r} is not a number") from None
+        if not (value > 0 or (allow_zero and value == 0)) or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{flag} = {text} must be a positive number")
+        return value
+    return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed = {text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--seed = {value} must be 0 or more")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    from analysis.sim.strategies import STRATEGY_NAMES
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("--strategies is empty; give comma-separated names")
+    for name in names:
+        if name not in STRATEGY_NAMES:
+            raise argparse.ArgumentTypeError(f"--strategies: unknown strategy {name!r}; use some of "
+                                             f"{', '.join(STRATEGY_NAMES)}")
+    return names

@@ -1,0 +1,65 @@
+"""Costs of a set-up in USD: capex (straight-line depreciation with salvage), power,
+colocation and fixed monthly costs. Months are 365/12 days; years 365 days.
+
+Per GPU-day power cost (issue 4)::
+
+    power_kw * pue * 24 * (u + (1 - u) * idle_power_fraction) * electricity_usd_per_kwh
+
+Colocation is charged per kW of ``power_kw`` per month; ``fixed_usd_per_month`` is per GPU.
+"""
+
+from __future__ import annotations
+
+from analysis.econ.scenario import HardwareConfig, OperationsConfig, Scenario
+
+from analysis.core.units import DAYS_PER_YEAR  # noqa: E402
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
+HOURS_PER_DAY = 24.0
+OPEX_KINDS = ("power", "colocation", "fixed")
+
+
+def power_usd_per_gpu_day(operations: OperationsConfig, utilisation: float) -> float:
+    """Electricity for one GPU for one day at ``utilisation`` (idle draw the rest of the time)."""
+    load = utilisation + (1.0 - utilisation) * operations.idle_power_fraction
+    return operations.power_kw * operations.pue * HOURS_PER_DAY * load * operations.electricity_usd_per_kwh
+
+
+def colocation_usd_per_gpu_day(operations: OperationsConfig) -> float:
+    """Colocation for one GPU per day: ``colocation_usd_per_kw_month * power_kw`` per month."""
+    return operations.colocation_usd_per_kw_month * operations.power_kw / DAYS_PER_MONTH
+
+
+def fixed_usd_per_gpu_day(operations: OperationsConfig) -> float:
+    """Fixed monthly costs of one GPU (support, network, ...) per day."""
+    return operations.fixed_usd_per_month / DAYS_PER_MONTH
+
+
+def opex_usd_per_day(scenario: Scenario, utilisation: float | None = None) -> dict[str, float]:
+    """Cash operating costs of the whole set-up per day, by kind (``power``, ``colocation``, ``fixed``)."""
+    u = scenario.workload.utilisation if utilisation is None else utilisation
+    ops, n = scenario.operations, scenario.hardware.gpus
+    return {
+        "power": n * power_usd_per_gpu_day(ops, u),
+        "colocation": n * colocation_usd_per_gpu_day(ops),
+        "fixed": n * fixed_usd_per_gpu_day(ops),
+    }
+
+
+def salvage_usd(hardware: HardwareConfig) -> float:
+    """Value of the hardware at the end of its life: ``capex_usd * salvage_fraction``."""
+    return hardware.capex_usd * hardware.salvage_fraction
+
+
+def depreciation_usd_per_day(hardware: HardwareConfig) -> float:
+    """Straight-line depreciation: ``capex * (1 - salvage_fraction) / (life_years * 365)``."""
+    return (hardware.capex_usd - salvage_usd(hardware)) / (hardware.life_years * DAYS_PER_YEAR)
+
+
+def book_value_usd(hardware: HardwareConfig, days: float) -> float:
+    """Straight-line book value after ``days`` (never below the salvage value)."""
+    return max(hardware.capex_usd - depreciation_usd_per_day(hardware) * days, salvage_usd(hardware))
+
+
+def capex_paid_usd(hardware: HardwareConfig) -> float:
+    """Cash spent on hardware at the start: ``capex_usd``, or 0 when ``already_owned``."""
+    return 0.0 if hardware.already_owned else hardware.capex_usd

@@ -1,0 +1,326 @@
+"""Daily TON income and USD costs of a set-up on TON price paths, and the daily ledger.
+
+Price paths are ``ndarray[paths, days + 1]`` float64 TON/USD: column 0 is the close of
+the day before day 1, column t (1..D) the close of day t. Day t's TON is valued at
+column t; "the previous day's price" (repricing) is column t-1.
+
+Payouts follow COCOON's proxy (``ProxyWorkerInfo::check`` in TelegramMessenger/cocoon
+runners/proxy): each worker -- one per GPU (docs/gpu.md) -- is paid on-chain when its
+unpaid earnings reach ``payout_threshold_ton`` (``min_worker_payout_sum``, 10 TON). A
+payout is modelled as exactly the threshold (the overshoot is at most one request's
+earnings), so a worker that earns more than the threshold in a day is paid several
+times that day. With ``E_t`` a worker's cumulative earnings after day t and ``T`` the
+threshold, the number of payouts up to day t is ``floor(E_t / T)``. Each payout costs
+``onchain_fee_ton``, deducted from what arrives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.econ.costs import (OPEX_KINDS, book_value_usd, capex_paid_usd, depreciation_usd_per_day,
+                            opex_usd_per_day, salvage_usd)
+from analysis.core.errors import DataError, InputError
+from analysis.econ.networks import NANOTON_PER_TON, daily_tokens_per_gpu, worker_nanoton_per_adjusted_token
+from analysis.econ.scenario import Scenario
+
+# Tolerance when counting threshold crossings, so that earnings adding up to exactly
+# k * threshold in floating point count as k payouts.
+_CROSSING_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class PathIncome:
+    """TON income and USD costs of the WHOLE set-up (all GPUs) on P price paths over D days.
+
+    Attributes
+    ----------
+    ton_earned : ndarray [P, D]
+        TON accrued off-chain each day (depends on the path only in usd_pegged/repriced).
+    payout_ton : ndarray [P, D]
+        TON arriving on-chain that day, net of the on-chain fee (0 on other days).
+    fee_ton : ndarray [P, D]
+        On-chain fees paid that day.
+    payouts : ndarray [P, D]
+        Number of payouts that day (over all workers).
+    unpaid_ton : ndarray [P]
+        Earned but not yet paid at the horizon.
+    usd_opex : dict[str, ndarray [D]]
+        Cash operating costs per day by kind: ``power``, ``colocation``, ``fixed``.
+    capex_usd : float
+        Cash paid for hardware at day 0 (0 when the hardware is already owned).
+    depreciation_usd_per_day : float
+        Straight-line depreciation of ``hardware.capex_usd``.
+    salvage_usd : float
+        Value of the hardware at the end of its life.
+    worker_nanoton_per_token : ndarray [P, D]
+        What the worker earned per adjusted token each day.
+    adjusted_tokens_per_day : float
+        Adjusted tokens per day, all GPUs.
+    """
+
+    ton_earned: np.ndarray
+    payout_ton: np.ndarray
+    fee_ton: np.ndarray
+    payouts: np.ndarray
+    unpaid_ton: np.ndarray
+    usd_opex: dict[str, np.ndarray]
+    capex_usd: float
+    depreciation_usd_per_day: float
+    salvage_usd: float
+    worker_nanoton_per_token: np.ndarray
+    adjusted_tokens_per_day: float
+
+    @property
+    def n_days(self) -> int:
+        return self.ton_earned.shape[1]
+
+    @property
+    def opex_usd_total(self) -> np.ndarray:
+        """Cash operating costs per day, all kinds, ``[D]``."""
+        return sum((self.usd_opex[k] for k in OPEX_KINDS), np.zeros(self.n_days))
+
+
+def check_price_paths(price_paths: np.ndarray, field: str = "price_paths") -> np.ndarray:
+    """``price_paths`` as a 2-D float64 array ``[P, D+1]`` of positive finite prices."""
+    paths = np.asarray(price_paths, dtype=float)
+    if paths.ndim == 1:
+        paths = paths[None, :]
+    if paths.ndim != 2 or paths.shape[1] < 2 or paths.shape[0] < 1:
+        raise InputError(f"{field}: shape {np.shape(price_paths)} is not valid; use [paths, days + 1] with "
+                         "at least 1 path and 1 day")
+    if not np.all(np.isfinite(paths)) or np.any(paths <= 0):
+        raise InputError(f"{field}: prices must be positive and finite (TON/USD)")
+    return paths
+
+
+def path_income(scenario: Scenario, price_paths: np.ndarray) -> PathIncome:
+    """TON earned, payouts, fees and USD costs of ``scenario`` on each price path.
+
+    Vectorised over paths. The number of days D is taken from ``price_paths``
+    (``[P, D+1]``), usually ``scenario.finance.horizon_days``.
+    """
+    if scenario.network.name == "render":  # Render Network rules (issue 7): analysis/render.py
+        from analysis.econ.render import path_income as render_path_income
+
+        return render_path_income(scenario, price_paths)
+    if scenario.network.name != "cocoon":
+        raise InputError(f"{scenario.origin}: [network] name = {scenario.network.name!r} is not modelled; "
+                         'use name = "cocoon" or "render"')
+    paths = check_price_paths(price_paths)
+    n_days = paths.shape[1] - 1
+    net = scenario.network
+    gpus = scenario.hardware.gpus
+
+    tokens = daily_tokens_per_gpu(scenario.workload, net)
+    fee_nanoton = worker_nanoton_per_adjusted_token(net, scenario.pricing, paths)  # [P, D]
+    earned_per_worker = tokens.adjusted * fee_nanoton / NANOTON_PER_TON  # TON, [P, D]
+
+    # Every worker has the same traffic, so all cross the threshold on the same days.
+    threshold = net.payout_threshold_ton
+    cumulative = np.cumsum(earned_per_worker, axis=1)
+    paid_count = np.floor(cumulative / threshold + _CROSSING_TOL)
+    payouts_per_worker = np.diff(paid_count, axis=1, prepend=0.0)
+    unpaid_per_worker = np.maximum(cumulative[:, -1] - paid_count[:, -1] * threshold, 0.0)
+
+    opex = opex_usd_per_day(scenario)
+    return PathIncome(
+        ton_earned=gpus * earned_per_worker,
+        payout_ton=gpus * payouts_per_worker * (threshold - net.onchain_fee_ton),
+        fee_ton=gpus * payouts_per_worker * net.onchain_fee_ton,
+        payouts=gpus * payouts_per_worker,
+        unpaid_ton=gpus * unpaid_per_worker,
+        usd_opex={kind: np.full(n_days, opex[kind]) for kind in OPEX_KINDS},
+        capex_usd=capex_paid_usd(scenario.hardware),
+        depreciation_usd_per_day=depreciation_usd_per_day(scenario.hardware),
+        salvage_usd=salvage_usd(scenario.hardware),
+        worker_nanoton_per_token=fee_nanoton,
+        adjusted_tokens_per_day=gpus * tokens.adjusted,
+    )
+
+
+def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """``payout_ton`` and ``unpaid_ton`` of :func:`path_income`, from day-major prices.
+
+    ``prices`` is ``[D+1, P]`` (C order; ``price_paths.T``). Returns ``payout_ton [D, P]``
+    (day-major; ``.T`` is path_income's ``[P, D]``) and ``unpaid_ton [P]``, computed with the
+    same operations as :func:`path_income` (so the same numbers) but ``block_days`` days at a
+    time in place, which is what a simulation over many paths needs from the engine.
+    """
+    if scenario.network.name != "cocoon":
+        raise InputError(f"{scenario.origin}: [network] name = {scenario.network.name!r} is not modelled yet; "
+                         'use name = "cocoon"')
+    prices = np.asarray(prices, dtype=float)
+    n_days, n_paths = prices.shape[0] - 1, prices.shape[1]
+    net = scenario.network
+    gpus = scenario.hardware.gpus
+    adjusted = daily_tokens_per_gpu(scenario.workload, net).adjusted
+    threshold = net.payout_threshold_ton
+    per_payout = threshold - net.onchain_fee_ton
+    whole = None
+    if scenario.pricing.mode == "repriced":   # resets refer to absolute days: one call for all days
+        whole = worker_nanoton_per_adjusted_token(net, scenario.pricing, prices.T).T
+    # compiled (numba), imported here so the engine's other users do not pay for numba at start-up
+    from analysis.core.numeric import payout_rows
+
+    payout = np.empty((n_days, n_paths))
+    cumulative = np.zeros(n_paths)   # a worker's earnings so far
+    paid = np.zeros(n_paths)         # its payouts so far
+    for lo in range(0, n_days, block_days):
+        hi = min(lo + block_days, n_days)
+        if whole is None:   # days lo+1..hi use closes lo+1..hi (columns lo..hi of the block)
+            fee_nanoton = worker_nanoton_per_adjusted_token(net, scenario.pricing, prices[lo:hi + 1].T).T
+        else:
+            fee_nanoton = whole[lo:hi]
+        payout_rows(np.ascontiguousarray(fee_nanoton, dtype=float), float(NANOTON_PER_TON), float(adjusted),
+                    float(threshold), _CROSSING_TOL, float(gpus), float(per_payout), cumulative, paid, payout[lo:hi])
+    unpaid = gpus * np.maximum(cumulative - paid * threshold, 0.0)
+    return payout, unpaid
+
+
+# --------------------------------------------------------------------------- sell on payout
+
+
+def sell_on_payout_usd(income: PathIncome, price_paths: np.ndarray, trading_fee_bps: float) -> np.ndarray:
+    """USD proceeds ``[P, D]`` of selling each payout at that day's close, net of the trading fee."""
+    paths = check_price_paths(price_paths)
+    return income.payout_ton * paths[:, 1:] * (1.0 - trading_fee_bps / 10_000.0)
+
+
+def net_cash_usd(income: PathIncome, income_usd: np.ndarray) -> np.ndarray:
+    """Daily net cash ``[P, D]``: USD income minus cash operating costs (capex excluded)."""
+    return np.asarray(income_usd, dtype=float) - income.opex_usd_total[None, :]
+
+
+def terminal_value_usd(scenario: Scenario, income: PathIncome, price_paths: np.ndarray) -> np.ndarray:
+    """Value ``[P]`` left at the horizon: the unpaid TON sold at the last close (net of the
+    trading fee) plus the hardware's book value when it was bought for this project
+    (0 for ``already_owned`` hardware, whose capex is sunk)."""
+    paths = check_price_paths(price_paths)
+    fee = scenario.treasury.trading_fee_bps / 10_000.0
+    hardware = 0.0 if scenario.hardware.already_owned else book_value_usd(scenario.hardware, income.n_days)
+    return income.unpaid_ton * paths[:, -1] * (1.0 - fee) + hardware
+
+
+# --------------------------------------------------------------------------- one real path
+
+
+def history_path(closes: pd.Series | pd.DataFrame, start: dt.date, end: dt.date,
+                 *, start_field: str = "start", end_field: str = "end") -> pd.Series:
+    """The closes from the day before ``start`` through ``end`` (checked: inside the
+    history, no missing days). Raises InputError naming the field and the available span,
+    DataError when the series has gaps."""
+    series = closes["close_usd"] if isinstance(closes, pd.DataFrame) else closes
+    series = series.sort_index()
+    index = pd.DatetimeIndex(series.index).normalize()
+    if len(index) < 2:
+        raise DataError("TON price history has fewer than 2 days; run 'cocoon-econ fetch prices'")
+    first, last = index[0].date(), index[-1].date()
+    span = f"the TON price history covers {first} .. {last}"
+    earliest_start = first + dt.timedelta(days=1)
+    if start < earliest_start or start > last:
+        raise InputError(f"{start_field} = {start} is outside the price history; {span}, so use a start "
+                         f"from {earliest_start} to {last}")
+    if end < start or end > last:
+        raise InputError(f"{end_field} = {end} is not valid; {span}, so use an end from {start} to {last}")
+    want = pd.date_range(pd.Timestamp(start) - pd.Timedelta(days=1), pd.Timestamp(end), freq="D")
+    window = pd.Series(series.to_numpy(dtype=float), index=index).reindex(want)
+    missing = window.index[window.isna().to_numpy()]
+    if len(missing):
+        raise DataError(f"TON price series has {len(missing)} missing day(s) between {want[0].date()} and "
+                        f"{want[-1].date()} (first {missing[0].date()}); refresh it with 'cocoon-econ fetch prices' "
+                        "or choose other dates")
+    window.index.name = "date"
+    return window
+
+
+def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt.date | None = None,
+                 end: dt.date | None = None, *, start_field: str = "start", end_field: str = "end") -> pd.DataFrame:
+    """The day-by-day ledger of ``scenario`` on a real TON price history.
+
+    Treasury policy: sell each payout at that day's close (``treasury.trading_fee_bps``
+    charged on the sale). Capex (unless ``already_owned``) is paid on the first day.
+
+    Parameters
+    ----------
+    closes : Series or DataFrame
+        Daily TON/USD closes indexed by date (``close_usd`` column for a frame), e.g.
+        :func:`analysis.market.prices.daily_closes`.
+    start, end : date, optional
+        First and last day; default ``[finance] start`` and ``horizon_days`` later
+        (clipped to the last close available).
+    start_field, end_field : str
+        How error messages name ``start``/``end`` (e.g. ``"--start"`` from the CLI).
+
+    Returns
+    -------
+    DataFrame indexed by ``date`` with token counts, TON flows (``earned_ton``,
+    ``payout_ton``, ``fee_ton``, ``unpaid_ton``, ``sold_ton``, ``wallet_ton``), USD flows
+    (``sales_usd``, ``trading_fee_usd``, ``power_usd``, ``colocation_usd``, ``fixed_usd``,
+    ``capex_usd``, ``net_usd``, ``cumulative_net_usd``) and ``depreciation_usd`` /
+    ``profit_usd`` (accrual view: TON earned valued at the close, minus opex and
+    depreciation).
+    """
+    origin = scenario.origin
+    start_field = start_field if start is not None else f"{origin}: [finance] start"
+    start = start if start is not None else scenario.finance.start
+    series = closes["close_usd"] if isinstance(closes, pd.DataFrame) else closes
+    if end is None:
+        last = pd.DatetimeIndex(series.index).max().date() if len(series) else start
+        end = min(start + dt.timedelta(days=scenario.finance.horizon_days - 1), last)
+        if end < start:
+            end = start  # history_path reports the start as outside the history
+    window = history_path(series, start, end, start_field=start_field, end_field=end_field)
+    paths = window.to_numpy(dtype=float)[None, :]
+    income = path_income(scenario, paths)
+    proceeds = sell_on_payout_usd(income, paths, scenario.treasury.trading_fee_bps)[0]
+    close = paths[0, 1:]
+    n_days = income.n_days
+
+    tokens = daily_tokens_per_gpu(scenario.workload, scenario.network)
+    gpus = scenario.hardware.gpus
+    if scenario.network.name == "render":  # paid per epoch, not at a threshold (analysis/render.py)
+        unpaid_path = np.maximum(np.cumsum(income.ton_earned[0] - income.payout_ton[0] - income.fee_ton[0]), 0.0)
+    else:
+        unpaid_path = _unpaid_by_day(income, gpus, scenario.network.payout_threshold_ton)
+    frame = pd.DataFrame(index=pd.DatetimeIndex(window.index[1:], name="date"))
+    frame["close_usd"] = close
+    frame["output_tokens"] = gpus * tokens.output
+    frame["prompt_tokens"] = gpus * tokens.prompt
+    frame["cached_prompt_tokens"] = gpus * tokens.cached_prompt
+    frame["reasoning_tokens"] = gpus * tokens.reasoning
+    frame["adjusted_tokens"] = income.adjusted_tokens_per_day
+    frame["worker_nanoton_per_token"] = income.worker_nanoton_per_token[0]
+    frame["earned_ton"] = income.ton_earned[0]
+    frame["payouts"] = income.payouts[0].astype(int)
+    frame["payout_ton"] = income.payout_ton[0]
+    frame["fee_ton"] = income.fee_ton[0]
+    frame["unpaid_ton"] = unpaid_path
+    frame["sold_ton"] = income.payout_ton[0]
+    frame["wallet_ton"] = 0.0
+    frame["sales_usd"] = proceeds
+    frame["trading_fee_usd"] = income.payout_ton[0] * close - proceeds
+    for kind in OPEX_KINDS:
+        frame[f"{kind}_usd"] = income.usd_opex[kind]
+    capex = np.zeros(n_days)
+    capex[0] = income.capex_usd
+    frame["capex_usd"] = capex
+    frame["net_usd"] = proceeds - income.opex_usd_total - capex
+    frame["cumulative_net_usd"] = frame["net_usd"].cumsum()
+    frame["depreciation_usd"] = income.depreciation_usd_per_day
+    frame["profit_usd"] = income.ton_earned[0] * close - income.opex_usd_total - income.depreciation_usd_per_day
+    frame.attrs.update(scenario=scenario.name, start=str(start), end=str(end),
+                       unpaid_ton=float(income.unpaid_ton[0]))
+    return frame
+
+
+def _unpaid_by_day(income: PathIncome, gpus: int, threshold: float) -> np.ndarray:
+    """Unpaid TON at the end of each day of the first path, computed as in
+    :func:`path_income` (cumulative earnings less the payouts' thresholds)."""
+    cumulative = np.cumsum(income.ton_earned[0] / gpus)
+    paid = np.cumsum(income.payouts[0] / gpus)
+    return gpus * np.maximum(cumulative - paid * threshold, 0.0)

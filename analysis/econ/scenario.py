@@ -1,0 +1,669 @@
+"""Scenario files: a provider's set-up described in TOML, parsed and validated.
+
+A scenario has the tables ``[network]``, ``[pricing]``, ``[hardware]``, ``[workload]``,
+``[operations]``, ``[finance]`` and ``[treasury]`` (see ``data/scenarios/*.toml`` for
+documented examples). Every invalid field raises :class:`~analysis.core.errors.InputError`
+with one line naming the file, the table and key, and the fix, e.g.::
+
+    h100.toml: [workload] utilisation = -0.2 is out of range; use a fraction between 0 and 1
+
+Unknown tables and keys are errors too, so a typo never passes silently.
+
+Network defaults come from ``data/reference/network_parameters.csv`` (rows named in
+:data:`NETWORK_DEFAULT_ROWS`), so a scenario may omit them.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from analysis.core.errors import InputError
+from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
+from analysis.market.store import reference_path
+
+NETWORKS = ("cocoon", "render")
+PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
+
+#: ``[network]`` key -> (network_parameters.csv row for ``cocoon``, conversion to the key's unit).
+NETWORK_DEFAULT_ROWS: dict[str, tuple[str, Callable[[float], Any]]] = {
+    "price_per_token_nanoton": ("price_per_token", int),
+    "worker_fee_per_token_nanoton": ("worker_fee_per_token", int),
+    # worker_coefficient_default is in 1/1000 in the contract; the TOML uses 1.0 = 1000.
+    "coefficient": ("worker_coefficient_default", lambda v: v / 1000.0),
+    "prompt_tokens_price_multiplier": ("prompt_tokens_price_multiplier", int),
+    "cached_tokens_price_multiplier": ("cached_tokens_price_multiplier", int),
+    "completion_tokens_price_multiplier": ("completion_tokens_price_multiplier", int),
+    "reasoning_tokens_price_multiplier": ("reasoning_tokens_price_multiplier", int),
+    "payout_threshold_ton": ("min_worker_payout_sum", float),
+    "onchain_fee_ton": ("onchain_operation_cost", float),
+}
+
+#: COCOON's price in USD per million adjusted tokens (api_token_prices.csv row
+#: ``cocoon,any``: 20 nanoTON per adjusted token at 1.51 USD/TON = 0.0302 USD per M).
+DEFAULT_USD_PER_M_ADJUSTED_TOKENS = 0.0302
+
+
+def reference_table(name: str) -> list[dict[str, str]]:
+    """Rows of a vendored reference CSV (``data/reference/<name>``) as dicts."""
+    with open(reference_path(name), newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def network_parameter(network: str, parameter: str) -> float:
+    """A numeric value from data/reference/network_parameters.csv."""
+    for row in reference_table("network_parameters.csv"):
+        if row["network"] == network and row["parameter"] == parameter:
+            return float(row["value"])
+    raise KeyError(f"network_parameters.csv has no row {network},{parameter}")
+
+
+#: ``[network]`` key -> (network_parameters.csv row for ``render``, conversion) (issue 7).
+RENDER_DEFAULT_ROWS: dict[str, tuple[str, Callable[[float], Any]]] = {
+    "job_usd_per_gpu_hour": ("compute_network_rtx4090_customer_price", float),
+    "protocol_fee": ("protocol_fee", float),
+    "job_reward_per_epoch": ("compute_network_node_reward_rtx4090_full_util", float),
+}
+#: Keys of ``[network]`` that only one network understands.
+RENDER_KEYS = ("job_usd_per_gpu_hour", "protocol_fee", "job_reward_per_epoch", "reward_multiplier",
+               "availability_reward_per_epoch", "epoch_days")
+COCOON_KEYS = tuple(NETWORK_DEFAULT_ROWS)
+#: The token each network pays in: the asset name of :func:`analysis.market.prices.daily_closes`.
+NETWORK_ASSETS = {"cocoon": "ton", "render": "render"}
+
+
+def price_asset(scenario_or_network) -> str:
+    """The asset whose USD price moves the scenario's income: ``"ton"`` (COCOON) or ``"render"``."""
+    network = getattr(scenario_or_network, "network", scenario_or_network)
+    name = getattr(network, "name", network)
+    return NETWORK_ASSETS[name]
+
+
+def _default_usd_per_m() -> float:
+    for row in reference_table("api_token_prices.csv"):
+        if row["provider"] == "cocoon":
+            return float(row["usd_per_m_input"])
+    return DEFAULT_USD_PER_M_ADJUSTED_TOKENS
+
+
+# --------------------------------------------------------------------------- dataclasses
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Protocol parameters (COCOON root-contract values and runner defaults).
+
+    ``coefficient`` is the worker's price coefficient as a ratio (the contract stores
+    ``coefficient_milli`` = 1000 for 1.0); the four multipliers are in 1/10000 as in the
+    contract (10000 = 1.0x).
+    """
+
+    name: str = "cocoon"
+    price_per_token_nanoton: int = 20
+    worker_fee_per_token_nanoton: int = 19
+    coefficient: float = 1.0
+    prompt_tokens_price_multiplier: int = 10000
+    cached_tokens_price_multiplier: int = 1000
+    completion_tokens_price_multiplier: int = 80000
+    reasoning_tokens_price_multiplier: int = 80000
+    payout_threshold_ton: float = 10.0
+    onchain_fee_ton: float = 0.01
+    # Render Network (name = "render"; see analysis/render.py). Defaults: RTX 4090 on the
+    # Render compute network, network_parameters.csv rows of the same meaning.
+    job_usd_per_gpu_hour: float = 0.35
+    protocol_fee: float = 0.05
+    job_reward_per_epoch: float = 10.0
+    reward_multiplier: float = 1.0
+    availability_reward_per_epoch: float = 2.0
+    epoch_days: int = 7
+
+    @property
+    def token(self) -> str:
+        """The token the network pays in: ``"TON"`` or ``"RENDER"``."""
+        return "RENDER" if self.name == "render" else "TON"
+
+    @property
+    def coefficient_milli(self) -> int:
+        """The coefficient as the contract and runners hold it (1000 = 1.0x)."""
+        return int(round(self.coefficient * 1000))
+
+    @property
+    def worker_share(self) -> float:
+        """Fraction of the client's price the worker keeps (worker fee / price)."""
+        return self.worker_fee_per_token_nanoton / self.price_per_token_nanoton
+
+
+@dataclass(frozen=True)
+class PricingConfig:
+    """How the per-token price moves: ``fixed_token`` | ``usd_pegged`` | ``repriced``."""
+
+    mode: str = "fixed_token"
+    usd_per_m_adjusted_tokens: float = DEFAULT_USD_PER_M_ADJUSTED_TOKENS
+    reprice_every_days: int = 30
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """The GPUs. ``capex_usd`` is the price of the whole set-up (all ``gpus``), or its
+    current market value when ``already_owned`` (then no cash is spent at the start)."""
+
+    gpu: str
+    gpus: int
+    capex_usd: float
+    life_years: float
+    salvage_fraction: float = 0.0
+    already_owned: bool = False
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    """Per GPU: throughput at full load and the token mix of the traffic."""
+
+    output_tokens_per_s: float
+    prompt_tokens_per_output_token: float
+    cached_prompt_fraction: float = 0.0
+    reasoning_output_fraction: float = 0.0
+    utilisation: float = 1.0
+
+
+@dataclass(frozen=True)
+class OperationsConfig:
+    """Per GPU, including its share of the host."""
+
+    power_kw: float
+    electricity_usd_per_kwh: float
+    idle_power_fraction: float = 0.3
+    pue: float = 1.0
+    colocation_usd_per_kw_month: float = 0.0
+    fixed_usd_per_month: float = 0.0
+
+
+@dataclass(frozen=True)
+class FinanceConfig:
+    start: dt.date
+    discount_rate_annual: float = 0.10
+    horizon_days: int = 365
+
+
+@dataclass(frozen=True)
+class TreasuryConfig:
+    """What is done with the TON received (issue 5 checks ``strategy`` against its registry)."""
+
+    strategy: str = "sell_on_payout"
+    every_days: int = 30
+    hedge_ratio: float = 1.0
+    trading_fee_bps: float = 10.0
+    funding_rate_annual: float | str = "historical"
+    put_strike: float = 0.9
+    call_strike: float = 1.2
+    vol_premium: float = 0.1
+    staking_apy: float = 0.033
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    network: NetworkConfig
+    pricing: PricingConfig
+    hardware: HardwareConfig
+    workload: WorkloadConfig
+    operations: OperationsConfig
+    finance: FinanceConfig
+    treasury: TreasuryConfig
+    path: Path | None = None
+    description: str = ""
+    origin: str = "<scenario>"  # how error messages name it (usually the file name)
+    notes: tuple[str, ...] = ()  # where defaults came from, for the CLI to print (e.g. a chain reading)
+
+
+_TABLES: dict[str, type] = {
+    "network": NetworkConfig,
+    "pricing": PricingConfig,
+    "hardware": HardwareConfig,
+    "workload": WorkloadConfig,
+    "operations": OperationsConfig,
+    "finance": FinanceConfig,
+    "treasury": TreasuryConfig,
+}
+_TOP_KEYS = ("name", "description", *_TABLES)
+
+# Example values shown when a required key is missing.
+_EXAMPLES = {
+    ("hardware", "gpu"): '"H100-SXM"',
+    ("hardware", "gpus"): "1",
+    ("hardware", "capex_usd"): "30000  (USD for all the GPUs)",
+    ("hardware", "life_years"): "4",
+    ("workload", "output_tokens_per_s"): "2000  (per GPU at full load)",
+    ("workload", "prompt_tokens_per_output_token"): "2.0",
+    ("operations", "power_kw"): "1.0  (per GPU incl. its share of the host)",
+    ("operations", "electricity_usd_per_kwh"): "0.10",
+    ("finance", "start"): '"2025-01-01"',
+}
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, is not valid TOML (message with the parser's line and
+        column), or any field is missing, mistyped, out of range or unknown.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"--scenario: file {str(path)!r} not found; pass the path of a scenario TOML "
+                         "(examples in data/scenarios/)") from None
+    except IsADirectoryError:
+        raise InputError(f"--scenario: {str(path)!r} is a folder; pass a scenario TOML file") from None
+    try:
+        mapping = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                         "save the scenario as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path.name}: not valid TOML: {exc}; fix the file") from None
+    return parse_scenario(mapping, origin=path.name, path=path)
+
+
+def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path: Path | None = None) -> Scenario:
+    """Validate a scenario given as a mapping (e.g. parsed TOML) and build a :class:`Scenario`.
+
+    ``origin`` names the source in error messages (usually the file name).
+    """
+    if not isinstance(mapping, Mapping):
+        raise InputError(f"{origin}: a scenario must be a table of keys, not {type(mapping).__name__}")
+    _reject_unknown(origin, None, mapping, _TOP_KEYS)
+    v = _Validator(origin)
+
+    name = v.string(None, mapping, "name", required=True)
+    description = v.string(None, mapping, "description", default="")
+    tables = {}
+    for table in _TABLES:
+        raw = mapping.get(table, {})
+        if not isinstance(raw, Mapping):
+            raise InputError(f"{origin}: {table} must be a table ([{table}]), not a {_toml_type(raw)}")
+        fields = [f.name for f in dataclasses.fields(_TABLES[table])]
+        _reject_unknown(origin, table, raw, fields)
+        tables[table] = raw
+
+    network = _parse_network(v, tables["network"])
+    if network.name == "render" and tables["pricing"]:
+        raise InputError(f"{origin}: [pricing] does not apply to a Render scenario (jobs are priced in USD per "
+                         "GPU-hour: [network] job_usd_per_gpu_hour); remove the [pricing] table")
+    pricing = _parse_pricing(v, tables["pricing"])
+    hardware = _parse_hardware(v, tables["hardware"], network.name)
+    workload = _parse_workload(v, tables["workload"], network.name)
+    operations = _parse_operations(v, tables["operations"])
+    finance = _parse_finance(v, tables["finance"])
+    treasury = _parse_treasury(v, tables["treasury"])
+    return Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
+                    operations=operations, finance=finance, treasury=treasury, path=path,
+                    description=description, origin=origin, notes=_chain_default_notes(tables["network"], network))
+
+
+def to_mapping(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as a TOML-shaped dict (inverse of :func:`parse_scenario`)."""
+    out: dict[str, Any] = {"name": scenario.name}
+    if scenario.description:
+        out["description"] = scenario.description
+    for table in _TABLES:
+        out[table] = dataclasses.asdict(getattr(scenario, table))
+    # Only the keys the scenario's network understands (the others are rejected on parsing).
+    other = RENDER_KEYS if scenario.network.name == "cocoon" else COCOON_KEYS
+    for key in other:
+        out["network"].pop(key, None)
+    if scenario.network.name == "render":
+        out.pop("pricing")
+    return out
+
+
+def scenario_with(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
+    """A copy of ``scenario`` with dotted keys replaced and re-validated.
+
+    >>> s2 = scenario_with(s, {"workload.utilisation": 0.8, "network.worker_fee_per_token_nanoton": 38})
+    """
+    mapping = to_mapping(scenario)
+    for dotted, value in changes.items():
+        parts = dotted.split(".")
+        target = mapping
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return parse_scenario(mapping, origin=scenario.origin, path=scenario.path)
+
+
+# --------------------------------------------------------------------------- on-chain defaults (issue 8)
+# The newest reading saved by `cocoon-econ chain params --save` (<cache>/chain/params.csv)
+# replaces network_parameters.csv for these [network] keys when a scenario leaves them out.
+
+CHAIN_DEFAULT_KEYS = ("price_per_token_nanoton", "worker_fee_per_token_nanoton", "prompt_tokens_price_multiplier",
+                      "cached_tokens_price_multiplier", "completion_tokens_price_multiplier",
+                      "reasoning_tokens_price_multiplier")
+
+
+def _chain_reading() -> dict[str, Any] | None:
+    from analysis.chain.readings import latest_chain_params  # imported here: it pulls in the TON libraries
+
+    return latest_chain_params()
+
+
+def _chain_defaults() -> dict[str, Any]:
+    reading = _chain_reading()
+    if reading is None:
+        return {}
+    return {key: NETWORK_DEFAULT_ROWS[key][1](reading[NETWORK_DEFAULT_ROWS[key][0]]) for key in CHAIN_DEFAULT_KEYS}
+
+
+def _chain_default_notes(table: Mapping[str, Any], network: NetworkConfig) -> tuple[str, ...]:
+    if network.name != "cocoon":
+        return ()
+    used = [key for key in CHAIN_DEFAULT_KEYS if key not in table]
+    reading = _chain_reading() if used else None
+    if reading is None:
+        return ()
+    return (f"[network] {', '.join(used)} taken from the on-chain reading of {reading['observed']} "
+            "(cocoon-econ chain params --save)",)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _parse_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
+    name = v.choice("network", t, "name", NETWORKS, default="cocoon")
+    foreign = RENDER_KEYS if name == "cocoon" else COCOON_KEYS
+    for key in foreign:
+        if key in t:
+            raise InputError(f'{v.origin}: [network] {key} does not apply to name = "{name}"; remove it '
+                             f"(it is a {'Render' if name == 'cocoon' else 'COCOON'} parameter)")
+    if name == "render":
+        return _parse_render_network(v, t)
+    defaults = {}
+    for key, (row, conv) in NETWORK_DEFAULT_ROWS.items():
+        defaults[key] = conv(network_parameter("cocoon", row))
+    defaults.update(_chain_defaults())  # on-chain reading, when saved, wins (issue 8)
+    price = v.integer("network", t, "price_per_token_nanoton", defaults["price_per_token_nanoton"], lo=1,
+                      fix="use a whole number of nanoTON per adjusted token, at least 1")
+    fee = v.integer("network", t, "worker_fee_per_token_nanoton", defaults["worker_fee_per_token_nanoton"], lo=1,
+                    fix="use a whole number of nanoTON per adjusted token, at least 1")
+    coefficient = v.number("network", t, "coefficient", defaults["coefficient"], lo=0.0, lo_open=True,
+                           fix="use a positive ratio (1.0 = 1000 in the contract)")
+    if abs(coefficient * 1000 - round(coefficient * 1000)) > 1e-9:
+        raise InputError(f"{v.origin}: [network] coefficient = {coefficient!r} has more than 3 decimals; "
+                         "the contract stores it in thousandths, so round it (e.g. 1.025)")
+    mults = {}
+    for key in ("prompt_tokens_price_multiplier", "cached_tokens_price_multiplier",
+                "completion_tokens_price_multiplier", "reasoning_tokens_price_multiplier"):
+        mults[key] = v.integer("network", t, key, defaults[key], lo=0, hi=2**32 - 1,
+                               fix="use a whole number in 1/10000 (10000 = 1.0x)")
+    threshold = v.number("network", t, "payout_threshold_ton", defaults["payout_threshold_ton"], lo=0.0,
+                         lo_open=True, fix="use a positive amount of TON (COCOON pays at 10 TON)")
+    fee_ton = v.number("network", t, "onchain_fee_ton", defaults["onchain_fee_ton"], lo=0.0,
+                       fix="use a non-negative amount of TON (about 0.01 per on-chain operation)")
+    if fee_ton >= threshold:
+        raise InputError(f"{v.origin}: [network] onchain_fee_ton = {fee_ton!r} is not below payout_threshold_ton "
+                         f"= {threshold!r}; a payout would not cover its own fee")
+    return NetworkConfig(name=name, price_per_token_nanoton=price, worker_fee_per_token_nanoton=fee,
+                         coefficient=coefficient, payout_threshold_ton=threshold, onchain_fee_ton=fee_ton, **mults)
+
+
+def _parse_render_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
+    """``[network] name = "render"``: the Render compute network (see analysis/render.py).
+
+    COCOON's token fields keep their dataclass defaults (unused); on-chain fees are 0 (Solana
+    transaction fees are a fraction of a cent).
+    """
+    defaults = {key: conv(network_parameter("render", row)) for key, (row, conv) in RENDER_DEFAULT_ROWS.items()}
+    return NetworkConfig(
+        name="render", onchain_fee_ton=0.0,
+        job_usd_per_gpu_hour=v.number("network", t, "job_usd_per_gpu_hour", defaults["job_usd_per_gpu_hour"],
+                                      lo=0.0, hi=1000.0, fix="use the customer's USD price per GPU-hour, e.g. 0.35"),
+        protocol_fee=v.number("network", t, "protocol_fee", defaults["protocol_fee"], lo=0.0, hi=1.0,
+                              fix="use a fraction between 0 and 1 (Render: 0.05)"),
+        job_reward_per_epoch=v.number("network", t, "job_reward_per_epoch", defaults["job_reward_per_epoch"],
+                                      lo=0.0, hi=1e6, fix="use RENDER per epoch at full utilisation, e.g. 10"),
+        reward_multiplier=v.number("network", t, "reward_multiplier", 1.0, lo=0.0, hi=100.0,
+                                   fix="use the node's compound multiplier (RTX 4090 = 1.0)"),
+        availability_reward_per_epoch=v.number("network", t, "availability_reward_per_epoch", 2.0, lo=0.0, hi=1e6,
+                                               fix="use RENDER per epoch for being online, e.g. 2"),
+        epoch_days=v.integer("network", t, "epoch_days", 7, lo=1, hi=366,
+                             fix="use the epoch length in whole days (Render: 7)"),
+    )
+
+
+def _parse_pricing(v: _Validator, t: Mapping[str, Any]) -> PricingConfig:
+    mode = v.choice("pricing", t, "mode", PRICING_MODES, default="fixed_token")
+    usd = v.number("pricing", t, "usd_per_m_adjusted_tokens", _default_usd_per_m(), lo=0.0, lo_open=True,
+                   fix="use a positive USD price per million adjusted tokens (COCOON today: about 0.03)")
+    every = v.integer("pricing", t, "reprice_every_days", 30, lo=1, fix="use a whole number of days, at least 1")
+    return PricingConfig(mode=mode, usd_per_m_adjusted_tokens=usd, reprice_every_days=every)
+
+
+def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str) -> HardwareConfig:
+    raw_gpu = v.string("hardware", t, "gpu", required=True)
+    gpu = gpu_from_alias(raw_gpu)
+    if gpu is None:
+        raise InputError(f"{v.origin}: [hardware] gpu = {raw_gpu!r} is not a known GPU; "
+                         f"use one of {', '.join(GPUS)}")
+    if network == "cocoon" and gpu not in COCOON_GPUS:
+        raise InputError(f"{v.origin}: [hardware] gpu = {raw_gpu!r} cannot serve COCOON (it needs an H100 or newer "
+                         f"with Confidential Computing, cocoon docs/gpu.md); use one of {', '.join(COCOON_GPUS)}")
+    gpus = v.integer("hardware", t, "gpus", 1, lo=1, hi=100_000, fix="use a whole number of GPUs, at least 1")
+    capex = v.number("hardware", t, "capex_usd", None, lo=0.0, fix="use the USD price of all the GPUs, 0 or more")
+    life = v.number("hardware", t, "life_years", None, lo=0.0, lo_open=True, hi=50.0,
+                    fix="use the depreciation life in years, e.g. 4")
+    salvage = v.number("hardware", t, "salvage_fraction", 0.0, lo=0.0, hi=1.0,
+                       fix="use a fraction of capex between 0 and 1")
+    owned = v.boolean("hardware", t, "already_owned", False)
+    return HardwareConfig(gpu=gpu, gpus=gpus, capex_usd=capex, life_years=life, salvage_fraction=salvage,
+                          already_owned=owned)
+
+
+def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon") -> WorkloadConfig:
+    frac = "use a fraction between 0 and 1"
+    # Render pays per GPU-hour, so token throughput is optional there (used only to express
+    # the customer's price per million tokens); COCOON pays per token and needs it.
+    render = network == "render"
+    return WorkloadConfig(
+        output_tokens_per_s=v.number("workload", t, "output_tokens_per_s", 0.0 if render else None, lo=0.0,
+                                     lo_open=not render, hi=1e7,
+                                     fix="use the output tokens per second of one GPU at full load"),
+        prompt_tokens_per_output_token=v.number("workload", t, "prompt_tokens_per_output_token",
+                                                0.0 if render else None, lo=0.0,
+                                                hi=1e6, fix="use a non-negative ratio, e.g. 2.0"),
+        cached_prompt_fraction=v.number("workload", t, "cached_prompt_fraction", 0.0, lo=0.0, hi=1.0, fix=frac),
+        reasoning_output_fraction=v.number("workload", t, "reasoning_output_fraction", 0.0, lo=0.0, hi=1.0,
+                                           fix=frac),
+        utilisation=v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
+    )
+
+
+def _parse_operations(v: _Validator, t: Mapping[str, Any]) -> OperationsConfig:
+    return OperationsConfig(
+        power_kw=v.number("operations", t, "power_kw", None, lo=0.0, hi=100.0,
+                          fix="use the kW drawn by one GPU at full load incl. its share of the host"),
+        electricity_usd_per_kwh=v.number("operations", t, "electricity_usd_per_kwh", None, lo=0.0, hi=10.0,
+                                         fix="use a USD price per kWh, e.g. 0.10"),
+        idle_power_fraction=v.number("operations", t, "idle_power_fraction", 0.3, lo=0.0, hi=1.0,
+                                     fix="use a fraction of full power between 0 and 1"),
+        pue=v.number("operations", t, "pue", 1.0, lo=1.0, hi=5.0, fix="use a power usage effectiveness of 1.0 or more"),
+        colocation_usd_per_kw_month=v.number("operations", t, "colocation_usd_per_kw_month", 0.0, lo=0.0,
+                                             fix="use USD per kW per month, 0 or more"),
+        fixed_usd_per_month=v.number("operations", t, "fixed_usd_per_month", 0.0, lo=0.0,
+                                     fix="use USD per GPU per month, 0 or more"),
+    )
+
+
+def _parse_finance(v: _Validator, t: Mapping[str, Any]) -> FinanceConfig:
+    return FinanceConfig(
+        start=v.date("finance", t, "start", required=True),
+        discount_rate_annual=v.number("finance", t, "discount_rate_annual", 0.10, lo=-1.0, lo_open=True, hi=10.0,
+                                      fix="use an annual rate as a fraction, e.g. 0.10"),
+        horizon_days=v.integer("finance", t, "horizon_days", 365, lo=1, hi=365 * 30,
+                               fix="use a whole number of days, at least 1"),
+    )
+
+
+def _parse_treasury(v: _Validator, t: Mapping[str, Any]) -> TreasuryConfig:
+    funding = t.get("funding_rate_annual", "historical")
+    if isinstance(funding, str):
+        if funding != "historical":
+            raise InputError(f'{v.origin}: [treasury] funding_rate_annual = {funding!r} is not valid; '
+                             'use a number (annual rate) or "historical"')
+    else:
+        funding = v.number("treasury", t, "funding_rate_annual", None, lo=-10.0, hi=10.0,
+                           fix='use an annual rate as a fraction or "historical"')
+    try:
+        staking_default = network_parameter("ton", "staking_gross_yield_estimate")
+    except KeyError:
+        staking_default = 0.033
+    return TreasuryConfig(
+        strategy=v.string("treasury", t, "strategy", default="sell_on_payout"),
+        every_days=v.integer("treasury", t, "every_days", 30, lo=1, fix="use a whole number of days, at least 1"),
+        hedge_ratio=v.number("treasury", t, "hedge_ratio", 1.0, lo=0.0, hi=1.0, fix="use a fraction between 0 and 1"),
+        trading_fee_bps=v.number("treasury", t, "trading_fee_bps", 10.0, lo=0.0, hi=10_000.0,
+                                 fix="use basis points, e.g. 10"),
+        funding_rate_annual=funding,
+        put_strike=v.number("treasury", t, "put_strike", 0.9, lo=0.0, lo_open=True, hi=10.0,
+                            fix="use a strike as a fraction of the spot, e.g. 0.9"),
+        call_strike=v.number("treasury", t, "call_strike", 1.2, lo=0.0, lo_open=True, hi=10.0,
+                             fix="use a strike as a fraction of the spot, e.g. 1.2"),
+        vol_premium=v.number("treasury", t, "vol_premium", 0.1, lo=-1.0, hi=10.0,
+                             fix="use a volatility mark-up as a fraction, e.g. 0.1"),
+        staking_apy=v.number("treasury", t, "staking_apy", staking_default, lo=0.0, hi=1.0,
+                             fix="use an annual yield as a fraction, e.g. 0.033"),
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+_MISSING = object()
+
+
+def _toml_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return "date/time"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "table"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value + '"'
+    return repr(value) if not isinstance(value, (dt.date, dt.datetime)) else value.isoformat()
+
+
+def _reject_unknown(origin: str, table: str | None, mapping: Mapping[str, Any], known) -> None:
+    known = list(known)
+    for key in mapping:
+        if key in known:
+            continue
+        where = f"[{table}] {key}" if table else (f"[{key}]" if isinstance(mapping[key], Mapping) else key)
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        scope = f"in [{table}]" if table else "at the top level"
+        raise InputError(f"{origin}: {where} is not a known key {scope}; {hint}known: {', '.join(known)}")
+
+
+class _Validator:
+    """Type and range checks that raise one-line :class:`InputError` naming the field."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def _where(self, table: str | None, key: str) -> str:
+        return f"{self.origin}: [{table}] {key}" if table else f"{self.origin}: {key}"
+
+    def _get(self, table, t, key, default, required=False):
+        if key in t:
+            return t[key]
+        if required or default is None:
+            example = _EXAMPLES.get((table, key), "...")
+            place = f"[{table}]" if table else "the top of the file"
+            raise InputError(f"{self.origin}: {'[' + table + '] ' if table else ''}{key} is missing; "
+                             f"add {key} = {example} under {place}")
+        return default
+
+    def number(self, table, t, key, default, *, lo=None, hi=None, lo_open=False, fix="") -> float:
+        value = self._get(table, t, key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{self._where(table, key)} = {_show(value)} is a {_toml_type(value)}, not a number; {fix}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise InputError(f"{self._where(table, key)} = {_show(value)} is not finite; {fix}")
+        if (lo is not None and (value < lo or (lo_open and value == lo))) or (hi is not None and value > hi):
+            raise InputError(f"{self._where(table, key)} = {_show(value)} is out of range; {fix}")
+        return value
+
+    def integer(self, table, t, key, default, *, lo=None, hi=None, fix="") -> int:
+        value = self._get(table, t, key, default)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{self._where(table, key)} = {_show(value)} is a {_toml_type(value)}, "
+                             f"not a whole number; {fix}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise InputError(f"{self._where(table, key)} = {_show(value)} is out of range; {fix}")
+        return value
+
+    def string(self, table, t, key, *, default=None, required=False) -> str:
+        value = self._get(table, t, key, default, required=required)
+        if not isinstance(value, str):
+            raise InputError(f"{self._where(table, key)} = {_show(value)} is a {_toml_type(value)}, not a string; "
+                             f'put it in quotes, e.g. {key} = "..."')
+        if required and not value.strip():
+            raise InputError(f"{self._where(table, key)} is empty; give it a value")
+        return value
+
+    def choice(self, table, t, key, choices, *, default) -> str:
+        value = self.string(table, t, key, default=default)
+        if value not in choices:
+            raise InputError(f"{self._where(table, key)} = {_show(value)} is not valid; use one of {', '.join(choices)}")
+        return value
+
+    def boolean(self, table, t, key, default) -> bool:
+        value = self._get(table, t, key, default)
+        if not isinstance(value, bool):
+            raise InputError(f"{self._where(table, key)} = {_show(value)} is a {_toml_type(value)}, not a boolean; "
+                             "use true or false")
+        return value
+
+    def date(self, table, t, key, *, required=False) -> dt.date:
+        value = self._get(table, t, key, None, required=required)
+        if isinstance(value, dt.datetime):
+            raise InputError(f"{self._where(table, key)} = {_show(value)} has a time of day; use a date "
+                             "(UTC day) like 2025-01-01")
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise InputError(f"{self._where(table, key)} = {_show(value)} is not a date; use YYYY-MM-DD, e.g. 2025-01-01")

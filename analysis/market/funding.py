@@ -1,0 +1,145 @@
+"""TON perpetual funding history: payments, daily totals, and the daily rates a hedge pays.
+
+Sources: the vendored Binance TONUSDT history (``data/reference/ton_funding_binance.csv``) and
+any cached venue files ``cache_dir()/funding/<source>.csv`` (columns ``time,rate,interval_hours,
+source``) written by ``cocoon-econ fetch funding``.
+
+Sign convention (Binance, OKX, Bybit): a positive rate means longs pay shorts, so a short
+hedge RECEIVES ``rate x notional`` per payment. Annualised with 365 days.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.core.errors import DataError, InputError
+from analysis.market.store import cache_dir as default_cache_dir
+from analysis.market.store import reference_path
+
+VENDORED_FILE = "ton_funding_binance.csv"
+VENDORED_SOURCE = "binance"
+from analysis.core.units import DAYS_PER_YEAR  # noqa: E402
+COLUMNS = ["time", "rate", "interval_hours", "source"]
+
+
+def _parse(frame: pd.DataFrame, origin: str, source: str | None) -> pd.DataFrame:
+    missing = {"time", "rate", "interval_hours"} - set(frame.columns)
+    if missing:
+        raise DataError(f"{origin}: missing column(s) {', '.join(sorted(missing))}; "
+                        "expected time,rate,interval_hours,source")
+    try:
+        out = pd.DataFrame({
+            "time": pd.to_datetime(frame["time"], utc=True, format="ISO8601"),
+            "rate": frame["rate"].astype(float),
+            "interval_hours": frame["interval_hours"].astype(float),
+        })
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{origin}: unreadable funding rows ({exc}); refresh with cocoon-econ fetch funding") from None
+    if (out["interval_hours"] <= 0).any() or not np.all(np.isfinite(out["rate"])):
+        raise DataError(f"{origin}: interval_hours must be positive and rates finite")
+    out["source"] = source if source is not None else frame["source"].astype(str).to_numpy()
+    return out
+
+
+def read_funding(cache_dir: str | Path | None = None) -> pd.DataFrame:
+    """Every known TON funding payment: vendored Binance history plus cached venue files.
+
+    Returns
+    -------
+    DataFrame with ``time`` (UTC), ``rate`` (fraction per payment), ``interval_hours``,
+    ``source`` (venue key: the cache file's stem, ``binance`` for the vendored file), one row
+    per (source, time); a cached row wins over a vendored one at the same time.
+    """
+    frames = [_parse(pd.read_csv(reference_path(VENDORED_FILE)), VENDORED_FILE, VENDORED_SOURCE)]
+    folder = default_cache_dir(cache_dir) / "funding"
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.csv")):
+            frames.append(_parse(pd.read_csv(path), str(path), path.stem))
+    payments = pd.concat(frames, ignore_index=True)
+    payments = payments.drop_duplicates(subset=["source", "time"], keep="last")
+    return payments.sort_values(["time", "source"]).reset_index(drop=True)[COLUMNS]
+
+
+def daily_funding(payments: pd.DataFrame) -> pd.DataFrame:
+    """Funding per UTC day (what a short earns per unit of notional that day).
+
+    Per source and day, ``sum(rate) * 24 / sum(interval_hours)``: the sum of the day's payments
+    when all of them are present (e.g. six 4-hour payments), scaled up when some are missing.
+    Days with several sources take the mean over sources.
+
+    Returns
+    -------
+    DataFrame indexed by ``date`` with ``rate_per_day``, ``hours_covered`` (mean over sources) and
+    ``sources`` (comma-joined).
+    """
+    if payments.empty:
+        return pd.DataFrame(columns=["rate_per_day", "hours_covered", "sources"],
+                            index=pd.DatetimeIndex([], name="date"))
+    day = payments["time"].dt.tz_convert("UTC").dt.tz_localize(None).dt.floor("D")
+    per_source = (payments.assign(date=day)
+                  .groupby(["date", "source"])
+                  .agg(rate=("rate", "sum"), hours=("interval_hours", "sum")))
+    per_source["rate_per_day"] = per_source["rate"] * 24.0 / per_source["hours"]
+    grouped = per_source.reset_index().groupby("date")
+    out = pd.DataFrame({
+        "rate_per_day": grouped["rate_per_day"].mean(),
+        "hours_covered": grouped["hours"].mean(),
+        "sources": grouped["source"].agg(lambda s: ",".join(sorted(s))),
+    })
+    out.index = pd.DatetimeIndex(out.index, name="date")
+    return out
+
+
+def annualised(rate_per_day: float | np.ndarray) -> float | np.ndarray:
+    """Daily funding as a fraction per 365-day year (simple, not compounded)."""
+    return rate_per_day * DAYS_PER_YEAR
+
+
+def historical_mean_rate_per_day(daily: pd.DataFrame) -> float:
+    """The mean daily funding over every day on record."""
+    if daily.empty:
+        raise DataError("funding history is empty; run cocoon-econ fetch funding or give "
+                        "[treasury] funding_rate_annual as a number")
+    return float(daily["rate_per_day"].mean())
+
+
+def funding_rates_per_day(funding_rate_annual: float | str, horizon_days: int,
+                          dates: pd.DatetimeIndex | np.ndarray | None = None,
+                          daily: pd.DataFrame | None = None,
+                          cache_dir: str | Path | None = None) -> np.ndarray:
+    """The funding a short receives per unit notional on each day of the horizon.
+
+    Parameters
+    ----------
+    funding_rate_annual : a number (fraction per year, e.g. ``-0.07``) or ``"historical"``.
+    horizon_days : D.
+    dates : the UTC days 1..D of the path(s): a DatetimeIndex of D days, or a
+        ``[paths, D]`` array of ``datetime64[D]`` (rolling paths each have their own days).
+        With ``"historical"``, days on record get their real funding and other days the mean
+        over the record; without dates every day gets that mean.
+    daily : :func:`daily_funding` output (read from the data when omitted).
+
+    Returns
+    -------
+    ``[D]`` (or ``[paths, D]`` with per-path dates) float64 fractions per day.
+    """
+    if isinstance(funding_rate_annual, str):
+        if funding_rate_annual != "historical":
+            raise InputError(f"[treasury] funding_rate_annual = {funding_rate_annual!r}; use a number "
+                             "(fraction per year) or \"historical\"")
+        if daily is None:
+            daily = daily_funding(read_funding(cache_dir))
+        mean = historical_mean_rate_per_day(daily)
+        if dates is None:
+            return np.full(horizon_days, mean)
+        days = np.asarray(dates, dtype="datetime64[D]")
+        known = pd.Series(daily["rate_per_day"].to_numpy(), index=daily.index.to_numpy().astype("datetime64[D]"))
+        flat = known.reindex(days.ravel()).to_numpy()
+        return np.where(np.isnan(flat), mean, flat).reshape(days.shape)
+    rate = float(funding_rate_annual)
+    if not np.isfinite(rate):
+        raise InputError(f"[treasury] funding_rate_annual = {funding_rate_annual} must be a finite number")
+    return np.full(horizon_days, rate / DAYS_PER_YEAR)

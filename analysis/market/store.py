@@ -1,0 +1,274 @@
+"""Where data lives: committed reference tables and snapshot, and the git-ignored cache
+(its layout, CSV formats, merge rules and manifest).
+
+Every cache write is atomic (temp file in the same folder, fsync, then rename), so an
+interrupted or failed fetch leaves the previous file byte-identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from analysis.core.errors import DataError
+from analysis.sources.common import as_date
+
+from analysis.core.resources import DATA_DIR, REFERENCE_DIR, SCENARIO_DIR, SNAPSHOT_DIR, reference_path
+
+CACHE_ENV = "COCOON_ECON_CACHE"
+
+
+def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The cache folder: ``override``, else ``$COCOON_ECON_CACHE``, else the user's cache directory.
+
+    The default is ``platformdirs.user_cache_dir("cocoon-econ")`` (``~/.cache/cocoon-econ`` on
+    Linux), never a folder inside the installed package.
+    """
+    if override is not None:
+        return Path(override)
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    import platformdirs  # only when no override is given (tests and most runs set one)
+
+    return Path(platformdirs.user_cache_dir("cocoon-econ", appauthor=False))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically: a temp file beside it, fsync, then rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp makes 0600 files; keep the old file's mode, else the usual 0644.
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Atomically write UTF-8 text (see :func:`atomic_write_bytes`)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, index: bool = False) -> Path:
+    """Atomically write ``frame`` as CSV (LF line endings, UTF-8)."""
+    return atomic_write_text(path, frame.to_csv(index=index, lineterminator="\n"))
+
+
+# --- The price and funding cache --------------------------------------------------------
+#
+# Layout (others rely on it):
+#   <cache>/prices/<asset>_<source>.csv   date,open,high,low,close,volume,source (one row a UTC day)
+#   <cache>/funding/<source>.csv          time,rate,interval_hours,source (time ISO UTC)
+#   <cache>/manifest.json                 per file: last update, source, URL, and the day spans
+#                                         already requested (so a refresh asks only for missing days)
+
+PRICE_COLUMNS = ("date", "open", "high", "low", "close", "volume", "source")
+FUNDING_COLUMNS = ("time", "rate", "interval_hours", "source")
+MANIFEST_NAME = "manifest.json"
+_PRICE_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+def price_cache_path(asset: str, source: str, cache: str | os.PathLike[str] | None = None) -> Path:
+    """``<cache>/prices/<asset>_<source>.csv``."""
+    return cache_dir(cache) / "prices" / f"{asset}_{source}.csv"
+
+
+def funding_cache_path(source: str, cache: str | os.PathLike[str] | None = None) -> Path:
+    """``<cache>/funding/<source>.csv``."""
+    return cache_dir(cache) / "funding" / f"{source}.csv"
+
+
+def manifest_key(path: Path, cache: str | os.PathLike[str] | None = None) -> str:
+    """The manifest's key for a cache file: its path relative to the cache, with ``/``."""
+    return Path(path).resolve().relative_to(cache_dir(cache).resolve()).as_posix()
+
+
+def prices_csv_text(frame: pd.DataFrame) -> str:
+    """CSV text of a daily price frame (index ``date``; ``source`` column) in the cache format."""
+    out = pd.DataFrame({"date": pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")})
+    for col in _PRICE_FIELDS:
+        out[col] = frame[col].to_numpy(dtype=float) if col in frame else float("nan")
+    out["source"] = frame["source"].to_numpy() if "source" in frame else ""
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def write_prices_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Atomically write a daily price frame in the cache format."""
+    return atomic_write_text(path, prices_csv_text(frame))
+
+
+def read_prices_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a cache-format price CSV: index ``date`` (UTC days), ``open..volume`` and ``source``.
+
+    Raises
+    ------
+    DataError
+        When the file lacks a column or has unparseable or duplicate dates.
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype={"source": str})
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot read ({exc}); delete it and fetch again") from None
+    missing = [c for c in PRICE_COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; delete it and fetch again")
+    try:
+        dates = pd.to_datetime(raw["date"], format="%Y-%m-%d")
+        values = {c: raw[c].astype(float).to_numpy() for c in _PRICE_FIELDS}
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{path}: bad value ({exc}); delete it and fetch again") from None
+    frame = pd.DataFrame({**values, "source": raw["source"].fillna("").to_numpy()},
+                         index=pd.DatetimeIndex(dates, name="date"))
+    if frame.index.has_duplicates:
+        raise DataError(f"{path}: duplicate dates; delete it and fetch again")
+    return frame.sort_index()
+
+
+def merge_prices(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Union of two daily price frames; on a day present in both, ``new`` wins."""
+    if old is None or old.empty:
+        return new.sort_index()
+    if new is None or new.empty:
+        return old.sort_index()
+    kept = old[~old.index.isin(new.index)]
+    combined = pd.concat([kept, new]) if not kept.empty else new.copy()
+    combined.index.name = "date"
+    return combined.sort_index()
+
+
+def funding_csv_text(frame: pd.DataFrame) -> str:
+    """CSV text of a funding frame in the cache format (``time`` as ``YYYY-MM-DDTHH:MM:SSZ``)."""
+    times = pd.to_datetime(frame["time"], utc=True)
+    hours = ["" if pd.isna(h) else f"{float(h):g}" for h in frame["interval_hours"]]
+    out = pd.DataFrame({"time": times.dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(),
+                        "rate": frame["rate"].to_numpy(dtype=float),
+                        "interval_hours": hours,
+                        "source": frame["source"].to_numpy()})
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def write_funding_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Atomically write a funding frame in the cache format."""
+    return atomic_write_text(path, funding_csv_text(frame))
+
+
+def read_funding_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a funding CSV (cache format, or the reference file whose ``venue`` column is the source).
+
+    Returns ``time`` (tz-aware UTC), ``rate``, ``interval_hours`` and ``source``, ascending.
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype={"source": str, "venue": str})
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot read ({exc}); delete it and fetch again") from None
+    if "source" not in raw.columns and "venue" in raw.columns:
+        raw = raw.rename(columns={"venue": "source"})
+    missing = [c for c in FUNDING_COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; delete it and fetch again")
+    try:
+        frame = pd.DataFrame({"time": pd.to_datetime(raw["time"], utc=True, format="ISO8601"),
+                              "rate": raw["rate"].astype(float),
+                              "interval_hours": raw["interval_hours"].astype(float),
+                              "source": raw["source"].fillna("")})
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{path}: bad value ({exc}); delete it and fetch again") from None
+    return frame.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def merge_funding(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Union of two funding frames; on a time present in both, ``new`` wins.
+
+    Each row keeps the ``interval_hours`` computed when it was fetched (from a contiguous
+    API history); a missing one is filled from the time since the previous event.
+    """
+    parts = [f for f in (old, new) if f is not None and not f.empty]
+    if not parts:
+        return new if new is not None else old
+    combined = pd.concat(parts, ignore_index=True)
+    combined = combined.drop_duplicates("time", keep="last").sort_values("time").reset_index(drop=True)
+    gaps = combined["interval_hours"].isna()
+    if gaps.any() and len(combined) > 1:
+        since_prev = combined["time"].diff().dt.total_seconds() / 3600.0
+        since_prev.iloc[0] = since_prev.iloc[1]
+        combined.loc[gaps, "interval_hours"] = since_prev[gaps].round()
+    return combined
+
+
+# --- Manifest ------------------------------------------------------------------------------
+
+def read_manifest(cache: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The cache manifest (``{}`` when there is none yet)."""
+    path = cache_dir(cache) / MANIFEST_NAME
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc}); delete it (data files are kept) and fetch again") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object; delete it (data files are kept) and fetch again")
+    return data
+
+
+def write_manifest_entry(key: str, entry: dict[str, Any], cache: str | os.PathLike[str] | None = None) -> Path:
+    """Atomically replace one manifest entry (the others are kept)."""
+    manifest = read_manifest(cache)
+    manifest[key] = entry
+    text = json.dumps(dict(sorted(manifest.items())), indent=2, sort_keys=True) + "\n"
+    return atomic_write_text(cache_dir(cache) / MANIFEST_NAME, text)
+
+
+def merge_spans(spans: Iterable[Sequence[Any]]) -> list[list[str]]:
+    """Merge ``[first, last]`` day spans (ISO strings or dates) that overlap or touch."""
+    parsed = sorted((as_date(a), as_date(b)) for a, b in spans)
+    merged: list[list[dt.date]] = []
+    for a, b in parsed:
+        if merged and a <= merged[-1][1] + dt.timedelta(days=1):
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [[a.isoformat(), b.isoformat()] for a, b in merged]
+
+
+def missing_day_runs(start: dt.date, end: dt.date, have: Iterable[Any],
+                     spans: Iterable[Sequence[Any]] = ()) -> list[tuple[dt.date, dt.date]]:
+    """Contiguous runs of days in ``start..end`` neither in ``have`` nor inside ``spans``.
+
+    This is what an incremental refresh requests: days already stored, and days already
+    asked for (even if the source had nothing for them), are not asked for again.
+    """
+    known = {as_date(d) for d in have}
+    for a, b in spans:
+        day, last = max(as_date(a), start), min(as_date(b), end)
+        while day <= last:
+            known.add(day)
+            day += dt.timedelta(days=1)
+    runs: list[tuple[dt.date, dt.date]] = []
+    day = start
+    while day <= end:
+        if day not in known:
+            if runs and runs[-1][1] == day - dt.timedelta(days=1):
+                runs[-1] = (runs[-1][0], day)
+            else:
+                runs.append((day, day))
+        day += dt.timedelta(days=1)
+    return runs
+

@@ -1,0 +1,312 @@
+"""Run a scenario's treasury policies over many TON price paths and collect their outcomes.
+
+``simulate`` ties the layers together: a price scenario generator (:mod:`analysis.sim.paths`), the
+economics engine's income on those paths (:func:`analysis.econ.ledger.path_income`), the policies
+(:mod:`analysis.sim.strategies`) and the per-path metrics (:mod:`analysis.sim.risk`). Random paths are
+drawn and processed in chunks of :data:`CHUNK_PATHS` so memory stays bounded whatever the number
+of paths; chunk ``i`` uses the ``i``-th child of ``numpy.random.SeedSequence(seed)``, so the
+numbers depend on the seed only -- not on how many threads run the chunks (every core by
+default; numpy and the compiled scan release the GIL). Each chunk's policies are evaluated in
+one compiled pass (:mod:`analysis.sim.kernels`); ``compiled=False`` uses the numpy reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from analysis.sim import paths as pathgen
+from analysis.econ.costs import book_value_usd
+from analysis.core.errors import InputError
+from analysis.sim.kernels import scan_policies
+from analysis.market.funding import daily_funding, funding_rates_per_day, read_funding
+from analysis.econ.ledger import path_income, payouts_day_major
+from analysis.market.prices import daily_closes
+from analysis.sim.risk import PathOutcomes, path_outcomes, scan_blocks, summarise
+from analysis.econ.scenario import Scenario, price_asset
+from analysis.sim.strategies import (STRATEGY_NAMES, USD_PEGGED, VOL_WINDOW_DAYS, Flows, Market, TreasuryParams,
+                                 check_strategy_names, iter_position_blocks, policy_terms, realised_option_vol,
+                                 realised_option_vol_from_log, run_strategy)
+
+CHUNK_PATHS = 8192
+_R = TypeVar("_R")
+OPTION_VOL_SOURCES = ("realised", "garch")
+
+
+@dataclass
+class Simulation:
+    """Outcomes of every policy on the same price paths.
+
+    ``outcomes[name]`` holds per-path ``net_usd``, ``payback_day``, ``max_drawdown_usd``;
+    ``positions[name]`` the ``[P, D+1]`` cumulative position and ``price_paths`` the paths, kept
+    only with ``keep_paths=True``.
+    """
+
+    scenario: str
+    method: str
+    seed_entropy: int | None
+    n_paths: int
+    horizon_days: int
+    start_price: float
+    strategies: list[str]
+    outcomes: dict[str, PathOutcomes]
+    positions: dict[str, np.ndarray] | None = None
+    price_paths: np.ndarray | None = None
+    notes: dict[str, object] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, dict]:
+        """:func:`analysis.sim.risk.summarise` of each policy, keyed by name."""
+        return {name: summarise(self.outcomes[name]) for name in self.strategies}
+
+
+@dataclass(frozen=True)
+class _Setup:
+    scenario: Scenario
+    pegged: Scenario
+    strategies: list[str]
+    params: TreasuryParams
+    horizon_days: int
+    hardware_end_usd: float
+    fixed_flows: Flows | None          # path-independent income (fixed_token pricing)
+    expected: object                   # PathIncome on the flat forecast path (hedge sizing)
+    pegged_flat: object                # PathIncome of the pegged scenario on that path (its costs)
+    option_vol: float | None
+    keep_paths: bool
+    compiled: bool
+
+
+def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000, horizon_days: int | None = None,
+             seed: int | None = None, strategies: list[str] | None = None, *, closes: pd.DataFrame | None = None,
+             start_price: float | None = None, window_days: int | None = None, drift_annual: float | None = None,
+             vol_annual: float | None = None, option_vol: str = "realised", keep_paths: bool = False,
+             cache_dir: str | Path | None = None, workers: int | None = None,
+             compiled: bool = True) -> Simulation:
+    """Simulate the scenario's treasury policies over TON price paths.
+
+    Parameters
+    ----------
+    method : ``historical`` (the real path from ``[finance] start``, at real prices unless
+        ``start_price``), ``rolling`` (every historical start date, rescaled to ``start_price``,
+        default the latest close), ``bootstrap``, ``gbm`` or ``garch`` (``n_paths`` random paths
+        from the latest close or ``start_price``).
+    horizon_days : default ``[finance] horizon_days``.
+    strategies : names from :data:`analysis.sim.strategies.STRATEGY_NAMES` (default: all).
+    window_days : fit the random models on the last ``window_days`` returns only (default: all).
+    drift_annual, vol_annual : GBM parameters instead of estimates.
+    option_vol : ``realised`` (each path's trailing 30-day volatility) or ``garch`` (the GARCH
+        forecast of the next 30 days at the start) -- before ``[treasury] vol_premium``.
+    keep_paths : keep the price paths and every policy's position array (for charts).
+    workers : threads the chunks of paths run on (default: every core); the numbers do not
+        depend on it.
+    compiled : evaluate every policy of a chunk in one compiled pass (:mod:`analysis.sim.kernels`);
+        ``False`` uses the numpy reference, one policy at a time (the same numbers up to rounding).
+    """
+    if method not in pathgen.METHODS:
+        raise InputError(f"method = {method!r} is not known; use one of {', '.join(pathgen.METHODS)}")
+    if option_vol not in OPTION_VOL_SOURCES:
+        raise InputError(f"option_vol = {option_vol!r} is not known; use realised or garch")
+    names = check_strategy_names(list(strategies) if strategies is not None else list(STRATEGY_NAMES))
+    if len(set(names)) != len(names):
+        raise InputError("strategies: a strategy is listed twice; list each once")
+    horizon = scenario.finance.horizon_days if horizon_days is None else horizon_days
+    if int(horizon) != horizon or horizon < 1:
+        raise InputError(f"horizon_days = {horizon} must be a whole number of days, at least 1")
+    if int(n_paths) != n_paths or n_paths < 1:
+        raise InputError(f"paths = {n_paths} must be a whole number, at least 1")
+    if closes is None:  # TON for COCOON, RENDER for a Render scenario
+        closes = daily_closes(price_asset(scenario), cache_dir=None if cache_dir is None else str(cache_dir))
+    series = pathgen.close_series(closes)
+    try:
+        params = TreasuryParams.from_config(scenario.treasury)
+    except InputError as exc:
+        raise InputError(f"{scenario.origin}: {exc}") from None
+    returns = pathgen.log_returns(series)
+    notes: dict[str, object] = {}
+    if scenario.network.name != "cocoon" and params.funding_rate_annual == "historical":
+        # Only TON funding is on record; a RENDER perp hedge is run at 0 funding (issue 7).
+        params = dataclasses.replace(params, funding_rate_annual=0.0)
+        notes["funding_note"] = "no RENDER funding history on record: perp hedge at 0 funding"
+    daily = daily_funding(read_funding(cache_dir)) if params.funding_rate_annual == "historical" else None
+
+    seed_seq = np.random.SeedSequence(seed)
+    if method in ("historical", "rolling"):
+        if method == "historical":
+            start = pd.Timestamp(scenario.finance.start)
+            _check_history_span(series, start, horizon, scenario.origin)
+            all_paths = pathgen.historical_paths(series, start, horizon, start_price)
+            dates = pathgen.historical_dates(start, horizon)
+            history = _history_before(returns, series, [start])
+            notes["start"] = f"{start:%Y-%m-%d}"
+        else:
+            all_paths, starts = pathgen.rolling_paths(series, horizon, start_price, window_days)
+            dates = (starts.to_numpy().astype("datetime64[D]")[:, None] + np.arange(horizon))
+            history = _history_before(returns, series, starts)
+            notes["first_start"], notes["last_start"] = f"{starts[0]:%Y-%m-%d}", f"{starts[-1]:%Y-%m-%d}"
+        first_price = float(all_paths[0, 0])
+        n_total = all_paths.shape[0]
+        chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
+        model = None
+    else:
+        model = pathgen.fit_model(method, series, start_price, window_days, drift_annual, vol_annual)
+        first_price = model.start_price
+        n_total = int(n_paths)
+        chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
+        dates = None
+        history = returns[-VOL_WINDOW_DAYS:]
+        notes["model"] = dataclasses.asdict(model) if method != "bootstrap" else {
+            "block_length": model.block_length, "returns": len(model.log_returns)}
+        if method == "bootstrap":
+            notes["model"]["start_price"] = model.start_price
+
+    setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths,
+                        compiled)
+    # [D], or [P, D] for rolling paths (each has its own dates)
+    funding = funding_rates_per_day(params.funding_rate_annual, horizon, dates=dates, daily=daily)
+    children = seed_seq.spawn(len(chunks)) if model is not None else [None] * len(chunks)
+
+    wants_vol = setup.option_vol is None and any(n in ("put_protection", "collar") for n in names)
+
+    def run_chunk(k: int) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None]:
+        lo, hi = chunks[k]
+        vol = setup.option_vol
+        if model is not None:
+            growth = model.sample_log_growth(hi - lo, horizon, np.random.default_rng(children[k]))
+            if wants_vol:  # each path's realised volatility, from the log prices before they are exponentiated
+                vol = realised_option_vol_from_log(growth, horizon, history)
+            chunk_paths = pathgen.prices_from_log_growth(model.start_price, growth)
+        else:
+            chunk_paths = all_paths[lo:hi]
+            if wants_vol:
+                vol = realised_option_vol(chunk_paths, history if history.ndim == 1 else history[lo:hi])
+        market = Market(funding_rate_per_day=funding if funding.ndim == 1 else funding[lo:hi], option_vol_annual=vol)
+        return _run_policies(setup, chunk_paths, market)
+
+    results = map_chunks(run_chunk, len(chunks), workers)
+
+    outcomes = {name: PathOutcomes.concat([r[0][name] for r in results]) for name in names}
+    positions = kept_paths = None
+    if keep_paths:
+        positions = {name: np.concatenate([r[1][name] for r in results]) for name in names}
+        kept_paths = np.concatenate([r[2] for r in results])
+    notes["funding_rate_annual"] = params.funding_rate_annual
+    if daily is not None:
+        notes["historical_funding_days"] = len(daily)
+        notes["historical_funding_mean_annual"] = float(daily["rate_per_day"].mean() * 365)
+    return Simulation(scenario=scenario.name, method=method, seed_entropy=seed_seq.entropy if model is not None else None,
+                      n_paths=n_total, horizon_days=horizon, start_price=first_price, strategies=names,
+                      outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes)
+
+
+def default_workers() -> int:
+    """Threads the chunks run on by default: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def map_chunks(run_chunk: Callable[[int], _R], n_chunks: int, workers: int | None = None) -> list[_R]:
+    """``run_chunk(k)`` for every chunk ``k``, in order, on ``workers`` threads (default: every core).
+
+    numpy's array operations and the compiled kernels release the GIL, so chunks run side by
+    side; each chunk has its own seed, so the numbers do not depend on the number of threads.
+    """
+    if workers is not None and (int(workers) != workers or workers < 1):
+        raise InputError(f"workers = {workers} must be a whole number of threads, at least 1")
+    workers = min(int(workers or default_workers()), n_chunks)
+    if workers <= 1:
+        return [run_chunk(k) for k in range(n_chunks)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(run_chunk, range(n_chunks)))
+
+
+def _check_history_span(series: pd.Series, start: pd.Timestamp, horizon: int, origin: str) -> None:
+    first, last = series.index[0], series.index[-1]
+    if start - pd.Timedelta(days=1) < first or start > last:
+        raise InputError(f"{origin}: [finance] start = {start:%Y-%m-%d} is outside the TON price history "
+                         f"({first + pd.Timedelta(days=1):%Y-%m-%d} .. {last:%Y-%m-%d}); choose a start inside it")
+    most = (last - start).days + 1
+    if horizon > most:
+        raise InputError(f"horizon_days = {horizon} runs past the last TON close ({last:%Y-%m-%d}) from "
+                         f"[finance] start = {start:%Y-%m-%d}; use --horizon-days {most} or less, or an earlier start")
+
+
+def _history_before(returns: np.ndarray, series: pd.Series, starts) -> np.ndarray:
+    """The 30 daily log returns before each start day (``[n]`` for one start, else ``[P, n]``).
+
+    Start days too early to have 30 returns before them use the first 30 of the history.
+    """
+    index = series.index
+    positions = index.get_indexer(pd.DatetimeIndex(starts))  # row of day 1 of each path
+    # returns[j] is the move from close j to close j+1, so the last return known before day 1's
+    # close (row r) is returns[r - 2] (close r-2 -> r-1, column 0 of the path).
+    last = np.maximum(positions - 1, VOL_WINDOW_DAYS)
+    window = np.stack([returns[e - VOL_WINDOW_DAYS:e] for e in last])
+    return window[0] if len(starts) == 1 else window
+
+
+def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, horizon: int, start_price: float,
+                option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool,
+                compiled: bool = True) -> _Setup:
+    flat = np.full((1, horizon + 1), start_price)
+    expected = path_income(scenario, flat)
+    hardware_end = 0.0 if scenario.hardware.already_owned else book_value_usd(scenario.hardware, horizon)
+    fixed = None
+    if scenario.pricing.mode == "fixed_token" and scenario.network.name == "cocoon":
+        # TON per token does not depend on the TON price: the same income on every path
+        # (MODEL_INTERFACE.md: ton_earned depends on the path only in usd_pegged/repriced).
+        fixed = Flows.from_income(expected, hardware_end, expected=expected)
+    vol = None
+    if option_vol == "garch" and any(n in ("put_protection", "collar") for n in names):
+        vol = pathgen.fit_garch(series, window_days=window_days).vol_forecast_annual(30)
+    pegged = dataclasses.replace(scenario, pricing=dataclasses.replace(scenario.pricing, mode="usd_pegged"))
+    return _Setup(scenario=scenario, pegged=pegged, strategies=names, params=params, horizon_days=horizon,
+                  hardware_end_usd=hardware_end, fixed_flows=fixed, expected=expected,
+                  pegged_flat=path_income(pegged, flat),
+                  option_vol=vol, keep_paths=keep_paths, compiled=compiled)
+
+
+def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
+                  ) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None]:
+    flows = setup.fixed_flows
+    # The paths are day-major underneath ([D+1, P] transposed); so are the engine's outputs then,
+    # which the policies use without a copy.
+    engine_paths = price_paths
+    if flows is None and any(n != USD_PEGGED for n in setup.strategies):
+        flows = Flows.from_income(path_income(setup.scenario, engine_paths), setup.hardware_end_usd,
+                                  expected=setup.expected)
+    outcomes, positions = {}, {}
+    policies: list[tuple[str, str, Flows]] = []
+    for name in setup.strategies:
+        policy, policy_flows = name, flows
+        if name == USD_PEGGED:  # the network carries the risk: sell each payout of the pegged income
+            policy = "sell_on_payout"
+            if setup.pegged.network.name == "cocoon":
+                # the engine's payouts computed day-major in place (path_income's numbers)
+                payout, unpaid = payouts_day_major(setup.pegged, np.ascontiguousarray(price_paths.T))
+                income = dataclasses.replace(setup.pegged_flat, payout_ton=payout.T, unpaid_ton=unpaid)
+            else:  # Render's income model lives in analysis.econ.render, reached through path_income
+                income = path_income(setup.pegged, engine_paths)
+            policy_flows = Flows.from_income(income, setup.hardware_end_usd, collapse=False)
+        policies.append((name, policy, policy_flows))
+    if setup.keep_paths:
+        for name, policy, policy_flows in policies:
+            result = run_strategy(policy, price_paths, policy_flows, setup.params, market)
+            outcomes[name] = path_outcomes(result.position_usd, result.net_usd)
+            positions[name] = np.ascontiguousarray(result.position_usd)
+    elif setup.compiled:   # every policy in one compiled pass (analysis.sim.kernels)
+        terms = [policy_terms(policy, price_paths, policy_flows, setup.params, market)
+                 for _, policy, policy_flows in policies]
+        outcomes = dict(zip([name for name, _, _ in policies], scan_policies(terms)))
+    else:                  # the numpy reference: block by block, one policy at a time
+        for name, policy, policy_flows in policies:
+            outcomes[name] = scan_blocks(iter_position_blocks(policy, price_paths, policy_flows, setup.params, market),
+                                         policy_flows.hardware_end_usd)
+    return outcomes, positions, (np.ascontiguousarray(price_paths) if setup.keep_paths else None)

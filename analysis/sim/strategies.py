@@ -1,0 +1,771 @@
+"""Treasury and hedging policies for TON income, vectorised over price paths.
+
+Every policy takes the same inputs -- price paths ``[P, D+1]`` (column 0 the start price, column
+``t`` the close of day ``t``), the set-up's :class:`Flows` (TON payouts per day, USD costs),
+:class:`TreasuryParams` (the scenario's ``[treasury]`` table) and :class:`Market` (funding,
+option volatility) -- and returns a :class:`StrategyResult`:
+
+``position_usd [P, D+1]``
+    cumulative net USD marked to market: cash (capex paid on day 0, costs, sales, hedge cash
+    flows) plus everything still held (TON, an open short) valued at that day's close net of the
+    trading fee to unwind it -- what you would have if you liquidated that day. Column ``D`` is
+    the liquidated end state, with accrued-but-unpaid TON valued at the last close.
+``net_usd [P]``
+    the horizon's result: ``position_usd[:, D] + hardware_end_usd``, the hardware valued at
+    the end as the economics engine does (its book value when bought for the project, 0 when
+    already owned -- see :func:`analysis.econ.ledger.terminal_value_usd`), so that a bought GPU
+    costs its depreciation over the horizon, not its price.
+
+Policies (``trading_fee_bps`` is charged on every spot sale and every perp trade):
+
+- ``hold``: keep every payout, sell everything at the horizon.
+- ``sell_on_payout``: sell each payout at that day's close.
+- ``sell_every``: sell what has accumulated every ``every_days`` days (and at the horizon).
+- ``cover_costs``: each day sell just enough TON to pay that day's USD costs (power,
+  colocation, fixed); hold the rest and sell it at the horizon. Costs the TON cannot cover are
+  paid from the owner's pocket.
+- ``stake``: hold and stake every payout at ``staking_apy`` (compounded daily), sell at the horizon.
+- ``perp_hedge``: on day 0 short ``hedge_ratio`` x the expected TON income of the horizon on a
+  linear TON/USD perpetual; as each payout arrives, sell it and buy back ``hedge_ratio`` x that
+  amount of the short; the rest of the short is closed at the horizon. The open short receives
+  funding each day (``rate x short x previous close``; positive rates pay shorts). Margin and
+  its cost are not modelled.
+- ``put_protection``: every 30 days buy a European put on the next 30 days' expected TON income,
+  strike ``put_strike`` x spot, priced by Black-Scholes at a volatility plus ``vol_premium``; the
+  TON is sold at each expiry. No liquid listed TON options market exists, so the premium is a
+  theoretical cost. Options are carried at zero between purchase and expiry (premium is cash
+  out at purchase, payoff cash in at expiry).
+- ``collar``: as ``put_protection``, also selling a call struck at ``call_strike`` x spot.
+
+Arrays are processed day-major (``[days, paths]``) so that each step over days is one numpy
+operation over all paths; there are no per-path Python loops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from analysis.core.errors import InputError
+from analysis.core.numeric import cumsum_days
+from analysis.sim.options import black_scholes_call_unit, black_scholes_put_unit
+from analysis.sim.paths import DAYS_PER_YEAR
+from analysis.econ.scenario import TreasuryConfig
+
+OPTION_DAYS = 30   # monthly expiries
+VOL_WINDOW_DAYS = 30  # trailing window of the realised volatility used to price options
+
+# The engine's pricing mode shown beside the policies: the network pays a USD price per token,
+# so the network, not the GPU owner, carries the TON price risk. It needs different income, so
+# the simulation runs it (analysis.sim.simulation); it is listed here so names are checked in one place.
+USD_PEGGED = "usd_pegged"
+
+
+@dataclass(frozen=True)
+class TreasuryParams(TreasuryConfig):
+    """The scenario's ``[treasury]`` table (fields and defaults of
+    :class:`analysis.econ.scenario.TreasuryConfig`), checked for what the policies need."""
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("every_days", int(self.every_days) == self.every_days and self.every_days >= 1,
+             "a whole number of days, at least 1"),
+            ("hedge_ratio", np.isfinite(self.hedge_ratio) and self.hedge_ratio >= 0, "a fraction >= 0 (1 = fully hedged)"),
+            ("trading_fee_bps", np.isfinite(self.trading_fee_bps) and 0 <= self.trading_fee_bps < 10_000,
+             "basis points between 0 and 10000"),
+            ("put_strike", np.isfinite(self.put_strike) and self.put_strike > 0, "a fraction of spot > 0 (e.g. 0.9)"),
+            ("call_strike", np.isfinite(self.call_strike) and self.call_strike > 0, "a fraction of spot > 0 (e.g. 1.2)"),
+            ("vol_premium", np.isfinite(self.vol_premium) and self.vol_premium >= 0, "a volatility >= 0 (e.g. 0.1)"),
+            ("staking_apy", np.isfinite(self.staking_apy) and self.staking_apy > -1, "a fraction per year (e.g. 0.033)"),
+            ("funding_rate_annual", self.funding_rate_annual == "historical" or (
+                not isinstance(self.funding_rate_annual, str) and np.isfinite(self.funding_rate_annual)),
+             'a fraction per year (e.g. -0.07) or "historical"'),
+        ]
+        for name, ok, fix in checks:
+            if not ok:
+                raise InputError(f"[treasury] {name} = {getattr(self, name)!r} is invalid; use {fix}")
+        if self.strategy not in STRATEGY_NAMES:
+            raise InputError(f"[treasury] strategy = {self.strategy!r} is not known; use one of "
+                             f"{', '.join(STRATEGY_NAMES)}")
+
+    @property
+    def fee(self) -> float:
+        """Trading fee as a fraction of notional."""
+        return self.trading_fee_bps / 10_000.0
+
+    @classmethod
+    def from_config(cls, treasury: Any) -> "TreasuryParams":
+        """From the scenario's ``TreasuryConfig`` (any object with these attribute names)."""
+        names = cls.__dataclass_fields__
+        return cls(**{name: getattr(treasury, name) for name in names if hasattr(treasury, name)})
+
+
+@dataclass(frozen=True)
+class Flows:
+    """What a treasury policy needs from the economics engine, for the whole set-up.
+
+    ``payout_ton`` is ``[D]`` when the same on every path (fixed TON price per token) or
+    ``[P, D]``; ``unpaid_ton`` a number or ``[P]``. ``expected_*`` is the forecast made at the
+    start (what a hedge is sized on).
+    """
+
+    payout_ton: np.ndarray
+    usd_opex_per_day: np.ndarray
+    capex_usd: float = 0.0
+    hardware_end_usd: float = 0.0
+    unpaid_ton: np.ndarray | float = 0.0
+    expected_payout_ton: np.ndarray | None = None
+    expected_unpaid_ton: float | None = None
+
+    @property
+    def horizon_days(self) -> int:
+        return int(np.shape(self.payout_ton)[-1])
+
+    @property
+    def expected_payout(self) -> np.ndarray:
+        if self.expected_payout_ton is not None:
+            return np.asarray(self.expected_payout_ton, dtype=float)
+        q = np.asarray(self.payout_ton, dtype=float)
+        return q if q.ndim == 1 else q.mean(axis=0)
+
+    @property
+    def expected_unpaid(self) -> float:
+        if self.expected_unpaid_ton is not None:
+            return float(self.expected_unpaid_ton)
+        return float(np.mean(self.unpaid_ton))
+
+    @property
+    def expected_income_ton(self) -> float:
+        """Expected TON income of the horizon: payouts plus what is still unpaid at the end."""
+        return float(self.expected_payout.sum()) + self.expected_unpaid
+
+    @classmethod
+    def from_income(cls, income: Any, hardware_end_usd: float = 0.0, expected: Any | None = None,
+                    collapse: bool = True) -> "Flows":
+        """From the engine's ``PathIncome`` (``expected``: ``PathIncome`` on the forecast path).
+
+        ``hardware_end_usd``: the hardware's value counted at the horizon (see ``net_usd``).
+        With ``collapse``, arrays that are the same on every path become ``[D]`` (fixed-token
+        pricing), which keeps the policies cheap; pass ``False`` when they surely differ.
+        """
+        opex = sum(np.asarray(v, dtype=float) for v in income.usd_opex.values())
+        opex = np.broadcast_to(opex, (np.shape(income.payout_ton)[-1],)).astype(float)
+        kwargs = {}
+        if expected is not None:
+            kwargs = {"expected_payout_ton": np.asarray(expected.payout_ton, dtype=float).reshape(-1, opex.size).mean(axis=0),
+                      "expected_unpaid_ton": float(np.mean(expected.unpaid_ton))}
+        payout, unpaid = income.payout_ton, income.unpaid_ton
+        if collapse:
+            payout, unpaid = collapse_paths(payout), collapse_vector(unpaid)
+        return cls(payout_ton=np.asarray(payout, dtype=float), usd_opex_per_day=opex,
+                   capex_usd=float(income.capex_usd), hardware_end_usd=float(hardware_end_usd),
+                   unpaid_ton=unpaid, **kwargs)
+
+
+@dataclass(frozen=True)
+class Market:
+    """Market inputs of the hedges.
+
+    ``funding_rate_per_day``: ``[D]`` or ``[P, D]`` (see :func:`analysis.market.funding.funding_rates_per_day`).
+    ``option_vol_annual``: the volatility options are priced at before ``vol_premium`` -- a
+    number, a ``[periods]`` or ``[periods, P]`` array, or ``None`` for each path's trailing
+    30-day realised volatility at purchase (warmed up with ``history_log_returns``, the daily
+    log returns before the start; see :func:`realised_option_vol`).
+    """
+
+    funding_rate_per_day: np.ndarray | float = 0.0
+    option_vol_annual: float | np.ndarray | None = None
+    history_log_returns: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    """A policy's outcome on every path (see the module docstring)."""
+
+    name: str
+    position_usd: np.ndarray  # [P, D+1]
+    net_usd: np.ndarray       # [P]
+
+
+def collapse_paths(values: Any) -> np.ndarray:
+    """A per-path ``[P, D]`` array as ``[D]`` when every path has the same row, else unchanged."""
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim == 2 and (arr.strides[0] == 0 or np.array_equal(arr, np.broadcast_to(arr[0], arr.shape))):
+        return arr[0].copy()
+    return arr
+
+
+def collapse_vector(values: Any) -> np.ndarray | float:
+    """A per-path ``[P]`` array as one number when every path has the same value, else unchanged."""
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim == 0 or (arr.size and np.all(arr == arr.flat[0])):
+        return float(arr.flat[0]) if arr.size else 0.0
+    return arr
+
+
+# ---------------------------------------------------------------------------------------------
+# internals: day-major arrays, positions produced one day at a time
+
+
+class _Days:
+    """The inputs of one evaluation, day-major: prices ``S [D+1, P]``, payouts ``q`` etc."""
+
+    def __init__(self, price_paths: np.ndarray, flows: Flows, params: TreasuryParams):
+        paths = np.asarray(price_paths, dtype=float)
+        if paths.ndim != 2 or paths.shape[1] < 2:
+            raise InputError(f"price_paths: shape {paths.shape}; expected [paths, horizon_days + 1]")
+        self.S = np.ascontiguousarray(paths.T)   # no copy for the generators' output
+        self.D = self.S.shape[0] - 1
+        self.P = self.S.shape[1]
+        if flows.horizon_days != self.D:
+            raise InputError(f"flows: {flows.horizon_days} days of payouts for price paths of {self.D} days")
+        self.q = _day_major(flows.payout_ton, self.D, self.P)        # [D, 1] or [D, P]
+        self.opex = np.asarray(flows.usd_opex_per_day, dtype=float).reshape(self.D)
+        # cash before any TON is sold: capex on day 0, costs each day
+        self.base = -flows.capex_usd - np.concatenate([[0.0], np.cumsum(self.opex)])
+        self.keep = 1.0 - params.fee
+        # accrued-but-unpaid TON at the horizon, valued at the last close net of the fee
+        self.unpaid_usd = self.keep * np.asarray(flows.unpaid_ton, dtype=float) * self.S[self.D]
+        self.flows = flows
+        self.params = params
+
+    def cum_payouts(self) -> np.ndarray:
+        """Cumulative payouts ``[D+1, 1|P]`` with row 0 = 0."""
+        out = np.zeros((self.D + 1, self.q.shape[1]))
+        cumsum_days(self.q, out=out[1:])
+        return out
+
+
+def _policy_days(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams) -> _Days:
+    """The day-major inputs of the policy ``name``, after checking it is one this module runs."""
+    check_strategy_names([name], "strategy")
+    if name == USD_PEGGED:
+        raise InputError("strategy: usd_pegged needs the usd_pegged income; run it through "
+                         "analysis.sim.simulation (it is sell_on_payout on that income)")
+    return _Days(price_paths, flows, params)
+
+
+def _day_major(values: Any, days: int, n_paths: int) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim == 1:
+        return arr.reshape(days, 1)
+    if arr.shape != (n_paths, days):
+        raise InputError(f"flows: per-path array of shape {arr.shape}; expected ({n_paths}, {days})")
+    return np.ascontiguousarray(arr.T)
+
+
+def _per_day(values: np.ndarray | None, days: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """``values [D+1, 1|P]`` as something indexable by day (a number or a row), and which days are non-zero."""
+    if values is None:
+        return None, np.zeros(days + 1, dtype=bool)
+    live = np.any(values != 0, axis=1)
+    return (values[:, 0] if values.shape[1] == 1 else values), live
+
+
+def _linear_rows(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
+                 events: dict[int, np.ndarray] | None = None) -> Iterator[np.ndarray]:
+    """Day by day, ``base_t + beta_t S_t + sum_{j<=t} (c_j S_j + events_j)`` (+ the unpaid TON on day D).
+
+    ``beta``, ``c``: ``[D+1, 1|P]`` (TON held, marked at the close; TON sold, fee-net); ``events``:
+    cash on a few days (option premiums and payoffs), ``[P]`` each. Yields one reused ``[P]``
+    buffer per day (copy it to keep it); each step is a few vector operations over all paths,
+    skipped on days where the term is zero.
+    """
+    S, D = days.S, days.D
+    beta_t, beta_live = _per_day(beta, D)
+    c_t, c_live = _per_day(c, D)
+    events = events or {}
+    step = np.diff(days.base, prepend=0.0)   # capex on day 0, then each day's costs
+    cash = np.zeros(days.P)                  # cumulative cash: costs, sales and events
+    tmp = np.empty(days.P)
+    row = np.empty(days.P)
+    for t in range(D + 1):
+        if c_live[t]:
+            np.multiply(S[t], c_t[t], out=tmp)
+            cash += tmp
+        if t in events:
+            cash += events[t]
+        if step[t]:
+            cash += step[t]
+        if t == D:
+            cash += days.unpaid_usd
+        if beta_live[t]:
+            np.multiply(S[t], beta_t[t], out=row)
+            row += cash
+            yield row
+        else:
+            yield cash
+
+
+# Block evaluation: the same positions as the row generators, computed BLOCK_DAYS days at a time
+# as 2-D day-major operations ([days, paths]), which costs a few array passes per policy instead of
+# a dozen small operations per day. A block of 8192 paths x 32 days is 2 MB, so it stays in cache.
+BLOCK_DAYS = 32
+
+
+def _block_ranges(D: int) -> list[tuple[int, int]]:
+    return [(lo, min(lo + BLOCK_DAYS, D + 1)) for lo in range(0, D + 1, BLOCK_DAYS)]
+
+
+def _linear_blocks(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
+                   events: dict[int, np.ndarray] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """:func:`_linear_rows` by blocks of days: yields ``(first_day, positions [n, P])`` (a reused buffer).
+
+    Cash from sales is accumulated over the block's rows when sales happen on many of its days,
+    else added as a constant between the (few) sale days; costs enter as the per-day ``base``.
+    """
+    S, D, P = days.S, days.D, days.P
+    beta_t, beta_live = _per_day(beta, D)
+    c_t, c_live = _per_day(c, D)
+    c_scalar = c is not None and c.shape[1] == 1
+    b_scalar = beta is not None and beta.shape[1] == 1
+    events = events or {}
+    cash_live = c_live.copy()
+    for t in events:
+        cash_live[t] = True
+    base = days.base
+    rows = min(BLOCK_DAYS, D + 1)
+    buf = np.empty((rows, P))
+    tmp = np.empty((rows, P)) if beta is not None else None
+    cash = np.zeros(P)
+    cash_zero = True
+    for lo, hi in _block_ranges(D):
+        n = hi - lo
+        out = buf[:n]
+        Sb = S[lo:hi]
+        live = np.flatnonzero(cash_live[lo:hi]) + lo
+        any_beta = bool(beta_live[lo:hi].any())
+        if 4 * len(live) > n:   # sales on many days: running sum over the rows
+            if c_live[lo:hi].any():
+                np.multiply(Sb, c_t[lo:hi, None] if c_scalar else c_t[lo:hi], out=out)
+            else:
+                out[...] = 0.0
+            for t in live:
+                if t in events:
+                    out[t - lo] += events[t]
+            if not cash_zero:
+                out[0] += cash
+            for i in range(1, n):
+                np.add(out[i - 1], out[i], out=out[i])
+            cash[...] = out[n - 1]
+            cash_zero = False
+            out += base[lo:hi, None]
+            if any_beta:
+                np.multiply(Sb, beta_t[lo:hi, None] if b_scalar else beta_t[lo:hi], out=tmp[:n])
+                out += tmp[:n]
+        else:                   # a few sale days: the cash is constant between them
+            if any_beta:
+                np.multiply(Sb, beta_t[lo:hi, None] if b_scalar else beta_t[lo:hi], out=out)
+                out += base[lo:hi, None]
+            else:
+                out[...] = base[lo:hi, None]
+            first = lo
+            for t in live:
+                if not cash_zero and t > first:
+                    out[first - lo:t - lo] += cash
+                if c_live[t]:
+                    cash += S[t] * c_t[t]
+                if t in events:
+                    cash += events[t]
+                cash_zero = False
+                first = t
+            if not cash_zero:
+                out[first - lo:] += cash
+        if hi == D + 1:
+            out[n - 1] += days.unpaid_usd
+        yield lo, out
+
+
+def _cover_costs_blocks(days: _Days, market: Market) -> Iterator[tuple[int, np.ndarray]]:
+    """:func:`_cover_costs_rows` by blocks of days (the sales depend on the holdings, so row by row)."""
+    S, D, P, keep, opex, base = days.S, days.D, days.P, days.keep, days.opex, days.base
+    q = days.q[:, 0] if days.q.shape[1] == 1 else days.q
+    rows = min(BLOCK_DAYS, D + 1)
+    buf = np.empty((rows, P))
+    sk = np.empty((rows, P))
+    held = np.zeros(P)       # TON held
+    cash = np.zeros(P)       # cumulative USD from sales
+    value = np.empty(P)
+    proceeds = np.empty(P)
+    for lo, hi in _block_ranges(D):
+        n = hi - lo
+        out = buf[:n]
+        np.multiply(S[lo:hi], keep, out=sk[:n])           # fee-net USD per TON sold that day
+        for i, t in enumerate(range(lo, hi)):
+            row = out[i]
+            if t == 0:
+                row[...] = base[0]
+                continue
+            held += q[t - 1]
+            np.multiply(held, sk[i], out=value)            # fee-net USD value of the TON held
+            np.add(cash, value, out=row)                   # = cash after the sale + what remains
+            row += base[t]
+            np.minimum(value, opex[t - 1], out=proceeds)   # sell up to the day's costs
+            cash += proceeds
+            value -= proceeds
+            np.divide(value, sk[i], out=held)
+        if hi == D + 1:
+            out[n - 1] += days.unpaid_usd
+        yield lo, out
+
+
+def iter_position_blocks(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                         market: Market | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """The policy's position by blocks of days: ``(first_day, positions [n, P])``, days 0..D in order.
+
+    The same numbers as :func:`iter_positions` (up to floating-point rounding), computed with
+    2-D operations over :data:`BLOCK_DAYS` days at a time; the block is a reused buffer.
+    """
+    days = _policy_days(name, price_paths, flows, params)
+    return _blocks(name, days, market or Market())
+
+
+_Terms = tuple["np.ndarray | None", "np.ndarray | None", "dict[int, np.ndarray] | None"]
+
+
+def _collect(name: str, days: _Days, rows: Iterable[np.ndarray]) -> StrategyResult:
+    position = np.empty((days.D + 1, days.P))
+    for t, row in enumerate(rows):
+        position[t] = row
+    return StrategyResult(name=name, position_usd=position.T, net_usd=position[days.D] + days.flows.hardware_end_usd)
+
+
+def _schedule_terms(days: _Days, sale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(c, beta) of selling everything held on the days where ``sale`` [D+1] is True.
+
+    ``c_t`` = fee-net TON sold on day t (proceeds ``c_t S_t``), ``beta_t`` = fee-net TON held
+    after day t's sale (marked at ``S_t``).
+    """
+    cum = days.cum_payouts()
+    last_sale = np.maximum.accumulate(np.where(sale, np.arange(days.D + 1), 0))
+    before = np.concatenate([[0], last_sale[:-1]])  # the last sale strictly before day t
+    held_before = cum - cum[before]                 # held at day t's close before selling
+    sold = held_before * sale[:, None]
+    return days.keep * sold, days.keep * (held_before - sold)
+
+
+def _sale_days(D: int, every_days: int) -> np.ndarray:
+    sale = np.zeros(D + 1, dtype=bool)
+    sale[every_days::every_days] = True
+    sale[D] = True
+    return sale
+
+
+# ---------------------------------------------------------------------------------------------
+# policies: each ``_<name>_rows`` yields the position day by day
+
+
+def _hold_terms(days: _Days, market: Market) -> _Terms:
+    c, beta = _schedule_terms(days, _sale_days(days.D, days.D))
+    return beta, c, None
+
+
+def _sell_on_payout_terms(days: _Days, market: Market) -> _Terms:
+    c = np.empty((days.D + 1, days.q.shape[1]))
+    c[0] = 0.0
+    np.multiply(days.q, days.keep, out=c[1:])
+    return None, c, None
+
+
+def _sell_every_terms(days: _Days, market: Market) -> _Terms:
+    c, beta = _schedule_terms(days, _sale_days(days.D, days.params.every_days))
+    return beta, c, None
+
+
+def _stake_terms(days: _Days, market: Market) -> _Terms:
+    """Holdings ``h_t = g h_{t-1} + q_t``, ``g = (1 + apy)^(1/365)``: ``h_t = g^t sum_{s<=t} q_s g^{-s}``."""
+    growth = (1.0 + days.params.staking_apy) ** (np.arange(days.D + 1) / DAYS_PER_YEAR)
+    discounted = np.zeros((days.D + 1, days.q.shape[1]))
+    cumsum_days(days.q / growth[1:, None], out=discounted[1:])
+    return days.keep * discounted * growth[:, None], None, None
+
+
+def _cover_costs_rows(days: _Days, market: Market) -> Iterator[np.ndarray]:
+    S, keep = days.S, days.keep
+    held = np.zeros(days.P)       # TON held
+    cash_in = np.zeros(days.P)    # cumulative USD from sales
+    value = np.empty(days.P)
+    proceeds = np.empty(days.P)
+    row = np.full(days.P, days.base[0])
+    yield row
+    q = days.q[:, 0] if days.q.shape[1] == 1 else days.q
+    for t in range(1, days.D + 1):
+        held += q[t - 1]
+        np.multiply(held, S[t], out=value)
+        value *= keep                                        # fee-net USD value of the TON held
+        np.minimum(value, days.opex[t - 1], out=proceeds)    # sell up to the day's costs
+        cash_in += proceeds
+        value -= proceeds                                    # what remains, at market
+        np.add(cash_in, value, out=row)
+        row += days.base[t]
+        if t == days.D:
+            row += days.unpaid_usd
+        yield row
+        np.divide(value, S[t], out=held)
+        held /= keep
+
+
+def _perp_hedge_terms(days: _Days, market: Market) -> _Terms:
+    """See :func:`perp_hedge`: linear in the prices with ``c_0 = H(1-f) + F_1 H``,
+    ``c_j = q_j (1-f) - b_j (1+f) + F_{j+1} short_j``, ``beta_j = -short_j (1+f) - F_{j+1} short_j``."""
+    D, f, params = days.D, days.params.fee, days.params
+    hedged = params.hedge_ratio * days.flows.expected_income_ton
+    short = np.maximum(hedged - params.hedge_ratio * days.cum_payouts(), 0.0)     # [D+1, 1|P]
+    buyback = np.concatenate([np.zeros((1, short.shape[1])), short[:-1] - short[1:]])
+    rate = market.funding_rate_per_day
+    funding = _day_major(np.broadcast_to(rate, (D,)) if np.ndim(rate) < 2 else rate, D, days.P)
+    funding_next = np.concatenate([funding, np.zeros((1, funding.shape[1]))])      # F_{j+1} on row j
+    carry = funding_next * short                                                   # funding earned on S_j
+    q = np.concatenate([np.zeros((1, days.q.shape[1])), days.q])
+    c = q * days.keep - buyback * (1.0 + f) + carry
+    c[0] += hedged * (1.0 - f)
+    beta = -short * (1.0 + f) - carry
+    return beta, c, None
+
+
+def _option_terms(days: _Days, market: Market, sell_calls: bool) -> _Terms:
+    S, D, params, flows = days.S, days.D, days.params, days.flows
+    starts, expiries = option_periods(D)
+    sale = np.zeros(D + 1, dtype=bool)
+    sale[expiries] = True
+    c, beta = _schedule_terms(days, sale)
+    expected = np.concatenate([[0.0], np.cumsum(flows.expected_payout)])
+    notional = (expected[expiries] - expected[starts])[:, None]    # expected TON income of each month
+    notional[-1] += flows.expected_unpaid
+    vol = _option_vol(market, S.T, len(starts)) + params.vol_premium
+    years = ((expiries - starts) / DAYS_PER_YEAR)[:, None]
+    # Black-Scholes is homogeneous in (spot, strike): price(S, kS) = S price(1, k); r = 0.
+    unit = black_scholes_put_unit(params.put_strike, years, vol)
+    if sell_calls:
+        unit = unit - black_scholes_call_unit(params.call_strike, years, vol)
+    spot, at_expiry = S[starts], S[expiries]                          # [periods, P]
+    premium = -(notional * unit) * spot
+    payoff = notional * np.maximum(params.put_strike * spot - at_expiry, 0.0)
+    if sell_calls:
+        payoff -= notional * np.maximum(at_expiry - params.call_strike * spot, 0.0)
+    events: dict[int, np.ndarray] = {}
+    for k in range(len(starts)):
+        events[int(starts[k])] = events.get(int(starts[k]), 0.0) + premium[k]
+        events[int(expiries[k])] = events.get(int(expiries[k]), 0.0) + payoff[k]
+    return beta, c, events
+
+
+_TERMS: dict[str, Callable[[_Days, Market], _Terms]] = {
+    "hold": _hold_terms,
+    "sell_on_payout": _sell_on_payout_terms,
+    "sell_every": _sell_every_terms,
+    "stake": _stake_terms,
+    "perp_hedge": _perp_hedge_terms,
+    "put_protection": lambda days, market: _option_terms(days, market, sell_calls=False),
+    "collar": lambda days, market: _option_terms(days, market, sell_calls=True),
+}
+
+
+def _rows(name: str, days: _Days, market: Market) -> Iterator[np.ndarray]:
+    if name == "cover_costs":
+        return _cover_costs_rows(days, market)
+    return _linear_rows(days, *_TERMS[name](days, market))
+
+
+def _blocks(name: str, days: _Days, market: Market) -> Iterator[tuple[int, np.ndarray]]:
+    if name == "cover_costs":
+        return _cover_costs_blocks(days, market)
+    return _linear_blocks(days, *_TERMS[name](days, market))
+
+
+@dataclass(frozen=True)
+class PolicyTerms:
+    """A policy's position in the form a compiled scan consumes (see :mod:`analysis.sim.kernels`).
+
+    ``kind == "linear"``: ``position_t = cash_t + base_t + beta_t S_t`` with
+    ``cash_t = cash_{t-1} + c_t S_t + events_t`` (every policy but ``cover_costs``);
+    ``kind == "cover_costs"``: the holdings recursion of :func:`cover_costs` with payouts ``q``
+    and daily costs ``opex``. ``unpaid_usd`` (``[P]`` or a number) is added on day D.
+    """
+
+    kind: str
+    S: np.ndarray                       # [D+1, P] day-major prices
+    base: np.ndarray                    # [D+1] cash before any TON is sold
+    keep: float                         # 1 - trading fee
+    unpaid_usd: np.ndarray | float
+    hardware_end_usd: float
+    beta: np.ndarray | None = None      # [D+1, 1|P] fee-net TON held (linear)
+    c: np.ndarray | None = None         # [D+1, 1|P] fee-net TON sold (linear)
+    events: dict[int, np.ndarray] | None = None  # cash on a few days, [P] each (linear)
+    q: np.ndarray | None = None         # [D, 1|P] payouts (cover_costs)
+    opex: np.ndarray | None = None      # [D] USD costs per day (cover_costs)
+
+
+def policy_terms(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                 market: Market | None = None) -> PolicyTerms:
+    """The :class:`PolicyTerms` of the policy ``name`` on these paths (``price_paths [P, D+1]``)."""
+    days = _policy_days(name, price_paths, flows, params)
+    common = dict(S=days.S, base=days.base, keep=days.keep, unpaid_usd=days.unpaid_usd,
+                  hardware_end_usd=flows.hardware_end_usd)
+    if name == "cover_costs":
+        return PolicyTerms(kind="cover_costs", q=days.q, opex=days.opex, **common)
+    beta, c, events = _TERMS[name](days, market or Market())
+    return PolicyTerms(kind="linear", beta=beta, c=c, events=events, **common)
+
+
+def iter_positions(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                   market: Market | None = None) -> Iterator[np.ndarray]:
+    """The policy's position (``position_usd`` column by column): one ``[P]`` row per day 0..D.
+
+    The rows are a reused buffer -- copy one to keep it. This is how the simulation computes
+    metrics over many paths without holding ``[P, D+1]`` arrays.
+    """
+    return _start(name, price_paths, flows, params, market)[1]
+
+
+def run_strategy(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                 market: Market | None = None) -> StrategyResult:
+    """Run the policy called ``name`` (one of :data:`STRATEGIES`) on every path."""
+    days, rows = _start(name, price_paths, flows, params, market)
+    return _collect(name, days, rows)
+
+
+def _start(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+           market: Market | None) -> tuple[_Days, Iterator[np.ndarray]]:
+    days = _policy_days(name, price_paths, flows, params)
+    return days, _rows(name, days, market or Market())
+
+
+def hold(price_paths: np.ndarray, flows: Flows, params: TreasuryParams, market: Market | None = None) -> StrategyResult:
+    """Keep every payout; sell everything at the horizon."""
+    return run_strategy("hold", price_paths, flows, params, market)
+
+
+def sell_on_payout(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                   market: Market | None = None) -> StrategyResult:
+    """Sell each payout at that day's close."""
+    return run_strategy("sell_on_payout", price_paths, flows, params, market)
+
+
+def sell_every(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+               market: Market | None = None) -> StrategyResult:
+    """Sell what has accumulated every ``params.every_days`` days and at the horizon."""
+    return run_strategy("sell_every", price_paths, flows, params, market)
+
+
+def stake(price_paths: np.ndarray, flows: Flows, params: TreasuryParams, market: Market | None = None) -> StrategyResult:
+    """Stake every payout at ``staking_apy`` (compounded daily); sell everything at the horizon."""
+    return run_strategy("stake", price_paths, flows, params, market)
+
+
+def cover_costs(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                market: Market | None = None) -> StrategyResult:
+    """Each day sell just enough TON (if held) to pay that day's USD costs; sell the rest at the horizon."""
+    return run_strategy("cover_costs", price_paths, flows, params, market)
+
+
+def perp_hedge(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+               market: Market | None = None) -> StrategyResult:
+    """Short ``hedge_ratio`` x expected TON income on day 0; sell payouts and buy back as they arrive.
+
+    With ``short_t = max(H - h cum_payouts_t, 0)`` (``H = h`` x expected income), buy-backs
+    ``b_t = short_{t-1} - short_t``, fee ``f``, funding ``F_t`` (fraction of notional, positive
+    pays shorts), the liquidation value is linear in the prices::
+
+        position_t = base_t + H (1 - f) S_0 + sum_{j=1..t} (q_j (1 - f) - b_j (1 + f)) S_j
+                     + sum_{j=1..t} F_j short_{j-1} S_{j-1} - short_t (1 + f) S_t
+    """
+    return run_strategy("perp_hedge", price_paths, flows, params, market)
+
+
+def option_periods(horizon_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Purchase and expiry days of the monthly options: ``(starts, expiries)``."""
+    starts = np.arange(0, horizon_days, OPTION_DAYS)
+    return starts, np.minimum(starts + OPTION_DAYS, horizon_days)
+
+
+def realised_option_vol(price_paths: np.ndarray, history_log_returns: np.ndarray | None = None) -> np.ndarray:
+    """Trailing 30-day realised volatility (annual) of each path on each option purchase day.
+
+    ``sqrt(365 * mean(r^2))`` over the 30 daily log returns up to the purchase day; days before
+    the start come from ``history_log_returns`` (``[n]``, or ``[P, n]`` when each path has its own
+    past, as rolling historical paths do). Returns ``[periods, P]``.
+    """
+    S = np.asarray(price_paths, dtype=float).T
+    last = int(option_periods(S.shape[0] - 1)[0][-1])
+    return realised_option_vol_from_log(np.log(S[:last + 1]), S.shape[0] - 1, history_log_returns)
+
+
+def realised_option_vol_from_log(log_prices: np.ndarray, horizon_days: int,
+                                 history_log_returns: np.ndarray | None) -> np.ndarray:
+    """:func:`realised_option_vol` from day-major log prices ``[>= last purchase day + 1, P]``
+    (any constant offset, e.g. ``log(S_t / S_0)`` as the generators produce)."""
+    starts, _ = option_periods(horizon_days)
+    history = np.zeros(0) if history_log_returns is None else np.asarray(history_log_returns, dtype=float)
+    if history.shape[-1] < VOL_WINDOW_DAYS:
+        raise InputError(f"options: need at least {VOL_WINDOW_DAYS} daily log returns before the start to "
+                         "price the first month's options, or give option_vol_annual")
+    hist_sq = history[..., -VOL_WINDOW_DAYS:] ** 2
+    # cumulative squared log returns along each path: sq[t] = sum_{j<=t} r_j^2, r_0 = 0
+    last = int(starts[-1])
+    sq = np.zeros((last + 1, log_prices.shape[1]))
+    if last >= 1:
+        np.subtract(log_prices[1:last + 1], log_prices[:last], out=sq[1:])
+        np.square(sq, out=sq)
+        cumsum_days(sq, out=sq)
+    vols = np.empty((len(starts), log_prices.shape[1]))
+    for k, s in enumerate(starts):
+        lo = max(0, s - VOL_WINDOW_DAYS)
+        total = sq[s] - sq[lo]
+        from_history = VOL_WINDOW_DAYS - (s - lo)
+        if from_history:
+            total = total + hist_sq[..., VOL_WINDOW_DAYS - from_history:].sum(axis=-1)
+        vols[k] = np.sqrt(total * DAYS_PER_YEAR / VOL_WINDOW_DAYS)
+    return vols
+
+
+def _option_vol(market: Market, price_paths: np.ndarray, periods: int) -> np.ndarray:
+    """The volatility of each month's options before the premium, ``[periods, 1|P]``."""
+    given = market.option_vol_annual
+    if given is None:
+        return realised_option_vol(price_paths, market.history_log_returns)
+    vol = np.asarray(given, dtype=float)
+    if vol.ndim == 0:
+        return np.full((periods, 1), float(vol))
+    if vol.ndim == 1:
+        return vol.reshape(periods, 1)
+    return vol.reshape(periods, -1)
+
+
+def put_protection(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
+                   market: Market | None = None) -> StrategyResult:
+    """Buy monthly puts on the expected monthly TON income; sell the TON at each expiry."""
+    return run_strategy("put_protection", price_paths, flows, params, market)
+
+
+def collar(price_paths: np.ndarray, flows: Flows, params: TreasuryParams, market: Market | None = None) -> StrategyResult:
+    """Buy monthly puts and sell monthly calls on the expected monthly TON income."""
+    return run_strategy("collar", price_paths, flows, params, market)
+
+
+Strategy = Callable[[np.ndarray, Flows, TreasuryParams, "Market | None"], StrategyResult]
+
+STRATEGIES: dict[str, Strategy] = {
+    "hold": hold,
+    "sell_on_payout": sell_on_payout,
+    "sell_every": sell_every,
+    "cover_costs": cover_costs,
+    "stake": stake,
+    "perp_hedge": perp_hedge,
+    "put_protection": put_protection,
+    "collar": collar,
+}
+STRATEGY_NAMES = (*STRATEGIES, USD_PEGGED)
+
+
+def check_strategy_names(names: list[str] | tuple[str, ...], field: str = "strategies") -> list[str]:
+    """``names`` if every one is known, else an ``InputError`` naming the bad one."""
+    if not names:
+        raise InputError(f"{field}: no strategy given; use some of {', '.join(STRATEGY_NAMES)}")
+    for name in names:
+        if name not in STRATEGY_NAMES:
+            raise InputError(f"{field}: unknown strategy {name!r}; use one of {', '.join(STRATEGY_NAMES)}")
+    return list(names)
+
