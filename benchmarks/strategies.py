@@ -20,11 +20,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from analysis.core.resources import SCENARIO_DIR
+from analysis.econ.scenario import load_scenario  # noqa: E402
+from analysis.market.prices import daily_closes  # noqa: E402
 from analysis.sim import paths as pathgen  # noqa: E402
 from analysis.sim import simulation  # noqa: E402
-from analysis.market.prices import daily_closes  # noqa: E402
-from analysis.econ.scenario import load_scenario  # noqa: E402
-from analysis.market.store import SCENARIO_DIR  # noqa: E402
 from analysis.sim.strategies import STRATEGIES, STRATEGY_NAMES  # noqa: E402
 
 

@@ -12,7 +12,8 @@ import datetime as dt
 import json
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 from werkzeug import Request, Response
@@ -21,7 +22,7 @@ DAY_MS = 86_400_000
 
 
 def day_ms(day: dt.date) -> int:
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) * 1000
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) * 1000
 
 
 def to_ms(values: Any) -> list[int]:

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from chain_builders import (
+    MAINNET_ROOT,
+    OWNER,
+    addr,
+    client_request_body,
+    comment_body,
+    excesses_body,
+    message,
+    params_cell,
+    payout_body,
+    root_data_cell,
+    transaction,
+    worker_request_body,
+)
 from pytoniq_core import Address, Cell, begin_cell
 
-from analysis.chain import readings as chain
-from analysis.core.errors import DataError
 from analysis.chain import contracts as C
+from analysis.chain import readings as chain
 from analysis.chain.payouts import classify_payouts, daily_payouts, value_payouts
+from analysis.core.errors import DataError
 from analysis.sources.toncenter import parse_toncenter_transactions
-from chain_builders import (
-    MAINNET_ROOT, OWNER, addr, client_request_body, comment_body, excesses_body, message, params_cell,
-    payout_body, root_data_cell, transaction, worker_request_body,
-)
 
 
 def _bits(value: int, width: int) -> str:

@@ -7,16 +7,23 @@ import re
 
 import pandas as pd
 import pytest
-
-from analysis.chain import readings as chain
-from analysis.cli.main import main
-from analysis.chain import contracts as C
-from analysis.market.store import SNAPSHOT_DIR
 from chain_builders import (
-    MAINNET_ROOT, OWNER, FakeTon, addr, cur_params_stack, params_cell, proxy_data_stack, toncenter_handler,
+    MAINNET_ROOT,
+    OWNER,
+    FakeTon,
+    addr,
+    cur_params_stack,
+    params_cell,
+    proxy_data_stack,
     tonapi_handler,
+    toncenter_handler,
 )
 from test_toncenter import _owner_history
+
+from analysis.chain import contracts as C
+from analysis.chain import readings as chain
+from analysis.cli.main import main
+from analysis.core.resources import SNAPSHOT_DIR
 
 KEY = "cli-secret-key"
 
@@ -152,8 +159,9 @@ def _saved_reading(price=24, fee=22):
 
 
 def test_scenarios_default_to_the_newest_chain_reading(isolated_cache):
-    from analysis.econ.scenario import parse_scenario
     from econ_support import mapping
+
+    from analysis.econ.scenario import parse_scenario
     m = mapping()
     explicit = parse_scenario(m)
     assert explicit.notes == ()
@@ -171,7 +179,8 @@ def test_scenarios_default_to_the_newest_chain_reading(isolated_cache):
 
 def test_breakeven_says_the_chain_reading_was_used(isolated_cache, tmp_path, capsys):
     import tomllib
-    from analysis.market.store import SCENARIO_DIR
+
+    from analysis.core.resources import SCENARIO_DIR
     text = (SCENARIO_DIR / "h100_sxm_owned.toml").read_text()
     kept = [line for line in text.splitlines() if not line.startswith(("price_per_token_nanoton", "worker_fee_per_token"))]
     path = tmp_path / "s.toml"

@@ -8,11 +8,11 @@ import tomllib
 
 import pandas as pd
 import pytest
+from econ_support import EXAMPLES, SCENARIO_DIR
 
 import analysis.market.prices
 from analysis.cli.main import main
 from analysis.market.prices import daily_closes
-from econ_support import EXAMPLES, SCENARIO_DIR
 
 
 def _independent_break_even(path) -> tuple[float, float, float]:

@@ -7,13 +7,13 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import price_api_fakes as fakes
 import pytest
 
-import price_api_fakes as fakes
-from analysis.market import store
 from analysis.cli.main import main
+from analysis.market import store
 
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+TODAY = dt.datetime.now(dt.UTC).date()
 START = TODAY - dt.timedelta(days=30)
 DATA = fakes.daily_frame(TODAY - dt.timedelta(days=60), TODAY)        # today's candle is open
 

@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from analysis.cli.main import main
+from analysis.core.resources import SCENARIO_DIR
 from analysis.econ.scenario import load_scenario
 from analysis.sim.simulation import simulate
-from analysis.market.store import SCENARIO_DIR
 from analysis.sim.strategies import STRATEGY_NAMES
 
 SCENARIO = str(SCENARIO_DIR / "hgx_h100_8x_colo.toml")

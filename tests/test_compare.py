@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
+from econ_support import EXAMPLES, scenario, simple_scenario
 
-from analysis.econ import compare as cmp
-from analysis.market import rates
 from analysis.cli.main import main
+from analysis.econ import compare as cmp
 from analysis.econ.costs import power_usd_per_gpu_day
+from analysis.econ.scenario import load_scenario, reference_table, scenario_with
+from analysis.market import rates
 from analysis.market.prices import daily_closes
 from analysis.report import ReportContext
 from analysis.report import compare as section
-from analysis.econ.scenario import load_scenario, reference_table, scenario_with
-from econ_support import EXAMPLES, scenario, simple_scenario
 
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

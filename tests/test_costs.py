@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import pytest
-
-from analysis.econ.costs import (DAYS_PER_MONTH, book_value_usd, capex_paid_usd, colocation_usd_per_gpu_day,
-                            depreciation_usd_per_day, fixed_usd_per_gpu_day, opex_usd_per_day,
-                            power_usd_per_gpu_day, salvage_usd)
 from econ_support import scenario
+
+from analysis.econ.costs import (
+    DAYS_PER_MONTH,
+    book_value_usd,
+    capex_paid_usd,
+    colocation_usd_per_gpu_day,
+    depreciation_usd_per_day,
+    fixed_usd_per_gpu_day,
+    opex_usd_per_day,
+    power_usd_per_gpu_day,
+    salvage_usd,
+)
 
 
 def test_power_of_the_issue_example():

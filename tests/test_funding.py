@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.market import funding
 from analysis.core.errors import DataError, InputError
-from analysis.market.store import reference_path
+from analysis.core.resources import reference_path
+from analysis.market import funding
 
 
 def _payments(rows: list[tuple[str, float, float, str]]) -> pd.DataFrame:

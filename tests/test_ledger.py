@@ -7,14 +7,20 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from econ_support import EXAMPLES, scenario, simple_scenario
 
 from analysis.core.errors import DataError, InputError
-from analysis.econ.ledger import (daily_ledger, history_path, net_cash_usd, path_income, sell_on_payout_usd,
-                             terminal_value_usd)
+from analysis.econ.ledger import (
+    daily_ledger,
+    history_path,
+    net_cash_usd,
+    path_income,
+    sell_on_payout_usd,
+    terminal_value_usd,
+)
 from analysis.econ.networks import daily_tokens_per_gpu
-from analysis.market.prices import daily_closes
 from analysis.econ.scenario import load_scenario
-from econ_support import EXAMPLES, scenario, simple_scenario
+from analysis.market.prices import daily_closes
 
 
 def _closes(start: str, values) -> pd.Series:

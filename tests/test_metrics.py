@@ -7,14 +7,27 @@ import math
 
 import numpy as np
 import pytest
+from econ_support import scenario
 
 from analysis.core.errors import InputError
 from analysis.econ.ledger import path_income
-from analysis.econ.metrics import (break_even_ton_usd, break_even_ton_usd_at, break_even_ton_usd_cash,
-                              break_even_utilisation, breakeven_summary, irr, monthly_profit_usd, npv_usd,
-                              path_metrics, payback_days, ton_earned_per_day, ton_per_day, usd_costs_per_day,
-                              usd_income_per_day, usd_per_gpu_hour)
-from econ_support import scenario
+from analysis.econ.metrics import (
+    break_even_ton_usd,
+    break_even_ton_usd_at,
+    break_even_ton_usd_cash,
+    break_even_utilisation,
+    breakeven_summary,
+    irr,
+    monthly_profit_usd,
+    npv_usd,
+    path_metrics,
+    payback_days,
+    ton_earned_per_day,
+    ton_per_day,
+    usd_costs_per_day,
+    usd_income_per_day,
+    usd_per_gpu_hour,
+)
 
 # The example: 980 812 800 adjusted tokens a day * 19 nanoTON = 18.6354432 TON a day
 # earned; 0.01 TON fee per 10 TON payout leaves 99.9 %: 18.6168077568 TON a day in the wallet.

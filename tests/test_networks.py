@@ -6,13 +6,19 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from econ_support import scenario
 
 from analysis.core.errors import InputError
-from analysis.econ.networks import (adjusted_tokens, adjusted_tokens_runner, daily_tokens_per_gpu,
-                               request_adjusted_tokens, request_client_cost_nanoton,
-                               request_worker_earnings_nanoton, worker_nanoton_per_adjusted_token)
-from analysis.econ.scenario import NetworkConfig, PricingConfig
-from econ_support import scenario
+from analysis.econ.networks import (
+    adjusted_tokens,
+    adjusted_tokens_runner,
+    daily_tokens_per_gpu,
+    request_adjusted_tokens,
+    request_client_cost_nanoton,
+    request_worker_earnings_nanoton,
+    worker_nanoton_per_adjusted_token,
+)
+from analysis.econ.scenario import NetworkConfig
 
 COCOON = NetworkConfig()  # mainnet values: 20/19 nanoTON, multipliers 1.0x/0.1x/8x/8x
 

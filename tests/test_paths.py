@@ -11,9 +11,9 @@ from arch import arch_model
 from arch.bootstrap import optimal_block_length
 from arch.univariate import StudentsT
 
-from analysis.sim import paths
 from analysis.core.errors import DataError, InputError
 from analysis.market.prices import daily_closes
+from analysis.sim import paths
 
 
 @pytest.fixture(scope="module")

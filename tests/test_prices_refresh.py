@@ -7,15 +7,14 @@ import datetime as dt
 import json
 
 import numpy as np
-import pandas as pd
+import price_api_fakes as fakes
 import pytest
 
-import price_api_fakes as fakes
-from analysis.market import prices, store
 from analysis.core.errors import FetchError
+from analysis.market import prices, store
 from analysis.sources.http import HttpError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 FAST = {"timeout_s": 2.0, "max_retries": 1, "backoff_s": 0.0, "min_interval_s": 0.0}
 D = dt.date

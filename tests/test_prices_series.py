@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.market import prices, store
 from analysis.core.errors import InputError
+from analysis.core.resources import reference_path
+from analysis.market import prices, store
 
 
 def _write_cache(cache, asset, source, days, closes, label):
@@ -71,7 +72,7 @@ def test_unknown_asset_is_an_input_error():
 
 
 def test_funding_history_merges_the_reference_file_and_the_cache(isolated_cache):
-    reference = store.read_funding_csv(store.reference_path("ton_funding_binance.csv"))
+    reference = store.read_funding_csv(reference_path("ton_funding_binance.csv"))
     new = pd.DataFrame({"time": pd.to_datetime(["2026-03-20T04:00:00Z", "2026-03-20T08:00:00Z"], utc=True),
                         "rate": [1e-5, 2e-5], "interval_hours": [4.0, 4.0], "source": "binance TONUSDT"})
     store.write_funding_csv(new, store.funding_cache_path("binance", isolated_cache))
@@ -81,7 +82,7 @@ def test_funding_history_merges_the_reference_file_and_the_cache(isolated_cache)
 
 
 def test_funding_gaps_count_the_missing_events_of_the_reference_file():
-    frame = store.read_funding_csv(store.reference_path("ton_funding_binance.csv"))
+    frame = store.read_funding_csv(reference_path("ton_funding_binance.csv"))
     gaps = prices.funding_gaps(frame)
     hours = frame["time"].diff().dt.total_seconds().to_numpy()[1:] / 3600
     expected = int(np.sum(np.round(hours[hours > 6] / 4) - 1))       # 4-hour grid: events skipped per hole

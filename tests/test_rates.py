@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.market import rates
 from analysis.core.errors import DataError, FetchError, InputError
 from analysis.core.gpus import CANONICAL_GPUS, UnknownGpuWarning, canonical_gpu, validate_gpu
+from analysis.core.resources import reference_path
+from analysis.market import rates
 from analysis.sources.rate_table import COLUMNS, rates_frame
-from analysis.market.store import reference_path
 
 DATA = Path(__file__).parent / "data" / "rates"
 

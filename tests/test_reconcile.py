@@ -8,19 +8,27 @@ import re
 
 import pandas as pd
 import pytest
-
-from analysis.chain import readings as chain
-from analysis.cli.main import main
-from analysis.chain.payouts import value_payouts
-from analysis.chain.reconcile import default_window, reconcile
-from analysis.report import ReportContext
-from analysis.report import chain as report_chain
-from analysis.econ.scenario import load_scenario, parse_scenario
-from analysis.market.store import SCENARIO_DIR
 from chain_builders import (
-    MAINNET_ROOT, OWNER, FakeTon, addr, message, payout_body, proxy_data_stack, toncenter_handler, transaction,
+    MAINNET_ROOT,
+    OWNER,
+    FakeTon,
+    addr,
+    message,
+    payout_body,
+    proxy_data_stack,
+    toncenter_handler,
+    transaction,
     worker_request_body,
 )
+
+from analysis.chain import readings as chain
+from analysis.chain.payouts import value_payouts
+from analysis.chain.reconcile import default_window, reconcile
+from analysis.cli.main import main
+from analysis.core.resources import SCENARIO_DIR
+from analysis.econ.scenario import load_scenario, parse_scenario
+from analysis.report import ReportContext
+from analysis.report import chain as report_chain
 
 # One GPU, 1000 output tokens/s, no prompt tokens, completion multiplier 8x, coefficient 1.0:
 # full load = 1000 * 86400 * 8 = 691,200,000 adjusted tokens a day; at utilisation 0.5,

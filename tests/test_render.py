@@ -7,18 +7,18 @@ import warnings
 
 import numpy as np
 import pytest
+from econ_support import RENDER_EXAMPLES
 
-from analysis.market import rates
 from analysis.cli.main import main
-from analysis.econ.compare import network_net_usd_per_gpu_hour, rental_net_usd_per_gpu_hour, solve_token_price
 from analysis.core.errors import InputError
 from analysis.core.gpus import UnknownGpuWarning
+from analysis.econ.compare import network_net_usd_per_gpu_hour, rental_net_usd_per_gpu_hour, solve_token_price
 from analysis.econ.ledger import daily_ledger, path_income
 from analysis.econ.metrics import break_even_ton_usd, break_even_utilisation, usd_costs_per_day, usd_income_per_day
-from analysis.market.prices import daily_closes
 from analysis.econ.render import income_terms
 from analysis.econ.scenario import load_scenario, parse_scenario, price_asset, scenario_with
-from econ_support import RENDER_EXAMPLES
+from analysis.market import rates
+from analysis.market.prices import daily_closes
 
 EXAMPLE = RENDER_EXAMPLES[0]
 
@@ -154,8 +154,9 @@ def test_simulate_cli_runs_on_render_prices(capsys):
 
 
 def test_compare_cli_on_render_with_fetched_4090_rates(isolated_cache, capsys):
-    from analysis.sources.vastai import parse_vastai_offers
     from pathlib import Path
+
+    from analysis.sources.vastai import parse_vastai_offers
 
     payload = json.loads((Path(__file__).parent / "data" / "rates" / "vastai_bundles.json").read_text())
     with warnings.catch_warnings():
@@ -189,12 +190,11 @@ def test_fetch_render_prices_from_coingecko_asks_for_render_token(httpserver, tm
     import datetime as dt
 
     import pandas as pd
-
     import price_api_fakes as fakes
 
     monkeypatch.delenv("COINGECKO_API_KEY", raising=False)
     monkeypatch.delenv("COINGECKO_PRO_API_KEY", raising=False)
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     start, end = today - dt.timedelta(days=10), today - dt.timedelta(days=2)
     closes = fakes.daily_frame(start - dt.timedelta(days=2), end)["close"]
     httpserver.expect_request("/coins/render-token/market_chart/range").respond_with_handler(

@@ -11,8 +11,10 @@ import plotly.offline
 import pytest
 
 from analysis.cli.main import main
+from analysis.core.resources import SCENARIO_DIR
+from analysis.market.store import atomic_write_text
 from analysis.report import ReportContext, build_sections, fmt_number, render_html, table_html
-from analysis.market.store import SCENARIO_DIR, atomic_write_text
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[ReportContext, list, float]:

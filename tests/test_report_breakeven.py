@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from econ_support import EXAMPLES
 
 from analysis.econ.metrics import break_even_ton_usd, break_even_ton_usd_cash, monthly_profit_at, profit_sensitivity
+from analysis.econ.scenario import load_scenario, scenario_with
 from analysis.market.prices import daily_closes
 from analysis.report import ReportContext, build_report
 from analysis.report import breakeven as section
-from analysis.econ.scenario import load_scenario, scenario_with
-from econ_support import EXAMPLES
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from analysis.report.charts import hedging as charts
+from analysis.core.resources import SCENARIO_DIR
+from analysis.econ.scenario import load_scenario
 from analysis.report import ReportContext, render_html
 from analysis.report import hedging as section
-from analysis.econ.scenario import load_scenario
+from analysis.report.charts import hedging as charts
 from analysis.sim.simulation import simulate
-from analysis.market.store import SCENARIO_DIR
 from analysis.sim.strategies import STRATEGY_NAMES
 
 SCENARIO = SCENARIO_DIR / "hgx_h100_8x_colo.toml"

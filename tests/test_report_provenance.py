@@ -7,8 +7,8 @@ import csv
 import html
 from pathlib import Path
 
+from analysis.core.resources import DATA_DIR, REFERENCE_DIR
 from analysis.report import ReportContext, provenance
-from analysis.market.store import DATA_DIR, REFERENCE_DIR
 
 
 def _rows(name):

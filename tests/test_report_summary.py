@@ -7,7 +7,6 @@ import re
 import pytest
 
 from analysis.market.prices import read_snapshot
-
 from analysis.report import ReportContext, summary
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
+from analysis.core.resources import SNAPSHOT_DIR
 from analysis.market.prices import read_snapshot
 from analysis.report import ReportContext, ton
-from analysis.market.store import SNAPSHOT_DIR
 
 
 def _snapshot_rows():
@@ -22,7 +22,7 @@ def _snapshot_rows():
 def test_key_figures_match_an_independent_calculation(isolated_cache):
     rows = _snapshot_rows()
     close = np.array([float(r["close_usd"]) for r in rows])
-    ctx = ReportContext(generated_at=datetime(2026, 3, 23, tzinfo=timezone.utc))
+    ctx = ReportContext(generated_at=datetime(2026, 3, 23, tzinfo=UTC))
     section = ton.build(ctx)
     text = section.intro_html + section.after_html
 
@@ -60,7 +60,7 @@ def test_gaps_and_fetched_days_are_reported():
     ctx.ton_closes = closes
     section = ton.build(ctx)
     missing = pd.date_range(closes.index[39], closes.index[40], freq="D")[1:-1]
-    assert f"3 missing days in 1 gaps" in section.after_html
+    assert "3 missing days in 1 gaps" in section.after_html
     assert f"{missing[0].date()}&ndash;{missing[-1].date()}" in section.after_html
     assert "<td>okx</td><td>fetched cache (data/cache)</td>" in section.after_html
     assert "Series origin: <b>cache+snapshot</b>" in section.after_html
@@ -71,7 +71,7 @@ def test_gaps_and_fetched_days_are_reported():
 
 
 def test_stale_data_says_how_to_refresh(isolated_cache):
-    ctx = ReportContext(generated_at=datetime(2027, 1, 1, tzinfo=timezone.utc))
+    ctx = ReportContext(generated_at=datetime(2027, 1, 1, tzinfo=UTC))
     section = ton.build(ctx)
     assert "cocoon-econ fetch prices" in section.after_html
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.sim import risk
 from analysis.econ.metrics import payback_days
+from analysis.sim import risk
 
 
 def _positions(n: int = 300, days: int = 120, capex: float = 500.0, seed: int = 0) -> np.ndarray:

@@ -6,12 +6,12 @@ import csv
 import datetime as dt
 
 import pytest
+from econ_support import EXAMPLES, mapping, scenario
 
 from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
+from analysis.core.resources import reference_path
 from analysis.econ.scenario import load_scenario, parse_scenario, scenario_with, to_mapping
-from analysis.market.store import reference_path
-from econ_support import EXAMPLES, mapping, scenario
 
 
 def _csv_value(parameter: str) -> float:

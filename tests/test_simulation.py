@@ -8,13 +8,13 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from analysis.sim import simulation
 from analysis.core.errors import InputError
+from analysis.core.resources import SCENARIO_DIR
 from analysis.econ.ledger import daily_ledger, path_income
 from analysis.econ.metrics import path_metrics
-from analysis.market.prices import daily_closes
 from analysis.econ.scenario import load_scenario
-from analysis.market.store import SCENARIO_DIR
+from analysis.market.prices import daily_closes
+from analysis.sim import simulation
 from analysis.sim.strategies import STRATEGY_NAMES
 
 OWNED = SCENARIO_DIR / "h100_sxm_owned.toml"

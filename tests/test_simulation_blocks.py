@@ -10,10 +10,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from analysis.sim import simulation
 from analysis.core.errors import InputError
+from analysis.core.resources import SCENARIO_DIR
 from analysis.econ.scenario import load_scenario
-from analysis.market.store import SCENARIO_DIR
+from analysis.sim import simulation
 from analysis.sim.strategies import STRATEGY_NAMES
 
 

@@ -14,8 +14,14 @@ from werkzeug import Response
 
 from analysis.core.errors import FetchError, InputError
 from analysis.core.gpus import UnknownGpuWarning
-from analysis.sources.gpuhunt_catalog import (CatalogWarning, PROVIDERS, catalog_layout, get_gpuhunt_catalog,
-                                              parse_gpuhunt_catalog, version_date)
+from analysis.sources.gpuhunt_catalog import (
+    PROVIDERS,
+    CatalogWarning,
+    catalog_layout,
+    get_gpuhunt_catalog,
+    parse_gpuhunt_catalog,
+    version_date,
+)
 
 FAST = {"timeout_s": 2, "max_retries": 2, "backoff_s": 0}
 VERSION = "20260301-4242"

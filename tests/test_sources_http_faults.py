@@ -4,17 +4,18 @@ a 500 then success, 429 with Retry-After, truncated JSON, a timeout, an empty pa
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+import price_api_fakes as fakes
 import pytest
 
-import price_api_fakes as fakes
 from analysis.sources import binance, bybit, coingecko, kraken, okx
 from analysis.sources.http import HttpError
 
-NOW = dt.datetime(2025, 3, 10, 12, 0, tzinfo=dt.timezone.utc)   # 2025-03-10 is still open
+NOW = dt.datetime(2025, 3, 10, 12, 0, tzinfo=dt.UTC)   # 2025-03-10 is still open
 TODAY = NOW.date()
 FIRST = dt.date(2022, 3, 1)
 DATA = fakes.daily_frame(FIRST, TODAY)                           # includes today's open candle

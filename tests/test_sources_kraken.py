@@ -7,13 +7,13 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import price_api_fakes as fakes
 import pytest
 
-import price_api_fakes as fakes
 from analysis.sources import kraken
 from analysis.sources.http import HttpError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 FAST = {"timeout_s": 2.0, "max_retries": 2, "backoff_s": 0.0, "min_interval_s": 0.0}
 

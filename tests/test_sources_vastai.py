@@ -13,8 +13,13 @@ from werkzeug import Response
 
 from analysis.core.errors import FetchError, InputError
 from analysis.core.gpus import UnknownGpuWarning
-from analysis.sources.vastai import (BUNDLES_PATH, get_vastai_offers, parse_vastai_offers, summarise_vastai_offers,
-                                     vastai_query)
+from analysis.sources.vastai import (
+    BUNDLES_PATH,
+    get_vastai_offers,
+    parse_vastai_offers,
+    summarise_vastai_offers,
+    vastai_query,
+)
 
 DATA = Path(__file__).parent / "data" / "rates"
 FAST = {"timeout_s": 2, "max_retries": 2, "backoff_s": 0}

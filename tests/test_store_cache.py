@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.market import store
 from analysis.core.errors import DataError
+from analysis.core.resources import reference_path
+from analysis.market import store
 
 D = dt.date
 
@@ -72,7 +73,7 @@ def test_funding_csv_round_trip(tmp_path):
 
 
 def test_reference_funding_file_reads_with_venue_as_source():
-    frame = store.read_funding_csv(store.reference_path("ton_funding_binance.csv"))
+    frame = store.read_funding_csv(reference_path("ton_funding_binance.csv"))
     assert list(frame.columns) == ["time", "rate", "interval_hours", "source"]
     assert frame["time"].is_monotonic_increasing and str(frame["time"].dt.tz) == "UTC"
     assert (frame["source"] == "binance TONUSDT").all()

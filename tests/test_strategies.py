@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from analysis.sim import strategies as st
 from analysis.core.errors import InputError
+from analysis.sim import strategies as st
 from analysis.sim.options import black_scholes_call, black_scholes_put
 from analysis.sim.paths import GbmModel
 
@@ -78,7 +78,7 @@ def reference(name, S, q, opex, capex, unpaid, p: st.TreasuryParams, funding, ex
             cash += sell * price * keep
             ton -= sell
         if name in ("put_protection", "collar"):
-            for end, notional, kp, kc in [o for o in options if o[0] == t]:
+            for _end, notional, kp, kc in [o for o in options if o[0] == t]:
                 cash += notional * max(kp - price, 0.0)
                 if kc is not None:
                     cash -= notional * max(price - kc, 0.0)

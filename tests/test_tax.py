@@ -7,11 +7,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from econ_support import simple_scenario
 
 from analysis.core.errors import InputError
 from analysis.econ.ledger import daily_ledger
 from analysis.econ.tax import TAX_COLUMNS, fifo_tax_ledger, sell_on_payout_tax_ledger, tax_summary, write_tax_csv
-from econ_support import simple_scenario
 
 D = dt.date
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from chain_builders import MAINNET_ROOT, FakeTon, addr, cur_params_stack, params_cell, tonapi_handler
 from werkzeug import Response
 
+from analysis.chain import contracts as C
 from analysis.chain import readings as chain
 from analysis.core.errors import FetchError
-from analysis.chain import contracts as C
 from analysis.sources import tonapi
 from analysis.sources.http import HttpError
 from analysis.sources.toncenter import GetMethodError
-from chain_builders import MAINNET_ROOT, FakeTon, addr, cur_params_stack, params_cell, tonapi_handler
 
 KEY = "tonapi-secret"
 

@@ -6,18 +6,32 @@ import json
 
 import pandas as pd
 import pytest
+from chain_builders import (
+    MAINNET_ROOT,
+    OWNER,
+    FakeTon,
+    addr,
+    client_request_body,
+    comment_body,
+    cur_params_stack,
+    message,
+    num,
+    params_cell,
+    payout_body,
+    proxy_data_stack,
+    slice_of,
+    toncenter_handler,
+    transaction,
+    worker_request_body,
+)
 from pytoniq_core import Address
 from werkzeug import Response
 
+from analysis.chain import contracts as C
 from analysis.chain import readings as chain
 from analysis.core.errors import FetchError, InputError
-from analysis.chain import contracts as C
 from analysis.sources import toncenter
 from analysis.sources.http import HttpError
-from chain_builders import (
-    MAINNET_ROOT, OWNER, FakeTon, addr, client_request_body, comment_body, cur_params_stack, message, params_cell,
-    payout_body, proxy_data_stack, slice_of, num, toncenter_handler, transaction, worker_request_body,
-)
 
 KEY = "tc-secret-key-123"
 

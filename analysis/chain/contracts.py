@@ -28,8 +28,9 @@ Sources (COCOON's own code; the public mirrors named here carry the same files):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from pytoniq_core import Address, Cell, Slice
 
@@ -52,7 +53,6 @@ DEFAULT_MULTIPLIER = 10000               # 1/10000 units: 10000 = 1.0x
 DEFAULT_MIN_STAKE_NANOTON = 1_000_000_000  # to_nano(1.0)
 MAX_STRUCT_VERSION = 4                   # the runner rejects anything newer
 
-from analysis.core.units import NANOTON_PER_TON  # noqa: E402  (re-exported)
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,21 @@ Gas returned by the node wallet (a plain transfer with the text comment "w", coc
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from pytoniq_core import Address
 
 from analysis.chain.contracts import (
-    NANOTON_PER_TON, OP_EXCESSES, OP_PAYOUT, OP_WORKER_PROXY_REQUEST, ProxyData, parse_payout_body,
+    OP_EXCESSES,
+    OP_PAYOUT,
+    OP_WORKER_PROXY_REQUEST,
+    ProxyData,
+    parse_payout_body,
     parse_worker_proxy_request,
 )
+from analysis.core.units import NANOTON_PER_TON
 from analysis.sources.toncenter import decode_boc
 
 PAYOUT_COLUMNS = ("time", "date", "tx_hash", "lt", "proxy", "value_nanoton", "ton", "worker_fee_per_token_nanoton",
@@ -97,7 +102,7 @@ def classify_payouts(transactions: pd.DataFrame, *, owner: Address, root: Addres
     for row in transactions.itertuples(index=False):
         opcode = None if pd.isna(row.in_opcode) else int(row.in_opcode)
 
-        def skip(reason: str) -> None:
+        def skip(reason: str, row=row, opcode=opcode) -> None:
             skipped.append({"time": row.time, "tx_hash": row.tx_hash, "source": row.in_source,
                             "value_nanoton": int(row.in_value_nanoton), "opcode": opcode, "reason": reason})
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -22,30 +22,38 @@ import pandas as pd
 import requests
 from pytoniq_core import Address
 
-from analysis.core.env import env_value
-from analysis.core.errors import DataError, InputError
 from analysis.chain.contracts import (
-    MAINNET_ROOT, OP_PAYOUT, PARAMETER_UNITS, ProxyData, RootParams, cross_check, parse_cur_params_stack,
-    parse_proxy_data_stack, parse_root_data,
+    MAINNET_ROOT,
+    OP_PAYOUT,
+    PARAMETER_UNITS,
+    ProxyData,
+    RootParams,
+    cross_check,
+    parse_cur_params_stack,
+    parse_proxy_data_stack,
+    parse_root_data,
 )
 from analysis.chain.payouts import REASONS, classify_payouts, value_payouts
-from analysis.market.prices import daily_closes
+from analysis.core.env import env_value
+from analysis.core.errors import DataError, InputError
 from analysis.core.progress import progress_bar
 from analysis.econ import tax
+from analysis.market.chain_params import (  # noqa: F401  (re-exported: the chain's cache API)
+    PARAMS_COLUMNS,
+    PARAMS_FILE,
+    SCENARIO_PARAMETERS,
+    latest_chain_params,
+    read_params_csv,
+)
+from analysis.market.prices import daily_closes
+from analysis.market.store import atomic_write_csv, atomic_write_text
+from analysis.market.store import cache_dir as resolve_cache_dir
 from analysis.sources import tonapi, toncenter
 from analysis.sources.http import HttpClient
 from analysis.sources.toncenter import GetMethodError, parse_address
-from analysis.market.store import atomic_write_csv, atomic_write_text, cache_dir as resolve_cache_dir
 
 APIS = ("toncenter", "tonapi")
 OWNER_ENV = "COCOON_ECON_OWNER_ADDRESS"  # alias COCOON_OWNER_ADDRESS (analysis.core.env)
-PARAMS_FILE = Path("chain") / "params.csv"
-PARAMS_COLUMNS = ("network", "parameter", "value", "unit", "observed", "source", "notes")
-# The parameters a scenario can take from a chain reading (network_parameters.csv vocabulary).
-SCENARIO_PARAMETERS = (
-    "price_per_token", "worker_fee_per_token", "prompt_tokens_price_multiplier",
-    "cached_tokens_price_multiplier", "completion_tokens_price_multiplier", "reasoning_tokens_price_multiplier",
-)
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -127,7 +135,7 @@ def params_frame(params: RootParams, metadata: dict[str, Any]) -> pd.DataFrame:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def save_chain_params(params: RootParams, metadata: dict[str, Any], cache_dir: str | os.PathLike[str] | None = None,
@@ -136,53 +144,10 @@ def save_chain_params(params: RootParams, metadata: dict[str, Any], cache_dir: s
     path = resolve_cache_dir(cache_dir) / PARAMS_FILE
     new = params_frame(params, metadata)
     if path.exists():
-        old = _read_params_csv(path)
+        old = read_params_csv(path)
         old = old[~old["observed"].isin(new["observed"])]
         new = pd.concat([old, new], ignore_index=True)
     return atomic_write_csv(new.sort_values(["observed", "parameter"], kind="stable"), path)
-
-
-def _read_params_csv(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: unreadable chain parameter file ({exc}); delete it and run "
-                        "'cocoon-econ chain params --save' again") from None
-    missing = set(PARAMS_COLUMNS) - set(frame.columns)
-    if missing:
-        raise DataError(f"{path}: missing columns {sorted(missing)}; delete it and run "
-                        "'cocoon-econ chain params --save' again")
-    return frame[list(PARAMS_COLUMNS)]
-
-
-def latest_chain_params(cache_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
-    """The newest saved chain reading, or None when there is none.
-
-    Returns ``{parameter: int | bool, ..., "observed": "YYYY-MM-DDTHH:MM:SSZ", "source": str}`` with
-    the parameter names of ``network_parameters.csv`` (``price_per_token``,
-    ``worker_fee_per_token``, the four ``*_price_multiplier`` in 1/10000, ...).
-    """
-    path = resolve_cache_dir(cache_dir) / PARAMS_FILE
-    if not path.exists():
-        return None
-    frame = _read_params_csv(path)
-    if frame.empty:
-        return None
-    newest = frame[frame["observed"] == frame["observed"].max()]
-    out: dict[str, Any] = {}
-    for row in newest.itertuples(index=False):
-        text = row.value.strip().lower()
-        try:
-            out[row.parameter] = text == "true" if text in ("true", "false") else int(text)
-        except ValueError:
-            raise DataError(f"{path}: parameter {row.parameter} has non-integer value {row.value!r}; delete the "
-                            "file and run 'cocoon-econ chain params --save' again") from None
-    missing = [p for p in SCENARIO_PARAMETERS if p not in out]
-    if missing:
-        raise DataError(f"{path}: the reading of {newest['observed'].iloc[0]} lacks {missing}")
-    out["observed"] = newest["observed"].iloc[0]
-    out["source"] = newest["source"].iloc[0]
-    return out
 
 
 # ----------------------------------------------------------------------------- payouts
@@ -237,8 +202,8 @@ def fetch_payouts(owner: str | Address | None, *, start: str | date | None = Non
     if first and last and first > last:
         raise InputError(f"--start {first} is after --end {last}; swap them")
     http = client or toncenter.toncenter_client(base_url or toncenter.DEFAULT_BASE_URL, session)
-    since = datetime.combine(first, time.min, timezone.utc) if first else None
-    until = datetime.combine(last, time.max, timezone.utc).replace(microsecond=0) if last else None
+    since = datetime.combine(first, time.min, UTC) if first else None
+    until = datetime.combine(last, time.max, UTC).replace(microsecond=0) if last else None
     txs, tx_meta = toncenter.get_toncenter_transactions(owner_addr, start=since, end=until, page_size=page_size,
                                                         client=http, progress=progress)
 
@@ -275,7 +240,7 @@ def fetch_payouts(owner: str | Address | None, *, start: str | date | None = Non
     if save:
         path = payouts_cache_path(owner_addr, cache_dir)
         meta["cache"] = str(path)
-        meta["fetched_at"] = _iso(datetime.now(timezone.utc))
+        meta["fetched_at"] = _iso(datetime.now(UTC))
         write_payouts_csv(payouts, path)
         atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=2))
     return payouts, meta

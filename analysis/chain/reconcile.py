@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.core.errors import InputError
-from analysis.econ.ledger import daily_ledger
-from analysis.econ.networks import NANOTON_PER_TON, daily_tokens_per_gpu
 from analysis.chain.payouts import daily_payouts
+from analysis.core.errors import InputError
+from analysis.core.units import NANOTON_PER_TON
+from analysis.econ.ledger import daily_ledger
+from analysis.econ.networks import daily_tokens_per_gpu
 from analysis.econ.scenario import Scenario
 
 

@@ -17,7 +17,7 @@ The prefixed name wins when both are set.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 PREFIX = "COCOON_ECON_"
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from analysis.core.errors import InputError
 

@@ -57,13 +57,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.market import rates
-from analysis.econ.costs import HOURS_PER_DAY, power_usd_per_gpu_day
 from analysis.core.errors import DataError, InputError
+from analysis.core.units import NANOTON_PER_TON
+from analysis.econ.costs import HOURS_PER_DAY, power_usd_per_gpu_day
 from analysis.econ.metrics import usd_income_per_day, usd_per_gpu_hour
-from analysis.econ.networks import NANOTON_PER_TON, MULTIPLIER_SCALE, daily_tokens_per_gpu
-from analysis.market.prices import daily_closes
+from analysis.econ.networks import MULTIPLIER_SCALE, daily_tokens_per_gpu
 from analysis.econ.scenario import Scenario, price_asset, reference_table
+from analysis.market import rates
+from analysis.market.prices import daily_closes
 
 #: Kinds (:func:`analysis.market.rates.provider_kind`) that are "renting the GPU out".
 RENTAL_KINDS = ("marketplace", "neocloud", "market index")

@@ -10,9 +10,9 @@ Colocation is charged per kW of ``power_kw`` per month; ``fixed_usd_per_month`` 
 
 from __future__ import annotations
 
+from analysis.core.units import DAYS_PER_YEAR
 from analysis.econ.scenario import HardwareConfig, OperationsConfig, Scenario
 
-from analysis.core.units import DAYS_PER_YEAR  # noqa: E402
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 HOURS_PER_DAY = 24.0
 OPEX_KINDS = ("power", "colocation", "fixed")

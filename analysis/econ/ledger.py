@@ -22,10 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.econ.costs import (OPEX_KINDS, book_value_usd, capex_paid_usd, depreciation_usd_per_day,
-                            opex_usd_per_day, salvage_usd)
 from analysis.core.errors import DataError, InputError
-from analysis.econ.networks import NANOTON_PER_TON, daily_tokens_per_gpu, worker_nanoton_per_adjusted_token
+from analysis.core.units import NANOTON_PER_TON
+from analysis.econ.costs import (
+    OPEX_KINDS,
+    book_value_usd,
+    capex_paid_usd,
+    depreciation_usd_per_day,
+    opex_usd_per_day,
+    salvage_usd,
+)
+from analysis.econ.networks import daily_tokens_per_gpu, worker_nanoton_per_adjusted_token
 from analysis.econ.scenario import Scenario
 
 # Tolerance when counting threshold crossings, so that earnings adding up to exactly

@@ -30,11 +30,19 @@ import math
 import numpy as np
 from scipy.optimize import brentq
 
-from analysis.econ.costs import (DAYS_PER_MONTH, DAYS_PER_YEAR, HOURS_PER_DAY, OPEX_KINDS, depreciation_usd_per_day,
-                            opex_usd_per_day, power_usd_per_gpu_day)
 from analysis.core.errors import InputError
+from analysis.core.units import NANOTON_PER_TON
+from analysis.econ.costs import (
+    DAYS_PER_MONTH,
+    DAYS_PER_YEAR,
+    HOURS_PER_DAY,
+    OPEX_KINDS,
+    depreciation_usd_per_day,
+    opex_usd_per_day,
+    power_usd_per_gpu_day,
+)
 from analysis.econ.ledger import net_cash_usd, path_income, sell_on_payout_usd, terminal_value_usd
-from analysis.econ.networks import NANOTON_PER_TON, daily_tokens_per_gpu, worker_nanoton_per_adjusted_token
+from analysis.econ.networks import daily_tokens_per_gpu, worker_nanoton_per_adjusted_token
 from analysis.econ.scenario import Scenario
 
 COST_KINDS = (*OPEX_KINDS, "depreciation")

@@ -45,9 +45,9 @@ from typing import NamedTuple
 import numpy as np
 
 from analysis.core.errors import InputError
+from analysis.core.units import NANOTON_PER_TON
 from analysis.econ.scenario import NetworkConfig, PricingConfig, WorkloadConfig
 
-from analysis.core.units import NANOTON_PER_TON  # noqa: E402  (re-exported)
 COEFFICIENT_SCALE = 1000  # coefficient 1000 = 1.0x
 MULTIPLIER_SCALE = 10000  # multiplier 10000 = 1.0x
 SECONDS_PER_DAY = 86400

@@ -35,9 +35,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from analysis.econ.costs import HOURS_PER_DAY, OPEX_KINDS, capex_paid_usd, depreciation_usd_per_day, opex_usd_per_day
-from analysis.econ.costs import salvage_usd
 from analysis.core.errors import InputError
+from analysis.econ.costs import (
+    HOURS_PER_DAY,
+    OPEX_KINDS,
+    capex_paid_usd,
+    depreciation_usd_per_day,
+    opex_usd_per_day,
+    salvage_usd,
+)
 from analysis.econ.scenario import Scenario
 
 

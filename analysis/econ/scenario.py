@@ -21,13 +21,14 @@ import datetime as dt
 import difflib
 import math
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
-from analysis.market.store import reference_path
+from analysis.core.resources import reference_path
 
 NETWORKS = ("cocoon", "render")
 PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
@@ -355,7 +356,7 @@ CHAIN_DEFAULT_KEYS = ("price_per_token_nanoton", "worker_fee_per_token_nanoton",
 
 
 def _chain_reading() -> dict[str, Any] | None:
-    from analysis.chain.readings import latest_chain_params  # imported here: it pulls in the TON libraries
+    from analysis.market.chain_params import latest_chain_params
 
     return latest_chain_params()
 

@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import DataError, InputError
+from analysis.core.resources import reference_path
+from analysis.core.units import DAYS_PER_YEAR
 from analysis.market.store import cache_dir as default_cache_dir
-from analysis.market.store import reference_path
 
 VENDORED_FILE = "ton_funding_binance.csv"
 VENDORED_SOURCE = "binance"
-from analysis.core.units import DAYS_PER_YEAR  # noqa: E402
+
 COLUMNS = ["time", "rate", "interval_hours", "source"]
 
 

@@ -10,21 +10,35 @@ days, ascending, unique) with ``close_usd`` and ``source`` columns. Stablecoin q
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import requests
 
 from analysis.core.errors import DataError, FetchError, InputError
+from analysis.core.resources import DATA_DIR, REFERENCE_DIR, SNAPSHOT_DIR
+from analysis.market.store import cache_dir as _cache_dir
+from analysis.market.store import (
+    funding_cache_path,
+    manifest_key,
+    merge_funding,
+    merge_prices,
+    merge_spans,
+    missing_day_runs,
+    price_cache_path,
+    read_funding_csv,
+    read_manifest,
+    read_prices_csv,
+    write_funding_csv,
+    write_manifest_entry,
+    write_prices_csv,
+)
 from analysis.sources import binance, bybit, coingecko, kraken, okx
 from analysis.sources.common import find_gaps, iso_utc, today_utc, utc_now
-from analysis.market.store import (DATA_DIR, SNAPSHOT_DIR, REFERENCE_DIR, cache_dir as _cache_dir, funding_cache_path,
-                            manifest_key, merge_funding, merge_prices, merge_spans, missing_day_runs,
-                            price_cache_path, read_funding_csv, read_manifest, read_prices_csv,
-                            write_funding_csv, write_manifest_entry, write_prices_csv)
 
 SNAPSHOT_FILES = {"ton": "ton_usd_daily_close.csv", "render": "render_usd_daily_close.csv"}
 REFERENCE_FUNDING_FILE = "ton_funding_binance.csv"

@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-
-import pandas as pd
-
 from typing import Any
 
+import pandas as pd
 import requests
 
 from analysis.core.errors import DataError, InputError
 from analysis.core.gpus import CANONICAL_GPUS, validate_gpu
-from analysis.sources import azure, gpuhunt_catalog, runpod, vastai
-from analysis.sources.rate_table import (COLUMNS, PRICING, concat_rates, empty_rates, summarise_prices,
-                                         tidy_rates)
+from analysis.core.resources import reference_path
 from analysis.market import store
-from analysis.market.store import atomic_write_text, reference_path
+from analysis.market.store import atomic_write_text
+from analysis.sources import azure, gpuhunt_catalog, runpod, vastai
+from analysis.sources.rate_table import COLUMNS, PRICING, concat_rates, empty_rates, summarise_prices, tidy_rates
 
 __all__ = ["COLUMNS", "PRICING", "REFERENCE_PRICING", "HISTORY_COLUMNS", "PROVIDER_KINDS", "history_path",
            "read_history", "append_history", "read_reference", "all_rates", "rate_history",

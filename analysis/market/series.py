@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from analysis.core.errors import DataError
-
-from analysis.core.units import DAYS_PER_YEAR  # noqa: E402
+from analysis.core.units import DAYS_PER_YEAR
 
 
 def close_series(closes: pd.DataFrame | pd.Series) -> pd.Series:

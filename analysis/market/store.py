@@ -11,15 +11,14 @@ import datetime as dt
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
 from analysis.core.errors import DataError
 from analysis.sources.common import as_date
-
-from analysis.core.resources import DATA_DIR, REFERENCE_DIR, SCENARIO_DIR, SNAPSHOT_DIR, reference_path
 
 CACHE_ENV = "COCOON_ECON_CACHE"
 

@@ -13,11 +13,12 @@ import html
 import importlib
 import math
 import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -25,7 +26,8 @@ import plotly.offline
 
 from analysis import __version__
 from analysis.core.errors import InputError
-from analysis.market.store import SCENARIO_DIR, atomic_write_text
+from analysis.core.resources import SCENARIO_DIR
+from analysis.market.store import atomic_write_text
 
 # Order of the report.
 SECTION_MODULES = (
@@ -49,7 +51,7 @@ class ReportContext:
 
     scenario_files: list[Path] | None = None  # None: the shipped examples
     cache_dir: Path | None = None
-    generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def scenario_paths(self) -> list[Path]:
         """The scenario files the report covers: the user's, else ``data/scenarios/*.toml``."""

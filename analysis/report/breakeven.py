@@ -13,15 +13,14 @@ import html
 import numpy as np
 import pandas as pd
 
-from analysis.report.charts import breakeven as charts
 from analysis.core.errors import CocoonEconError
+from analysis.core.resources import SCENARIO_DIR
 from analysis.econ.ledger import daily_ledger
-from analysis.econ.metrics import (break_even_ton_usd_at, breakeven_summary, monthly_profit_usd,
-                              profit_sensitivity)
+from analysis.econ.metrics import break_even_ton_usd_at, breakeven_summary, monthly_profit_usd, profit_sensitivity
+from analysis.econ.scenario import load_scenario
 from analysis.market.prices import daily_closes
 from analysis.report import ReportContext, Section
-from analysis.econ.scenario import load_scenario
-from analysis.market.store import SCENARIO_DIR
+from analysis.report.charts import breakeven as charts
 
 
 def scenario_files(ctx: ReportContext) -> list:

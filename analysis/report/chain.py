@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+
 import pandas as pd
 
 from analysis.core.env import env_value
@@ -51,8 +52,8 @@ def build(ctx: ReportContext) -> Section | None:
 
 
 def _scenario(ctx: ReportContext):
+    from analysis.core.resources import SCENARIO_DIR
     from analysis.econ.scenario import load_scenario
-    from analysis.market.store import SCENARIO_DIR
 
     files = list(ctx.scenario_files) if ctx.scenario_files else sorted(SCENARIO_DIR.glob("*.toml"))
     for path in files:
@@ -63,9 +64,9 @@ def _scenario(ctx: ReportContext):
 
 
 def _section(ctx: ReportContext, *, owner_text: str, payouts: pd.DataFrame, meta: dict) -> Section:
-    from analysis.report.charts.chain import cumulative_ton_figure, cumulative_usd_figure
-    from analysis.market.prices import daily_closes
     from analysis.chain.reconcile import reconcile
+    from analysis.market.prices import daily_closes
+    from analysis.report.charts.chain import cumulative_ton_figure, cumulative_usd_figure
 
     scenario = _scenario(ctx)
     if scenario is None:

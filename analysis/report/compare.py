@@ -7,13 +7,13 @@ import html
 
 import pandas as pd
 
-from analysis.econ import compare as cmp
-from analysis.report.charts import compare as charts
 from analysis.core.errors import CocoonEconError
+from analysis.core.resources import SCENARIO_DIR
+from analysis.econ import compare as cmp
 from analysis.econ.metrics import breakeven_summary
-from analysis.report import ReportContext, Section
 from analysis.econ.scenario import load_scenario
-from analysis.market.store import SCENARIO_DIR
+from analysis.report import ReportContext, Section
+from analysis.report.charts import compare as charts
 
 
 def _fmt(value, spec: str, suffix: str = "") -> str:

@@ -13,19 +13,18 @@ import dataclasses
 import datetime as dt
 import html
 
-import numpy as np
 import pandas as pd
 
-from analysis.report.charts import hedging as charts
 from analysis.core.errors import CocoonEconError
-from analysis.market.funding import annualised, daily_funding, read_funding
+from analysis.core.resources import SCENARIO_DIR
 from analysis.econ.metrics import ton_per_day, usd_costs_per_day
+from analysis.econ.scenario import Scenario, load_scenario
+from analysis.market.funding import annualised, daily_funding, read_funding
 from analysis.market.prices import daily_closes
 from analysis.report import ReportContext, Section
+from analysis.report.charts import hedging as charts
 from analysis.sim.risk import fan
-from analysis.econ.scenario import Scenario, load_scenario
 from analysis.sim.simulation import Simulation, simulate
-from analysis.market.store import SCENARIO_DIR
 
 REPORT_PATHS = 2000
 REPORT_SEED = 20251130

@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 
 from analysis.core.errors import CocoonEconError
+from analysis.core.resources import DATA_DIR, REFERENCE_DIR
 from analysis.market.prices import read_snapshot
-from analysis.report import ReportContext, Section, table_html
 from analysis.market.series import source_spans
-from analysis.market.store import DATA_DIR, REFERENCE_DIR
+from analysis.report import ReportContext, Section, table_html
 
 # The parameter tables, in the order shown, with what they hold.
 REFERENCE_TABLES = {

@@ -6,10 +6,10 @@ import html
 
 import pandas as pd
 
-from analysis.market import rates
 from analysis.core.errors import DataError
-from analysis.report.charts.rates import rates_over_time
+from analysis.market import rates
 from analysis.report import ReportContext, Section
+from analysis.report.charts.rates import rates_over_time
 
 FAMILIES = (("H100", ("H100-SXM", "H100-PCIe", "H100-NVL")), ("H200", ("H200", "H200-NVL")))
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+from analysis.core.units import DAYS_PER_YEAR
 from analysis.report import ReportContext, Section, fmt_number, table_html
-
-from analysis.core.units import DAYS_PER_YEAR  # noqa: E402
 
 
 def build(ctx: ReportContext) -> Section | None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import html
 
-from analysis.report.charts.prices import drawdown_figure, price_figure, volatility_figure
 from analysis.market.prices import read_snapshot
-from analysis.report import ReportContext, Section, fmt_number, table_html
 from analysis.market.series import (
     annualised_volatility,
     daily_log_returns,
@@ -18,6 +16,8 @@ from analysis.market.series import (
     source_spans,
     volatility_by_year,
 )
+from analysis.report import ReportContext, Section, fmt_number, table_html
+from analysis.report.charts.prices import drawdown_figure, price_figure, volatility_figure
 
 WINDOW_DAYS = 30
 

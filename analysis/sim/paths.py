@@ -24,9 +24,9 @@ import pandas as pd
 
 from analysis.core.errors import DataError, InputError
 from analysis.core.numeric import cumsum_days
+from analysis.core.units import DAYS_PER_YEAR
 
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
-from analysis.core.units import DAYS_PER_YEAR  # noqa: E402
 
 
 class PathModel(Protocol):

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class PathOutcomes:
         return int(self.net_usd.shape[0])
 
     @staticmethod
-    def concat(parts: list["PathOutcomes"]) -> "PathOutcomes":
+    def concat(parts: list[PathOutcomes]) -> PathOutcomes:
         return PathOutcomes(*(np.concatenate([getattr(p, name) for p in parts])
                               for name in ("net_usd", "payback_day", "max_drawdown_usd")))
 

@@ -14,26 +14,38 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from analysis.sim import paths as pathgen
-from analysis.econ.costs import book_value_usd
 from analysis.core.errors import InputError
-from analysis.sim.kernels import scan_policies
-from analysis.market.funding import daily_funding, funding_rates_per_day, read_funding
+from analysis.econ.costs import book_value_usd
 from analysis.econ.ledger import path_income, payouts_day_major
-from analysis.market.prices import daily_closes
-from analysis.sim.risk import PathOutcomes, path_outcomes, scan_blocks, summarise
 from analysis.econ.scenario import Scenario, price_asset
-from analysis.sim.strategies import (STRATEGY_NAMES, USD_PEGGED, VOL_WINDOW_DAYS, Flows, Market, TreasuryParams,
-                                 check_strategy_names, iter_position_blocks, policy_terms, realised_option_vol,
-                                 realised_option_vol_from_log, run_strategy)
+from analysis.market.funding import daily_funding, funding_rates_per_day, read_funding
+from analysis.market.prices import daily_closes
+from analysis.sim import paths as pathgen
+from analysis.sim.kernels import scan_policies
+from analysis.sim.risk import PathOutcomes, path_outcomes, scan_blocks, summarise
+from analysis.sim.strategies import (
+    STRATEGY_NAMES,
+    USD_PEGGED,
+    VOL_WINDOW_DAYS,
+    Flows,
+    Market,
+    TreasuryParams,
+    check_strategy_names,
+    iter_position_blocks,
+    policy_terms,
+    realised_option_vol,
+    realised_option_vol_from_log,
+    run_strategy,
+)
 
 CHUNK_PATHS = 8192
 _R = TypeVar("_R")

@@ -43,16 +43,17 @@ operation over all paths; there are no per-path Python loops.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
 from analysis.core.errors import InputError
 from analysis.core.numeric import cumsum_days
-from analysis.sim.options import black_scholes_call_unit, black_scholes_put_unit
-from analysis.sim.paths import DAYS_PER_YEAR
+from analysis.core.units import DAYS_PER_YEAR
 from analysis.econ.scenario import TreasuryConfig
+from analysis.sim.options import black_scholes_call_unit, black_scholes_put_unit
 
 OPTION_DAYS = 30   # monthly expiries
 VOL_WINDOW_DAYS = 30  # trailing window of the realised volatility used to price options
@@ -96,7 +97,7 @@ class TreasuryParams(TreasuryConfig):
         return self.trading_fee_bps / 10_000.0
 
     @classmethod
-    def from_config(cls, treasury: Any) -> "TreasuryParams":
+    def from_config(cls, treasury: Any) -> TreasuryParams:
         """From the scenario's ``TreasuryConfig`` (any object with these attribute names)."""
         names = cls.__dataclass_fields__
         return cls(**{name: getattr(treasury, name) for name in names if hasattr(treasury, name)})
@@ -143,7 +144,7 @@ class Flows:
 
     @classmethod
     def from_income(cls, income: Any, hardware_end_usd: float = 0.0, expected: Any | None = None,
-                    collapse: bool = True) -> "Flows":
+                    collapse: bool = True) -> Flows:
         """From the engine's ``PathIncome`` (``expected``: ``PathIncome`` on the forecast path).
 
         ``hardware_end_usd``: the hardware's value counted at the horizon (see ``net_usd``).

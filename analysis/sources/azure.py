@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -127,7 +128,7 @@ def parse_azure_prices(payload: Any, *, observed_at: dt.datetime | str | None = 
         items = payload
     else:
         raise FetchError(f"azure: expected a JSON object, got {type(payload).__name__}")
-    when = observed_at or dt.datetime.now(dt.timezone.utc)
+    when = observed_at or dt.datetime.now(dt.UTC)
     counts: Counter = Counter(items=len(items))
     rows, unknown = [], []
     for item in items:
@@ -204,7 +205,7 @@ def get_azure_gpu_prices(gpus: Iterable[str] | None = None, *, regions: Iterable
     params = {"$filter": azure_filter(skus, regions)}
     if api_version:
         params["api-version"] = api_version
-    observed_at = dt.datetime.now(dt.timezone.utc)
+    observed_at = dt.datetime.now(dt.UTC)
     items: list = []
     pages, seen = 0, set()
     target: str = PRICES_PATH

@@ -26,8 +26,19 @@ import pandas as pd
 import requests
 
 from analysis.core.errors import FetchError
-from analysis.sources.common import (DAY_MS, day_start_ms, find_gaps, iso_utc, ms_candle_row, tidy_daily,
-                                     tidy_funding, to_float, trim_days, utc_now, walk_oldest_first)
+from analysis.sources.common import (
+    DAY_MS,
+    day_start_ms,
+    find_gaps,
+    iso_utc,
+    ms_candle_row,
+    tidy_daily,
+    tidy_funding,
+    to_float,
+    trim_days,
+    utc_now,
+    walk_oldest_first,
+)
 from analysis.sources.http import HttpClient
 
 SPOT_URL = "https://api.binance.com"

@@ -26,7 +26,6 @@ low, volume`` are left empty (NaN).
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 import pandas as pd
@@ -35,8 +34,17 @@ import requests
 from analysis.core.env import env_value
 from analysis.core.errors import FetchError
 from analysis.core.progress import progress_bar
-from analysis.sources.common import (DAY_MS, day_start_ms, find_gaps, iso_utc, tidy_daily, to_float, today_utc,
-                                     trim_days, utc_now)
+from analysis.sources.common import (
+    DAY_MS,
+    day_start_ms,
+    find_gaps,
+    iso_utc,
+    tidy_daily,
+    to_float,
+    today_utc,
+    trim_days,
+    utc_now,
+)
 from analysis.sources.http import HttpClient, HttpError
 
 PUBLIC_URL = "https://api.coingecko.com/api/v3"
@@ -76,7 +84,7 @@ def parse_coingecko_market_chart(payload: Any, *, now: dt.datetime | None = None
             distance = abs(ms - midnight)
             if distance > MIDNIGHT_TOLERANCE_MS:
                 continue
-            day = dt.datetime.fromtimestamp(midnight // 1000, tz=dt.timezone.utc).date() - dt.timedelta(days=1)
+            day = dt.datetime.fromtimestamp(midnight // 1000, tz=dt.UTC).date() - dt.timedelta(days=1)
             if day not in best or distance < best[day][0]:
                 best[day] = (distance, price)
     except (IndexError, TypeError, ValueError) as exc:

@@ -16,7 +16,8 @@ Conventions
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ FUNDING_FIELDS = ("time", "rate", "interval_hours", "source")
 
 def utc_now() -> dt.datetime:
     """The current time, tz-aware UTC."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def as_utc(now: dt.datetime | None) -> dt.datetime:
@@ -40,8 +41,8 @@ def as_utc(now: dt.datetime | None) -> dt.datetime:
     if now is None:
         return utc_now()
     if now.tzinfo is None:
-        return now.replace(tzinfo=dt.timezone.utc)
-    return now.astimezone(dt.timezone.utc)
+        return now.replace(tzinfo=dt.UTC)
+    return now.astimezone(dt.UTC)
 
 
 def today_utc(now: dt.datetime | None = None) -> dt.date:
@@ -62,12 +63,12 @@ def as_date(value: dt.date | str | pd.Timestamp) -> dt.date:
 
 def day_start_ms(day: dt.date) -> int:
     """Milliseconds since the epoch at 00:00 UTC of ``day``."""
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) * 1000
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) * 1000
 
 
 def ms_to_day(ms: int | float) -> dt.date:
     """The UTC day containing the instant ``ms`` (milliseconds since the epoch)."""
-    return dt.datetime.fromtimestamp(int(ms) // 1000, tz=dt.timezone.utc).date()
+    return dt.datetime.fromtimestamp(int(ms) // 1000, tz=dt.UTC).date()
 
 
 def iso_utc(moment: dt.datetime) -> str:

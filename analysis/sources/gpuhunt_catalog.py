@@ -36,11 +36,13 @@ import re
 import warnings
 import zipfile
 from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 import requests
+
 from analysis.core.errors import FetchError, InputError
 from analysis.core.gpus import SXM_ONLY_PROVIDERS, canonical_gpu, warn_unknown_gpus
 from analysis.core.progress import progress_bar
@@ -79,7 +81,7 @@ def version_date(version: str) -> dt.datetime | None:
     match = _VERSION.match(version.strip())
     if not match:
         return None
-    return dt.datetime.strptime(match.group(1), "%Y%m%d").replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.strptime(match.group(1), "%Y%m%d").replace(tzinfo=dt.UTC)
 
 
 def check_providers(providers: Iterable[str] | None) -> tuple[str, ...]:
@@ -172,7 +174,7 @@ def parse_gpuhunt_catalog(data: bytes, *, provider: str | None = None, version: 
                                  f"{', '.join(archive.namelist()) or 'nothing'})")
         if version is None and "version" in archive.namelist():
             version = archive.read("version").decode("utf-8").strip()
-        when = observed_at or (version_date(version) if version else None) or dt.datetime.now(dt.timezone.utc)
+        when = observed_at or (version_date(version) if version else None) or dt.datetime.now(dt.UTC)
         counts: Counter = Counter()
         rows, unknown = [], []
         for name in names:

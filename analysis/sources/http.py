@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import email.utils
 import json
-import os
 import re
 import time
-from datetime import timezone
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
-from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
+from datetime import UTC
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -117,7 +117,7 @@ def _retry_after_s(response: requests.Response) -> float | None:
     if parsed is None:
         return None
     if parsed.tzinfo is None:  # an HTTP-date is always GMT
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return max(0.0, parsed.timestamp() - time.time())
 
 

@@ -25,8 +25,7 @@ import requests
 
 from analysis.core.errors import FetchError
 from analysis.core.progress import progress_bar
-from analysis.sources.common import (day_start_ms, find_gaps, iso_utc, tidy_daily, to_float, trim_days,
-                                     utc_now)
+from analysis.sources.common import day_start_ms, find_gaps, iso_utc, tidy_daily, to_float, trim_days, utc_now
 from analysis.sources.http import HttpClient, PayloadError
 
 BASE_URL = "https://api.kraken.com"
@@ -72,7 +71,7 @@ def parse_kraken_ohlc(payload: Any, *, now: dt.datetime | None = None) -> pd.Dat
     rows = []
     try:
         for row in committed:
-            day = dt.datetime.fromtimestamp(int(row[0]), tz=dt.timezone.utc).date()
+            day = dt.datetime.fromtimestamp(int(row[0]), tz=dt.UTC).date()
             rows.append((day, to_float(row[1]), to_float(row[2]), to_float(row[3]), to_float(row[4]),
                          to_float(row[6])))
     except (IndexError, TypeError, ValueError) as exc:

@@ -10,7 +10,8 @@ One row per offer and pricing kind, columns (units in the names, times in UTC):
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

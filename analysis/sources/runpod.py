@@ -19,7 +19,6 @@ RunPod provider):
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 import pandas as pd
@@ -100,7 +99,7 @@ def parse_runpod_gpu_types(payload: Any, *, observed_at: dt.datetime | str | Non
     gpu_types = (payload.get("data") or {}).get("gpuTypes") if isinstance(payload, dict) else None
     if not isinstance(gpu_types, list):
         raise FetchError("runpod: expected {'data': {'gpuTypes': [...]}} from the GraphQL API")
-    when = observed_at or dt.datetime.now(dt.timezone.utc)
+    when = observed_at or dt.datetime.now(dt.UTC)
     rows, unknown = [], []
     for item in gpu_types:
         if not isinstance(item, dict):
@@ -149,7 +148,7 @@ def get_runpod_gpu_prices(*, base_url: str = BASE_URL, session: requests.Session
     key = api_key or env_value(API_KEY_ENV)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     client = HttpClient(base_url, "runpod", session=session, headers=headers, **http_options)
-    observed_at = dt.datetime.now(dt.timezone.utc)
+    observed_at = dt.datetime.now(dt.UTC)
     payload = client.post_json(GRAPHQL_PATH, {"query": GPU_TYPES_QUERY})
     frame = parse_runpod_gpu_types(payload, observed_at=observed_at)
     meta = {"source": SOURCE, "url": client.url(GRAPHQL_PATH), "observed_at": observed_at.isoformat(),

@@ -16,8 +16,9 @@ request per 4 seconds, so the client waits 4 s between requests; ``TONAPI_KEY`` 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import requests
 from pytoniq_core import Address
@@ -74,7 +75,7 @@ def get_tonapi_account_state(address: str | Address, *, base_url: str = DEFAULT_
     path = f"v2/blockchain/accounts/{raw_form(address)}"
     state = parse_tonapi_account_state(http.get_json(path))
     return state, {"source": "tonapi v2", "url": http.url(path), "address": raw_form(address),
-                   "read_at": datetime.now(timezone.utc)}
+                   "read_at": datetime.now(UTC)}
 
 
 def parse_tonapi_stack(stack: Sequence[Any]) -> list[Any]:

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 import requests
@@ -171,7 +172,7 @@ def get_toncenter_account_state(address: str | Address, *, api: str = "v3", base
     payload = http.get_json(path, {"address": addr})
     state = parse_toncenter_account_state(payload)
     return state, {"source": f"toncenter {api}", "url": http.url(path), "address": addr,
-                   "read_at": datetime.now(timezone.utc)}
+                   "read_at": datetime.now(UTC)}
 
 
 # ----------------------------------------------------------------------------- get-methods
@@ -280,7 +281,7 @@ def _epoch(moment: datetime | None) -> int | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
 
 

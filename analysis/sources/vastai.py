@@ -23,9 +23,9 @@ API facts used here (Vast.ai REST API and its official CLI, ``vast.py search off
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 import requests
@@ -124,7 +124,7 @@ def parse_vastai_offers(payload: Any, *, observed_at: dt.datetime | str | None =
     if offer_type not in OFFER_TYPES:
         raise InputError(f"offer_type: use one of {', '.join(OFFER_TYPES)}, not {offer_type!r}")
     offers, collected = _offers(payload)
-    when = observed_at or collected or dt.datetime.now(dt.timezone.utc)
+    when = observed_at or collected or dt.datetime.now(dt.UTC)
     counts = Counter(offers=len(offers))
     unknown: list[str] = []
     rows = []
@@ -212,7 +212,7 @@ def get_vastai_offers(gpus: Iterable[str] | None = None, *, offer_types: Iterabl
     key = api_key or env_value(API_KEY_ENV)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     client = HttpClient(base_url, "vastai", session=session, headers=headers, **http_options)
-    observed_at = dt.datetime.now(dt.timezone.utc)
+    observed_at = dt.datetime.now(dt.UTC)
     frames, meta = [], {"source": SOURCE, "url": client.url(BUNDLES_PATH),
                         "observed_at": observed_at.isoformat(), "offers": {}, "unknown_gpu": 0}
     for offer_type in offer_types:

@@ -6,7 +6,6 @@ import argparse
 import json
 import math
 import sys
-from typing import Any
 
 from analysis.chain import readings as chain
 from analysis.chain.contracts import MAINNET_ROOT, PARAMETER_UNITS
@@ -133,9 +132,9 @@ def run_payouts(args: argparse.Namespace) -> int:
 
 
 def run_reconcile(args: argparse.Namespace) -> int:
-    from analysis.market.prices import daily_closes
     from analysis.chain.reconcile import default_window, reconcile
     from analysis.econ.scenario import load_scenario
+    from analysis.market.prices import daily_closes
 
     scenario = load_scenario(args.scenario)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)

@@ -59,10 +59,10 @@ def run_breakeven(args: argparse.Namespace) -> int:
 
 def run_ledger(args: argparse.Namespace) -> int:
     from analysis.econ.ledger import daily_ledger
-    from analysis.market.prices import daily_closes
     from analysis.econ.scenario import load_scenario, price_asset
-    from analysis.market.store import atomic_write_csv
     from analysis.econ.tax import sell_on_payout_tax_ledger, tax_summary, write_tax_csv
+    from analysis.market.prices import daily_closes
+    from analysis.market.store import atomic_write_csv
 
     scenario = load_scenario(args.scenario)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
@@ -137,7 +137,7 @@ def _breakeven_text(s: dict, path) -> str:
     lines = [
         f"{s['scenario']}  ({path})",
         f"{tok} price used: {s['ton_usd']:.4f} USD ({when})",
-        (f"Render Network (jobs priced in USD, paid in RENDER; epoch rewards in RENDER)" if render
+        ("Render Network (jobs priced in USD, paid in RENDER; epoch rewards in RENDER)" if render
          else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {s['utilisation']:.0%} utilisation",
         f"{tok} per day (net of on-chain fees): {s['ton_per_day']:,.3f} {tok}",
         f"Income: {_money(s['usd_income_per_day'])} a day = {_money(s['usd_per_gpu_hour'], digits=3)} per GPU-hour",

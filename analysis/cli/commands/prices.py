@@ -6,10 +6,10 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from analysis.market import prices
 from analysis.core.errors import FetchError, InputError
-from analysis.sources.common import format_runs, today_utc
+from analysis.market import prices
 from analysis.market.store import atomic_write_text, cache_dir, funding_csv_text, prices_csv_text
+from analysis.sources.common import format_runs, today_utc
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:

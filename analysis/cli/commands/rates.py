@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.market import rates
 from analysis.core.gpus import CANONICAL_GPUS, validate_gpu
+from analysis.market import rates
 from analysis.market.store import atomic_write_text
 
 
