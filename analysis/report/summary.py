@@ -27,7 +27,7 @@ def build(ctx: ReportContext) -> Section | None:
     except ImportError:  # the economics engine is not part of this build yet
         return None
     ton_usd, day = ctx.latest_ton_usd
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path in paths:
         scenario = load_scenario(path)
         asset = price_asset(scenario)
