@@ -14,7 +14,7 @@
 
 **Break-even against rental.** The *market rental rate* is the median, over the rental
 providers (kinds :data:`RENTAL_KINDS`), of each one's latest price. Assumptions (stated in the
-report and the README):
+report and docs/models.md):
 
 - marketplace and neocloud prices are what the renter pays for the GPU, not all-in for the
   host: the owner pays the electricity either way, so both sides are compared **net of power**;
