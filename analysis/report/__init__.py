@@ -107,7 +107,7 @@ def check_scenario_files(paths: Iterable[str | Path] | None) -> list[Path] | Non
             tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"--scenario: {path} is not valid TOML ({' '.join(str(exc).split())}); "
-                             "fix the file (examples in data/scenarios/)") from None
+                             "fix the file (examples: cocoon-econ init --list)") from None
         checked.append(path)
     from analysis.econ.scenario import load_scenario
 
