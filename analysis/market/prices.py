@@ -134,16 +134,23 @@ class LatestClose(NamedTuple):
     origin: str  # e.g. "snapshot, binance" -- the canonical series' origin and the day's source
 
 
-def latest_close(asset: str = "ton", cache_dir: str | Path | None = None) -> LatestClose:
-    """The latest canonical daily close of ``asset`` (``"ton"``/``"render"``), its UTC day and origin."""
-    closes = daily_closes(asset, cache_dir=None if cache_dir is None else str(cache_dir))
+def latest_close(asset: str = "ton", cache_dir: str | Path | None = None, currency: str = "USD") -> LatestClose:
+    """The latest canonical daily close of ``asset`` (``"ton"``/``"render"``), its UTC day and origin.
+
+    ``currency`` other than USD: the latest close that has an ECB rate, in that currency
+    (``close_usd`` then holds TON/``currency``; see :func:`analysis.market.fx.convert_closes`).
+    """
+    closes = daily_closes(asset, cache_dir=None if cache_dir is None else str(cache_dir), currency=currency)
     source = str(closes["source"].iloc[-1]) if "source" in closes.columns else ""
     origin = ", ".join(x for x in (closes.attrs.get("origin", ""), source) if x)
     return LatestClose(float(closes["close_usd"].iloc[-1]), closes.index[-1].date(), origin)
 
 
-def daily_closes(asset: str = "ton", cache_dir: str | Path | None = None) -> pd.DataFrame:
+def daily_closes(asset: str = "ton", cache_dir: str | Path | None = None, currency: str = "USD") -> pd.DataFrame:
     """The canonical daily close series of ``asset``.
+
+    ``currency`` other than USD converts each close with that day's ECB rate
+    (:func:`analysis.market.fx.convert_closes`: ``attrs["currency"]``, ``attrs["fx_note"]``).
 
     Each day comes from the cache where a cached source has it (sources in the order of
     :data:`PRICE_SOURCES`), else from the embedded snapshot. Days neither has are left
@@ -180,6 +187,10 @@ def daily_closes(asset: str = "ton", cache_dir: str | Path | None = None) -> pd.
     series.attrs["origin"] = origin
     series.attrs["days_by_origin"] = {"cache": from_cache, "snapshot": len(rest)}
     series.attrs["gaps"] = [(a.isoformat(), b.isoformat()) for a, b in find_gaps(series.index)]
+    if currency != "USD":
+        from analysis.market.fx import convert_closes
+
+        return convert_closes(series, currency, cache_dir)
     return series
 
 

@@ -185,8 +185,11 @@ class HttpClient:
     def request_json(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                      json_body: Any = None, headers: dict[str, str] | None = None,
                      ok_statuses: frozenset[int] = frozenset({200}),
-                     validate: Callable[[Any], None] | None = None) -> Any:
+                     validate: Callable[[Any], None] | None = None,
+                     decode: Callable[[requests.Response], Any] | None = None) -> Any:
         """Send a request and return the decoded JSON body, retrying transient failures.
+
+        ``decode(response)`` replaces JSON decoding (:meth:`get_text` passes a text decoder).
 
         ``validate(payload)`` may raise :class:`PayloadError` for an error reported inside
         a successful response; retryable ones are retried, the others raise :class:`HttpError`.
@@ -217,7 +220,7 @@ class HttpClient:
                 problem, status, payload = f"connection failed ({type(exc).__name__})", None, None
             else:
                 status = response.status_code
-                payload = _decode(response)
+                payload = (decode or _decode)(response)
                 if status in ok_statuses:
                     if isinstance(payload, _Undecodable):
                         problem = f"returned invalid or truncated JSON ({payload.reason})"
@@ -259,6 +262,11 @@ class HttpClient:
         """GET ``path`` and return the decoded JSON (see :meth:`request_json`)."""
         return self.request_json("GET", path, params=params, **kwargs)
 
+    def get_text(self, path: str, params: dict[str, Any] | None = None, **kwargs: Any) -> str:
+        """GET ``path`` and return the body as text (CSV APIs such as the ECB's), with the same
+        retries, ``validate`` hook and errors as :meth:`request_json`."""
+        return self.request_json("GET", path, params=params, decode=_decode_text, **kwargs)
+
     def post_json(self, path: str, json_body: Any, **kwargs: Any) -> Any:
         """POST a JSON body to ``path`` and return the decoded JSON (see :meth:`request_json`)."""
         return self.request_json("POST", path, json_body=json_body, **kwargs)
@@ -274,6 +282,13 @@ def _decode(response: requests.Response) -> Any:
         return json.loads(response.content)
     except (ValueError, UnicodeDecodeError) as exc:
         return _Undecodable(str(exc).split(":")[0])
+
+
+def _decode_text(response: requests.Response) -> Any:
+    try:
+        return response.content.decode("utf-8-sig")   # the ECB's CSV may start with a BOM
+    except UnicodeDecodeError as exc:
+        return _Undecodable(f"not UTF-8 ({exc.reason})")
 
 
 def keyed_client(source: str, base_url: str, default_base_url: str, session: requests.Session | None, *,

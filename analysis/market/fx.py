@@ -1,0 +1,328 @@
+"""Fiat currencies: the ECB's euro reference rates (embedded snapshot + cache) and the
+conversion of TON/USD closes into TON/X.
+
+Rules (docs/currency.md):
+
+- The ECB publishes units of each currency per euro; USD -> X crosses through the euro:
+  ``X per USD = (X per EUR) / (USD per EUR)`` of the same fixing (EUR: ``1 / (USD per EUR)``).
+- A day's TON/X close = TON/USD close x X per USD of that day.
+- The ECB fixes at 14:15 CET on TARGET business days. A UTC day without a fixing (weekend,
+  TARGET holiday) takes the last fixing before it, never a later one; the longest such wait in
+  the ECB's calendar is 4 days (24 December to the next business day after Christmas), so a day
+  more than :data:`MAX_STALE_DAYS` after the last fixing known is missing, not guessed.
+- A day before the first fixing known (the ECB series starts 1999-01-04; the embedded snapshot
+  2020-01-02) is an error naming the day and the fix.
+
+The embedded snapshot is ``data/snapshot/ecb_eurofxref_daily.csv`` (provenance in data/README.md);
+``cocoon-econ fetch fx`` adds newer (or older) fixings to ``<cache>/fx/ecb_<CUR>.csv``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import requests
+
+from analysis.core.errors import DataError, InputError
+from analysis.core.resources import SNAPSHOT_DIR
+from analysis.market.store import (
+    atomic_write_text,
+    cache_dir,
+    manifest_key,
+    merge_spans,
+    missing_day_runs,
+    read_manifest,
+    write_manifest_entry,
+)
+from analysis.sources import ecb
+from analysis.sources.common import iso_utc, today_utc, utc_now
+
+SNAPSHOT_FILE = "ecb_eurofxref_daily.csv"
+#: First day of the ECB's euro reference rates.
+ECB_SERIES_START = dt.date(1999, 1, 4)
+#: Longest wait allowed from a UTC day back to the fixing it uses (the ECB calendar's longest).
+MAX_STALE_DAYS = 4
+BASE_CURRENCY = "USD"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@functools.lru_cache(maxsize=1)
+def _snapshot() -> pd.DataFrame:
+    raw = pd.read_csv(SNAPSHOT_DIR / SNAPSHOT_FILE, dtype={"date": str})
+    frame = raw.drop(columns="date").astype(float)
+    frame.index = pd.DatetimeIndex(pd.to_datetime(raw["date"], format="%Y-%m-%d"), name="date")
+    return frame.sort_index()
+
+
+def read_fx_snapshot() -> pd.DataFrame:
+    """The embedded ECB reference rates: units of each currency per euro, one column a currency,
+    one row a fixing day (blank where the ECB published none for that currency)."""
+    return _snapshot().copy()
+
+
+def ecb_currencies() -> tuple[str, ...]:
+    """The currencies this toolkit can convert to: EUR and those in the embedded ECB rates."""
+    return ("EUR", *_snapshot().columns)
+
+
+def check_currency(code: Any, field: str = "--currency") -> str:
+    """``code`` as an upper-case ISO 4217 code the ECB publishes (or EUR, USD).
+
+    Raises
+    ------
+    InputError
+        One line naming ``field`` and the known codes.
+    """
+    if not isinstance(code, str) or not code.strip():
+        raise InputError(f"{field} = {code!r} is not a currency code; use a three-letter code such as EUR")
+    value = code.strip().upper()
+    if value not in ecb_currencies():
+        raise InputError(f"{field} = {code!r} is not an ECB reference currency; use one of "
+                         f"{', '.join(sorted(ecb_currencies()))}")
+    return value
+
+
+def fx_cache_path(currency: str, cache: str | os.PathLike[str] | None = None) -> Path:
+    """``<cache>/fx/ecb_<CUR>.csv``: ``date,rate`` (units of CUR per euro, one row a fixing)."""
+    return cache_dir(cache) / "fx" / f"ecb_{currency}.csv"
+
+
+def _read_cache(path: Path) -> pd.Series:
+    try:
+        raw = pd.read_csv(path, dtype={"date": str})
+        series = pd.Series(raw["rate"].astype(float).to_numpy(),
+                           index=pd.DatetimeIndex(pd.to_datetime(raw["date"], format="%Y-%m-%d"), name="date"))
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"{path}: not a date,rate CSV ({exc}); delete it and run 'cocoon-econ fetch fx'") from None
+    if not np.all(np.isfinite(series.to_numpy())) or (series <= 0).any():
+        raise DataError(f"{path}: rates must be positive numbers; delete it and run 'cocoon-econ fetch fx'")
+    return series.sort_index()
+
+
+def euro_rates(currency: str, cache_dir: str | os.PathLike[str] | None = None) -> pd.Series:
+    """Units of ``currency`` per euro on each fixing day: the cache where it has the day, else the
+    snapshot. ``attrs["origin"]`` says which contributed."""
+    snap = _snapshot()[currency].dropna() if currency in _snapshot().columns else pd.Series(dtype=float)
+    path = fx_cache_path(currency, cache_dir)
+    cached = _read_cache(path) if path.exists() else pd.Series(dtype=float)
+    merged = pd.concat([cached, snap[~snap.index.isin(cached.index)]]).sort_index()
+    merged.index = pd.DatetimeIndex(merged.index, name="date")
+    merged.attrs["origin"] = "+".join(name for name, part in (("cache", cached), ("snapshot", snap)) if len(part))
+    return merged
+
+
+def usd_rates(currency: str, cache_dir: str | os.PathLike[str] | None = None) -> pd.Series:
+    """Units of ``currency`` per US dollar on each ECB fixing day (crossed through the euro)."""
+    code = check_currency(currency)
+    usd = euro_rates("USD", cache_dir)
+    if code == "USD":
+        out = pd.Series(1.0, index=usd.index)
+    elif code == "EUR":
+        out = 1.0 / usd
+    else:
+        other = euro_rates(code, cache_dir)
+        out = (other / usd).dropna()   # both fixed on the same day
+    out.attrs["origin"] = usd.attrs.get("origin", "")
+    out.name = f"{code}_per_USD"
+    return out
+
+
+def _missing(day: dt.date, currency: str, first: dt.date | None, last: dt.date | None, field: str) -> Exception:
+    where = f"{field}: " if field else ""
+    span = f"the ECB rates known here cover {first}..{last}" if first else "no ECB rates are known"
+    fix = f"'cocoon-econ fetch fx --currency {currency} --start {day}'"
+    if day < ECB_SERIES_START:
+        return InputError(f"{where}no {currency}/USD rate for {day}: the ECB reference rates start on "
+                          f"{ECB_SERIES_START}; use a later day")
+    if first is None or day < first:
+        return InputError(f"{where}no {currency}/USD rate for {day}: {span}; fetch the older fixings with {fix}")
+    return DataError(f"{where}no {currency}/USD rate for {day}: {span} and the last fixing is more than "
+                     f"{MAX_STALE_DAYS} days earlier; fetch newer fixings with "
+                     f"'cocoon-econ fetch fx --currency {currency}'")
+
+
+def daily_fx(currency: str, days: pd.DatetimeIndex | list[Any], cache_dir: str | os.PathLike[str] | None = None,
+             *, field: str = "") -> pd.Series:
+    """Units of ``currency`` per USD for each UTC day in ``days``: the last ECB fixing on or
+    before the day (weekends and TARGET holidays take the previous fixing, never a later one).
+
+    Raises
+    ------
+    InputError
+        For a day before the first fixing known (names the day; before 1999-01-04 no fix exists).
+    DataError
+        For a day more than :data:`MAX_STALE_DAYS` after the last fixing known (fetch fx).
+    """
+    code = check_currency(currency)
+    index = pd.DatetimeIndex(pd.to_datetime(list(days) if not isinstance(days, pd.DatetimeIndex) else days))
+    index = index.normalize()
+    if code == "USD":
+        return pd.Series(1.0, index=index, name="USD_per_USD")
+    rates = usd_rates(code, cache_dir)
+    fixings = rates.index
+    first = fixings[0].date() if len(fixings) else None
+    last = fixings[-1].date() if len(fixings) else None
+    pos = fixings.searchsorted(index, side="right") - 1          # the last fixing on or before each day
+    values = np.full(len(index), np.nan)
+    ok = pos >= 0
+    values[ok] = rates.to_numpy()[pos[ok]]
+    stale = np.zeros(len(index), dtype=bool)
+    stale[ok] = (index[ok] - fixings[pos[ok]]).days > MAX_STALE_DAYS
+    bad = ~ok | stale
+    if bad.any():
+        day = index[np.flatnonzero(bad)[0]].date()
+        raise _missing(day, code, first, last, field)
+    out = pd.Series(values, index=index, name=rates.name)
+    out.attrs["origin"] = rates.attrs.get("origin", "")
+    return out
+
+
+def fx_rate(day: dt.date | str, currency: str, cache_dir: str | os.PathLike[str] | None = None,
+            *, field: str = "") -> float:
+    """Units of ``currency`` per USD on the UTC ``day`` (the last ECB fixing on or before it)."""
+    return float(daily_fx(currency, [pd.Timestamp(day)], cache_dir, field=field).iloc[0])
+
+
+def last_fx_day(currency: str, cache_dir: str | os.PathLike[str] | None = None) -> dt.date:
+    """The last UTC day a rate of ``currency`` per USD exists for (last fixing + the allowed wait)."""
+    code = check_currency(currency)
+    if code == "USD":
+        return dt.date.max
+    rates = usd_rates(code, cache_dir)
+    return rates.index[-1].date() + dt.timedelta(days=MAX_STALE_DAYS)
+
+
+def convert_closes(closes: pd.DataFrame, currency: str, cache_dir: str | os.PathLike[str] | None = None
+                   ) -> pd.DataFrame:
+    """TON/USD daily closes (``close_usd``) as TON/``currency``: close x units of X per USD of the day.
+
+    Days after the last one with a rate (last ECB fixing + :data:`MAX_STALE_DAYS`) are cut off,
+    never extrapolated; ``attrs["fx_note"]`` says so. The frame keeps the engine's column
+    name ``close_usd`` (the engine's fiat unit; ``attrs["currency"]`` names it) and gains
+    ``usd_close`` (the TON/USD close) and ``fx_per_usd``.
+    """
+    code = check_currency(currency)
+    frame = closes.copy()
+    frame.attrs = dict(closes.attrs)
+    frame.attrs["currency"] = code
+    if code == "USD":
+        return frame
+    end = last_fx_day(code, cache_dir)
+    keep = frame.index <= pd.Timestamp(end)
+    if not keep.all():
+        cut = frame.index[~keep]
+        frame = frame[keep]
+        frame.attrs["fx_note"] = (f"TON/{code} closes end on {end} (the last ECB fixing known, plus "
+                                  f"{MAX_STALE_DAYS} days): {len(cut)} later TON/USD close(s) "
+                                  f"{cut[0].date()}..{cut[-1].date()} left out; refresh with "
+                                  f"'cocoon-econ fetch fx --currency {code}'")
+    rate = daily_fx(code, frame.index, cache_dir)
+    frame["usd_close"] = frame["close_usd"].to_numpy()
+    frame["fx_per_usd"] = rate.to_numpy()
+    frame["close_usd"] = frame["usd_close"] * frame["fx_per_usd"]
+    frame.attrs["fx_origin"] = f"ECB euro reference rates ({rate.attrs.get('origin', '')})"
+    return frame
+
+
+def convert_amount(amount: float, day: dt.date, source: str, target: str,
+                   cache_dir: str | os.PathLike[str] | None = None, *, field: str = "") -> float:
+    """``amount`` of ``source`` currency in ``target`` at the ECB rates of ``day``."""
+    if source == target:
+        return float(amount)
+    return float(amount) * fx_rate(day, target, cache_dir, field=field) / fx_rate(day, source, cache_dir, field=field)
+
+
+# --------------------------------------------------------------------------- refreshing the cache
+
+
+@dataclass
+class FxRefresh:
+    """What ``fetch fx`` did for one currency."""
+
+    currency: str
+    path: Path
+    requested: list[tuple[dt.date, dt.date]]
+    new_rows: int
+    rows: int
+    first: str | None
+    last: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+def _cache_text(series: pd.Series) -> str:
+    lines = ["date,rate"] + [f"{d:%Y-%m-%d},{v!r}" for d, v in series.items()]
+    return "\n".join(lines) + "\n"
+
+
+def refresh_fx(currency: str, start: dt.date | None = None, end: dt.date | None = None, *,
+               cache_dir: str | os.PathLike[str] | None = None, base_url: str | None = None,
+               session: requests.Session | None = None, now: dt.datetime | None = None,
+               **http_options: Any) -> list[FxRefresh]:
+    """Bring the ECB rates needed for ``currency`` (USD per euro, and CUR per euro unless CUR
+    is EUR or USD) up to date in ``<cache>/fx/`` for ``start..end``.
+
+    ``start`` defaults to the day after the last fixing known (snapshot or cache), ``end`` to
+    yesterday (today's fixing may not be published yet; days from today on are never asked for).
+    Only days neither known nor already requested are fetched; everything is fetched before
+    anything is written, and each file and the manifest are replaced atomically, so a failed
+    fetch leaves the cache byte-identical.
+    """
+    code = check_currency(currency)
+    moment = utc_now() if now is None else now
+    yesterday = today_utc(moment) - dt.timedelta(days=1)
+    end = yesterday if end is None else min(end, yesterday)
+    series_codes = ["USD"] + ([code] if code not in ("USD", "EUR") else [])
+    plans = []
+    for cur in series_codes:
+        path = fx_cache_path(cur, cache_dir)
+        key = manifest_key(path, cache_dir)
+        entry = read_manifest(cache_dir).get(key, {})
+        known = euro_rates(cur, cache_dir)
+        first = start if start is not None else (known.index[-1].date() + dt.timedelta(days=1) if len(known)
+                                                  else ECB_SERIES_START)
+        if first < ECB_SERIES_START:
+            raise InputError(f"--start {first} is before the ECB reference rates (they start on {ECB_SERIES_START})")
+        runs = missing_day_runs(first, end, known.index, entry.get("requested", [])) if first <= end else []
+        plans.append((cur, path, key, entry, runs))
+    fetched: dict[str, tuple[list[pd.Series], list[dict]]] = {}
+    for cur, _path, _key, _entry, runs in plans:          # all requests before any write
+        parts, metas = [], []
+        for a, b in runs:
+            frame, meta = ecb.get_ecb_rates(cur, a, b, base_url=base_url, session=session, now=moment,
+                                            **http_options)
+            parts.append(frame[cur].dropna())
+            metas.append(meta)
+        fetched[cur] = (parts, metas)
+    results = []
+    for cur, path, key, entry, runs in plans:
+        parts, metas = fetched[cur]
+        old = _read_cache(path) if path.exists() else pd.Series(dtype=float)
+        new = pd.concat([p for p in parts if len(p)]) if any(len(p) for p in parts) else pd.Series(dtype=float)
+        new_rows = int((~new.index.isin(old.index)).sum()) if len(new) else 0
+        merged = pd.concat([old[~old.index.isin(new.index)], new]).sort_index() if len(new) else old
+        if len(new):
+            atomic_write_text(path, _cache_text(merged))
+        if runs:
+            out = dict(entry)
+            out.update({"source": "ecb", "label": metas[-1]["label"], "symbol": metas[-1]["symbol"],
+                        "url": metas[-1]["url"], "updated_at": iso_utc(moment)})
+            out["requested"] = merge_spans([*entry.get("requested", []),
+                                            *[[a.isoformat(), b.isoformat()] for a, b in runs]])
+            if len(merged):
+                out.update(rows=len(merged), first=merged.index[0].date().isoformat(),
+                           last=merged.index[-1].date().isoformat())
+            write_manifest_entry(key, out, cache_dir)
+        notes = [m["note"] for m in metas if m.get("note")]
+        results.append(FxRefresh(currency=cur, path=path, requested=runs, new_rows=new_rows, rows=len(merged),
+                                 first=merged.index[0].date().isoformat() if len(merged) else None,
+                                 last=merged.index[-1].date().isoformat() if len(merged) else None, notes=notes))
+    return results
