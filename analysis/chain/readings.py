@@ -250,12 +250,15 @@ PAYOUT_CSV_COLUMNS = ("time", "date", "tx_hash", "proxy", "ton", "value_nanoton"
                       "adjusted_tokens", "close_usd", "usd", "origin_checked")
 
 
-def write_payouts_csv(payouts: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write payouts (one row each) atomically with ISO times and UTC days."""
+def write_payouts_csv(payouts: pd.DataFrame, path: str | os.PathLike[str], currency: str = "USD") -> Path:
+    """Write payouts (one row each) atomically with ISO times and UTC days; money columns named
+    after ``currency`` (the currency the closes were in, see :func:`analysis.econ.currency.relabel_frame`)."""
+    from analysis.econ.currency import relabel_frame
+
     out = payouts.loc[:, list(PAYOUT_CSV_COLUMNS)].copy()
     out["time"] = out["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     out["date"] = out["date"].dt.strftime("%Y-%m-%d")
-    return atomic_write_csv(out, path)
+    return atomic_write_csv(relabel_frame(out, currency), path)
 
 
 def read_cached_payouts(owner: Address, cache_dir: str | os.PathLike[str] | None = None,
@@ -288,6 +291,9 @@ def tax_ledger(payouts: pd.DataFrame) -> pd.DataFrame:
     return tax.fifo_tax_ledger(receipts, pd.DataFrame(columns=["date", "ton", "price_usd"]))
 
 
-def write_tax_csv(payouts: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write :func:`tax_ledger` with the engine's CSV writer (same columns as ``ledger --tax``)."""
-    return tax.write_tax_csv(tax_ledger(payouts), path)
+def write_tax_csv(payouts: pd.DataFrame, path: str | os.PathLike[str], currency: str = "USD") -> Path:
+    """Write :func:`tax_ledger` with the engine's CSV writer (same columns as ``ledger --tax``),
+    income and disposals valued in ``currency`` (the currency of the closes the payouts were valued at)."""
+    from analysis.econ.currency import relabel_frame
+
+    return tax.write_tax_csv(relabel_frame(tax_ledger(payouts), currency), path)

@@ -80,10 +80,26 @@ TOKENS_PER_MILLION = 1e6
 # --------------------------------------------------------------------------- token price
 
 
-def latest_price(asset: str, cache_dir: str | Path | None = None) -> tuple[float, str, str]:
-    """The latest daily close of ``asset`` (``"ton"``/``"render"``): ``(usd, ISO day, origin)``."""
-    latest = latest_close(asset, cache_dir)
+def latest_price(asset: str, cache_dir: str | Path | None = None, currency: str = "USD") -> tuple[float, str, str]:
+    """The latest daily close of ``asset`` (``"ton"``/``"render"``): ``(price in currency, ISO day, origin)``."""
+    latest = latest_close(asset, cache_dir, currency=currency)
     return latest.close_usd, latest.day.isoformat(), latest.origin
+
+
+def in_currency(frame: pd.DataFrame, currency: str, cache_dir: str | Path | None = None) -> pd.DataFrame:
+    """A reference table's USD prices (columns named ``usd_*``) in ``currency``, each row at the ECB
+    rate of its ``observed_at`` day (the names keep ``usd``: the engine's fiat unit)."""
+    if currency == "USD" or frame.empty:
+        return frame
+    from analysis.market.fx import daily_fx
+
+    days = pd.to_datetime(frame["observed_at"], utc=True).dt.tz_localize(None).dt.normalize()
+    rate = daily_fx(currency, pd.DatetimeIndex(days), cache_dir, field="reference price observed_at").to_numpy()
+    out = frame.copy()
+    for col in out.columns:
+        if str(col).startswith("usd_") and pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col] * rate
+    return out
 
 
 def _check_price(value: float, field: str) -> float:
@@ -255,7 +271,8 @@ def beat_market_history(scenario: Scenario, closes: pd.DataFrame | pd.Series | N
     (the network's net income per GPU-hour at that close is at least the rental's).
     """
     if closes is None:
-        closes = daily_closes(price_asset(scenario), cache_dir=None if cache_dir is None else str(cache_dir))
+        closes = daily_closes(price_asset(scenario), cache_dir=None if cache_dir is None else str(cache_dir),
+                              currency=scenario.currency)
     series = closes["close_usd"] if isinstance(closes, pd.DataFrame) else closes
     frame = rates.rate_history(scenario.hardware.gpu, cache_dir) if rates_frame is None else rates_frame
     series = series.sort_index()
@@ -392,7 +409,7 @@ def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupa
     asset = price_asset(scenario)
     token = scenario.network.token
     if token_usd is None:
-        price, price_day, price_origin = latest_price(asset, cache_dir)
+        price, price_day, price_origin = latest_price(asset, cache_dir, scenario.currency)
     else:
         price, price_day, price_origin = _check_price(token_usd, "token_usd"), None, "given"
     try:
@@ -400,6 +417,7 @@ def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupa
     except DataError:  # a damaged rates cache: the vendored reference table still answers
         reference = rates.all_rates(cache_dir, include_fetched=False)
         history = reference[reference["gpu"] == scenario.hardware.gpu].reset_index(drop=True)
+    history = in_currency(history, scenario.currency, cache_dir)
     alternatives = provider_alternatives(scenario.hardware.gpu, history=history)
     market = market_rental_rate(history)
     gross = network_usd_per_gpu_hour(scenario, price)
@@ -433,8 +451,8 @@ def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupa
 def customer_view(scenario: Scenario, token_usd: float, cache_dir: str | Path | None = None) -> dict[str, Any]:
     """The customer's side: the network's price per million tokens (COCOON) or per GPU-hour
     (Render), against inference APIs and renting a hyperscaler GPU."""
-    apis = api_alternatives()
-    gpus = gpu_rental_token_alternatives(cache_dir)
+    apis = in_currency(api_alternatives(), scenario.currency, cache_dir)
+    gpus = in_currency(gpu_rental_token_alternatives(cache_dir), scenario.currency, cache_dir)
     alternatives = pd.concat([apis, gpus], ignore_index=True) if not gpus.empty else apis
     view: dict[str, Any] = {}
     if scenario.network.name == "cocoon":

@@ -188,9 +188,13 @@ class OperationsConfig:
 
 @dataclass(frozen=True)
 class FinanceConfig:
+    """``currency``: the fiat currency of the scenario's costs and of every output (ISO 4217 code
+    of a currency the ECB publishes; docs/currency.md)."""
+
     start: dt.date
     discount_rate_annual: float = 0.10
     horizon_days: int = 365
+    currency: str = "USD"
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,17 @@ class Scenario:
     description: str = ""
     origin: str = "<scenario>"  # how error messages name it (usually the file name)
     notes: tuple[str, ...] = ()  # where defaults came from, for the CLI to print (e.g. a chain reading)
+    #: Units of ``finance.currency`` per USD at ``finance.start`` (ECB): the rate USD inputs
+    #: (``*_usd`` cost names, the USD peg, Render's USD job price) were converted at. 1.0 for USD.
+    fx_per_usd: float = 1.0
+
+    @property
+    def currency(self) -> str:
+        """The fiat currency of every amount the engine computes for this scenario (``USD`` by default).
+
+        The engine's ``*_usd`` names (fields, columns, keys) hold amounts in this currency; the CLI,
+        the CSVs and the report relabel them (:func:`analysis.econ.currency.relabel`)."""
+        return self.finance.currency
 
 
 _TABLES: dict[str, type] = {
@@ -235,6 +250,16 @@ _TABLES: dict[str, type] = {
 }
 #: The scenario tables and the dataclass of each (public: ``cocoon-econ init`` documents every field).
 TABLES = _TABLES
+#: Currency-neutral cost names (amounts in ``[finance] currency``) -> the field they set. The ``*_usd``
+#: names stay valid as USD amounts (converted at the start day's ECB rate in another currency).
+NEUTRAL_COST_KEYS: dict[str, dict[str, str]] = {
+    "hardware": {"capex": "capex_usd"},
+    "operations": {"electricity_per_kwh": "electricity_usd_per_kwh",
+                   "colocation_per_kw_month": "colocation_usd_per_kw_month",
+                   "fixed_per_month": "fixed_usd_per_month"},
+}
+#: Fields that are USD by nature (the network prices in USD), converted at ``fx_per_usd``.
+USD_PRICE_FIELDS = (("pricing", "usd_per_m_adjusted_tokens"), ("network", "job_usd_per_gpu_hour"))
 _TOP_KEYS = ("name", "description", *_TABLES)
 
 # Example values shown when a required key is missing.
@@ -299,23 +324,35 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
         raw = mapping.get(table, {})
         if not isinstance(raw, Mapping):
             raise InputError(f"{origin}: {table} must be a table ([{table}]), not a {_toml_type(raw)}")
-        fields = [f.name for f in dataclasses.fields(_TABLES[table])]
+        fields = [f.name for f in dataclasses.fields(_TABLES[table])] + list(NEUTRAL_COST_KEYS.get(table, {}))
         _reject_unknown(origin, table, raw, fields)
         tables[table] = raw
 
+    finance = _parse_finance(v, tables["finance"])
+    rate, money_notes = _fx_per_usd(v, finance), []
+    for table in NEUTRAL_COST_KEYS:
+        tables[table], notes = _resolve_cost_names(v, table, tables[table], finance.currency, rate)
+        money_notes += notes
     network = _parse_network(v, tables["network"])
     if network.name == "render" and tables["pricing"]:
         raise InputError(f"{origin}: [pricing] does not apply to a Render scenario (jobs are priced in USD per "
                          "GPU-hour: [network] job_usd_per_gpu_hour); remove the [pricing] table")
     pricing = _parse_pricing(v, tables["pricing"])
-    hardware = _parse_hardware(v, tables["hardware"], network.name)
+    hardware = _parse_hardware(v, tables["hardware"], network.name, finance.currency, rate)
     workload = _parse_workload(v, tables["workload"], network.name)
-    operations = _parse_operations(v, tables["operations"])
-    finance = _parse_finance(v, tables["finance"])
+    operations = _parse_operations(v, tables["operations"], finance.currency, rate)
     treasury = _parse_treasury(v, tables["treasury"])
+    if finance.currency != "USD":   # the network's own USD prices, in the scenario's currency
+        pricing = dataclasses.replace(pricing, usd_per_m_adjusted_tokens=pricing.usd_per_m_adjusted_tokens * rate)
+        network = dataclasses.replace(network, job_usd_per_gpu_hour=network.job_usd_per_gpu_hour * rate)
+        # "US dollar", not the code: the CLI relabels the unit USD of engine amounts into the currency.
+        money_notes.append(f"{finance.currency}: {rate:.6g} {finance.currency} per US dollar (ECB, {finance.start}); "
+                           "the network's US-dollar prices (the dollar peg, Render's job price) are converted at "
+                           "this rate for the whole run")
     return Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
                     operations=operations, finance=finance, treasury=treasury, path=path,
-                    description=description, origin=origin, notes=_chain_default_notes(tables["network"], network))
+                    description=description, origin=origin,
+                    notes=_chain_default_notes(tables["network"], network) + tuple(money_notes), fx_per_usd=rate)
 
 
 def to_mapping(scenario: Scenario) -> dict[str, Any]:
@@ -325,6 +362,14 @@ def to_mapping(scenario: Scenario) -> dict[str, Any]:
         out["description"] = scenario.description
     for table in _TABLES:
         out[table] = dataclasses.asdict(getattr(scenario, table))
+    if scenario.finance.currency != "USD":
+        # Costs are stored in the scenario's currency: written back under the neutral names; the
+        # network's USD prices back in USD (parsing converts them again at the start day's rate).
+        for table, names in NEUTRAL_COST_KEYS.items():
+            for neutral, usd in names.items():
+                out[table][neutral] = out[table].pop(usd)
+        for table, key in USD_PRICE_FIELDS:
+            out[table][key] = out[table][key] / scenario.fx_per_usd
     # Only the keys the scenario's network understands (the others are rejected on parsing).
     other = RENDER_KEYS if scenario.network.name == "cocoon" else COCOON_KEYS
     for key in other:
@@ -455,7 +500,39 @@ def _parse_pricing(v: _Validator, t: Mapping[str, Any]) -> PricingConfig:
     return PricingConfig(mode=mode, usd_per_m_adjusted_tokens=usd, reprice_every_days=every)
 
 
-def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str) -> HardwareConfig:
+def _fx_per_usd(v: _Validator, finance: FinanceConfig) -> float:
+    """Units of the scenario's currency per USD on its start day (1.0 for USD)."""
+    if finance.currency == "USD":
+        return 1.0
+    from analysis.market.fx import fx_rate
+
+    return fx_rate(finance.start, finance.currency, field=f"{v.origin}: [finance] currency = "
+                   f"{_show(finance.currency)} at start = {finance.start}")
+
+
+def _resolve_cost_names(v: _Validator, table: str, t: Mapping[str, Any], currency: str,
+                        rate: float) -> tuple[dict[str, Any], list[str]]:
+    """The table with each cost under its field name, in ``currency``: a neutral name as given,
+    a ``*_usd`` name converted from USD at ``rate``. Both names for one field are refused."""
+    out, notes = dict(t), []
+    for neutral, usd in NEUTRAL_COST_KEYS[table].items():
+        if neutral in t and usd in t:
+            raise InputError(f"{v.origin}: [{table}] gives both {neutral} ({currency}) and {usd} (USD); keep one")
+        if neutral in t:
+            value = v.number(table, t, neutral, None, lo=0.0, fix=f"use an amount in {currency}, 0 or more")
+            del out[neutral]
+            out[usd] = value
+        elif usd in t and currency != "USD":
+            value = v.number(table, t, usd, None, fix="use a USD amount, 0 or more")
+            out[usd] = value * rate
+            notes.append(f"[{table}] {usd} = {value:g} US dollars converted at the ECB rate of the start day "
+                         f"({rate:.6g} {currency} per US dollar) = {value * rate:g} {currency}; write {neutral} to "
+                         f"give it in {currency}")
+    return out, notes
+
+
+def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str, currency: str = "USD",
+                    rate: float = 1.0) -> HardwareConfig:
     raw_gpu = v.string("hardware", t, "gpu", required=True)
     gpu = gpu_from_alias(raw_gpu)
     if gpu is None:
@@ -465,7 +542,8 @@ def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str) -> Hardwa
         raise InputError(f"{v.origin}: [hardware] gpu = {raw_gpu!r} cannot serve COCOON (it needs an H100 or newer "
                          f"with Confidential Computing, cocoon docs/gpu.md); use one of {', '.join(COCOON_GPUS)}")
     gpus = v.integer("hardware", t, "gpus", 1, lo=1, hi=100_000, fix="use a whole number of GPUs, at least 1")
-    capex = v.number("hardware", t, "capex_usd", None, lo=0.0, fix="use the USD price of all the GPUs, 0 or more")
+    capex = v.number("hardware", t, "capex_usd", None, lo=0.0,
+                     fix=f"use the {currency} price of all the GPUs, 0 or more")
     life = v.number("hardware", t, "life_years", None, lo=0.0, lo_open=True, hi=50.0,
                     fix="use the depreciation life in years, e.g. 4")
     salvage = v.number("hardware", t, "salvage_fraction", 0.0, lo=0.0, hi=1.0,
@@ -494,19 +572,21 @@ def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon"
     )
 
 
-def _parse_operations(v: _Validator, t: Mapping[str, Any]) -> OperationsConfig:
+def _parse_operations(v: _Validator, t: Mapping[str, Any], currency: str = "USD", rate: float = 1.0
+                      ) -> OperationsConfig:
+    # Bounds are USD amounts scaled by the start day's rate (10 USD/kWh is the ceiling in any currency).
     return OperationsConfig(
         power_kw=v.number("operations", t, "power_kw", None, lo=0.0, hi=100.0,
                           fix="use the kW drawn by one GPU at full load incl. its share of the host"),
-        electricity_usd_per_kwh=v.number("operations", t, "electricity_usd_per_kwh", None, lo=0.0, hi=10.0,
-                                         fix="use a USD price per kWh, e.g. 0.10"),
+        electricity_usd_per_kwh=v.number("operations", t, "electricity_usd_per_kwh", None, lo=0.0, hi=10.0 * rate,
+                                         fix=f"use a {currency} price per kWh, e.g. {0.10 * rate:.3g}"),
         idle_power_fraction=v.number("operations", t, "idle_power_fraction", 0.3, lo=0.0, hi=1.0,
                                      fix="use a fraction of full power between 0 and 1"),
         pue=v.number("operations", t, "pue", 1.0, lo=1.0, hi=5.0, fix="use a power usage effectiveness of 1.0 or more"),
         colocation_usd_per_kw_month=v.number("operations", t, "colocation_usd_per_kw_month", 0.0, lo=0.0,
-                                             fix="use USD per kW per month, 0 or more"),
+                                             fix=f"use {currency} per kW per month, 0 or more"),
         fixed_usd_per_month=v.number("operations", t, "fixed_usd_per_month", 0.0, lo=0.0,
-                                     fix="use USD per GPU per month, 0 or more"),
+                                     fix=f"use {currency} per GPU per month, 0 or more"),
     )
 
 
@@ -517,7 +597,15 @@ def _parse_finance(v: _Validator, t: Mapping[str, Any]) -> FinanceConfig:
                                       fix="use an annual rate as a fraction, e.g. 0.10"),
         horizon_days=v.integer("finance", t, "horizon_days", 365, lo=1, hi=365 * 30,
                                fix="use a whole number of days, at least 1"),
+        currency=_currency(v, t),
     )
+
+
+def _currency(v: _Validator, t: Mapping[str, Any]) -> str:
+    raw = v.string("finance", t, "currency", default="USD")
+    from analysis.market.fx import check_currency
+
+    return check_currency(raw, field=f"{v.origin}: [finance] currency")
 
 
 def _parse_treasury(v: _Validator, t: Mapping[str, Any]) -> TreasuryConfig:

@@ -86,6 +86,8 @@ FIELD_DOCS: dict[tuple[str, str], FieldDoc] = {
     ("finance", "start"): FieldDoc("2025-12-01", "first day (UTC) of the ledger replay; must be in the price history"),
     ("finance", "discount_rate_annual"): FieldDoc("0.10", "discount rate for NPV, a fraction per 365-day year"),
     ("finance", "horizon_days"): FieldDoc("365", "days simulated and replayed"),
+    ("finance", "currency"): FieldDoc(
+        '"USD"', 'fiat currency of the costs and outputs, e.g. "EUR" (ECB reference rates; docs/currency.md)'),
     # [treasury]
     ("treasury", "strategy"): FieldDoc(
         '"sell_on_payout"', "what is done with the TON received (cocoon-econ simulate --help lists the policies)"),

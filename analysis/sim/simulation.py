@@ -133,7 +133,10 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     if int(n_paths) != n_paths or n_paths < 1:
         raise InputError(f"paths = {n_paths} must be a whole number, at least 1")
     if closes is None:  # TON for COCOON, RENDER for a Render scenario
-        closes = daily_closes(price_asset(scenario), cache_dir=None if cache_dir is None else str(cache_dir))
+        # TON/X closes when the scenario is in another currency: every model then resamples or fits the
+        # TON/X returns, i.e. the TON/USD and X/USD moves of the same days together (docs/currency.md).
+        closes = daily_closes(price_asset(scenario), cache_dir=None if cache_dir is None else str(cache_dir),
+                              currency=scenario.currency)
     series = pathgen.close_series(closes)
     try:
         params = TreasuryParams.from_config(scenario.treasury)

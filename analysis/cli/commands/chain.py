@@ -9,6 +9,7 @@ import sys
 
 from analysis.chain import readings as chain
 from analysis.chain.contracts import MAINNET_ROOT, PARAMETER_UNITS
+from analysis.cli.currency import add_currency_argument, checked_currency, load_scenario_in, printed_in
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -35,6 +36,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     payouts.add_argument("--out", help="write the payouts as CSV to this file")
     payouts.add_argument("--tax", help="write a tax-style income ledger CSV to this file")
     payouts.add_argument("--json", action="store_true", help="print one JSON object")
+    add_currency_argument(payouts)
     payouts.set_defaults(func=run_payouts)
 
     rec = commands.add_parser("reconcile", help="compare a worker's actual payouts with a scenario",
@@ -43,6 +45,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     rec.add_argument("--scenario", required=True, help="scenario TOML file (write one with: cocoon-econ init)")
     _owner_args(rec)
     rec.add_argument("--json", action="store_true", help="print one JSON object (summary and daily rows)")
+    add_currency_argument(rec)
     rec.set_defaults(func=run_reconcile)
 
 
@@ -96,12 +99,24 @@ def _money(value: float) -> str:
 
 
 def run_payouts(args: argparse.Namespace) -> int:
+    currency = checked_currency(args.currency)
+    closes = None
+    if currency != "USD":   # each payout valued at the TON/X close of its day
+        from analysis.market.prices import daily_closes
+
+        closes = daily_closes("ton", currency=currency)
+    with printed_in(currency):
+        return _run_payouts(args, currency, closes)
+
+
+def _run_payouts(args: argparse.Namespace, currency: str, closes) -> int:
     payouts, meta = chain.fetch_payouts(args.owner, start=args.start, end=args.end, root=args.root,
-                                        check_origin=not args.skip_origin_check, base_url=args.base_url)
+                                        check_origin=not args.skip_origin_check, base_url=args.base_url,
+                                        closes=closes)
     if args.out:
-        meta["out"] = str(chain.write_payouts_csv(payouts, args.out))
+        meta["out"] = str(chain.write_payouts_csv(payouts, args.out, currency))
     if args.tax:
-        meta["tax"] = str(chain.write_tax_csv(payouts, args.tax))
+        meta["tax"] = str(chain.write_tax_csv(payouts, args.tax, currency))
     totals = {"payouts": len(payouts), "ton": float(payouts["ton"].sum()),
               "adjusted_tokens": int(payouts["adjusted_tokens"].sum()) if len(payouts) else 0,
               "usd": float(payouts["usd"].sum(min_count=1)) if len(payouts) else 0.0}
@@ -132,16 +147,20 @@ def run_payouts(args: argparse.Namespace) -> int:
 
 
 def run_reconcile(args: argparse.Namespace) -> int:
+    scenario = load_scenario_in(args.scenario, args.currency)
+    with printed_in(scenario.currency):
+        return _run_reconcile(args, scenario)
+
+
+def _run_reconcile(args: argparse.Namespace, scenario) -> int:
     from analysis.chain.reconcile import default_window, reconcile
-    from analysis.econ.scenario import load_scenario
     from analysis.market.prices import daily_closes
 
-    scenario = load_scenario(args.scenario)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     owner = chain.resolve_owner(args.owner)
     first, last = chain.parse_day(args.start, "--start"), chain.parse_day(args.end, "--end")
-    closes = daily_closes("ton")
+    closes = daily_closes("ton", currency=scenario.currency)
     start, end = default_window(scenario, closes, first, last)
     payouts, meta = chain.fetch_payouts(owner, start=start, end=end, root=args.root, base_url=args.base_url,
                                         check_origin=not args.skip_origin_check, closes=closes)

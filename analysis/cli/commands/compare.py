@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from analysis.cli.commands.economics import positive_price, util_text
+from analysis.cli.currency import add_currency_argument, load_scenario_in, printed_in
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -29,17 +30,23 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p.add_argument("--rental-fee", type=_fraction("--rental-fee", open_high=True), default=0.0, metavar="F",
                    help="marketplace commission on the rental price (default 0: prices as listed)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_currency_argument(p)
     p.set_defaults(func=run_compare)
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from analysis.econ.compare import compare
-    from analysis.econ.scenario import load_scenario
+    scenario = load_scenario_in(args.scenario, args.currency)
+    with printed_in(scenario.currency):
+        return _run_compare(args, scenario)
 
-    scenario = load_scenario(args.scenario)
+
+def _run_compare(args: argparse.Namespace, scenario) -> int:
+    from analysis.econ.compare import compare
+
     for note in getattr(scenario, "notes", ()):  # e.g. network defaults from a saved on-chain reading
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     result = compare(scenario, args.token_usd, rental_occupancy=args.rental_occupancy, rental_fee=args.rental_fee)
+    result["currency"] = scenario.currency
     if args.json:
         print(json.dumps(result, allow_nan=False))
         return 0

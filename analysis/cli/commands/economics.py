@@ -10,6 +10,8 @@ import math
 import sys
 from pathlib import Path
 
+from analysis.cli.currency import add_currency_argument, load_scenario_in, printed_in
+
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
     """Add ``breakeven`` and ``ledger``."""
@@ -20,6 +22,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                    help="price of the network's token in USD (TON; RENDER for a Render scenario) to evaluate at "
                         "(default: the latest daily close)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_currency_argument(p)
     p.set_defaults(func=run_breakeven)
 
     p = commands.add_parser("ledger", help="day-by-day ledger of a scenario on the historical TON price",
@@ -32,20 +35,26 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p.add_argument("--out", required=True, type=Path, metavar="CSV", help="ledger CSV to write")
     p.add_argument("--tax", type=Path, default=None, metavar="CSV",
                    help="also write a tax-style income ledger (income at receipt, FIFO sales and gains)")
+    add_currency_argument(p)
     p.set_defaults(func=run_ledger)
 
 
 def run_breakeven(args: argparse.Namespace) -> int:
+    scenario = load_scenario_in(args.scenario, args.currency)
+    with printed_in(scenario.currency):
+        return _run_breakeven(args, scenario)
+
+
+def _run_breakeven(args: argparse.Namespace, scenario) -> int:
     from analysis.econ.metrics import breakeven_summary
-    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.econ.scenario import price_asset
     from analysis.market.prices import latest_close
 
-    scenario = load_scenario(args.scenario)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     price_note: dict[str, str | None]
     if args.ton_usd is None:
-        latest = latest_close(price_asset(scenario))
+        latest = latest_close(price_asset(scenario), currency=scenario.currency)
         price, price_note = latest.close_usd, {"date": latest.day.isoformat(), "origin": latest.origin}
     else:
         price, price_note = args.ton_usd, {"date": None, "origin": "--ton-usd"}
@@ -53,6 +62,7 @@ def run_breakeven(args: argparse.Namespace) -> int:
     summary["ton_usd_date"] = price_note["date"]
     summary["ton_usd_origin"] = price_note["origin"]
     summary["token"] = scenario.network.token  # what the ton_* fields count (TON, or RENDER on Render)
+    summary["currency"] = scenario.currency    # the unit of every money field (keys named after it)
     if args.json:
         print(json.dumps(summary, allow_nan=False))
         return 0
@@ -61,18 +71,30 @@ def run_breakeven(args: argparse.Namespace) -> int:
 
 
 def run_ledger(args: argparse.Namespace) -> int:
+    scenario = load_scenario_in(args.scenario, args.currency)
+    with printed_in(scenario.currency):
+        return _run_ledger(args, scenario)
+
+
+def _run_ledger(args: argparse.Namespace, scenario) -> int:
+    from analysis.econ.currency import relabel_frame
     from analysis.econ.ledger import daily_ledger
-    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.econ.scenario import price_asset
     from analysis.econ.tax import sell_on_payout_tax_ledger, tax_summary, write_tax_csv
     from analysis.market.prices import daily_closes
     from analysis.market.store import atomic_write_csv
 
-    scenario = load_scenario(args.scenario)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}")
-    closes = daily_closes(price_asset(scenario))
+    closes = daily_closes(price_asset(scenario), currency=scenario.currency)
+    if closes.attrs.get("fx_note"):
+        print(f"note: {closes.attrs['fx_note']}")
     ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end")
-    out = ledger.reset_index()
+    if "fx_per_usd" in closes.columns:   # the day's ECB rate and TON/USD close beside the TON/X close
+        days = ledger.index
+        ledger.insert(1, "fx_per_usd", closes["fx_per_usd"].reindex(days).to_numpy())
+        ledger.insert(1, "ton_usd_close", closes["usd_close"].reindex(days).to_numpy())
+    out = relabel_frame(ledger, scenario.currency).reset_index()
     out["date"] = out["date"].dt.strftime("%Y-%m-%d")
     atomic_write_csv(out, args.out)
     first, last = ledger.index[0].date(), ledger.index[-1].date()
@@ -86,7 +108,7 @@ def run_ledger(args: argparse.Namespace) -> int:
           f" + capex {ledger['capex_usd'].sum():,.2f} USD; net cash {ledger['cumulative_net_usd'].iloc[-1]:,.2f} USD")
     if args.tax is not None:
         tax = sell_on_payout_tax_ledger(ledger)
-        write_tax_csv(tax, args.tax)
+        write_tax_csv(relabel_frame(tax, scenario.currency), args.tax)
         totals = tax_summary(tax)
         print(f"wrote {args.tax}: income {totals['income_usd']:,.2f} USD at receipt, proceeds "
               f"{totals['proceeds_usd']:,.2f} USD, gain {totals['gain_usd']:,.2f} USD")

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from analysis.cli.currency import add_currency_argument, load_scenario_in, printed_in
+
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
 
 
@@ -43,14 +45,20 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p.add_argument("--workers", type=_at_least_one("--workers"), default=None, metavar="N",
                    help="threads to run the chunks of paths on (default: every core; the numbers do not depend on it)")
     p.add_argument("--json", action="store_true", help="print one JSON object keyed by strategy")
+    add_currency_argument(p)
     p.set_defaults(func=run_simulate)
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from analysis.econ.scenario import load_scenario, price_asset
+    scenario = load_scenario_in(args.scenario, args.currency)
+    with printed_in(scenario.currency):
+        return _run_simulate(args, scenario)
+
+
+def _run_simulate(args: argparse.Namespace, scenario) -> int:
+    from analysis.econ.scenario import price_asset
     from analysis.sim.simulation import simulate
 
-    scenario = load_scenario(args.scenario)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     sim = simulate(scenario, args.method, args.paths, args.horizon_days, args.seed, args.strategies,
