@@ -20,7 +20,7 @@ from analysis.econ.scenario import NEUTRAL_COST_KEYS, Scenario, parse_scenario, 
 #: Names that say "priced in USD" rather than "an amount in USD": never relabelled.
 KEEP = ("usd_pegged", "ton_usd_close", "fx_per_usd")
 _KEY = re.compile(r"(?<![a-z])usd(?![a-z])")
-_TEXT = re.compile(r"\bUSD\b")
+_TEXT = re.compile(r"(?<![\w-])USD(?![\w-])")   # not inside a symbol such as TON11419-USD
 _JSON_KEY = re.compile(r'"([A-Za-z0-9_]*)"(\s*:)')
 
 

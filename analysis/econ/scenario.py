@@ -390,7 +390,15 @@ def scenario_with(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
         target = mapping
         for part in parts[:-1]:
             target = target.setdefault(part, {})
-        target[parts[-1]] = value
+        key = parts[-1]
+        # Amounts are in the scenario's currency (the engine's unit): a cost field goes under its
+        # neutral name where to_mapping wrote one, a USD price back to USD.
+        neutral = {usd: n for n, usd in NEUTRAL_COST_KEYS.get(parts[0], {}).items()}.get(key)
+        if neutral is not None and neutral in target:
+            key = neutral
+        elif tuple(parts[-2:]) in USD_PRICE_FIELDS and scenario.currency != "USD":
+            value = value / scenario.fx_per_usd
+        target[key] = value
     return parse_scenario(mapping, origin=scenario.origin, path=scenario.path)
 
 

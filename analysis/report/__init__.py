@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import importlib
 import math
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,14 @@ class ReportContext:
     scenario_files: list[Path] | None = None  # None: the shipped examples
     cache_dir: Path | None = None
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    currency: str = "USD"  # every amount, axis and table of the report (docs/currency.md)
+
+    def scenario(self, path: str | Path):
+        """The scenario at ``path`` in the report's currency."""
+        from analysis.econ.currency import scenario_in_currency
+        from analysis.econ.scenario import load_scenario
+
+        return scenario_in_currency(load_scenario(path), self.currency)
 
     def scenario_paths(self) -> list[Path]:
         """The scenario files the report covers: the user's, else ``data/scenarios/*.toml``."""
@@ -64,7 +73,7 @@ class ReportContext:
         """The canonical TON/USD daily closes (:func:`analysis.market.prices.daily_closes`), loaded once."""
         from analysis.market.prices import daily_closes
 
-        return daily_closes("ton", cache_dir=self.cache_dir)
+        return daily_closes("ton", cache_dir=self.cache_dir, currency=self.currency)
 
     @property
     def latest_ton_usd(self) -> tuple[float, pd.Timestamp]:
@@ -78,7 +87,7 @@ class ReportContext:
             return self.latest_ton_usd
         from analysis.market.prices import latest_close
 
-        latest = latest_close(asset, self.cache_dir)
+        latest = latest_close(asset, self.cache_dir, currency=self.currency)
         return latest.close_usd, pd.Timestamp(latest.day)
 
 
@@ -138,9 +147,10 @@ def render_html(sections: list[Section], ctx: ReportContext) -> str:
                   for i, s in enumerate(sections))
     body = []
     for i, s in enumerate(sections):
-        figs = "".join(f'<div class="figure">{figure_html(fig)}</div>' for fig in s.figures)
-        body.append(f'<section id="{_anchor(s, i)}"><h2>{html.escape(s.title)}</h2>'
-                    f'{s.intro_html}{figs}{s.after_html}</section>')
+        figs = "".join(f'<div class="figure">{_in_currency(figure_html(fig), ctx.currency)}</div>' for fig in s.figures)
+        body.append(f'<section id="{_anchor(s, i)}"><h2>{_in_currency(html.escape(s.title), ctx.currency)}</h2>'
+                    f'{_in_currency(s.intro_html, ctx.currency)}{figs}'
+                    f'{_in_currency(s.after_html, ctx.currency)}</section>')
     stamp = ctx.generated_at.strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -150,7 +160,7 @@ def render_html(sections: list[Section], ctx: ReportContext) -> str:
 <script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>
 </head><body>
 <header><h1>Serving inference on COCOON: break-even, volatility and comparison</h1>
-<p class="meta">cocoon-econ {__version__} &middot; generated {stamp} &middot; money in USD, token amounts
+<p class="meta">cocoon-econ {__version__} &middot; generated {stamp} &middot; money in {ctx.currency}, token amounts
 in TON, dates are UTC days, volatility annualised over 365 days</p>
 <nav><ol>{nav}</ol></nav></header>
 <main>{''.join(body)}</main>
@@ -160,8 +170,20 @@ values, drag to zoom, double-click to reset).</p></footer>
 """
 
 
+def _in_currency(text: str, currency: str) -> str:
+    """Section HTML and figure JSON with the unit USD named ``currency``: text ``USD`` and the
+    dollar signs of :func:`fmt_number` and of plotly's ``$`` number formats."""
+    if currency == "USD":
+        return text
+    from analysis.econ.currency import relabel_text
+
+    text = relabel_text(text, currency)
+    text = re.sub(r"(-?)\$(?=\d)", lambda m: f"{m.group(1)}{currency}\u00a0", text)   # fmt_number(unit="$")
+    return re.sub(r"([:{])\$([,.0-9])", r"\1\2", text).replace('"tickprefix":"$"', f'"ticksuffix":" {currency}"')
+
+
 def build_report(out: str | Path = "reports/report.html", scenario_files: list[Path] | None = None,
-                 cache_dir: Path | None = None) -> Path:
+                 cache_dir: Path | None = None, currency: str | None = None) -> Path:
     """Build the report and write it atomically to ``out``; returns the path.
 
     Raises
@@ -173,7 +195,10 @@ def build_report(out: str | Path = "reports/report.html", scenario_files: list[P
     out = Path(out)
     if out.is_dir():
         raise InputError(f"--out: {str(out)!r} is a folder; give a file path such as {out / 'report.html'}")
-    ctx = ReportContext(scenario_files=check_scenario_files(scenario_files), cache_dir=cache_dir)
+    from analysis.market.fx import check_currency
+
+    ctx = ReportContext(scenario_files=check_scenario_files(scenario_files), cache_dir=cache_dir,
+                        currency=check_currency(currency or "USD"))
     text = render_html(build_sections(ctx), ctx)
     try:
         return atomic_write_text(out, text)

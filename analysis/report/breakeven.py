@@ -17,7 +17,6 @@ from analysis.core.errors import CocoonEconError
 from analysis.core.resources import SCENARIO_DIR
 from analysis.econ.ledger import daily_ledger
 from analysis.econ.metrics import break_even_ton_usd_at, breakeven_summary, monthly_profit_usd, profit_sensitivity
-from analysis.econ.scenario import load_scenario
 from analysis.report import ReportContext, Section
 from analysis.report.charts import breakeven as charts
 
@@ -34,7 +33,7 @@ def build(ctx: ReportContext) -> Section | None:
     if not files:
         return None
     # COCOON scenarios (TON); Render scenarios are shown in the comparison section (issue 7).
-    scenarios = [s for s in (load_scenario(f) for f in files) if s.network.name == "cocoon"]
+    scenarios = [s for s in (ctx.scenario(f) for f in files) if s.network.name == "cocoon"]
     if not scenarios:
         return None
     closes = ctx.ton_closes

@@ -53,11 +53,10 @@ def build(ctx: ReportContext) -> Section | None:
 
 def _scenario(ctx: ReportContext):
     from analysis.core.resources import SCENARIO_DIR
-    from analysis.econ.scenario import load_scenario
 
     files = list(ctx.scenario_files) if ctx.scenario_files else sorted(SCENARIO_DIR.glob("*.toml"))
     for path in files:
-        scenario = load_scenario(path)
+        scenario = ctx.scenario(path)
         if scenario.network.name == "cocoon":
             return scenario
     return None
@@ -65,13 +64,12 @@ def _scenario(ctx: ReportContext):
 
 def _section(ctx: ReportContext, *, owner_text: str, payouts: pd.DataFrame, meta: dict) -> Section:
     from analysis.chain.reconcile import reconcile
-    from analysis.market.prices import daily_closes
     from analysis.report.charts.chain import cumulative_ton_figure, cumulative_usd_figure
 
     scenario = _scenario(ctx)
     if scenario is None:
         return Section(TITLE, anchor=ANCHOR, intro_html="<p>No COCOON scenario to compare the payouts with.</p>")
-    closes = daily_closes("ton", cache_dir=None if ctx.cache_dir is None else str(ctx.cache_dir))
+    closes = ctx.ton_closes
     last_close = pd.DatetimeIndex(closes.index).max().date()
     if meta.get("start"):
         start = dt.date.fromisoformat(meta["start"])

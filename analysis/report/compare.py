@@ -11,7 +11,6 @@ from analysis.core.errors import CocoonEconError
 from analysis.core.resources import SCENARIO_DIR
 from analysis.econ import compare as cmp
 from analysis.econ.metrics import breakeven_summary
-from analysis.econ.scenario import load_scenario
 from analysis.report import ReportContext, Section
 from analysis.report.charts import compare as charts
 
@@ -24,7 +23,7 @@ def build(ctx: ReportContext) -> Section | None:
     files = list(ctx.scenario_files) if ctx.scenario_files else sorted(SCENARIO_DIR.glob("*.toml"))
     if not files:
         return None
-    scenarios = [load_scenario(f) for f in files]
+    scenarios = [ctx.scenario(f) for f in files]
     figures, rows, blocks, notes = [], [], [], []
     customer_done = False
     for s in scenarios:

@@ -18,9 +18,8 @@ import pandas as pd
 from analysis.core.errors import CocoonEconError
 from analysis.core.resources import SCENARIO_DIR
 from analysis.econ.metrics import ton_per_day, usd_costs_per_day
-from analysis.econ.scenario import Scenario, load_scenario
+from analysis.econ.scenario import Scenario
 from analysis.market.funding import annualised, daily_funding, read_funding
-from analysis.market.prices import daily_closes
 from analysis.report import ReportContext, Section
 from analysis.report.charts import hedging as charts
 from analysis.sim.risk import fan
@@ -38,10 +37,10 @@ def build(ctx: ReportContext) -> Section | None:
     if not files:
         return None
     # COCOON scenarios (TON); Render scenarios are shown in the comparison section (issue 7).
-    scenarios = [s for s in (load_scenario(f) for f in files) if s.network.name == "cocoon"]
+    scenarios = [s for s in (ctx.scenario(f) for f in files) if s.network.name == "cocoon"]
     if not scenarios:
         return None
-    closes = daily_closes("ton", cache_dir=None if ctx.cache_dir is None else str(ctx.cache_dir))
+    closes = ctx.ton_closes
     series = closes["close_usd"]
     daily = daily_funding(read_funding(ctx.cache_dir))
     figures, blocks, notes = [], [], []

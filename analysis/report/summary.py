@@ -22,12 +22,12 @@ def build(ctx: ReportContext) -> Section | None:
     if not paths:
         return None
     from analysis.econ.metrics import breakeven_summary
-    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.econ.scenario import price_asset
 
     ton_usd, day = ctx.latest_ton_usd
     rows: list[dict[str, Any]] = []
     for path in paths:
-        scenario = load_scenario(path)
+        scenario = ctx.scenario(path)
         asset = price_asset(scenario)
         token_usd = ton_usd if asset == "ton" else ctx.latest_close(asset)[0]
         # For a Render scenario the engine's "ton_usd" slots hold the RENDER price.

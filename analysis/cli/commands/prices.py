@@ -32,6 +32,17 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     _range_args(f)
     f.set_defaults(func=run_fetch_funding, asset="ton")
 
+    x = fetch_commands.add_parser(
+        "fx", help="fetch ECB euro reference rates (for --currency) into the cache",
+        description="Fetch the ECB's daily euro reference rates (data-api.ecb.europa.eu, EXR D.<CUR>.EUR.SP00.A) "
+                    "that USD -> CUR needs (USD and CUR per euro) into the cache; only days neither embedded, "
+                    "cached nor already asked for are requested.")
+    x.add_argument("--currency", default="EUR", metavar="CODE", help="target currency (default EUR)")
+    x.add_argument("--start", metavar="YYYY-MM-DD", help="first day (default: the day after the last fixing known)")
+    x.add_argument("--end", metavar="YYYY-MM-DD", help="last day (default: yesterday)")
+    x.add_argument("--base-url", metavar="URL", help="API root override (mirror, proxy, test server)")
+    x.set_defaults(func=run_fetch_fx)
+
     data = commands.add_parser("data", help="what the cache and the embedded data hold")
     data_commands = data.add_subparsers(dest="data_what", metavar="WHAT", parser_class=type(data))
     data_commands.required = True
@@ -112,6 +123,27 @@ def run_fetch_funding(args: argparse.Namespace) -> int:
         return 0
     print(f"{args.source}: +{result.new_rows} new funding events; {result.path} now holds {result.rows} "
           f"({result.first}..{result.last}); missing events in what was fetched: {result.missing_events}")
+    return 0
+
+
+def run_fetch_fx(args: argparse.Namespace) -> int:
+    from analysis.market.fx import check_currency, refresh_fx
+
+    currency = check_currency(args.currency)
+    start = _date(args.start, "--start") if args.start else None
+    end = _date(args.end, "--end") if args.end else None
+    if start and end and start > end:
+        raise InputError(f"--start {start} is after --end {end}; give the earlier day as --start")
+    if args.base_url and not args.base_url.startswith(("http://", "https://")):
+        raise InputError(f"--base-url: {args.base_url!r} must start with http:// or https://")
+    for result in refresh_fx(currency, start, end, base_url=args.base_url):
+        if not result.requested:
+            print(f"ecb: {result.currency} per EUR already known for the days asked; nothing requested")
+        else:
+            print(f"ecb: +{result.new_rows} new {result.currency} per EUR fixings; {result.path} holds {result.rows} "
+                  f"({result.first}..{result.last})")
+        for note in result.notes:
+            print(f"note: {note}")
     return 0
 
 

@@ -12,12 +12,15 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                    help="scenario TOML file (repeatable); default: the shipped examples (cocoon-econ init --list)")
     p.add_argument("--out", type=Path, default=Path("reports/report.html"), metavar="PATH",
                    help="output HTML path (default: reports/report.html)")
+    p.add_argument("--currency", default=None, metavar="CODE",
+                   help="fiat currency of every amount, axis and table, any ECB reference currency (default USD); "
+                        "the scenarios' costs converted at their start day's ECB rate")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from analysis.report import build_report
 
-    path = build_report(out=args.out, scenario_files=args.scenario)
+    path = build_report(out=args.out, scenario_files=args.scenario, currency=args.currency)
     print(f"wrote {path}")
     return 0
