@@ -201,3 +201,24 @@ def test_bad_base_url_is_one_line_exit_2(api, capsys):
     assert main(["chain", "params", "--api", api, "--base-url", "ftp://example"]) == 2
     err = capsys.readouterr().err
     assert "--base-url:" in err and len(err.strip().splitlines()) == 1
+
+
+def test_payouts_in_eur_value_each_payout_at_the_ton_eur_close(toncenter_server, capsys, tmp_path):
+    from analysis.market import fx
+    state, url = toncenter_server
+    proxy, other, txs, parents = _owner_history()
+    state.transactions[OWNER] = txs
+    state.parents.update(parents)
+    state.methods[(proxy, "get_cocoon_proxy_data")] = {"stack": proxy_data_stack(MAINNET_ROOT)}
+    out_csv, tax_csv = tmp_path / "payouts.csv", tmp_path / "tax.csv"
+    assert main(["chain", "payouts", "--owner", OWNER.to_str(), "--base-url", url, "--currency", "EUR",
+                 "--out", str(out_csv), "--tax", str(tax_csv)]) == 0
+    assert "EUR at each day's close" in capsys.readouterr().out
+    snapshot = pd.read_csv(SNAPSHOT_DIR / "ton_usd_daily_close.csv", index_col="date")
+    eur = [11.4 * snapshot.loc["2025-12-06", "close_usd"] * fx.fx_rate("2025-12-06", "EUR"),   # a Saturday
+           22.8 * snapshot.loc["2025-12-07", "close_usd"] * fx.fx_rate("2025-12-05", "EUR")]   # Friday's fixing
+    assert pd.read_csv(out_csv)["eur"].tolist() == pytest.approx(eur)
+    assert pd.read_csv(tax_csv)["eur_value_at_receipt"].tolist() == pytest.approx(eur)
+    cached, _ = chain.read_cached_payouts(OWNER)   # the cache keeps USD values for other runs
+    assert cached["usd"].tolist() == pytest.approx([11.4 * snapshot.loc["2025-12-06", "close_usd"],
+                                                    22.8 * snapshot.loc["2025-12-07", "close_usd"]])

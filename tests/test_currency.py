@@ -283,3 +283,41 @@ def test_dataclass_field_is_documented_in_the_starter():
 
     assert "currency" in {f.name for f in dataclasses.fields(FinanceConfig)}
     assert undocumented_fields() == []
+
+
+# --------------------------------------------------------------------------- FX risk in simulations
+
+
+def test_ton_eur_returns_are_ton_usd_and_eur_usd_returns_of_the_same_days():
+    from analysis.market.prices import daily_closes
+    from analysis.sim import paths
+
+    closes = daily_closes("ton", currency="EUR")
+    ton = np.diff(np.log(closes["usd_close"].to_numpy()))
+    rate = np.diff(np.log(closes["fx_per_usd"].to_numpy()))
+    boot = paths.fit_bootstrap(closes)       # resamples days: each TON/EUR return is both moves of one day
+    assert np.allclose(boot.log_returns, ton + rate, atol=1e-12)
+    stats = fx.joint_return_stats(closes)
+    gbm = paths.fit_gbm(closes)              # the correlated GBM of the pair
+    s1, s2 = np.std(ton, ddof=1), np.std(rate, ddof=1)
+    rho = np.corrcoef(ton, rate)[0, 1]
+    assert gbm.vol_annual == pytest.approx(np.sqrt((s1 ** 2 + s2 ** 2 + 2 * rho * s1 * s2) * 365), rel=1e-9)
+    assert stats["vol_ton_fx_annual"] == pytest.approx(gbm.vol_annual, rel=1e-9)
+    assert 0.03 < stats["vol_fx_annual"] < 0.2   # EUR/USD: single-digit annual volatility
+
+
+def test_simulate_in_eur_states_the_fx_risk(tmp_path, capsys):
+    path = _toml(tmp_path)
+    assert main(["simulate", "--scenario", str(path), "--paths", "40", "--seed", "2", "--method", "gbm"]) == 0
+    text = capsys.readouterr().out
+    assert "FX: TON/EUR = TON/USD close x EUR per USD (ECB)" in text and "net EUR over the horizon" in text
+
+
+def test_report_in_eur(tmp_path):
+    from analysis.report import build_report
+
+    out = build_report(out=tmp_path / "r.html", scenario_files=[_toml(tmp_path)], currency="EUR")
+    text = out.read_text()
+    body = text[text.index("</head>"):]
+    assert "money in EUR" in body
+    assert not __import__("re").search(r"(?<![\w-])USD(?![\w-])", body.replace("TON/USD close", ""))

@@ -55,5 +55,5 @@ def printed_in(currency: str) -> Iterator[None]:
     if currency == "USD":
         yield
         return
-    with contextlib.redirect_stdout(_Relabelled(sys.stdout, currency)):  # type: ignore[type-var]
+    with contextlib.redirect_stdout(_Relabelled(sys.stdout, currency)):
         yield

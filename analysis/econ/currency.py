@@ -20,7 +20,9 @@ from analysis.econ.scenario import NEUTRAL_COST_KEYS, Scenario, parse_scenario, 
 #: Names that say "priced in USD" rather than "an amount in USD": never relabelled.
 KEEP = ("usd_pegged", "ton_usd_close", "fx_per_usd")
 _KEY = re.compile(r"(?<![a-z])usd(?![a-z])")
-_TEXT = re.compile(r"(?<![\w-])USD(?![\w-])")   # not inside a symbol such as TON11419-USD
+#: Printed text that means the US dollar itself (``TON/USD close``), kept by :func:`relabel_text`.
+LITERAL_USD = "\x00USD"
+_TEXT = re.compile(r"(?<![\w\x00-])USD(?![\w-])")   # not inside a symbol such as TON11419-USD
 _JSON_KEY = re.compile(r'"([A-Za-z0-9_]*)"(\s*:)')
 
 
@@ -89,6 +91,6 @@ def relabel_obj(obj: Any, currency: str) -> Any:
 def relabel_text(text: str, currency: str) -> str:
     """Printed text in ``currency``: the unit ``USD`` becomes the code, JSON keys are relabelled."""
     if currency == "USD":
-        return text
-    text = _TEXT.sub(currency, text)
+        return text.replace(LITERAL_USD, "USD")
+    text = _TEXT.sub(currency, text).replace(LITERAL_USD, "USD")
     return _JSON_KEY.sub(lambda m: f'"{relabel_key(m.group(1), currency)}"{m.group(2)}', text)

@@ -326,3 +326,39 @@ def refresh_fx(currency: str, start: dt.date | None = None, end: dt.date | None 
                                  first=merged.index[0].date().isoformat() if len(merged) else None,
                                  last=merged.index[-1].date().isoformat() if len(merged) else None, notes=notes))
     return results
+
+
+# --------------------------------------------------------------------------- FX risk in simulations
+
+
+def joint_return_stats(closes: pd.DataFrame, window_days: int | None = None) -> dict[str, float | int | str]:
+    """The two moves inside TON/X daily log returns: TON/USD and X per USD of the same days.
+
+    A TON/X return is exactly the sum of the day's TON/USD and X/USD log returns, so resampling
+    TON/X returns (bootstrap) resamples both of a day together, and a GBM fitted to TON/X is the
+    correlated two-factor GBM of the pair: ``vol^2 = vol_ton^2 + vol_fx^2 + 2 rho vol_ton vol_fx``,
+    drift the sum of the drifts. Annualised over 365 days.
+
+    Parameters
+    ----------
+    closes : a frame from :func:`convert_closes` (``usd_close`` and ``fx_per_usd`` columns).
+    window_days : the last N returns only (as the models' ``window_days``).
+    """
+    ton = np.diff(np.log(closes["usd_close"].to_numpy(dtype=float)))
+    rate = np.diff(np.log(closes["fx_per_usd"].to_numpy(dtype=float)))
+    if window_days is not None:
+        ton, rate = ton[-window_days:], rate[-window_days:]
+    if len(ton) < 3:
+        raise DataError("FX: fewer than 3 daily returns of TON/USD and X/USD; need a longer history")
+    s_ton, s_fx = float(np.std(ton, ddof=1)), float(np.std(rate, ddof=1))
+    rho = float(np.corrcoef(ton, rate)[0, 1]) if s_fx > 0 and s_ton > 0 else 0.0
+    year = 365.0
+    return {
+        "currency": str(closes.attrs.get("currency", "")),
+        "days": len(ton),
+        "vol_ton_usd_annual": s_ton * np.sqrt(year),
+        "vol_fx_annual": s_fx * np.sqrt(year),
+        "correlation": rho,
+        "vol_ton_fx_annual": float(np.sqrt(s_ton ** 2 + s_fx ** 2 + 2 * rho * s_ton * s_fx) * np.sqrt(year)),
+        "mean_log_return_fx_annual": float(np.mean(rate) * year),
+    }

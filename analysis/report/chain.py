@@ -44,6 +44,10 @@ def build(ctx: ReportContext) -> Section | None:
             f"<p>{chain.OWNER_ENV} is set to {shown}, but no payouts have been fetched for it yet. Run "
             f"<code>cocoon-econ chain payouts --owner {shown}</code> (network) and rebuild the report.</p>"))
     payouts, meta = cached
+    if ctx.currency != "USD":   # cached at TON/USD closes: valued again at the report's TON/X closes
+        from analysis.chain.payouts import value_payouts
+
+        payouts = value_payouts(payouts, ctx.ton_closes)
     try:
         return _section(ctx, owner_text=shown, payouts=payouts, meta=meta)
     except CocoonEconError as exc:

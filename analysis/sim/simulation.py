@@ -144,6 +144,11 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"{scenario.origin}: {exc}") from None
     returns = pathgen.log_returns(series)
     notes: dict[str, Any] = {}
+    if isinstance(closes, pd.DataFrame) and "fx_per_usd" in closes.columns:
+        # The FX risk the paths carry: TON/USD and X/USD of the same days (analysis.market.fx).
+        from analysis.market.fx import joint_return_stats
+
+        notes["fx"] = joint_return_stats(closes, window_days if method in ("bootstrap", "gbm", "garch") else None)
     if scenario.network.name != "cocoon" and params.funding_rate_annual == "historical":
         # Only TON funding is on record; a RENDER perp hedge is run at 0 funding (issue 7).
         params = dataclasses.replace(params, funding_rate_annual=0.0)

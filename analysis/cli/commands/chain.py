@@ -111,8 +111,12 @@ def run_payouts(args: argparse.Namespace) -> int:
 
 def _run_payouts(args: argparse.Namespace, currency: str, closes) -> int:
     payouts, meta = chain.fetch_payouts(args.owner, start=args.start, end=args.end, root=args.root,
-                                        check_origin=not args.skip_origin_check, base_url=args.base_url,
-                                        closes=closes)
+                                        check_origin=not args.skip_origin_check, base_url=args.base_url)
+    if closes is not None:   # the cache keeps USD values; the output is valued in the chosen currency
+        from analysis.chain.payouts import value_payouts
+
+        payouts = value_payouts(payouts, closes)
+        meta["days_without_close"] = sorted({str(d.date()) for d in payouts.loc[payouts["close_usd"].isna(), "date"]})
     if args.out:
         meta["out"] = str(chain.write_payouts_csv(payouts, args.out, currency))
     if args.tax:
@@ -163,7 +167,12 @@ def _run_reconcile(args: argparse.Namespace, scenario) -> int:
     closes = daily_closes("ton", currency=scenario.currency)
     start, end = default_window(scenario, closes, first, last)
     payouts, meta = chain.fetch_payouts(owner, start=start, end=end, root=args.root, base_url=args.base_url,
-                                        check_origin=not args.skip_origin_check, closes=closes)
+                                        check_origin=not args.skip_origin_check,
+                                        closes=closes if scenario.currency == "USD" else None)
+    if scenario.currency != "USD":   # the cache keeps USD values; reconciled in the scenario's currency
+        from analysis.chain.payouts import value_payouts
+
+        payouts = value_payouts(payouts, closes)
     result = reconcile(scenario, payouts, closes, start, end)
     s = result.summary
     if args.json:

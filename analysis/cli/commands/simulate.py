@@ -87,6 +87,15 @@ def _text(sim, summary: dict[str, dict], chosen: str, token: str = "TON") -> str
                      f"{s['drawdown_p95_usd']:>14,.0f}{payback:>12}")
     lines.append("* the scenario's [treasury] strategy. usd_pegged: the network prices in USD, so it carries the "
                  f"{token} risk. Options are theoretical (no liquid listed {token} options market).")
+    from analysis.econ.currency import LITERAL_USD
+
+    fx = sim.notes.get("fx")
+    if fx:
+        usd = LITERAL_USD   # the dollar itself, not the run's unit
+        lines.append(f"FX: {token}/{fx['currency']} = {token}/{usd} close x {fx['currency']} per {usd} (ECB) of the "
+                     f"same day; the paths carry both ({fx['days']} days: vol {token}/{usd} {fx['vol_ton_usd_annual']:.0%}, "
+                     f"{usd}/{fx['currency']} {fx['vol_fx_annual']:.1%}, correlation {fx['correlation']:+.2f} -> "
+                     f"{token}/{fx['currency']} {fx['vol_ton_fx_annual']:.0%} a year)")
     funding = sim.notes.get("funding_rate_annual")
     if funding == "historical":
         lines.append(f"perp funding: historical daily rates where known, else their mean "
