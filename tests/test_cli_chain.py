@@ -75,13 +75,18 @@ def test_params_via_tonapi(httpserver, monkeypatch, capsys, isolated_cache):
     assert json.loads(capsys.readouterr().out)["source"] == "tonapi v2"
 
 
-def test_payouts_csv_and_text(toncenter_server, capsys, tmp_path):
-    state, url = toncenter_server
+def _serve_owner_history(state):
+    """The owner's payouts through a COCOON proxy (and one from a foreign proxy) on the fake chain."""
     proxy, other, txs, parents = _owner_history()
     state.transactions[OWNER] = txs
     state.parents.update(parents)
     state.methods[(proxy, "get_cocoon_proxy_data")] = {"stack": proxy_data_stack(MAINNET_ROOT)}
     state.methods[(other, "get_cocoon_proxy_data")] = {"stack": proxy_data_stack(addr(0xBAD))}
+
+
+def test_payouts_csv_and_text(toncenter_server, capsys, tmp_path):
+    state, url = toncenter_server
+    _serve_owner_history(state)
     out_csv = tmp_path / "payouts.csv"
     assert main(["chain", "payouts", "--owner", OWNER.to_str(is_bounceable=False), "--base-url", url,
                  "--out", str(out_csv)]) == 0
@@ -206,10 +211,7 @@ def test_bad_base_url_is_one_line_exit_2(api, capsys):
 def test_payouts_in_eur_value_each_payout_at_the_ton_eur_close(toncenter_server, capsys, tmp_path):
     from analysis.market import fx
     state, url = toncenter_server
-    proxy, other, txs, parents = _owner_history()
-    state.transactions[OWNER] = txs
-    state.parents.update(parents)
-    state.methods[(proxy, "get_cocoon_proxy_data")] = {"stack": proxy_data_stack(MAINNET_ROOT)}
+    _serve_owner_history(state)
     out_csv, tax_csv = tmp_path / "payouts.csv", tmp_path / "tax.csv"
     assert main(["chain", "payouts", "--owner", OWNER.to_str(), "--base-url", url, "--currency", "EUR",
                  "--out", str(out_csv), "--tax", str(tax_csv)]) == 0

@@ -154,8 +154,8 @@ def test_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
 def test_a_price_series_with_gaps_is_a_clear_error(tmp_path, capsys, monkeypatch):
     real = analysis.market.prices.daily_closes
 
-    def with_gap(asset="ton", cache_dir=None):
-        frame = real(asset, cache_dir)
+    def with_gap(asset="ton", cache_dir=None, **kwargs):
+        frame = real(asset, cache_dir, **kwargs)
         return frame.drop(pd.Timestamp("2025-05-10"))
 
     monkeypatch.setattr(analysis.market.prices, "daily_closes", with_gap)

@@ -321,3 +321,27 @@ def test_report_in_eur(tmp_path):
     body = text[text.index("</head>"):]
     assert "money in EUR" in body
     assert not __import__("re").search(r"(?<![\w-])USD(?![\w-])", body.replace("TON/USD close", ""))
+
+
+def test_bounds_scale_with_the_currency_and_scenario_with_keeps_units():
+    from analysis.econ.scenario import scenario_with
+
+    usd = load_scenario(H200)
+    rate = fx.fx_rate(usd.finance.start, "JPY")
+    mapping = _eur_mapping(1.0)
+    mapping["finance"]["currency"] = "JPY"
+    mapping["operations"]["electricity_per_kwh"] = 30.0        # 30 JPY/kWh: above 10, below 10 USD in JPY
+    s = parse_scenario(mapping, origin="jpy.toml")
+    assert s.operations.electricity_usd_per_kwh == 30.0 and s.fx_per_usd == pytest.approx(rate)
+    mapping["operations"]["electricity_per_kwh"] = 11.0 * rate
+    with pytest.raises(InputError, match="electricity_usd_per_kwh .* out of range; use a JPY price per kWh"):
+        parse_scenario(mapping, origin="jpy.toml")
+    # dotted changes are in the scenario's currency, whatever the stored names
+    s2 = scenario_with(s, {"hardware.capex_usd": 5e6, "pricing.usd_per_m_adjusted_tokens": 4.5})
+    assert s2.hardware.capex_usd == 5e6 and s2.pricing.usd_per_m_adjusted_tokens == pytest.approx(4.5)
+    assert s2.pricing.usd_per_m_adjusted_tokens != s.pricing.usd_per_m_adjusted_tokens
+
+
+def test_data_status_lists_the_ecb_rates(capsys):
+    assert main(["data", "status"]) == 0
+    assert "snapshot 32 currencies" in capsys.readouterr().out

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ import requests
 
 from analysis.core.errors import DataError, InputError
 from analysis.core.resources import SNAPSHOT_DIR
+from analysis.market.prices import Refresh
 from analysis.market.store import (
     atomic_write_text,
     cache_dir,
@@ -245,17 +246,10 @@ def convert_amount(amount: float, day: dt.date, source: str, target: str,
 
 
 @dataclass
-class FxRefresh:
-    """What ``fetch fx`` did for one currency."""
+class FxRefresh(Refresh):
+    """What ``fetch fx`` did for one currency (the ECB series of ``currency`` per euro)."""
 
-    currency: str
-    path: Path
-    requested: list[tuple[dt.date, dt.date]]
-    new_rows: int
-    rows: int
-    first: str | None
-    last: str | None
-    notes: list[str] = field(default_factory=list)
+    currency: str = ""
 
 
 def _cache_text(series: pd.Series) -> str:
@@ -362,3 +356,21 @@ def joint_return_stats(closes: pd.DataFrame, window_days: int | None = None) -> 
         "vol_ton_fx_annual": float(np.sqrt(s_ton ** 2 + s_fx ** 2 + 2 * rho * s_ton * s_fx) * np.sqrt(year)),
         "mean_log_return_fx_annual": float(np.mean(rate) * year),
     }
+
+
+def fx_status(cache_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """What ``data status`` shows of the ECB rates: the snapshot, then each cached currency file
+    (``origin``, ``currency``, ``first``, ``last``, ``rows``, ``path``, ``updated``)."""
+    snap = _snapshot()
+    rows: list[dict[str, Any]] = [{"origin": "snapshot", "currency": f"{len(snap.columns)} currencies",
+                                   "first": snap.index[0].date().isoformat(), "last": snap.index[-1].date().isoformat(),
+                                   "rows": len(snap), "path": None, "updated": None}]
+    folder = fx_cache_path("USD", cache_dir).parent
+    manifest = read_manifest(cache_dir) if folder.is_dir() else {}
+    for path in sorted(folder.glob("ecb_*.csv")) if folder.is_dir() else []:
+        series = _read_cache(path)
+        rows.append({"origin": "cache", "currency": path.stem.removeprefix("ecb_"), "rows": len(series),
+                     "first": series.index[0].date().isoformat() if len(series) else None,
+                     "last": series.index[-1].date().isoformat() if len(series) else None, "path": str(path),
+                     "updated": manifest.get(manifest_key(path, cache_dir), {}).get("updated_at")})
+    return rows

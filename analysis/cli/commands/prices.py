@@ -178,4 +178,12 @@ def run_data_status(args: argparse.Namespace) -> int:
             for d in table.itertuples():
                 print(f"    {d.source_a} vs {d.source_b}: {d.days} days, median {d.median_rel_diff:.2%}, "
                       f"max {d.max_rel_diff:.2%} ({d.max_date})")
+    from analysis.market.fx import fx_status
+
+    print("ECB euro reference rates (per EUR; for --currency)")
+    for row in fx_status():
+        where = f"; {row['path']}" if row["path"] else ""
+        updated = f"; updated {row['updated']}" if row.get("updated") else ""
+        print(f"  {row['origin'] + ' ' + row['currency']:<24}{row['first']}..{row['last']}  {row['rows']} fixings"
+              f"{updated}{where}")
     return 0
