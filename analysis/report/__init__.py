@@ -160,7 +160,7 @@ def render_html(sections: list[Section], ctx: ReportContext) -> str:
 <script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>
 </head><body>
 <header><h1>Serving inference on COCOON: break-even, volatility and comparison</h1>
-<p class="meta">cocoon-econ {__version__} &middot; generated {stamp} &middot; money in {ctx.currency}, token amounts
+<p class="meta">cocoon-econ {__version__} &middot; generated {stamp} &middot; money in {ctx.currency}{_fx_origin(ctx.currency)}, token amounts
 in TON, dates are UTC days, volatility annualised over 365 days</p>
 <nav><ol>{nav}</ol></nav></header>
 <main>{''.join(body)}</main>
@@ -168,6 +168,14 @@ in TON, dates are UTC days, volatility annualised over 365 days</p>
 values, drag to zoom, double-click to reset).</p></footer>
 </body></html>
 """
+
+
+def _fx_origin(currency: str) -> str:
+    if currency == "USD":
+        return ""
+    # The page header is not relabelled: USD here is the dollar itself.
+    return (f" (TON/{currency} = TON/USD close &times; {currency} per US dollar of the day, ECB euro "
+            "reference rates; the scenarios' costs converted at their start day's rate)")
 
 
 def _in_currency(text: str, currency: str) -> str:
