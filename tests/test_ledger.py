@@ -13,10 +13,10 @@ from analysis.core.errors import DataError, InputError
 from analysis.econ.ledger import (
     daily_ledger,
     history_path,
+    initial_outlay_usd,
     net_cash_usd,
     path_income,
     sell_on_payout_usd,
-    initial_outlay_usd,
     terminal_value_usd,
 )
 from analysis.econ.networks import daily_tokens_per_gpu

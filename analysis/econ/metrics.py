@@ -42,11 +42,13 @@ from analysis.econ.costs import (
     DAYS_PER_YEAR,
     HOURS_PER_DAY,
     OPEX_KINDS,
+    book_value_usd,
     depreciation_usd_per_day,
+    hardware_resale_usd,
     opex_usd_per_day,
     power_usd_per_gpu_day,
+    resale_forgone_usd,
 )
-from analysis.econ.costs import book_value_usd, hardware_resale_usd, resale_forgone_usd
 from analysis.econ.ledger import (
     NET_BASIS,
     initial_outlay_usd,
@@ -56,8 +58,8 @@ from analysis.econ.ledger import (
     sell_on_payout_usd,
     terminal_value_usd,
 )
-from analysis.econ.resale import resale_curve
 from analysis.econ.networks import daily_tokens_per_gpu, worker_nanoton_per_adjusted_token
+from analysis.econ.resale import resale_curve
 from analysis.econ.scenario import Scenario
 
 COST_KINDS = (*OPEX_KINDS, "depreciation")

@@ -30,7 +30,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -79,7 +79,7 @@ class ResaleCurve:
         return float(out) if out.ndim == 0 else out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _curve_rows() -> tuple[dict[str, str], ...]:
     with open(reference_path(RESALE_CURVE_FILE), newline="", encoding="utf-8") as handle:
         return tuple(csv.DictReader(handle))
