@@ -157,11 +157,13 @@ def _breakeven_text(s: dict, path) -> str:
                  f"payback {payback} (capex paid {_money(s['capex_paid_usd'])})")
     if "initial_outlay_usd" in s:   # what NPV counts at both ends (docs/glossary.md)
         owned = f"resale forgone {_money(s['resale_forgone_usd'])}, " if s["resale_forgone_usd"] else ""
+        wallet = (f"node wallet {s['node_wallet_ton']:g} {tok} = {_money(s['node_wallet_usd'])}"
+                  if s["node_wallet_ton"] else "no node wallet")
+        held = f"unpaid and node-wallet {tok}" if s["node_wallet_ton"] else f"unpaid {tok}"
         lines.append(f"  NPV basis: day-0 outlay {_money(s['initial_outlay_usd'])} (capex paid {_money(s['capex_paid_usd'])}, "
-                     f"{owned}node wallet {s['node_wallet_ton']:g} {tok} = {_money(s['node_wallet_usd'])}); at the "
-                     f"horizon the hardware at market resale {_money(s['hardware_resale_end_usd'])} (age "
-                     f"{s['hardware_age_years']:g} y at start; straight-line book value {_money(s['hardware_book_end_usd'])}, "
-                     "not used), unpaid and node-wallet TON at the last price; discounted")
+                     f"{owned}{wallet}); at the horizon the hardware at market resale "
+                     f"{_money(s['hardware_resale_end_usd'])} (age {s['hardware_age_years']:g} y at start; straight-line "
+                     f"book value {_money(s['hardware_book_end_usd'])}, not used), {held} at the last price; discounted")
     return "\n".join(lines)
 
 
