@@ -345,3 +345,22 @@ def test_bounds_scale_with_the_currency_and_scenario_with_keeps_units():
 def test_data_status_lists_the_ecb_rates(capsys):
     assert main(["data", "status"]) == 0
     assert "snapshot 32 currencies" in capsys.readouterr().out
+
+
+@pytest.mark.remote_data
+def test_ecb_live_matches_the_embedded_rates():
+    """Live: the ECB Data Portal serves the fixings the snapshot holds (opt in: pytest -m remote_data)."""
+    from analysis.sources.http import HttpError
+
+    try:
+        frame, meta = ecb.get_ecb_rates("USD", dt.date(2025, 12, 22), dt.date(2025, 12, 31), timeout_s=30,
+                                        max_retries=1, backoff_s=1.0)
+    except HttpError as exc:
+        if exc.status_code is None:   # no route to the ECB: offline
+            pytest.skip(f"ECB Data Portal unreachable ({exc})")
+        raise
+    snap = fx.read_fx_snapshot()["USD"]
+    assert list(frame.index.strftime("%Y-%m-%d")) == ["2025-12-22", "2025-12-23", "2025-12-24", "2025-12-29",
+                                                       "2025-12-30", "2025-12-31"]
+    assert frame["USD"].to_numpy() == pytest.approx(snap.reindex(frame.index).to_numpy())
+    assert meta["symbol"] == "D.USD.EUR.SP00.A"
