@@ -142,11 +142,11 @@ def _missing(day: dt.date, currency: str, first: dt.date | None, last: dt.date |
     span = f"the ECB rates known here cover {first}..{last}" if first else "no ECB rates are known"
     fix = f"'cocoon-econ fetch fx --currency {currency} --start {day}'"
     if day < ECB_SERIES_START:
-        return InputError(f"{where}no {currency}/USD rate for {day}: the ECB reference rates start on "
+        return InputError(f"{where}no ECB rate for USD -> {currency} on {day}: the ECB reference rates start on "
                           f"{ECB_SERIES_START}; use a later day")
     if first is None or day < first:
-        return InputError(f"{where}no {currency}/USD rate for {day}: {span}; fetch the older fixings with {fix}")
-    return DataError(f"{where}no {currency}/USD rate for {day}: {span} and the last fixing is more than "
+        return InputError(f"{where}no ECB rate for USD -> {currency} on {day}: {span}; fetch the older fixings with {fix}")
+    return DataError(f"{where}no ECB rate for USD -> {currency} on {day}: {span} and the last fixing is more than "
                      f"{MAX_STALE_DAYS} days earlier; fetch newer fixings with "
                      f"'cocoon-econ fetch fx --currency {currency}'")
 
