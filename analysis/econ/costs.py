@@ -46,20 +46,21 @@ def opex_usd_per_day(scenario: Scenario, utilisation: float | None = None) -> di
 
 
 def salvage_usd(hardware: HardwareConfig) -> float:
-    """Value of the hardware at the end of its life: ``capex_usd * salvage_fraction``."""
-    return hardware.capex_usd * hardware.salvage_fraction
+    """Value of the hardware at the end of its life: ``total_capex_usd * salvage_fraction``
+    (GPUs and host server, ``capex_usd + host_capex_usd``)."""
+    return hardware.total_capex_usd * hardware.salvage_fraction
 
 
 def depreciation_usd_per_day(hardware: HardwareConfig) -> float:
-    """Straight-line depreciation: ``capex * (1 - salvage_fraction) / (life_years * 365)``."""
-    return (hardware.capex_usd - salvage_usd(hardware)) / (hardware.life_years * DAYS_PER_YEAR)
+    """Straight-line depreciation: ``total_capex * (1 - salvage_fraction) / (life_years * 365)``."""
+    return (hardware.total_capex_usd - salvage_usd(hardware)) / (hardware.life_years * DAYS_PER_YEAR)
 
 
 def book_value_usd(hardware: HardwareConfig, days: float) -> float:
     """Straight-line book value after ``days`` (never below the salvage value)."""
-    return max(hardware.capex_usd - depreciation_usd_per_day(hardware) * days, salvage_usd(hardware))
+    return max(hardware.total_capex_usd - depreciation_usd_per_day(hardware) * days, salvage_usd(hardware))
 
 
 def capex_paid_usd(hardware: HardwareConfig) -> float:
-    """Cash spent on hardware at the start: ``capex_usd``, or 0 when ``already_owned``."""
-    return 0.0 if hardware.already_owned else hardware.capex_usd
+    """Cash spent on hardware at the start: ``capex_usd + host_capex_usd``, or 0 when ``already_owned``."""
+    return 0.0 if hardware.already_owned else hardware.total_capex_usd

@@ -38,6 +38,7 @@ from analysis.econ.costs import (
     HOURS_PER_DAY,
     OPEX_KINDS,
     depreciation_usd_per_day,
+    capex_paid_usd,
     opex_usd_per_day,
     power_usd_per_gpu_day,
 )
@@ -274,7 +275,7 @@ def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, object]:
     pm = path_metrics(scenario, paths)
     cash = pm["cash_usd"][0].copy()
     cash[-1] += pm["terminal_usd"][0]
-    capex_paid = 0.0 if scenario.hardware.already_owned else scenario.hardware.capex_usd
+    capex_paid = capex_paid_usd(scenario.hardware)
     costs = usd_costs_per_day(scenario)
     income = usd_income_per_day(scenario, ton_usd)
     summary = {
