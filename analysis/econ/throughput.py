@@ -311,9 +311,9 @@ def describe_throughput(workload: Any, gpu: str) -> dict[str, Any]:
                         "output_tokens_per_s": row.output_tokens_per_s, "observed": row.observed,
                         "source": row.source, "confidence": row.confidence, "measurement": _measurement(row.concurrency_n)}
     if kind == "reference" and cc == default.default:
-        cc_text = f"{cc:.1%} CC overhead, the default ({default.describe()})"
+        cc_text = f"less {cc:.1%} CC overhead ({default.describe()})"
     elif cc > 0:
-        cc_text = f"{cc:.1%} CC overhead from [workload] cc_overhead_fraction ({spread})"
+        cc_text = f"less {cc:.1%} CC overhead from [workload] cc_overhead_fraction ({spread})"
     elif kind == "reference":
         cc_text = "no CC overhead ([workload] cc_overhead_fraction = 0)"
     else:
@@ -355,8 +355,8 @@ class CcOverhead:
     confidence: str
 
     def describe(self) -> str:
-        return (f"default {self.default:.1%} ({CC_TABLE}: {self.source}, {self.confidence} confidence); "
-                f"{self.rows} relevant rows range {self.low:.1%}-{self.high:.1%}, median {self.median:.1%}")
+        return (f"{CC_TABLE} default from {self.source}, {self.confidence} confidence; {self.rows} relevant rows "
+                f"range {self.low:.1%}-{self.high:.1%}, median {self.median:.1%}")
 
 
 def cc_overhead_default(path: Path | None = None) -> CcOverhead:
