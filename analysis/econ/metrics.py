@@ -37,8 +37,8 @@ from analysis.econ.costs import (
     DAYS_PER_YEAR,
     HOURS_PER_DAY,
     OPEX_KINDS,
-    depreciation_usd_per_day,
     capex_paid_usd,
+    depreciation_usd_per_day,
     opex_usd_per_day,
     power_usd_per_gpu_day,
 )

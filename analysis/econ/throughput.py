@@ -128,10 +128,12 @@ def _number(text: str) -> float | None:
 
 
 def _concurrency(text: str) -> int | None:
-    lowered = text.strip().lower()
-    if any(word in lowered for word in _SATURATION_WORDS):
+    """``"4"`` -> 4, ``"batch 16 (MLPerf-style loadgen)"`` -> 16; saturation, offline and
+    unbounded runs (``"max load"``, ``"1000 prompts burst (unbounded)"``, ``"MLPerf Offline"``) -> None."""
+    head = text.split("(")[0].strip().lower()  # the parenthesis only describes the run
+    if any(word in head for word in _SATURATION_WORDS):
         return None
-    m = re.fullmatch(r"(?:batch\s+)?(\d+)(?:\s*\(.*\))?", lowered)
+    m = re.fullmatch(r"(?:batch\s+)?(\d+)", head)
     return int(m.group(1)) if m else None
 
 
@@ -507,7 +509,8 @@ def parse_sglang_bench_result(payload: dict, origin: str = "<result>") -> Benchm
     """
     if not isinstance(payload, dict):
         raise InputError(f"{origin}: a result is a JSON object, not {type(payload).__name__}")
-    info = payload.get("server_info") if isinstance(payload.get("server_info"), dict) else {}
+    raw_info = payload.get("server_info")
+    info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
     model = info.get("served_model_name") or info.get("model_path")
     duration = float(_field(payload, "duration", origin))
     total_in = int(_field(payload, "total_input_tokens", origin))
