@@ -626,11 +626,14 @@ def run_source(run: BenchmarkRun, path: str | Path) -> str:
 # --------------------------------------------------------------------------- writing a scenario
 
 
-def write_workload_values(scenario_path: str | Path, values: dict[str, Any], comments: dict[str, str]) -> str:
+def write_workload_values(scenario_path: str | Path, values: dict[str, Any], comments: dict[str, str],
+                          table_comment: str | None = None) -> str:
     """Set ``[workload]`` keys of a scenario TOML in place, keeping every other line and comment.
 
     ``values`` are written (replacing existing keys where they stand, else appended to the
-    table), each with the end-of-line comment of ``comments``. The result is validated as a
+    table), each with the end-of-line comment of ``comments``; ``table_comment`` replaces the
+    comment on the ``[workload]`` line (which may say where the old throughput came from).
+    The result is validated as a
     scenario before it replaces the file (atomically), so a failed edit leaves it unchanged.
     Returns the new text.
     """
@@ -646,6 +649,8 @@ def write_workload_values(scenario_path: str | Path, values: dict[str, Any], com
     if "workload" not in document:
         document.add("workload", tomlkit.table())
     table = document["workload"]
+    if table_comment:
+        table.comment(table_comment)
     for key, value in values.items():
         item = tomlkit.item(value)
         if comments.get(key):

@@ -92,7 +92,8 @@ def run_import(args: argparse.Namespace) -> int:
                                      f"({cc.low:.1%}-{cc.high:.1%} across {cc.rows} rows)"),
         }
         write_workload_values(args.scenario, {**values, "throughput_source": source, "cc_overhead_fraction": cc_value},
-                              comments)
+                              comments, table_comment="per GPU; throughput and token mix measured: see "
+                                                      "throughput_source (cocoon-econ throughput import)")
         out["written"] = str(args.scenario)
     for warning in cautions:
         print(f"warning: {warning}", file=sys.stderr)
