@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "analysis.cli.commands.throughput",  # throughput import, throughput show
     "analysis.cli.commands.chain",      # chain params, chain payouts, reconcile
     "analysis.cli.commands.report",     # report
+    "analysis.cli.commands.init",       # init
 )
 
 

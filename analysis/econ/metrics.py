@@ -31,6 +31,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from analysis.core.errors import InputError
+from analysis.core.plain import plain
 from analysis.core.units import NANOTON_PER_TON
 from analysis.econ.costs import (
     DAYS_PER_MONTH,
@@ -302,18 +303,7 @@ def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, object]:
         "irr": irr(cash, initial_usd=-capex_paid),
         "payback_days": float(pm["payback_days"][0]),
     }
-    return _plain(summary)
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+    return plain(summary)
 
 
 # --------------------------------------------------------------------------- sensitivity

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -124,6 +124,22 @@ def read_price_caches(asset: str = "ton", cache_dir: str | Path | None = None) -
             if not frame.empty:
                 out[source] = frame
     return out
+
+
+class LatestClose(NamedTuple):
+    """The newest daily close of an asset and where it came from."""
+
+    close_usd: float
+    day: dt.date
+    origin: str  # e.g. "snapshot, binance" -- the canonical series' origin and the day's source
+
+
+def latest_close(asset: str = "ton", cache_dir: str | Path | None = None) -> LatestClose:
+    """The latest canonical daily close of ``asset`` (``"ton"``/``"render"``), its UTC day and origin."""
+    closes = daily_closes(asset, cache_dir=None if cache_dir is None else str(cache_dir))
+    source = str(closes["source"].iloc[-1]) if "source" in closes.columns else ""
+    origin = ", ".join(x for x in (closes.attrs.get("origin", ""), source) if x)
+    return LatestClose(float(closes["close_usd"].iloc[-1]), closes.index[-1].date(), origin)
 
 
 def daily_closes(asset: str = "ton", cache_dir: str | None = None) -> pd.DataFrame:

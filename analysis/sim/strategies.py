@@ -416,7 +416,7 @@ def iter_position_blocks(name: str, price_paths: np.ndarray, flows: Flows, param
                          market: Market | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """The policy's position by blocks of days: ``(first_day, positions [n, P])``, days 0..D in order.
 
-    The same numbers as :func:`iter_positions` (up to floating-point rounding), computed with
+    The same numbers as :func:`run_strategy`'s positions (up to floating-point rounding), computed with
     2-D operations over :data:`BLOCK_DAYS` days at a time; the block is a reused buffer.
     """
     days = _policy_days(name, price_paths, flows, params)
@@ -609,16 +609,6 @@ def policy_terms(name: str, price_paths: np.ndarray, flows: Flows, params: Treas
         return PolicyTerms(kind="cover_costs", q=days.q, opex=days.opex, **common)
     beta, c, events = _TERMS[name](days, market or Market())
     return PolicyTerms(kind="linear", beta=beta, c=c, events=events, **common)
-
-
-def iter_positions(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
-                   market: Market | None = None) -> Iterator[np.ndarray]:
-    """The policy's position (``position_usd`` column by column): one ``[P]`` row per day 0..D.
-
-    The rows are a reused buffer -- copy one to keep it. This is how the simulation computes
-    metrics over many paths without holding ``[P, D+1]`` arrays.
-    """
-    return _start(name, price_paths, flows, params, market)[1]
 
 
 def run_strategy(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
