@@ -388,3 +388,21 @@ def test_breakeven_and_show_say_where_the_throughput_came_from(capsys):
     assert main(["throughput", "show", "--scenario", str(H200)]) == 0
     assert "row 1: Qwen/Qwen3-8B on H100 SXM" in capsys.readouterr().out
     assert not math.isnan(info["output_tokens_per_s"])
+
+
+def test_simulate_and_the_report_say_where_the_throughput_came_from(capsys):
+    argv = ["simulate", "--scenario", str(H200), "--method", "gbm", "--paths", "50", "--horizon-days", "10",
+            "--seed", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Throughput: 462.1 output tok/s per GPU") and "caution: a low-concurrency" in out
+    assert main([*argv, "--json"]) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)  # stdout stays one JSON object; the provenance goes to stderr
+    assert "Throughput: 462.1 output tok/s" in captured.err
+    from analysis.report import ReportContext
+    from analysis.report import provenance
+
+    html = provenance.build(ReportContext(scenario_files=[H200])).after_html
+    assert "Throughput: 462.1 output tok/s per GPU (Qwen/Qwen3-8B, vllm) = 496.9 from reference: " \
+           "inference_throughput_cocoon.csv row 1" in html

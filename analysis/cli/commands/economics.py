@@ -52,7 +52,7 @@ def run_breakeven(args: argparse.Namespace) -> int:
     summary["ton_usd_date"] = price_note["date"]
     summary["ton_usd_origin"] = price_note["origin"]
     summary["token"] = scenario.network.token  # what the ton_* fields count (TON, or RENDER on Render)
-    summary["throughput"] = _throughput_info(scenario)  # where the throughput came from (issue 15)
+    summary["throughput"] = throughput_info(scenario)  # where the throughput came from (issue 15)
     if args.json:
         print(json.dumps(summary, allow_nan=False))
         return 0
@@ -96,9 +96,9 @@ def run_ledger(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- helpers
 
 
-def _throughput_info(scenario) -> dict | None:
+def throughput_info(scenario) -> dict | None:
     """Where the scenario's throughput came from; None on Render when no throughput is given
-    (it pays per GPU-hour)."""
+    (it pays per GPU-hour). Shared with simulate."""
     from analysis.econ.throughput import describe_throughput
 
     if scenario.network.name == "render" and not scenario.workload.output_tokens_per_s:
@@ -141,7 +141,7 @@ def _breakeven_text(s: dict, path) -> str:
         f"{tok} price used: {s['ton_usd']:.4f} USD ({when})",
         ("Render Network (jobs priced in USD, paid in RENDER; epoch rewards in RENDER)" if render
          else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {s['utilisation']:.0%} utilisation",
-        *_throughput_text(s.get("throughput")),
+        *throughput_text(s.get("throughput")),
         f"{tok} per day (net of on-chain fees): {s['ton_per_day']:,.3f} {tok}",
         f"Income: {_money(s['usd_income_per_day'])} a day = {_money(s['usd_per_gpu_hour'], digits=3)} per GPU-hour",
         "Costs per day: " + ", ".join(f"{k} {v:,.2f}" for k, v in costs.items()) + " USD",
@@ -165,7 +165,8 @@ def _breakeven_text(s: dict, path) -> str:
     return "\n".join(lines)
 
 
-def _throughput_text(info: dict | None) -> list[str]:
+def throughput_text(info: dict | None) -> list[str]:
+    """:func:`throughput_info` as text lines (none for None). Shared with simulate."""
     from analysis.econ.throughput import throughput_lines
 
     return [] if info is None else throughput_lines(info)

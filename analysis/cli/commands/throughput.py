@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from analysis.cli.commands.simulate import _at_least_one
+
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
     """Add ``throughput import`` and ``throughput show``."""
@@ -25,7 +27,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     imp.add_argument("--scenario", type=Path, default=None, metavar="FILE",
                      help="scenario TOML to compare with (its [workload] model) and, with --write, to update")
     imp.add_argument("--write", action="store_true", help="update the scenario's [workload] in place")
-    imp.add_argument("--run", type=_at_least_one, default=None, metavar="N",
+    imp.add_argument("--run", type=_at_least_one("--run"), default=None, metavar="N",
                      help="which run of a file holding several (--append-result, .jsonl); default: the last")
     imp.add_argument("--under-cc", action="store_true",
                      help="the run was inside a TDX guest with the GPU in confidential-computing mode: write "
@@ -151,12 +153,3 @@ def _import_text(out: dict, path: Path) -> str:
         lines.append(f"wrote these to [workload] of {out['written']} (other lines and comments unchanged)")
     return "\n".join(lines)
 
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
