@@ -400,8 +400,7 @@ def test_simulate_and_the_report_say_where_the_throughput_came_from(capsys):
     captured = capsys.readouterr()
     json.loads(captured.out)  # stdout stays one JSON object; the provenance goes to stderr
     assert "Throughput: 462.1 output tok/s" in captured.err
-    from analysis.report import ReportContext
-    from analysis.report import provenance
+    from analysis.report import ReportContext, provenance
 
     html = provenance.build(ReportContext(scenario_files=[H200])).after_html
     assert "Throughput: 462.1 output tok/s per GPU (Qwen/Qwen3-8B, vllm) = 496.9 from reference: " \
