@@ -103,10 +103,15 @@ def installed(tmp_path_factory):
     return venv
 
 
-def _run(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+def _env(home: Path) -> dict[str, str]:
+    """A user's environment: no project variables, no PYTHONPATH, a home of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COCOON_ECON_", "PYTHON"))}
-    env.update(HOME=str(cwd), XDG_CACHE_HOME=str(cwd / "xdg-cache"))
-    return subprocess.run([str(venv / "bin" / "cocoon-econ"), *args], cwd=cwd, env=env, capture_output=True,
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / "xdg-cache"))
+    return env
+
+
+def _run(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(venv / "bin" / "cocoon-econ"), *args], cwd=cwd, env=_env(cwd), capture_output=True,
                           text=True, timeout=600)
 
 
@@ -115,7 +120,8 @@ def test_installed_wheel_runs_every_command_from_another_folder(installed, tmp_p
     work.mkdir()
     where = subprocess.run([str(installed / "bin" / "python"), "-c",
                             "import analysis, analysis.core.resources as r; print(analysis.__file__); "
-                            "print(r.DATA_DIR)"], capture_output=True, text=True, check=True, cwd=work)
+                            "print(r.DATA_DIR)"], capture_output=True, text=True, check=True, cwd=work,
+                           env=_env(work))
     module_file, data_dir = where.stdout.split()
     assert str(installed) in module_file and str(REPO) not in module_file
     assert Path(data_dir) == Path(module_file).parent / "data"

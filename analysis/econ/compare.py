@@ -14,7 +14,7 @@
 
 **Break-even against rental.** The *market rental rate* is the median, over the rental
 providers (kinds :data:`RENTAL_KINDS`), of each one's latest price. Assumptions (stated in the
-report and the README):
+report and docs/models.md):
 
 - marketplace and neocloud prices are what the renter pays for the GPU, not all-in for the
   host: the owner pays the electricity either way, so both sides are compared **net of power**;
@@ -226,7 +226,7 @@ def market_rental_rate(frame: pd.DataFrame, as_of=None, window_days: int | None 
 
 
 def break_even_vs_rental(scenario: Scenario, token_usd: float, rate_usd_per_gpu_hour: float, *,
-                         rental_occupancy: float = 1.0, rental_fee: float = 0.0) -> dict[str, float | None]:
+                         rental_occupancy: float = 1.0, rental_fee: float = 0.0) -> dict[str, float]:
     """Network vs renting at ``rate``: both net incomes per GPU-hour, the token price and the
     utilisation at which they are equal (see :func:`solve_token_price`, :func:`solve_utilisation`)."""
     rental_net = rental_net_usd_per_gpu_hour(scenario, rate_usd_per_gpu_hour, rental_occupancy, rental_fee)

@@ -26,6 +26,7 @@ year.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
@@ -268,7 +269,7 @@ def path_metrics(scenario: Scenario, price_paths: np.ndarray) -> dict[str, np.nd
     }
 
 
-def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, object]:
+def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, Any]:
     """Every break-even metric of ``scenario`` at a constant TON price, as plain numbers
     (NaN/inf become None) -- what ``cocoon-econ breakeven --json`` prints."""
     horizon = scenario.finance.horizon_days
@@ -341,6 +342,7 @@ def profit_sensitivity(scenario: Scenario, ton_usd: float, swings=DEFAULT_SWINGS
 
     base = monthly_profit_at(scenario, ton_usd)
     rows = []
+    values: tuple[float, ...]
     for label, key, lo, hi in swings:
         if key == "ton_usd":
             values = (ton_usd * lo, ton_usd * hi)

@@ -11,6 +11,7 @@ hedge RECEIVES ``rate x notional`` per payment. Annualised with 365 days.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,10 @@ def daily_funding(payments: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@overload
+def annualised(rate_per_day: float) -> float: ...
+@overload
+def annualised(rate_per_day: np.ndarray) -> np.ndarray: ...
 def annualised(rate_per_day: float | np.ndarray) -> float | np.ndarray:
     """Daily funding as a fraction per 365-day year (simple, not compounded)."""
     return rate_per_day * DAYS_PER_YEAR

@@ -142,7 +142,7 @@ def latest_close(asset: str = "ton", cache_dir: str | Path | None = None) -> Lat
     return LatestClose(float(closes["close_usd"].iloc[-1]), closes.index[-1].date(), origin)
 
 
-def daily_closes(asset: str = "ton", cache_dir: str | None = None) -> pd.DataFrame:
+def daily_closes(asset: str = "ton", cache_dir: str | Path | None = None) -> pd.DataFrame:
     """The canonical daily close series of ``asset``.
 
     Each day comes from the cache where a cached source has it (sources in the order of
@@ -340,9 +340,9 @@ def refresh_prices(asset: str, source: str, start: dt.date, end: dt.date, *, cac
         write_manifest_entry(key, entry, cache_dir)
     rows = 0 if merged is None else len(merged)
     return Refresh(path=path, requested=runs, new_rows=new_rows, rows=rows,
-                   first=None if not rows else merged.index[0].date().isoformat(),
-                   last=None if not rows else merged.index[-1].date().isoformat(),
-                   gaps=find_gaps(merged.index) if rows else [], notes=notes)
+                   first=None if merged is None or not rows else merged.index[0].date().isoformat(),
+                   last=None if merged is None or not rows else merged.index[-1].date().isoformat(),
+                   gaps=find_gaps(merged.index) if merged is not None and rows else [], notes=notes)
 
 
 def refresh_funding(source: str, start: dt.date, end: dt.date, *, asset: str = "ton",
@@ -387,8 +387,8 @@ def refresh_funding(source: str, start: dt.date, end: dt.date, *, asset: str = "
     rows = 0 if merged is None else len(merged)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     return Refresh(path=path, requested=runs, new_rows=new_rows, rows=rows,
-                   first=None if not rows else merged["time"].iloc[0].strftime(fmt),
-                   last=None if not rows else merged["time"].iloc[-1].strftime(fmt),
+                   first=None if merged is None or not rows else merged["time"].iloc[0].strftime(fmt),
+                   last=None if merged is None or not rows else merged["time"].iloc[-1].strftime(fmt),
                    missing_events=missing)
 
 

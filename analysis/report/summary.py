@@ -25,7 +25,7 @@ def build(ctx: ReportContext) -> Section | None:
     from analysis.econ.scenario import load_scenario, price_asset
 
     ton_usd, day = ctx.latest_ton_usd
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path in paths:
         scenario = load_scenario(path)
         asset = price_asset(scenario)

@@ -32,7 +32,9 @@ METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
 class PathModel(Protocol):
     """A fitted random generator of price paths."""
 
-    start_price: float
+    @property
+    def start_price(self) -> float:  # read-only: the models are frozen dataclasses
+        """The price every path starts at (day 0)."""
 
     def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         """Price paths ``[n_paths, horizon_days + 1]`` starting at ``start_price``."""

@@ -257,10 +257,10 @@ def _day_major(values: Any, days: int, n_paths: int) -> np.ndarray:
     return np.ascontiguousarray(arr.T)
 
 
-def _per_day(values: np.ndarray | None, days: int) -> tuple[np.ndarray | None, np.ndarray]:
+def _per_day(values: np.ndarray | None, days: int) -> tuple[np.ndarray, np.ndarray]:
     """``values [D+1, 1|P]`` as something indexable by day (a number or a row), and which days are non-zero."""
-    if values is None:
-        return None, np.zeros(days + 1, dtype=bool)
+    if values is None:  # no such term: zero every day (and no day live, so never read)
+        return np.zeros(days + 1), np.zeros(days + 1, dtype=bool)
     live = np.any(values != 0, axis=1)
     return (values[:, 0] if values.shape[1] == 1 else values), live
 
@@ -324,8 +324,8 @@ def _linear_blocks(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
     b_scalar = beta is not None and beta.shape[1] == 1
     events = events or {}
     cash_live = c_live.copy()
-    for t in events:
-        cash_live[t] = True
+    for day in events:
+        cash_live[day] = True
     base = days.base
     rows = min(BLOCK_DAYS, D + 1)
     buf = np.empty((rows, P))
@@ -343,7 +343,7 @@ def _linear_blocks(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
                 np.multiply(Sb, c_t[lo:hi, None] if c_scalar else c_t[lo:hi], out=out)
             else:
                 out[...] = 0.0
-            for t in live:
+            for t in live.tolist():  # Python ints (the events keys)
                 if t in events:
                     out[t - lo] += events[t]
             if not cash_zero:
@@ -354,6 +354,7 @@ def _linear_blocks(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
             cash_zero = False
             out += base[lo:hi, None]
             if any_beta:
+                assert tmp is not None  # allocated whenever there is a beta term
                 np.multiply(Sb, beta_t[lo:hi, None] if b_scalar else beta_t[lo:hi], out=tmp[:n])
                 out += tmp[:n]
         else:                   # a few sale days: the cash is constant between them
@@ -363,7 +364,7 @@ def _linear_blocks(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
             else:
                 out[...] = base[lo:hi, None]
             first = lo
-            for t in live:
+            for t in live.tolist():  # Python ints (the events keys)
                 if not cash_zero and t > first:
                     out[first - lo:t - lo] += cash
                 if c_live[t]:

@@ -43,6 +43,7 @@ def run_breakeven(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
+    price_note: dict[str, str | None]
     if args.ton_usd is None:
         latest = latest_close(price_asset(scenario))
         price, price_note = latest.close_usd, {"date": latest.day.isoformat(), "origin": latest.origin}
