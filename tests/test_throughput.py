@@ -190,6 +190,16 @@ def test_host_server_is_capex_depreciated_and_paid_with_the_gpus():
     assert depreciation_usd_per_day(hw) == pytest.approx(40424 * 0.9 / (4 * 365), rel=1e-15)
     assert capex_paid_usd(hw) == 40424
     assert capex_paid_usd(scenario(hardware__host_capex_usd=10424, hardware__already_owned=True).hardware) == 0
+    # At market value: the cards on the resale curve, the host (no curve for servers) straight-line.
+    from analysis.econ.costs import hardware_resale_usd, resale_forgone_usd
+    from analysis.econ.resale import resale_value_usd
+
+    cards = float(resale_value_usd(30000, "H100-SXM", 0.0, 365))
+    assert hardware_resale_usd(hw, 365) == pytest.approx(cards + 10424 - 10424 * 0.9 / 4, rel=1e-12)
+    assert hardware_resale_usd(hw, 365 * 10) == pytest.approx(float(resale_value_usd(30000, "H100-SXM", 0.0, 3650))
+                                                              + 10424 * 0.1, rel=1e-12)
+    owned = scenario(hardware__host_capex_usd=10424, hardware__already_owned=True).hardware
+    assert resale_forgone_usd(owned) == 40424 and resale_forgone_usd(hw) == 0
     with pytest.raises(InputError, match=r"\[hardware\] host_capex_usd = -1.0 is out of range"):
         scenario(hardware__host_capex_usd=-1)
 
@@ -395,7 +405,8 @@ def test_simulate_and_the_report_say_where_the_throughput_came_from(capsys):
             "--seed", "1"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Throughput: 462.1 output tok/s per GPU") and "caution: a low-concurrency" in out
+    assert any(line.startswith("Throughput: 462.1 output tok/s per GPU") for line in out.splitlines())
+    assert "caution: a low-concurrency" in out
     assert main([*argv, "--json"]) == 0
     captured = capsys.readouterr()
     json.loads(captured.out)  # stdout stays one JSON object; the provenance goes to stderr

@@ -36,6 +36,10 @@ REFERENCE_TABLES = {
                             "cc_overhead_fraction and its range.",
     "tdx_host_server_prices.csv": "Host server and card prices for TDX-capable PCIe set-ups (no sourced H100 NVL / "
                                   "H200 NVL card price exists).",
+    "gpu_resale_prices.csv": "Used and secondary-market GPU prices and published age curves (2023-2026): what a card "
+                             "would sell for.",
+    "gpu_resale_curve.csv": "The resale curve NPV and the simulation value hardware at: residual fraction of the new "
+                            "price by age, derived from gpu_resale_prices.csv (log-linear in age between points).",
 }
 # Time series vendored next to them: summarised, not listed row by row.
 FUNDING_TABLE = "ton_funding_binance.csv"
