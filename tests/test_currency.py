@@ -103,6 +103,7 @@ def _eur_mapping(rate: float) -> dict:
     mapping["finance"]["start"] = usd["finance"]["start"]
     mapping["finance"]["currency"] = "EUR"
     mapping["hardware"]["capex"] = mapping["hardware"].pop("capex_usd") * rate
+    mapping["hardware"]["host_capex"] = mapping["hardware"].pop("host_capex_usd") * rate
     for neutral in ("electricity_per_kwh", "colocation_per_kw_month", "fixed_per_month"):
         usd_key = {"electricity_per_kwh": "electricity_usd_per_kwh", "colocation_per_kw_month":
                    "colocation_usd_per_kw_month", "fixed_per_month": "fixed_usd_per_month"}[neutral]
@@ -175,6 +176,7 @@ def test_a_eur_scenario_runs_through_the_commands(tmp_path, capsys):
     assert main(["breakeven", "--scenario", str(path)]) == 0
     text = capsys.readouterr().out
     assert "EUR" in text and " USD" not in text
+    assert "[hardware] host_capex_usd = 10424 US dollars converted at the ECB rate of the start day" in text
     ledger, tax = tmp_path / "l.csv", tmp_path / "t.csv"
     assert main(["ledger", "--scenario", str(path), "--out", str(ledger), "--tax", str(tax)]) == 0
     assert "EUR at receipt" in capsys.readouterr().out
