@@ -322,7 +322,9 @@ def test_report_in_eur(tmp_path):
     text = out.read_text()
     body = text[text.index("</head>"):]
     assert "money in EUR" in body
-    assert not __import__("re").search(r"(?<![\w-])USD(?![\w-])", body.replace("TON/USD close", ""))
+    # USD left only where it is the dollar itself: the header's FX source and quoted sources' own words
+    left = __import__("re").findall(r".{40}(?<![\w-])USD(?![\w-])", body.replace("TON/USD close", ""))
+    assert all("reservation 1109592 USD" in m for m in left), left
 
 
 def test_bounds_scale_with_the_currency_and_scenario_with_keeps_units():
@@ -366,3 +368,16 @@ def test_ecb_live_matches_the_embedded_rates():
                                                        "2025-12-30", "2025-12-31"]
     assert frame["USD"].to_numpy() == pytest.approx(snap.reindex(frame.index).to_numpy())
     assert meta["symbol"] == "D.USD.EUR.SP00.A"
+
+
+def test_reference_quotes_in_eur_keep_their_sources_words():
+    from analysis.econ.compare import in_currency
+
+    frame = pd.DataFrame({"observed_at": ["2025-12-26"], "usd_per_gpu_hour": [2.0],
+                          "source": ["Azure (3-year reservation 1109592 USD)"]})
+    out = in_currency(frame, "EUR")
+    assert out["usd_per_gpu_hour"].iloc[0] == pytest.approx(2.0 / _ecb_file_rate("2025-12-24", "USD"))
+    assert relabel_text(f"{out['usd_per_gpu_hour'].iloc[0]:.2f} USD, {out['source'].iloc[0]}", "EUR").endswith(
+        "EUR, Azure (3-year reservation 1109592 USD)")
+    assert relabel_text(json.dumps({"source": out["source"].iloc[0]}), "EUR") == \
+        '{"source": "Azure (3-year reservation 1109592 USD)"}'

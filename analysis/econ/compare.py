@@ -95,10 +95,14 @@ def in_currency(frame: pd.DataFrame, currency: str, cache_dir: str | Path | None
 
     days = pd.to_datetime(frame["observed_at"], utc=True).dt.tz_localize(None).dt.normalize()
     rate = daily_fx(currency, pd.DatetimeIndex(days), cache_dir, field="reference price observed_at").to_numpy()
+    from analysis.econ.currency import LITERAL_USD
+
     out = frame.copy()
     for col in out.columns:
         if str(col).startswith("usd_") and pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col] * rate
+        elif col == "source":   # a source's own words ("... reservation 1109592 USD") stay in dollars
+            out[col] = out[col].astype(str).str.replace("USD", LITERAL_USD, regex=False)
     return out
 
 

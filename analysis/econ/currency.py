@@ -22,6 +22,7 @@ KEEP = ("usd_pegged", "ton_usd_close", "fx_per_usd")
 _KEY = re.compile(r"(?<![a-z])usd(?![a-z])")
 #: Printed text that means the US dollar itself (``TON/USD close``), kept by :func:`relabel_text`.
 LITERAL_USD = "\x00USD"
+_LITERAL_JSON = "\\u0000USD"   # LITERAL_USD inside JSON text (json.dumps, plotly)
 _TEXT = re.compile(r"(?<![\w\x00-])USD(?![\w-])")   # not inside a symbol such as TON11419-USD
 _JSON_KEY = re.compile(r'"([A-Za-z0-9_]*)"(\s*:)')
 
@@ -92,5 +93,5 @@ def relabel_text(text: str, currency: str) -> str:
     """Printed text in ``currency``: the unit ``USD`` becomes the code, JSON keys are relabelled."""
     if currency == "USD":
         return text.replace(LITERAL_USD, "USD")
-    text = _TEXT.sub(currency, text).replace(LITERAL_USD, "USD")
+    text = _TEXT.sub(currency, text).replace(LITERAL_USD, "USD").replace(_LITERAL_JSON, "USD")
     return _JSON_KEY.sub(lambda m: f'"{relabel_key(m.group(1), currency)}"{m.group(2)}', text)

@@ -186,6 +186,8 @@ def _in_currency(text: str, currency: str) -> str:
     from analysis.econ.currency import relabel_text
 
     text = relabel_text(text, currency)
+    # plotly's JSON escapes "<", ">" and "/" (\u003c, \u003e, \u002f): a unit right after one of them
+    text = re.sub(r"(\\u00(?:3c|3e|2f))USD(?![\w-])", lambda m: m.group(1) + currency, text)
     text = re.sub(r"(-?)\$(?=\d)", lambda m: f"{m.group(1)}{currency}\u00a0", text)   # fmt_number(unit="$")
     return re.sub(r"([:{])\$([,.0-9])", r"\1\2", text).replace('"tickprefix":"$"', f'"ticksuffix":" {currency}"')
 

@@ -40,6 +40,9 @@ def build(ctx: ReportContext) -> Section | None:
     except DataError as exc:  # a damaged cache must not stop the report: show the reference table
         history = rates.all_rates(ctx.cache_dir, include_fetched=False)
         problem = f"<p class='note bad'>Fetched rates left out: {html.escape(str(exc))}</p>"
+    from analysis.econ.compare import in_currency
+
+    history = in_currency(history, ctx.currency, ctx.cache_dir)   # each quote at its day's ECB rate
     figures, tables = [], []
     for family, gpus in FAMILIES:
         part = history[history["gpu"].isin(gpus)]
