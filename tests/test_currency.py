@@ -82,6 +82,9 @@ def test_missing_rates_are_errors_naming_the_day():
         fx.fx_rate(last + dt.timedelta(days=fx.MAX_STALE_DAYS + 1), "EUR")
     with pytest.raises(InputError, match="not an ECB reference currency"):
         fx.check_currency("XYZ")
+    with pytest.raises(InputError, match="the ECB's last RUB reference rate is of 2022-03-01"):
+        fx.fx_rate(dt.date(2022, 3, 10), "RUB")
+    assert fx.fx_rate(dt.date(2022, 3, 1), "RUB") > 0
 
 
 def test_ton_eur_close_is_the_ton_usd_close_times_the_day_rate():

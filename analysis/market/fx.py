@@ -146,6 +146,10 @@ def _missing(day: dt.date, currency: str, first: dt.date | None, last: dt.date |
                           f"{ECB_SERIES_START}; use a later day")
     if first is None or day < first:
         return InputError(f"{where}no ECB rate for USD -> {currency} on {day}: {span}; fetch the older fixings with {fix}")
+    if currency in _snapshot().columns and last is not None and last < _snapshot().index[-1].date() - dt.timedelta(days=30):
+        # The ECB stopped publishing it (RUB suspended, HRK and BGN replaced by the euro).
+        return InputError(f"{where}no ECB rate for USD -> {currency} on {day}: the ECB's last {currency} reference "
+                          f"rate is of {last}; use another currency for days after it")
     return DataError(f"{where}no ECB rate for USD -> {currency} on {day}: {span} and the last fixing is more than "
                      f"{MAX_STALE_DAYS} days earlier; fetch newer fixings with "
                      f"'cocoon-econ fetch fx --currency {currency}'")
