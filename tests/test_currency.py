@@ -341,7 +341,7 @@ def test_bounds_scale_with_the_currency_and_scenario_with_keeps_units():
     s = parse_scenario(mapping, origin="jpy.toml")
     assert s.operations.electricity_usd_per_kwh == 30.0 and s.fx_per_usd == pytest.approx(rate)
     mapping["operations"]["electricity_per_kwh"] = 11.0 * rate
-    with pytest.raises(InputError, match="electricity_usd_per_kwh .* out of range; use a JPY price per kWh"):
+    with pytest.raises(InputError, match=r"\[operations\] electricity_per_kwh = .* out of range; use a JPY price"):
         parse_scenario(mapping, origin="jpy.toml")
     # dotted changes are in the scenario's currency, whatever the stored names
     s2 = scenario_with(s, {"hardware.capex_usd": 5e6, "pricing.usd_per_m_adjusted_tokens": 4.5})

@@ -284,7 +284,7 @@ class Scenario:
         """The fiat currency of every amount the engine computes for this scenario (``USD`` by default).
 
         The engine's ``*_usd`` names (fields, columns, keys) hold amounts in this currency; the CLI,
-        the CSVs and the report relabel them (:func:`analysis.econ.currency.relabel`)."""
+        the CSVs and the report relabel them (:mod:`analysis.econ.currency`)."""
         return self.finance.currency
 
 
@@ -379,17 +379,25 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
 
     finance = _parse_finance(v, tables["finance"])
     rate, money_notes = _fx_per_usd(v, finance), []
+    given_as = {}   # field -> the neutral name the file used for it (for error messages)
     for table in NEUTRAL_COST_KEYS:
         tables[table], notes = _resolve_cost_names(v, table, tables[table], finance.currency, rate)
         money_notes += notes
+        given_as.update({usd: n for n, usd in NEUTRAL_COST_KEYS[table].items() if n in mapping.get(table, {})})
     network = _parse_network(v, tables["network"])
     if network.name == "render" and tables["pricing"]:
         raise InputError(f"{origin}: [pricing] does not apply to a Render scenario (jobs are priced in USD per "
                          "GPU-hour: [network] job_usd_per_gpu_hour); remove the [pricing] table")
     pricing = _parse_pricing(v, tables["pricing"])
-    hardware = _parse_hardware(v, tables["hardware"], network.name, finance.currency, rate)
-    workload = _parse_workload(v, tables["workload"], network.name, hardware.gpu)
-    operations = _parse_operations(v, tables["operations"], finance.currency, rate)
+    try:
+        hardware = _parse_hardware(v, tables["hardware"], network.name, finance.currency, rate)
+        workload = _parse_workload(v, tables["workload"], network.name, hardware.gpu)
+        operations = _parse_operations(v, tables["operations"], finance.currency, rate)
+    except InputError as exc:   # name the key as the file wrote it
+        message = str(exc)
+        for usd, neutral in given_as.items():
+            message = message.replace(f"] {usd} =", f"] {neutral} =")
+        raise InputError(message) from None
     treasury = _parse_treasury(v, tables["treasury"])
     if finance.currency != "USD":   # the network's own USD prices, in the scenario's currency
         pricing = dataclasses.replace(pricing, usd_per_m_adjusted_tokens=pricing.usd_per_m_adjusted_tokens * rate)
@@ -594,7 +602,7 @@ def _resolve_cost_names(v: _Validator, table: str, t: Mapping[str, Any], currenc
             del out[neutral]
             out[usd] = value
         elif usd in t and currency != "USD":
-            value = v.number(table, t, usd, None, fix="use a USD amount, 0 or more")
+            value = v.number(table, t, usd, None, lo=0.0, fix="use a USD amount, 0 or more")
             out[usd] = value * rate
             notes.append(f"[{table}] {usd} = {value:g} US dollars converted at the ECB rate of the start day "
                          f"({rate:.6g} {currency} per US dollar) = {value * rate:g} {currency}; write {neutral} to "
