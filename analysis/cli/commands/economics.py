@@ -10,12 +10,15 @@ import math
 import sys
 from pathlib import Path
 
+from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario, utilisation_fields
+
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
     """Add ``breakeven`` and ``ledger``."""
     p = commands.add_parser("breakeven", help="break-even TON price, utilisation, NPV/IRR/payback of a scenario",
                             description="Break-even metrics of a scenario at a constant TON price.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    add_utilisation_argument(p)
     p.add_argument("--ton-usd", "--token-usd", dest="ton_usd", type=positive_price, default=None, metavar="X",
                    help="price of the network's token in USD (TON; RENDER for a Render scenario) to evaluate at "
                         "(default: the latest daily close)")
@@ -25,6 +28,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p = commands.add_parser("ledger", help="day-by-day ledger of a scenario on the historical TON price",
                             description="Daily ledger (sell each payout at that day's close) and optional tax CSV.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    add_utilisation_argument(p)
     p.add_argument("--start", type=_date("--start"), default=None, metavar="YYYY-MM-DD",
                    help="first day (default: [finance] start)")
     p.add_argument("--end", type=_date("--end"), default=None, metavar="YYYY-MM-DD",
@@ -37,9 +41,9 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 def run_breakeven(args: argparse.Namespace) -> int:
     from analysis.econ.metrics import breakeven_summary
-    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.econ.scenario import price_asset
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_cli_scenario(args)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     if args.ton_usd is None:
@@ -50,6 +54,7 @@ def run_breakeven(args: argparse.Namespace) -> int:
     summary["ton_usd_date"] = price_note["date"]
     summary["ton_usd_origin"] = price_note["origin"]
     summary["token"] = scenario.network.token  # what the ton_* fields count (TON, or RENDER on Render)
+    summary.update(utilisation_fields(scenario))
     if args.json:
         print(json.dumps(summary, allow_nan=False))
         return 0
@@ -59,12 +64,12 @@ def run_breakeven(args: argparse.Namespace) -> int:
 
 def run_ledger(args: argparse.Namespace) -> int:
     from analysis.econ.ledger import daily_ledger
-    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.econ.scenario import price_asset
     from analysis.econ.tax import sell_on_payout_tax_ledger, tax_summary, write_tax_csv
     from analysis.market.prices import daily_closes
     from analysis.market.store import atomic_write_csv
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_cli_scenario(args)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}")
     closes = daily_closes(price_asset(scenario))

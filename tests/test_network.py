@@ -1,0 +1,199 @@
+"""`chain network`: discovery by code hash, classification, the daily table, the incremental
+cache and observed utilisation, against a loopback toncenter v3 (tests/network_builders.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from chain_builders import MAINNET_ROOT, ROOT_OWNER
+from econ_support import simple_scenario
+from network_builders import (
+    C1,
+    C2,
+    CO1,
+    DAY0,
+    EXPECTED_DAYS,
+    FOREIGN_CODE,
+    FW,
+    P1,
+    P2,
+    PF,
+    W1,
+    W2,
+    W3,
+    Network,
+    day,
+    network_handler,
+)
+
+from analysis.chain import network
+from analysis.core.errors import DataError, InputError
+from analysis.econ.demand import full_load_adjusted_tokens_per_day, implied_utilisation, observed_utilisation
+from analysis.market import network_demand
+from analysis.sources.toncenter import toncenter_client
+
+
+def raw(a) -> str:
+    return a.to_str(is_user_friendly=False)
+
+
+@pytest.fixture
+def served(httpserver):
+    """The network on a loopback server; faults on P1's second and third pages."""
+    net = Network()
+    faults = {f"/api/v3/transactions?{raw(P1)}@3": ["429"], f"/api/v3/transactions?{raw(P1)}@6": ["truncated"]}
+    handler = network_handler(net, faults=faults)
+    httpserver.expect_request(re.compile(r"^/api/.*")).respond_with_handler(handler)
+    client = toncenter_client(httpserver.url_for("/"), api_key="", min_interval_s=0.0, backoff_s=0.0)
+    return net, client, faults
+
+
+def _read(client, cache, **kw):
+    return network.read_network(client=client, cache_dir=cache, page_size=3, progress=False, **kw)
+
+
+def test_discovery_by_code_hash(served, tmp_path):
+    net, client, _ = served
+    reading = _read(client, tmp_path)
+    kinds = dict(zip(reading.contracts["address"], reading.contracts["kind"]))
+    assert {kinds[raw(a)] for a in (P1, P2)} == {"proxy"}
+    assert {kinds[raw(a)] for a in (W1, W2, W3)} == {"worker"}
+    assert {kinds[raw(a)] for a in (C1, C2)} == {"client"}
+    assert kinds[raw(FW)] == "wallet" and kinds[raw(ROOT_OWNER)] == "wallet"
+    pf = reading.contracts.set_index("address").loc[raw(PF)]
+    assert pf["kind"] == "other" and pf["code_hash"] == FOREIGN_CODE.hash.hex()
+    # PF's transactions are never read; P2 is reached only through W3 (O1's other worker).
+    assert not any(p == "/api/v3/transactions" and a["account"] == raw(PF) for p, a in net.log)
+    row = reading.contracts.set_index("address")
+    assert row.loc[raw(P2), "found_via"] == raw(W3)
+    assert (row.loc[raw(P1), "price_per_token"], row.loc[raw(P1), "worker_fee_per_token"]) == (20, 19)
+    assert (row.loc[raw(P2), "price_per_token"], row.loc[raw(P2), "worker_fee_per_token"]) == (24, 22)
+    assert row.loc[raw(W1), "proxy"] == raw(P1) and row.loc[raw(C1), "owner"] == raw(CO1)
+
+
+def test_daily_table_matches_hand_computed_totals(served, tmp_path):
+    net, client, faults = served
+    reading = _read(client, tmp_path)
+    assert all(not left for left in faults.values())  # the 429 and the truncated page were served ...
+    pages = [int(a["offset"]) for p, a in net.log if p == "/api/v3/transactions" and a["account"] == raw(P1)]
+    assert pages == [0, 3, 3, 6, 6, 9, 12]  # ... and retried; 13 P1 transactions over 5 pages
+    days = network.daily_network(reading.events)
+    assert list(days.index.date) == [day(n) for n in range(4)]
+    for n, expected in EXPECTED_DAYS.items():
+        got = days.loc[pd.Timestamp(day(n))]
+        for col, value in expected.items():
+            assert got[col] == pytest.approx(value, abs=1e-12), (n, col)
+    # per-worker adjusted tokens on day 1: W1 5e7, W2 3e7 -> P10 3.2e7, P50 4e7, P90 4.8e7 (linear)
+    d1 = days.loc[pd.Timestamp(day(1))]
+    assert (d1["worker_adjusted_tokens_p10"], d1["worker_adjusted_tokens_p50"], d1["worker_adjusted_tokens_p90"]) \
+        == pytest.approx((3.2e7, 4e7, 4.8e7))
+    assert np.isnan(days.loc[pd.Timestamp(day(0)), "worker_adjusted_tokens_p50"])
+    totals = network.network_totals(reading.events)
+    assert totals["client_spend_ton"] == pytest.approx(12.4)
+    assert totals["worker_payouts_ton"] == pytest.approx(5.62)
+    assert totals["commission_ton"] == pytest.approx(0.38)
+    assert totals["refunds_ton"] == pytest.approx(4.6) and totals["withdrawals_ton"] == pytest.approx(0.5)
+    assert totals["top_ups_ton"] == pytest.approx(18.0)
+    assert (totals["payouts"], totals["charges"], totals["workers_paid"], totals["clients_charged"]) == (4, 3, 3, 2)
+    assert totals["adjusted_tokens_paid"] == 280_000_000
+    assert totals["skipped"] == {"not_a_worker": 1, "other": 1, "aborted": 1, "bounced": 1}
+    # each payout / its own proxy's fee: W3's 2.2 TON at 22 nanoTON is 1e8 tokens, not 2.2e9/19
+    w3 = reading.events[(reading.events["contract"] == raw(W3)) & (reading.events["kind"] == "worker_payout")]
+    assert w3["adjusted_tokens"].tolist() == [100_000_000]
+
+
+def test_charge_is_capped_by_the_client_balance(served, tmp_path):
+    _, client, _ = served
+    events = _read(client, tmp_path).events
+    charges = events[(events["kind"] == "client_charge") & (events["contract"] == raw(C1))]
+    # 4.5e8 tokens * 20 = 9 TON owed, 8 TON held: update_balance takes the 8
+    assert charges["value_nanoton"].tolist() == [2 * 10**9, 8 * 10**9]
+
+
+def test_refresh_reads_only_new_transactions(served, tmp_path):
+    net, client, _ = served
+    first = _read(client, tmp_path)
+    lt_read = int(first.contracts.set_index("address").loc[raw(P1), "lt_read"])
+    net.add_day4()
+    net.log.clear()
+    second = _read(client, tmp_path)
+    p1 = [a for p, a in net.log if p == "/api/v3/transactions" and a["account"] == raw(P1)]
+    assert p1 and all(int(a["start_lt"]) == lt_read + 1 for a in p1)
+    # nothing new for PF or the known wallets' code: contracts are not looked up again
+    assert not any(p == "/api/v3/addressInformation" and a["address"] == raw(P1) for p, a in net.log)
+    totals = network.network_totals(second.events)
+    assert totals["worker_payouts_ton"] == pytest.approx(5.62 + 0.38)
+    assert totals["client_spend_ton"] == pytest.approx(12.4 + 0.2)  # 1e7 * 20 from C1's remaining 1 TON
+    assert totals["payouts"] == 5 and len(second.events) == len(first.events) + 2
+    # a third read with nothing new changes nothing
+    third = _read(client, tmp_path)
+    assert len(third.events) == len(second.events)
+    assert network.load_network_cache(tmp_path).events["tx_hash"].tolist() == third.events["tx_hash"].tolist()
+
+
+def test_observed_demand_and_implied_utilisation(served, tmp_path):
+    _, client, _ = served
+    reading = _read(client, tmp_path)
+    summary = json.loads((tmp_path / "chain" / "network" / "summary.json").read_text())
+    # 30-day window: W1 1.5e8, W2 3e7, W3 1e8 adjusted tokens -> 5e6, 1e6, 3.333e6 a day; median W3
+    per_day = {w["worker"]: w["adjusted_tokens_per_day"] for w in summary["workers"]}
+    assert per_day == pytest.approx({raw(W1): 5e6, raw(W2): 1e6, raw(W3): 1e8 / 30})
+    assert summary["median_adjusted_tokens_per_worker_day"] == pytest.approx(1e8 / 30)
+    assert summary["workers_paid_in_window"] == 3 and summary["window_days"] == 30
+    demand = network_demand.observed_demand(tmp_path)
+    assert demand.origin == "chain" and demand.workers == 3 and demand.statistic == "median"
+    s = simple_scenario()  # 1000 tokens/s, completion only at 1.0x: 86.4e6 adjusted tokens a day
+    assert full_load_adjusted_tokens_per_day(s.workload, s.network) == pytest.approx(86.4e6)
+    assert implied_utilisation(5e6, s.workload, s.network) == pytest.approx(5e6 / 86.4e6)
+    observed = observed_utilisation(s.workload, s.network, demand)
+    assert observed.utilisation == pytest.approx((1e8 / 30) / 86.4e6)
+    assert "3 worker(s)" in observed.describe() and summary["window_start"] in observed.describe()
+    assert reading.meta["code_hashes"]["proxy"] is not None
+
+
+def test_reference_figure_without_a_reading(tmp_path):
+    demand = network_demand.observed_demand(tmp_path)
+    # 192.5 TON to 6 worker contracts from 2025-11-30 to 2026-04-07 (129 days) at 19 nanoTON per token
+    assert demand.origin == "reference" and demand.statistic == "mean"
+    assert demand.adjusted_tokens_per_worker_day == pytest.approx(192.5e9 / 6 / 129 / 19)
+    assert demand.workers == 6 and demand.window_days == 129 and "tongateway/cocoon-dashboard" in demand.source
+
+
+def test_parameter_history_in_force(served, tmp_path):
+    _, client, _ = served
+    _read(client, tmp_path)
+    history = network_demand.read_parameter_history(tmp_path)
+    assert set(history["scope"]) == {"root", "proxy"}
+    change = history[history["source"].str.startswith("root_change_price")]
+    assert change[["price_per_token", "worker_fee_per_token"]].values.tolist() == [[24, 22]]
+    force = network_demand.parameters_in_force(history, pd.date_range(day(0), day(4)))
+    # before the day-2 change: what P1 was deployed with (20/19); from day 2: 24/22
+    assert force["worker_fee_per_token"].tolist() == [19, 19, 22, 22, 22]
+    assert force["price_per_token"].tolist() == [20, 20, 24, 24, 24]
+
+
+def test_offline_without_cache_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match="chain network"):
+        network.read_network(cache_dir=tmp_path, refresh=False)
+
+
+def test_bad_proxy_address(tmp_path):
+    with pytest.raises(InputError, match="--proxy"):
+        network.read_network(cache_dir=tmp_path, proxies=["not-an-address"])
+
+
+def test_an_account_that_is_no_root(httpserver, tmp_path):
+    net = Network()
+    del net.accounts[MAINNET_ROOT]
+    httpserver.expect_request(re.compile(r"^/api/.*")).respond_with_handler(network_handler(net))
+    client = toncenter_client(httpserver.url_for("/"), api_key="", min_interval_s=0.0)
+    with pytest.raises(InputError, match="not a deployed COCOON root"):
+        network.read_network(client=client, cache_dir=tmp_path)
+
+
+def test_day0_is_a_utc_midnight():
+    assert DAY0.hour == 0 and DAY0.tzinfo is not None
