@@ -55,3 +55,8 @@ def utilisation_fields(scenario) -> dict:
     observed = scenario.observed_utilisation
     return {"utilisation_origin": scenario.utilisation_origin,
             "observed_utilisation": observed.as_dict() if observed is not None else None}
+
+
+def utilisation_text(value: float) -> str:
+    """A utilisation as a percentage, with decimals when it is small (observed demand is)."""
+    return f"{value:.0%}" if value >= 0.1 or value == 0 else f"{value:.2%}"

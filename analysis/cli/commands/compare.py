@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from analysis.cli.commands.economics import positive_price, util_text
-from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario
+from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario, utilisation_text
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -59,7 +59,7 @@ def _text(r: dict) -> str:
     lines = [f"{r['scenario']} ({r['network']}): {tok} at {r['token_usd']:.4f} USD ({when})",
              "",
              f"Provider view, {p['gpu']}, USD per GPU-hour (wall clock)",
-             f"  on {r['network']}: {_usd(p['network_usd_per_gpu_hour'])} at {p['utilisation']:.0%} utilisation, "
+             f"  on {r['network']}: {_usd(p['network_usd_per_gpu_hour'])} at {utilisation_text(p['utilisation'])} utilisation, "
              f"payouts sold on arrival; power {_usd(p['power_usd_per_gpu_hour'])}"]
     alts = [a for a in p["alternatives"] if a["statistic"] == "latest"]
     if alts:

@@ -10,7 +10,12 @@ import math
 import sys
 from pathlib import Path
 
-from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario, utilisation_fields
+from analysis.cli.scenario_args import (
+    add_utilisation_argument,
+    load_cli_scenario,
+    utilisation_fields,
+    utilisation_text,
+)
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -143,7 +148,8 @@ def _breakeven_text(s: dict, path) -> str:
         f"{s['scenario']}  ({path})",
         f"{tok} price used: {s['ton_usd']:.4f} USD ({when})",
         ("Render Network (jobs priced in USD, paid in RENDER; epoch rewards in RENDER)" if render
-         else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {s['utilisation']:.0%} utilisation",
+         else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {utilisation_text(s['utilisation'])} utilisation"
+        + (" (observed on the network)" if s.get("utilisation_origin") == "observed" else ""),
         f"{tok} per day (net of on-chain fees): {s['ton_per_day']:,.3f} {tok}",
         f"Income: {_money(s['usd_income_per_day'])} a day = {_money(s['usd_per_gpu_hour'], digits=3)} per GPU-hour",
         "Costs per day: " + ", ".join(f"{k} {v:,.2f}" for k, v in costs.items()) + " USD",
