@@ -106,3 +106,17 @@ def test_every_scenario_command_takes_observed(command, capsys, tmp_path, isolat
     # no chain reading in this cache: the vendored reference figure, with its window and source
     assert "utilisation observed on COCOON" in out and "cocoon_network_activity.csv" in out
     assert "6 worker(s)" in out and "129 days" in out
+
+
+def test_ledger_replays_the_chain_parameter_history(url, capsys, tmp_path):
+    assert main(["ledger", "--scenario", str(H200), "--end", "2025-07-01", "--out", str(tmp_path / "a.csv"),
+                 "--params-history"]) == 2
+    assert "run 'cocoon-econ chain network' first" in capsys.readouterr().err
+    assert main(["chain", "network", "--base-url", url, "--json"]) == 0
+    capsys.readouterr()
+    assert main(["ledger", "--scenario", str(H200), "--end", "2025-07-01", "--out", str(tmp_path / "b.csv"),
+                 "--params-history"]) == 0
+    out = capsys.readouterr().out
+    # every day of 2025 predates the test network's history: P1's deployment fee, 19 nanoTON
+    assert "worker fee in force each day from the chain's parameter history" in out and "19 nanoTON from" in out
+    assert set(pd.read_csv(tmp_path / "b.csv")["worker_nanoton_per_token"]) == {19.0}

@@ -197,3 +197,19 @@ def test_an_account_that_is_no_root(httpserver, tmp_path):
 
 def test_day0_is_a_utc_midnight():
     assert DAY0.hour == 0 and DAY0.tzinfo is not None
+
+
+def test_ledger_replay_uses_the_fee_in_force_each_day():
+    from analysis.econ.ledger import daily_ledger
+
+    s = simple_scenario()  # 86.4e6 adjusted tokens a day; fee 50 nanoTON in the scenario
+    days = pd.date_range("2025-01-01", periods=11, freq="D")
+    closes = pd.Series(2.0, index=days)
+    params = pd.DataFrame({"worker_fee_per_token": [19.0] * 6 + [22.0] * 5}, index=days)
+    replay = daily_ledger(s, closes, start=days[1].date(), end=days[-1].date(), parameters=params)
+    plain = daily_ledger(s, closes, start=days[1].date(), end=days[-1].date())
+    assert replay["worker_nanoton_per_token"].tolist() == [19.0] * 5 + [22.0] * 5
+    assert replay["earned_ton"].to_numpy() == pytest.approx(86.4e6 * np.array([19] * 5 + [22] * 5) / 1e9)
+    assert plain["earned_ton"].to_numpy() == pytest.approx(np.full(10, 86.4e6 * 50 / 1e9))
+    with pytest.raises(DataError, match="no worker fee"):
+        daily_ledger(s, closes, start=days[1].date(), end=days[-1].date(), parameters=params.iloc[:5])

@@ -41,6 +41,9 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p.add_argument("--out", required=True, type=Path, metavar="CSV", help="ledger CSV to write")
     p.add_argument("--tax", type=Path, default=None, metavar="CSV",
                    help="also write a tax-style income ledger (income at receipt, FIFO sales and gains)")
+    p.add_argument("--params-history", action="store_true",
+                   help="pay each day at the worker fee in force that day, from the chain's parameter history "
+                        "(cached by 'chain network') instead of the scenario's fee")
     p.set_defaults(func=run_ledger)
 
 
@@ -78,7 +81,14 @@ def run_ledger(args: argparse.Namespace) -> int:
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}")
     closes = daily_closes(price_asset(scenario))
-    ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end")
+    parameters = _parameters_in_force(scenario, closes) if args.params_history else None
+    ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end",
+                          parameters=parameters)
+    if parameters is not None:
+        fees = ledger["worker_nanoton_per_token"]
+        changes = fees[fees.ne(fees.shift())]
+        print("note: worker fee in force each day from the chain's parameter history (chain network): "
+              + ", ".join(f"{v:g} nanoTON from {d:%Y-%m-%d}" for d, v in changes.items()))
     out = ledger.reset_index()
     out["date"] = out["date"].dt.strftime("%Y-%m-%d")
     atomic_write_csv(out, args.out)
@@ -101,6 +111,18 @@ def run_ledger(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _parameters_in_force(scenario, closes):
+    from analysis.core.errors import InputError
+    from analysis.market.network_demand import parameters_in_force, read_parameter_history
+
+    if scenario.network.name != "cocoon":
+        raise InputError("--params-history: only COCOON's parameters are read from the chain; drop the option")
+    history = read_parameter_history()
+    if history is None or history.empty:
+        raise InputError("--params-history: no parameter history cached; run 'cocoon-econ chain network' first")
+    return parameters_in_force(history, closes.index)
 
 
 def _latest_close(asset: str = "ton") -> tuple[float, dict]:
