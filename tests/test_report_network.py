@@ -11,9 +11,8 @@ from analysis.chain import network
 from analysis.econ.demand import observed_utilisation
 from analysis.econ.scenario import load_scenario
 from analysis.market.network_demand import observed_demand
-from analysis.report import ReportContext, build_sections
+from analysis.report import ReportContext, build_sections, summary
 from analysis.report import network as section
-from analysis.report import summary
 from analysis.sources.toncenter import toncenter_client
 
 
