@@ -480,15 +480,15 @@ def classify_proxy_transactions(txs: pd.DataFrame, proxy: dict[str, Any], contra
             if row.aborted:
                 skip("aborted")
                 continue
-            request = parse_client_proxy_request(decode_boc(row.in_body, what="client request body"))
-            if request is None:
+            client_request = parse_client_proxy_request(decode_boc(row.in_body, what="client request body"))
+            if client_request is None:
                 skip("bad_body")
                 continue
-            owner = _raw(request.owner) if request.owner else ""
+            owner = _raw(client_request.owner) if client_request.owner else ""
             prev_tokens, prev_balance = client_states.get(sender, (0, None))
-            delta = request.tokens_used - prev_tokens
-            common = {"contract": sender, "owner": owner, "tokens_total": request.tokens_used,
-                      "balance_nanoton": request.balance}
+            delta = client_request.tokens_used - prev_tokens
+            common = {"contract": sender, "owner": owner, "tokens_total": client_request.tokens_used,
+                      "balance_nanoton": client_request.balance}
             if delta > 0:
                 cost = delta * price
                 # cocoon_client.fc update_balance: the whole cost when the balance covers it,
@@ -496,15 +496,15 @@ def classify_proxy_transactions(txs: pd.DataFrame, proxy: dict[str, Any], contra
                 charged = cost if prev_balance is None else min(cost, prev_balance)
                 events.append(_event(row, address, "client_charge", value_nanoton=charged, adjusted_tokens=delta,
                                      **common))
-            if request.payload_op in (OP_CLIENT_PROXY_REFUND_GRANTED, OP_CLIENT_PROXY_REFUND_FORCE):
+            if client_request.payload_op in (OP_CLIENT_PROXY_REFUND_GRANTED, OP_CLIENT_PROXY_REFUND_FORCE):
                 sent = _payout_outs(row, owner)
                 events.append(_event(row, address, "refund", value_nanoton=sum(sent) if sent
-                                     else int(request.payload_coins or 0), **common))
-            elif request.payload_op == OP_CLIENT_PROXY_TOP_UP:
-                events.append(_event(row, address, "top_up", value_nanoton=int(request.payload_coins or 0), **common))
+                                     else int(client_request.payload_coins or 0), **common))
+            elif client_request.payload_op == OP_CLIENT_PROXY_TOP_UP:
+                events.append(_event(row, address, "top_up", value_nanoton=int(client_request.payload_coins or 0), **common))
             elif delta <= 0:
                 events.append(_event(row, address, "client_update", **common))
-            client_states[sender] = (max(request.tokens_used, prev_tokens), request.balance)
+            client_states[sender] = (max(client_request.tokens_used, prev_tokens), client_request.balance)
         elif opcode in PROXY_OWNER_WITHDRAWAL_OPS or (opcode == 0 and (row.in_comment or "").strip() in ("w", "c")):
             if row.aborted:
                 skip("aborted")
