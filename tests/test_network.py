@@ -213,3 +213,27 @@ def test_ledger_replay_uses_the_fee_in_force_each_day():
     assert plain["earned_ton"].to_numpy() == pytest.approx(np.full(10, 86.4e6 * 50 / 1e9))
     with pytest.raises(DataError, match="no worker fee"):
         daily_ledger(s, closes, start=days[1].date(), end=days[-1].date(), parameters=params.iloc[:5])
+
+
+def test_scenario_observed_utilisation_rules(isolated_cache):
+    from econ_support import mapping
+
+    from analysis.econ.scenario import parse_scenario, scenario_with, to_mapping
+
+    s = parse_scenario(mapping(workload__utilisation="observed"), origin="o.toml")
+    demand = network_demand.observed_demand()
+    assert demand.origin == "reference"  # no reading in this cache
+    full = full_load_adjusted_tokens_per_day(s.workload, s.network)
+    assert s.workload.utilisation == pytest.approx(demand.adjusted_tokens_per_worker_day / full)
+    assert s.utilisation_origin == "observed" and any("129 days" in n for n in s.notes)
+    assert to_mapping(s)["workload"]["utilisation"] == "observed"  # kept through scenario_with
+    assert scenario_with(s, {"hardware.gpus": 2}).utilisation_origin == "observed"
+    assert scenario_with(s, {"workload.utilisation": 0.5}).utilisation_origin == "assumed"
+    with pytest.raises(InputError, match=r'utilisation = "busy" is a string, not a number; .* or "observed"'):
+        parse_scenario(mapping(workload__utilisation="busy"), origin="o.toml")
+    render = mapping(workload__utilisation="observed")
+    render["network"] = {"name": "render"}
+    render.pop("pricing")
+    render["hardware"]["gpu"] = "RTX4090"
+    with pytest.raises(InputError, match="only known for COCOON"):
+        parse_scenario(render, origin="r.toml")

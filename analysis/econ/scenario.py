@@ -497,6 +497,10 @@ def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str) -> Hardwa
 
 def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon") -> WorkloadConfig:
     frac = "use a fraction between 0 and 1"
+    given = t.get("utilisation")
+    if isinstance(given, str) and given != OBSERVED:
+        raise InputError(f'{v.origin}: [workload] utilisation = "{given}" is a string, not a number; {frac} or "observed" '
+                         "(the COCOON network's paid demand)")
     # Render pays per GPU-hour, so token throughput is optional there (used only to express
     # the customer's price per million tokens); COCOON pays per token and needs it.
     render = network == "render"
@@ -512,7 +516,7 @@ def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon"
                                            fix=frac),
         # "observed" is resolved by parse_scenario once the network is known (0.0 until then).
         utilisation=0.0 if t.get("utilisation") == OBSERVED else
-        v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac + ' or "observed"'),
+        v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
     )
 
 
