@@ -237,3 +237,18 @@ def test_scenario_observed_utilisation_rules(isolated_cache):
     render["hardware"]["gpu"] = "RTX4090"
     with pytest.raises(InputError, match="only known for COCOON"):
         parse_scenario(render, origin="r.toml")
+
+
+def test_toncenter_parsers_keep_out_messages_and_code():
+    from network_builders import PROXY_CODE, payout_out
+
+    from analysis.sources.toncenter import parse_toncenter_account_state, parse_toncenter_transactions
+
+    net = Network()
+    tx = net.tx(P1, 1_700_000_000, W1, 1, None, outs=[payout_out(ROOT_OWNER, 123)])
+    frame = parse_toncenter_transactions({"transactions": [tx]})
+    (out,) = frame["out_msgs"].iloc[0]
+    assert out["value_nanoton"] == 123 and out["opcode"] == 0xC59A7CD3
+    assert network._maybe_raw(out["destination"]) == raw(ROOT_OWNER)
+    state = parse_toncenter_account_state(net.accounts[P1])
+    assert state["code"].hash == PROXY_CODE.hash
