@@ -252,3 +252,19 @@ def test_toncenter_parsers_keep_out_messages_and_code():
     assert network._maybe_raw(out["destination"]) == raw(ROOT_OWNER)
     state = parse_toncenter_account_state(net.accounts[P1])
     assert state["code"].hash == PROXY_CODE.hash
+
+
+@pytest.mark.remote_data
+def test_live_mainnet_root_holds_the_three_codes():
+    """Opt-in (pytest -m remote_data): the mainnet root's params carry the proxy, worker and client
+    code cells whose hashes get_cur_params reports."""
+    from analysis.chain.contracts import MAINNET_ROOT as ROOT
+    from analysis.chain.contracts import parse_cur_params_stack, root_code_cells
+    from analysis.sources import toncenter
+
+    state, _ = toncenter.get_toncenter_account_state(ROOT)
+    codes = root_code_cells(state["data"])
+    stack, _ = toncenter.run_toncenter_get_method(ROOT, "get_cur_params")
+    cur = parse_cur_params_stack(stack)
+    for kind in ("proxy", "worker", "client"):
+        assert codes[kind] is not None and codes[kind].hash.hex() == cur[f"{kind}_sc_code_hash"]

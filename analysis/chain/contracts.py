@@ -335,7 +335,8 @@ class ClientProxyRequest:
     ^[state u2, balance Coins, stake Coins, tokens_used u64, secret_hash u256], ``Maybe ^payload``;
     the payload is ``client_proxy_top_up#5cfc6b87 coins:Coins send_excesses_to:MsgAddress``,
     ``client_proxy_register#a35cb580 nonce:u64``, ``client_proxy_refund_granted#c68ebc7b`` or
-    ``client_proxy_refund_force#f4c354c9`` (``coins:Coins send_excesses_to:MsgAddress``). Every
+    ``client_proxy_refund_force#f4c354c9`` (``coins:Coins send_excesses_to:MsgAddress``); the Tolk
+    sources (contracts_tolk/messages.tolk ``ClientProxyRequest``, ``ClientStateData``) agree. Every
     change of a client's state is forwarded this way, so the proxy's history holds them all.
     """
 

@@ -84,7 +84,7 @@ def build(ctx: ReportContext) -> Section | None:
     intro = ("<p>Read from the chain by <code>cocoon-econ chain network</code>: every proxy, worker and client "
              "contract whose code cell hashes to the code the root holds, and every payment message of the proxies. "
              "Refunds, top-ups and proxy-owner withdrawals are kept apart and never counted as income. "
-             f"{html.escape(demand.describe())}.</p>"
+             f"Observed demand: {html.escape(demand.describe())}.</p>"
              + '<ul class="kpis">' + "".join(f"<li><b>{v}</b><span>{html.escape(k)}</span></li>" for v, k in kpis)
              + "</ul>")
     from analysis.report.charts.network import implied_utilisation_figure, spend_and_payouts_figure

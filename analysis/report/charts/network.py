@@ -22,8 +22,9 @@ def spend_and_payouts_figure(days: pd.DataFrame) -> go.Figure:
                              mode="lines+markers", yaxis="y2", line={"shape": "hv"},
                              hovertemplate="%{x|%Y-%m-%d}<br>%{y} worker(s)<extra>active workers</extra>"))
     fig.update_layout(title="COCOON network: daily client spend and worker payouts", barmode="group",
-                      xaxis_title="date (UTC)", yaxis_title="TON per day",
-                      yaxis2={"title": "workers paid", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+                      xaxis={"title": "date (UTC)", "tickformat": "%Y-%m-%d"}, yaxis_title="TON per day",
+                      yaxis2={"title": "workers paid", "overlaying": "y", "side": "right", "rangemode": "tozero",
+                              "dtick": 1},
                       hovermode="x unified", legend={"orientation": "h", "y": -0.2})
     return fig
 
@@ -33,15 +34,21 @@ def implied_utilisation_figure(series: pd.DataFrame, *, scenario: str, assumed: 
 
     ``series`` has ``median`` and ``p90`` columns (fractions), indexed by date.
     """
+    # A log axis (observed demand sits orders of magnitude below the assumption): days with
+    # nobody paid in the window are gaps, not zeros.
+    shown = series.where(series > 0) * 100
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=series.index, y=series["median"] * 100, mode="lines", name="median worker",
+    fig.add_trace(go.Scatter(x=series.index, y=shown["median"], mode="lines", name="median worker",
                              hovertemplate="%{x|%Y-%m-%d}<br>%{y:.3f} %<extra>median worker</extra>"))
-    fig.add_trace(go.Scatter(x=series.index, y=series["p90"] * 100, mode="lines", name="90th-percentile worker",
+    fig.add_trace(go.Scatter(x=series.index, y=shown["p90"], mode="lines", name="90th-percentile worker",
                              line={"dash": "dot"},
                              hovertemplate="%{x|%Y-%m-%d}<br>%{y:.3f} %<extra>P90 worker</extra>"))
-    fig.add_hline(y=assumed * 100, line={"dash": "dash", "color": "#b3261e"},
-                  annotation_text=f"assumed in {scenario}: {assumed:.0%}", annotation_position="top left")
+    # A trace, not add_hline: shapes on a log axis take log10 positions.
+    fig.add_trace(go.Scatter(x=[series.index[0], series.index[-1]], y=[assumed * 100] * 2, mode="lines",
+                             name=f"assumed in the scenario: {assumed:.0%}", line={"dash": "dash", "color": "#b3261e"},
+                             hovertemplate="%{y:.0f} %<extra>assumed</extra>"))
     fig.update_layout(title=f"Implied utilisation of {scenario}'s GPU (paid tokens / full-load tokens)",
-                      xaxis_title="date (UTC)", yaxis_title="utilisation (%)", yaxis_type="log",
+                      xaxis={"title": "date (UTC)", "tickformat": "%Y-%m-%d"}, yaxis_title="utilisation (%, log scale)",
+                      yaxis_type="log",
                       hovermode="x unified", legend={"orientation": "h", "y": -0.2})
     return fig
