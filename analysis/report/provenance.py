@@ -29,6 +29,8 @@ REFERENCE_TABLES = {
     "inference_throughput.csv": "Measured LLM serving throughput per GPU (tokens per second).",
     "gpu_rates_reference.csv": "Dated GPU rental prices: hyperscalers, neoclouds, marketplaces and price indices.",
     "api_token_prices.csv": "Centralised inference API prices (USD per million tokens) and COCOON's derived equivalent.",
+    "cocoon_network_activity.csv": "A public crawl of COCOON's contracts (2026-04-07): the reference figure behind "
+                                   'utilisation = "observed" when no chain reading is cached.',
 }
 # Time series vendored next to them: summarised, not listed row by row.
 FUNDING_TABLE = "ton_funding_binance.csv"
