@@ -449,16 +449,23 @@ def classify_proxy_transactions(txs: pd.DataFrame, proxy: dict[str, Any], contra
         if row.in_bounced:
             skip("bounced")
             continue
-        if opcode == OP_WORKER_PROXY_REQUEST:
-            if contracts.get(sender, {}).get("kind") != "worker":
-                skip("not_a_worker")
-                continue
+        def checked(kind: str, parser: Any, row: Any = row, sender: str = sender) -> Any:
+            """The parsed request from a COCOON contract of ``kind`` in a transaction that ran;
+            None (recorded as skipped) otherwise."""
+            if contracts.get(sender, {}).get("kind") != kind:
+                skip(f"not_a_{kind}")
+                return None
             if row.aborted:
                 skip("aborted")
-                continue
-            request = parse_worker_proxy_request(decode_boc(row.in_body, what="worker request body"))
-            if request is None:
+                return None
+            parsed = parser(decode_boc(row.in_body, what=f"{kind} request body"))
+            if parsed is None:
                 skip("bad_body")
+            return parsed
+
+        if opcode == OP_WORKER_PROXY_REQUEST:
+            request = checked("worker", parse_worker_proxy_request)
+            if request is None:
                 continue
             owner = _raw(request.owner) if request.owner else ""
             if request.worker_part is None:
@@ -474,15 +481,8 @@ def classify_proxy_transactions(txs: pd.DataFrame, proxy: dict[str, Any], contra
                                  adjusted_tokens=request.worker_part // fee if fee > 0 else pd.NA,
                                  tokens_total=request.tokens))
         elif opcode == OP_CLIENT_PROXY_REQUEST:
-            if contracts.get(sender, {}).get("kind") != "client":
-                skip("not_a_client")
-                continue
-            if row.aborted:
-                skip("aborted")
-                continue
-            client_request = parse_client_proxy_request(decode_boc(row.in_body, what="client request body"))
+            client_request = checked("client", parse_client_proxy_request)
             if client_request is None:
-                skip("bad_body")
                 continue
             owner = _raw(client_request.owner) if client_request.owner else ""
             prev_tokens, prev_balance = client_states.get(sender, (0, None))
