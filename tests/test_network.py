@@ -268,3 +268,23 @@ def test_live_mainnet_root_holds_the_three_codes():
     cur = parse_cur_params_stack(stack)
     for kind in ("proxy", "worker", "client"):
         assert codes[kind] is not None and codes[kind].hash.hex() == cur[f"{kind}_sc_code_hash"]
+
+
+def test_a_wallet_reached_far_first_and_near_later_is_expanded(httpserver, tmp_path):
+    """X is first a counterparty of the root owner's wallet (two hops: not expanded), then of P1
+    (next to a COCOON contract: expanded), and X deployed P3: P3 must be found."""
+    from chain_builders import addr
+    from network_builders import PROXY_CODE, at, plain_out, proxy_data
+
+    net = Network()
+    x, p3 = addr(0xE01), addr(0x703)
+    net.account(x, FOREIGN_CODE, FOREIGN_CODE)
+    net.account(p3, PROXY_CODE, proxy_data(x, price=24, fee=22, params_version=8))
+    net.tx(ROOT_OWNER, at(0, 1), None, 0, None, outs=[plain_out(x)])
+    net.tx(P1, at(0, 2), x, 10**9, None)            # a plain transfer: X is P1's counterparty too
+    net.tx(x, at(0, 3), None, 0, None, outs=[plain_out(p3, 10**9)])
+    httpserver.expect_request(re.compile(r"^/api/.*")).respond_with_handler(network_handler(net))
+    client = toncenter_client(httpserver.url_for("/"), api_key="", min_interval_s=0.0)
+    reading = _read(client, tmp_path)
+    kinds = dict(zip(reading.contracts["address"], reading.contracts["kind"]))
+    assert kinds[raw(x)] == "wallet" and kinds[raw(p3)] == "proxy"

@@ -360,14 +360,16 @@ def crawl_network(crawl: _Crawl, start: Iterable[tuple[str, str]], *, progress: 
     contract (one wallet hop).
     """
     queue: deque[tuple[str, str, bool]] = deque((a, via, True) for a, via in start)
-    done: set[str] = set()
+    # address -> whether it was reached next to the root or a COCOON contract; one reached two
+    # hops away first and next to a COCOON contract later is looked at again, and expanded.
+    done: dict[str, bool] = {}
     with progress_bar("COCOON network crawl", total=len(queue), unit="account", enabled=progress) as bar:
         while queue:
             address, via, expand = queue.popleft()
             bar.update(1)
-            if address in done or address == crawl.root:
+            if address == crawl.root or (address in done and (done[address] or not expand)):
                 continue
-            done.add(address)
+            done[address] = expand
             row = crawl.contracts.get(address)
             if row is None:
                 state = crawl.state(address)
@@ -376,12 +378,12 @@ def crawl_network(crawl: _Crawl, start: Iterable[tuple[str, str]], *, progress: 
                 kind = crawl.kind_of(code)
                 row["kind"] = _describe(crawl, address, kind, state, row) if kind else ("wallet" if expand else "other")
                 crawl.contracts[address] = row
-            elif row["kind"] == "other" or (row["kind"] == "wallet" and not expand):
-                continue
+            elif row["kind"] == "other" and expand:
+                row["kind"] = "wallet"  # now next to the root or a COCOON contract: read its counterparties
             cocoon = row["kind"] in COCOON_KINDS
-            if not cocoon and not expand:
-                continue
-            if row["kind"] == "other":
+            if cocoon:
+                done[address] = True  # a COCOON contract is read in full the first time
+            elif not expand or row["kind"] != "wallet":
                 continue
             after = int(row["lt_read"] or 0)
             txs, capped = crawl.transactions(address, after, None if cocoon else MAX_WALLET_PAGES)
@@ -395,13 +397,13 @@ def crawl_network(crawl: _Crawl, start: Iterable[tuple[str, str]], *, progress: 
                     row["first_time"] = txs["time"].min().strftime("%Y-%m-%dT%H:%M:%SZ")
             if cocoon:
                 crawl.txs[address] = txs
-            new = [a for a in dict.fromkeys(_counterparties(txs)) if a not in done]
+            new = list(_counterparties(txs))
             if row["kind"] in COCOON_KINDS and row.get("owner"):
                 new.append(row["owner"])
             if row["kind"] in ("worker", "client") and row.get("proxy"):
                 new.append(row["proxy"])
             for other in dict.fromkeys(new):
-                if other not in done:
+                if other not in done or (cocoon and not done[other]):
                     queue.append((other, address, cocoon))
                     bar.total = (bar.total or 0) + 1
 
