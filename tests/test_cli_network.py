@@ -120,3 +120,13 @@ def test_ledger_replays_the_chain_parameter_history(url, capsys, tmp_path):
     # every day of 2025 predates the test network's history: P1's deployment fee, 19 nanoTON
     assert "worker fee in force each day from the chain's parameter history" in out and "19 nanoTON from" in out
     assert set(pd.read_csv(tmp_path / "b.csv")["worker_nanoton_per_token"]) == {19.0}
+
+
+def test_network_prints_the_parameter_history(url, capsys):
+    assert main(["chain", "network", "--base-url", url]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("parameters"))
+    assert f"20 / 19 from {day(0)} (proxy " in line and f"24 / 22 from {day(2)} (root_change_price)" in line
+    assert main(["chain", "network", "--offline", "--json"]) == 0
+    params = json.loads(capsys.readouterr().out)["params"]
+    assert [(p["scope"], p["worker_fee_per_token"]) for p in params] == [("proxy", 19), ("root", 22), ("proxy", 22)]

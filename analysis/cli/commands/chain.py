@@ -223,9 +223,12 @@ def run_network(args: argparse.Namespace) -> int:
     if args.json:
         rows = days.reset_index()
         rows["date"] = rows["date"].dt.strftime("%Y-%m-%d")
+        params = reading.params.assign(time=reading.params["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                       date=reading.params["date"].dt.strftime("%Y-%m-%d"))
         print(json.dumps({"days": json.loads(rows.to_json(orient="records")), "totals": {**totals, **window},
                           "workers": json.loads(workers.to_json(orient="records")),
                           "proxies": json.loads(proxies.to_json(orient="records")),
+                          "params": json.loads(params.to_json(orient="records")),
                           "meta": {k: v for k, v in summary.items() if k not in ("workers", "totals")}},
                          indent=2, default=str))
         return 0
@@ -257,6 +260,12 @@ def run_network(args: argparse.Namespace) -> int:
           f"(P10 {window['p10_adjusted_tokens_per_worker_day']:,.0f}, P90 {window['p90_adjusted_tokens_per_worker_day']:,.0f}) "
           f"over {window['workers_paid_in_window']} worker(s) paid; scenarios with utilisation = \"observed\" use "
           "the median")
+    changes = reading.params[reading.params["price_per_token"].notna()]
+    if len(changes):
+        print("parameters (price / worker fee, nanoTON per adjusted token): " + "; ".join(
+            f"{int(r.price_per_token)} / {int(r.worker_fee_per_token)} from {r.date:%Y-%m-%d} "
+            f"({'proxy ' + network._friendly(r.address) if r.scope == 'proxy' else r.source.split(' in ')[0]})"
+            for r in changes.itertuples(index=False)))
     if totals["skipped"]:
         print("not counted: " + ", ".join(f"{n} {network.SKIP_REASONS.get(r, r)}" for r, n in
                                           sorted(totals["skipped"].items())))
