@@ -97,9 +97,9 @@ def build(ctx: ReportContext) -> Section | None:
     )
     verdicts = "".join(
         f"<li><b>{html.escape(r['scenario'])}</b><ul>"
-        f"<li>at {_util(r['assumed_utilisation'])} ({r['assumed_origin']}): {r['verdict']}</li>"
+        f"<li>at {_util(r['assumed_utilisation'])} ({'observed on the network, as the scenario says' if r['assumed_origin'] == 'observed' else 'assumed'}): {r['verdict']}</li>"
         + (f"<li>at {_util(r['observed_utilisation'])} (observed on the network): {r['verdict_observed']}</li>"
-           if r["verdict_observed"] is not None else "")
+           if r["verdict_observed"] is not None and r["assumed_origin"] != "observed" else "")
         + "</ul></li>" for r in rows)
     return Section(title="Summary", anchor="summary", intro_html=intro + table,
                    after_html=f"<h3>Verdicts</h3><ul>{verdicts}</ul>")
