@@ -130,3 +130,15 @@ def test_network_prints_the_parameter_history(url, capsys):
     assert main(["chain", "network", "--offline", "--json"]) == 0
     params = json.loads(capsys.readouterr().out)["params"]
     assert [(p["scope"], p["worker_fee_per_token"]) for p in params] == [("proxy", 19), ("root", 22), ("proxy", 22)]
+
+
+def test_network_with_a_scenario_gives_each_workers_implied_utilisation(url, capsys):
+    s = load_scenario(H200)
+    full = full_load_adjusted_tokens_per_day(s.workload, s.network)
+    assert main(["chain", "network", "--base-url", url, "--json", "--scenario", str(H200)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    per_worker = sorted(w["implied_utilisation"] for w in doc["workers"])
+    assert per_worker == pytest.approx(sorted([5e6 / full, 1e6 / full, (1e8 / 30) / full]))
+    assert doc["implied_utilisation"]["median"] == pytest.approx(MEDIAN / full)
+    assert main(["chain", "network", "--offline", "--scenario", str(H200)]) == 0
+    assert f"network median {MEDIAN / full:.3%}" in capsys.readouterr().out

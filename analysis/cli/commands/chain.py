@@ -51,6 +51,8 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     net.add_argument("--window", type=int, default=30, metavar="DAYS",
                      help="trailing window of the per-worker demand and implied utilisation (default 30)")
     net.add_argument("--offline", action="store_true", help="use the cached reading only (no request)")
+    net.add_argument("--scenario", help="a scenario TOML: add each worker's implied utilisation of its GPU "
+                                        "(paid adjusted tokens per day / the scenario's full-load tokens per day)")
     net.add_argument("--json", action="store_true",
                      help='print {"days": [...], "totals": {...}, "workers": [...], "proxies": [...]}')
     net.add_argument("--out", help="write the daily table as CSV to this file")
@@ -213,6 +215,21 @@ def run_network(args: argparse.Namespace) -> int:
     totals = network.network_totals(reading.events, first, last)
     workers = network.worker_demand(reading.events, reading.contracts, pd_date(summary["window_end"]), args.window)
     proxies = network.proxy_table(reading, first, last)
+    implied = None
+    if args.scenario:
+        from analysis.econ.demand import full_load_adjusted_tokens_per_day, implied_utilisation
+        from analysis.econ.scenario import load_scenario
+
+        scenario = load_scenario(args.scenario)
+        if scenario.network.name != "cocoon":
+            raise chain.InputError(f"--scenario {args.scenario}: a Render scenario; COCOON's demand needs a COCOON one")
+        full = full_load_adjusted_tokens_per_day(scenario.workload, scenario.network)
+        workers["implied_utilisation"] = implied_utilisation(workers["adjusted_tokens_per_day"].to_numpy(float),
+                                                             scenario.workload, scenario.network)
+        implied = {"scenario": scenario.name, "full_load_adjusted_tokens_per_day": full,
+                   "median": implied_utilisation(summary["median_adjusted_tokens_per_worker_day"],
+                                                 scenario.workload, scenario.network),
+                   "assumed": scenario.workload.utilisation}
     window = {k: summary[k] for k in ("window_days", "window_start", "window_end", "workers_paid_in_window",
                                       "median_adjusted_tokens_per_worker_day", "p10_adjusted_tokens_per_worker_day",
                                       "p90_adjusted_tokens_per_worker_day")}
@@ -229,6 +246,7 @@ def run_network(args: argparse.Namespace) -> int:
                           "workers": json.loads(workers.to_json(orient="records")),
                           "proxies": json.loads(proxies.to_json(orient="records")),
                           "params": json.loads(params.to_json(orient="records")),
+                          "implied_utilisation": implied,
                           "meta": {k: v for k, v in summary.items() if k not in ("workers", "totals")}},
                          indent=2, default=str))
         return 0
@@ -260,6 +278,12 @@ def run_network(args: argparse.Namespace) -> int:
           f"(P10 {window['p10_adjusted_tokens_per_worker_day']:,.0f}, P90 {window['p90_adjusted_tokens_per_worker_day']:,.0f}) "
           f"over {window['workers_paid_in_window']} worker(s) paid; scenarios with utilisation = \"observed\" use "
           "the median")
+    if implied is not None:
+        print(f"implied utilisation of {implied['scenario']}'s GPU ({implied['full_load_adjusted_tokens_per_day']:,.0f} "
+              f"adjusted tokens a day at full load): network median {implied['median']:.3%}, against the "
+              f"{implied['assumed']:.0%} it assumes; per worker: "
+              + (", ".join(f"{network._friendly(w)[:6]}…{network._friendly(w)[-4:]} {u:.3%}"
+                           for w, u in zip(workers["worker"], workers["implied_utilisation"])) or "none paid"))
     changes = reading.params[reading.params["price_per_token"].notna()]
     if len(changes):
         print("parameters (price / worker fee, nanoTON per adjusted token): " + "; ".join(
