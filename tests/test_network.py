@@ -288,3 +288,30 @@ def test_a_wallet_reached_far_first_and_near_later_is_expanded(httpserver, tmp_p
     reading = _read(client, tmp_path)
     kinds = dict(zip(reading.contracts["address"], reading.contracts["kind"]))
     assert kinds[raw(x)] == "wallet" and kinds[raw(p3)] == "proxy"
+
+
+def test_a_proxy_with_code_from_an_earlier_upgrade_is_recognised(httpserver, tmp_path):
+    """The root upgraded the proxy code twice (OLD, then today's): a proxy deployed in between
+    keeps OLD and is still COCOON's; the hashes of every version are cached for the next refresh."""
+    from chain_builders import addr
+    from network_builders import CLIENT_CODE, PROXY_CODE, WORKER_CODE, at, op_body, plain_out, proxy_data
+    from pytoniq_core import begin_cell
+
+    from analysis.chain import contracts as C
+
+    old = begin_cell().store_uint(0xC0C0_0000, 32).end_cell()
+    net = Network()
+    p0 = addr(0x700)
+    net.account(p0, old, proxy_data(ROOT_OWNER, price=20, fee=19, params_version=6))
+    for code in (old, PROXY_CODE):
+        net.tx(MAINNET_ROOT, at(-3, 1), ROOT_OWNER, 10**9,
+               op_body(C.OP_ROOT_UPGRADE_CONTRACTS,
+                       tail=lambda b, code=code: b.store_ref(code).store_ref(WORKER_CODE).store_ref(CLIENT_CODE)))
+    net.tx(ROOT_OWNER, at(-2, 1), None, 0, None, outs=[plain_out(p0, 10**9)])
+    httpserver.expect_request(re.compile(r"^/api/.*")).respond_with_handler(network_handler(net))
+    client = toncenter_client(httpserver.url_for("/"), api_key="", min_interval_s=0.0)
+    reading = _read(client, tmp_path)
+    kinds = dict(zip(reading.contracts["address"], reading.contracts["kind"]))
+    assert kinds[raw(p0)] == "proxy" and kinds[raw(PF)] == "other"
+    cached = network.load_network_cache(tmp_path).meta["known_code_hashes"]["proxy"]
+    assert sorted(cached) == sorted([old.hash.hex(), PROXY_CODE.hash.hex()])

@@ -457,3 +457,19 @@ def parse_root_price_change(body: Cell | None) -> tuple[int, int, int] | None:
         return op, cs.load_coins() or 0, cs.load_coins() or 0
     except Exception:
         return None
+
+
+def parse_root_upgrade_contracts(body: Cell | None) -> dict[str, Cell] | None:
+    """The proxy, worker and client code cells a ``root_upgrade_contracts#a2370f61`` body sets
+    (cocoon_root.fc: op u32, query_id u64, ^proxy_code, ^worker_code, ^client_code); None for
+    anything else."""
+    if body is None:
+        return None
+    try:
+        cs = body.begin_parse()
+        if cs.load_uint(32) != OP_ROOT_UPGRADE_CONTRACTS or cs.remaining_refs != 3:
+            return None
+        cs.load_uint(64)
+        return {kind: cs.load_ref() for kind in ("proxy", "worker", "client")}
+    except Exception:
+        return None

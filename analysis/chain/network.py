@@ -72,6 +72,7 @@ from analysis.chain.contracts import (
     parse_proxy_data,
     parse_root_data,
     parse_root_price_change,
+    parse_root_upgrade_contracts,
     parse_worker_data,
     parse_worker_proxy_request,
     root_code_cells,
@@ -249,7 +250,7 @@ def save_network_cache(reading: NetworkReading, summary: dict[str, Any],
 class _Crawl:
     http: HttpClient
     root: str
-    codes: dict[str, Cell | None]
+    codes: dict[str, set[bytes]]      # kind -> representation hashes of every code version known
     contracts: dict[str, dict[str, Any]]
     page_size: int
     requests: int = 0
@@ -291,8 +292,8 @@ class _Crawl:
     def kind_of(self, code: Cell | None) -> str | None:
         if code is None:
             return None
-        for kind, cell in self.codes.items():
-            if cell is not None and code.hash == cell.hash:  # representation hashes
+        for kind, hashes in self.codes.items():
+            if code.hash in hashes:  # representation hashes, as pytoniq-core computes them
                 return kind
         return None
 
@@ -601,9 +602,19 @@ def read_network(*, root: str = MAINNET_ROOT, proxies: Iterable[str] = (), base_
     if cached is not None:
         for row in cached.contracts.to_dict("records"):
             contracts[row["address"]] = {k: (pd.NA if v is None else v) for k, v in row.items()}
-    crawl = _Crawl(http=http, root=root_raw, codes=codes, contracts=contracts, page_size=page_size, requests=1)
+    # Every code version known: the root's current cells, those of each root_upgrade_contracts
+    # read so far (a contract deployed before an upgrade keeps its old code), and the cached ones.
+    code_versions: dict[str, set[bytes]] = {k: ({c.hash} if c is not None else set()) for k, c in codes.items()}
+    for kind, hashes in ((cached.meta.get("known_code_hashes") or {}) if cached is not None else {}).items():
+        code_versions.setdefault(kind, set()).update(bytes.fromhex(h) for h in hashes)
+    crawl = _Crawl(http=http, root=root_raw, codes=code_versions, contracts=contracts, page_size=page_size, requests=1)
     root_row = contracts.setdefault(root_raw, _contract_row(root_raw, "root", "root", state.get("code")))
     root_txs, _ = crawl.transactions(root_raw, int(root_row["lt_read"] or 0))
+    for row in root_txs.itertuples(index=False):
+        upgrade = None if row.aborted or not row.in_body else \
+            parse_root_upgrade_contracts(decode_boc(row.in_body, what="root message body"))
+        for kind, cell in (upgrade or {}).items():
+            code_versions[kind].add(cell.hash)
     if len(root_txs):
         root_row["lt_read"] = int(root_txs["lt"].max())
         root_row["transactions"] = int(root_row["transactions"] or 0) + len(root_txs)
@@ -664,6 +675,7 @@ def read_network(*, root: str = MAINNET_ROOT, proxies: Iterable[str] = (), base_
         "root_params": {"price_per_token": params.price_per_token, "worker_fee_per_token": params.worker_fee_per_token,
                         "params_version": params.params_version},
         "code_hashes": {k: (c.hash.hex() if c is not None else None) for k, c in codes.items()},
+        "known_code_hashes": {k: sorted(h.hex() for h in v) for k, v in code_versions.items()},
     }
     reading = NetworkReading(contract_frame, events, param_frame, meta)
     if save:
