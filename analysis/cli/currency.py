@@ -7,7 +7,6 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TextIO
 
 
@@ -16,14 +15,6 @@ def add_currency_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--currency", default=None, metavar="CODE",
                    help="fiat currency of costs and outputs, any ECB reference currency, e.g. EUR (default: the "
                         "scenario's [finance] currency, else USD); costs converted at the start day's ECB rate")
-
-
-def load_scenario_in(path: Path, currency: str | None):
-    """The scenario at ``path`` in ``currency`` (None: its own)."""
-    from analysis.econ.currency import scenario_in_currency
-    from analysis.econ.scenario import load_scenario
-
-    return scenario_in_currency(load_scenario(path), currency)
 
 
 def checked_currency(currency: str | None) -> str:

@@ -40,6 +40,8 @@ from analysis.econ.throughput import (
 )
 
 NETWORKS = ("cocoon", "render")
+#: ``[workload] utilisation = "observed"``: the network's paid demand (analysis.econ.demand).
+OBSERVED = "observed"
 PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
 
 #: ``[network]`` key -> (network_parameters.csv row for ``cocoon``, conversion to the key's unit).
@@ -287,6 +289,14 @@ class Scenario:
         the CSVs and the report relabel them (:mod:`analysis.econ.currency`)."""
         return self.finance.currency
 
+    # utilisation = "observed": the analysis.econ.demand.ObservedUtilisation behind workload.utilisation
+    observed_utilisation: Any = None
+
+    @property
+    def utilisation_origin(self) -> str:
+        """``"observed"`` (the network's paid demand) or ``"assumed"`` (a number in the scenario)."""
+        return "observed" if self.observed_utilisation is not None else "assumed"
+
 
 _TABLES: dict[str, type] = {
     "network": NetworkConfig,
@@ -381,8 +391,8 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
     rate, money_notes = _fx_per_usd(v, finance), []
     given_as = {}   # field -> the neutral name the file used for it (for error messages)
     for table in NEUTRAL_COST_KEYS:
-        tables[table], notes = _resolve_cost_names(v, table, tables[table], finance.currency, rate)
-        money_notes += notes
+        tables[table], cost_notes = _resolve_cost_names(v, table, tables[table], finance.currency, rate)
+        money_notes += cost_notes
         given_as.update({usd: n for n, usd in NEUTRAL_COST_KEYS[table].items() if n in mapping.get(table, {})})
     network = _parse_network(v, tables["network"])
     if network.name == "render" and tables["pricing"]:
@@ -398,6 +408,17 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
         for usd, neutral in given_as.items():
             message = message.replace(f"] {usd} =", f"] {neutral} =")
         raise InputError(message) from None
+    observed = None
+    notes = _chain_default_notes(tables["network"], network) + hardware_notes(tables["hardware"], hardware)
+    if tables["workload"].get("utilisation") == OBSERVED:
+        if network.name != "cocoon":
+            raise InputError(f'{origin}: [workload] utilisation = "observed" is only known for COCOON (read from its '
+                             "chain); give a Render scenario a fraction between 0 and 1")
+        from analysis.econ.demand import observed_utilisation  # econ.demand imports this module
+
+        observed = observed_utilisation(workload, network)
+        workload = dataclasses.replace(workload, utilisation=observed.utilisation)
+        notes = (*notes, observed.describe())
     treasury = _parse_treasury(v, tables["treasury"])
     if finance.currency != "USD":   # the network's own USD prices, in the scenario's currency
         pricing = dataclasses.replace(pricing, usd_per_m_adjusted_tokens=pricing.usd_per_m_adjusted_tokens * rate)
@@ -408,9 +429,8 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
                            "this rate for the whole run")
     return Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
                     operations=operations, finance=finance, treasury=treasury, path=path,
-                    description=description, origin=origin,
-                    notes=_chain_default_notes(tables["network"], network) + hardware_notes(tables["hardware"], hardware)
-                    + tuple(money_notes), fx_per_usd=rate)
+                    description=description, origin=origin, notes=notes + tuple(money_notes),
+                    observed_utilisation=observed, fx_per_usd=rate)
 
 
 def to_mapping(scenario: Scenario) -> dict[str, Any]:
@@ -434,6 +454,9 @@ def to_mapping(scenario: Scenario) -> dict[str, Any]:
         out["network"].pop(key, None)
     if scenario.network.name == "render":
         out.pop("pricing")
+    observed = scenario.observed_utilisation
+    if observed is not None and scenario.workload.utilisation == observed.utilisation:
+        out["workload"]["utilisation"] = OBSERVED
     return out
 
 
@@ -638,6 +661,10 @@ def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str, currency:
 
 def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon", gpu: str = "") -> WorkloadConfig:
     frac = "use a fraction between 0 and 1"
+    given = t.get("utilisation")
+    if isinstance(given, str) and given != OBSERVED:
+        raise InputError(f'{v.origin}: [workload] utilisation = "{given}" is a string, not a number; {frac} or "observed" '
+                         "(the COCOON network's paid demand)")
     # Render pays per GPU-hour, so token throughput is optional there (used only to express
     # the customer's price per million tokens); COCOON pays per token and needs it -- given, or
     # looked up from the measured rows for the model (issue 15).
@@ -680,7 +707,9 @@ def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon"
         cached_prompt_fraction=v.number("workload", t, "cached_prompt_fraction", 0.0, lo=0.0, hi=1.0, fix=frac),
         reasoning_output_fraction=v.number("workload", t, "reasoning_output_fraction", 0.0, lo=0.0, hi=1.0,
                                            fix=frac),
-        utilisation=v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
+        # "observed" is resolved by parse_scenario once the network is known (0.0 until then).
+        utilisation=0.0 if t.get("utilisation") == OBSERVED else
+        v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
         model=model, engine=engine, cc_overhead_fraction=cc, throughput_source=source,
     )
 

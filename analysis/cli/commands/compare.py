@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from analysis.cli.commands.economics import positive_price, util_text
-from analysis.cli.currency import add_currency_argument, load_scenario_in, printed_in
+from analysis.cli.currency import add_currency_argument, printed_in
+from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario, utilisation_text
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -22,6 +23,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                     "and utilisation at which the network beats the market rental rate (compared net of power). "
                     "Customer view: USD per million tokens against inference APIs and renting a GPU.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    add_utilisation_argument(p)
     p.add_argument("--ton-usd", "--token-usd", dest="token_usd", type=positive_price, default=None, metavar="X",
                    help="price of the network's token in USD: TON, or RENDER for a Render scenario "
                         "(default: the latest daily close)")
@@ -35,7 +37,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    scenario = load_scenario_in(args.scenario, args.currency)
+    scenario = load_cli_scenario(args)
     with printed_in(scenario.currency):
         return _run_compare(args, scenario)
 
@@ -65,7 +67,7 @@ def _text(r: dict) -> str:
     lines = [f"{r['scenario']} ({r['network']}): {tok} at {r['token_usd']:.4f} USD ({when})",
              "",
              f"Provider view, {p['gpu']}, USD per GPU-hour (wall clock)",
-             f"  on {r['network']}: {_usd(p['network_usd_per_gpu_hour'])} at {p['utilisation']:.0%} utilisation, "
+             f"  on {r['network']}: {_usd(p['network_usd_per_gpu_hour'])} at {utilisation_text(p['utilisation'])} utilisation, "
              f"payouts sold on arrival; power {_usd(p['power_usd_per_gpu_hour'])}"]
     alts = [a for a in p["alternatives"] if a["statistic"] == "latest"]
     if alts:

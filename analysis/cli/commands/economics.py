@@ -10,7 +10,13 @@ import math
 import sys
 from pathlib import Path
 
-from analysis.cli.currency import add_currency_argument, load_scenario_in, printed_in
+from analysis.cli.currency import add_currency_argument, printed_in
+from analysis.cli.scenario_args import (
+    add_utilisation_argument,
+    load_cli_scenario,
+    utilisation_fields,
+    utilisation_text,
+)
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -18,6 +24,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p = commands.add_parser("breakeven", help="break-even TON price, utilisation, NPV/IRR/payback of a scenario",
                             description="Break-even metrics of a scenario at a constant TON price.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    add_utilisation_argument(p)
     p.add_argument("--ton-usd", "--token-usd", dest="ton_usd", type=positive_price, default=None, metavar="X",
                    help="price of the network's token in USD (TON; RENDER for a Render scenario) to evaluate at "
                         "(default: the latest daily close)")
@@ -28,6 +35,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p = commands.add_parser("ledger", help="day-by-day ledger of a scenario on the historical TON price",
                             description="Daily ledger (sell each payout at that day's close) and optional tax CSV.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    add_utilisation_argument(p)
     p.add_argument("--start", type=_date("--start"), default=None, metavar="YYYY-MM-DD",
                    help="first day (default: [finance] start)")
     p.add_argument("--end", type=_date("--end"), default=None, metavar="YYYY-MM-DD",
@@ -35,12 +43,15 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p.add_argument("--out", required=True, type=Path, metavar="CSV", help="ledger CSV to write")
     p.add_argument("--tax", type=Path, default=None, metavar="CSV",
                    help="also write a tax-style income ledger (income at receipt, FIFO sales and gains)")
+    p.add_argument("--params-history", action="store_true",
+                   help="pay each day at the worker fee in force that day, from the chain's parameter history "
+                        "(cached by 'chain network') instead of the scenario's fee")
     add_currency_argument(p)
     p.set_defaults(func=run_ledger)
 
 
 def run_breakeven(args: argparse.Namespace) -> int:
-    scenario = load_scenario_in(args.scenario, args.currency)
+    scenario = load_cli_scenario(args)
     with printed_in(scenario.currency):
         return _run_breakeven(args, scenario)
 
@@ -63,6 +74,7 @@ def _run_breakeven(args: argparse.Namespace, scenario) -> int:
     summary["ton_usd_origin"] = price_note["origin"]
     summary["token"] = scenario.network.token  # what the ton_* fields count (TON, or RENDER on Render)
     summary["currency"] = scenario.currency    # the unit of every money field (keys named after it)
+    summary.update(utilisation_fields(scenario))
     summary["throughput"] = throughput_info(scenario)  # where the throughput came from (issue 15)
     if args.json:
         print(json.dumps(summary, allow_nan=False))
@@ -72,7 +84,7 @@ def _run_breakeven(args: argparse.Namespace, scenario) -> int:
 
 
 def run_ledger(args: argparse.Namespace) -> int:
-    scenario = load_scenario_in(args.scenario, args.currency)
+    scenario = load_cli_scenario(args)
     with printed_in(scenario.currency):
         return _run_ledger(args, scenario)
 
@@ -90,7 +102,14 @@ def _run_ledger(args: argparse.Namespace, scenario) -> int:
     closes = daily_closes(price_asset(scenario), currency=scenario.currency)
     if closes.attrs.get("fx_note"):
         print(f"note: {closes.attrs['fx_note']}")
-    ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end")
+    parameters = _parameters_in_force(scenario, closes) if args.params_history else None
+    ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end",
+                          parameters=parameters)
+    if parameters is not None:
+        fees = ledger["worker_nanoton_per_token"]
+        changes = fees[fees.ne(fees.shift())]
+        print("note: worker fee in force each day from the chain's parameter history (chain network): "
+              + ", ".join(f"{v:g} nanoTON from {d:%Y-%m-%d}" for d, v in changes.items()))
     if "fx_per_usd" in closes.columns:   # the day's ECB rate and TON/USD close beside the TON/X close
         days = ledger.index
         ledger.insert(1, "fx_per_usd", closes["fx_per_usd"].reindex(days).to_numpy())
@@ -121,6 +140,18 @@ def _run_ledger(args: argparse.Namespace, scenario) -> int:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _parameters_in_force(scenario, closes):
+    from analysis.core.errors import InputError
+    from analysis.market.network_demand import parameters_in_force, read_parameter_history
+
+    if scenario.network.name != "cocoon":
+        raise InputError("--params-history: only COCOON's parameters are read from the chain; drop the option")
+    history = read_parameter_history()
+    if history is None or history.empty:
+        raise InputError("--params-history: no parameter history cached; run 'cocoon-econ chain network' first")
+    return parameters_in_force(history, closes.index)
 
 
 def throughput_info(scenario) -> dict | None:
@@ -167,7 +198,8 @@ def _breakeven_text(s: dict, path) -> str:
         f"{s['scenario']}  ({path})",
         f"{tok} price used: {s['ton_usd']:.4f} USD ({when})",
         ("Render Network (jobs priced in USD, paid in RENDER; epoch rewards in RENDER)" if render
-         else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {s['utilisation']:.0%} utilisation",
+         else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {utilisation_text(s['utilisation'])} utilisation"
+        + (" (observed on the network)" if s.get("utilisation_origin") == "observed" else ""),
         *throughput_text(s.get("throughput")),
         f"{tok} per day to sell (payouts whole, less the node wallet's gas): {s['ton_per_day']:,.3f} {tok}",
         f"Income: {_money(s['usd_income_per_day'])} a day = {_money(s['usd_per_gpu_hour'], digits=3)} per GPU-hour",

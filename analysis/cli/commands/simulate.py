@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from analysis.cli.currency import add_currency_argument, load_scenario_in, printed_in
+from analysis.cli.currency import add_currency_argument, printed_in
+from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario
 
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
 
@@ -20,6 +21,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                     "strategy, the distribution of net USD over the horizon (hardware at market resale), the "
                     "probability of a loss and of payback, CVaR 5%%, drawdown and days to payback.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    add_utilisation_argument(p)
     p.add_argument("--method", choices=METHODS, default="bootstrap",
                    help="price paths: the real path from [finance] start (historical), every historical start "
                         "date (rolling), stationary block bootstrap, GBM or GARCH(1,1)-t (default: bootstrap)")
@@ -50,7 +52,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    scenario = load_scenario_in(args.scenario, args.currency)
+    scenario = load_cli_scenario(args)
     with printed_in(scenario.currency):
         return _run_simulate(args, scenario)
 
