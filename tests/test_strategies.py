@@ -38,9 +38,11 @@ def reference(name, S, q, opex, capex, unpaid, p: st.TreasuryParams, funding, ex
     f, keep = p.fee, 1 - p.fee
     cash, ton, short = -capex, 0.0, 0.0
     growth = (1 + p.staking_apy) ** (1 / 365) if name == "stake" else 1.0
+    collateral = 0.0
     if name == "perp_hedge":
         short = p.hedge_ratio * (exp_q.sum() + exp_unpaid)
         cash -= f * short * S[0]
+        collateral = p.initial_margin_fraction * short * S[0]   # posted on day 0
     options = []  # (expiry, notional, put strike, call strike or None)
 
     def buy_options(t):
@@ -62,7 +64,9 @@ def reference(name, S, q, opex, capex, unpaid, p: st.TreasuryParams, funding, ex
         price = S[t]
         cash -= opex[t - 1]
         if name == "perp_hedge":
+            cash -= p.cost_of_capital_annual / 365 * collateral   # yesterday's collateral, held over the day
             cash += funding[t - 1] * short * S[t - 1]
+            account = collateral + short * (S[t - 1] - price) + funding[t - 1] * short * S[t - 1]
         ton = ton * growth + q[t - 1]
         last = t == D
         if name in ("sell_on_payout", "perp_hedge") or (name == "sell_every" and (t % p.every_days == 0 or last)) \
@@ -70,9 +74,20 @@ def reference(name, S, q, opex, capex, unpaid, p: st.TreasuryParams, funding, ex
             cash += ton * price * keep
             ton = 0.0
         if name == "perp_hedge":
-            back = short if last else min(p.hedge_ratio * q[t - 1], short)
+            back = min(p.hedge_ratio * q[t - 1], short)
             cash += back * (S[0] - price) - f * back * price
             short -= back
+            required = p.initial_margin_fraction * short * price
+            if account < p.maintenance_margin_fraction * short * price:       # margin call
+                if p.max_collateral_usd is not None and required > p.max_collateral_usd:
+                    cash += short * (S[0] - price) - f * short * price       # liquidated at the close
+                    short, required = 0.0, 0.0
+                collateral = required
+            else:
+                collateral = min(account, required)                          # excess swept back
+            if last:
+                cash += short * (S[0] - price) - f * short * price
+                short = 0.0
         if name == "cover_costs":
             sell = ton if last else min(ton, opex[t - 1] / (price * keep))
             cash += sell * price * keep
@@ -145,9 +160,13 @@ def test_constant_price_every_selling_policy_gives_the_same_usd_up_to_fees(fee_b
     nets = {name: st.run_strategy(name, S, flows, params, market).net_usd for name in st.STRATEGIES}
     for name in ["hold", "sell_on_payout", "sell_every", "cover_costs", "stake"]:
         np.testing.assert_allclose(nets[name], expected_net, rtol=1e-12)
-    # the perp opens and closes H TON of short: fee on both legs, no P&L
+    # the perp opens and closes H TON of short: fee on both legs, no P&L; its collateral is the
+    # initial margin on the open short each day (nothing moves the account), at the cost of capital
     hedged = q.sum() + 4.0
-    np.testing.assert_allclose(nets["perp_hedge"], expected_net - 2 * f * hedged * price, rtol=1e-12)
+    open_short = hedged - np.concatenate([[0], np.cumsum(q)])[:-1]          # short held over days 1..D
+    capital = params.cost_of_capital_annual / 365 * params.initial_margin_fraction * price * open_short.sum()
+    assert capital > 0
+    np.testing.assert_allclose(nets["perp_hedge"], expected_net - 2 * f * hedged * price - capital, rtol=1e-12)
     # options expire worthless: the premiums are the only difference
     starts, ends = st.option_periods(D)
     cum = np.concatenate([[0], np.cumsum(q)])
@@ -177,7 +196,7 @@ def test_full_perp_hedge_without_costs_locks_in_the_start_price(vol):
     flows = _flows(q)
     S = _gbm(50, seed=10, vol=vol, start=2.5)
     S[0, 1:] = np.linspace(2.5, 0.3, D)   # and a crash
-    params = st.TreasuryParams(hedge_ratio=1.0, trading_fee_bps=0.0)
+    params = st.TreasuryParams(hedge_ratio=1.0, trading_fee_bps=0.0, cost_of_capital_annual=0.0)
     result = st.perp_hedge(S, flows, params, st.Market(funding_rate_per_day=0.0))
     locked = (q.sum() + 4.0) * 2.5 - 3.0 * D - 2.0 * D
     np.testing.assert_allclose(result.net_usd, locked, rtol=1e-12)
@@ -285,7 +304,7 @@ def test_unknown_strategy_and_bad_parameters_are_input_errors():
         st.TreasuryParams(hedge_ratio=-1)
     with pytest.raises(InputError, match=r"\[treasury\] every_days"):
         st.TreasuryParams(every_days=0)
-    with pytest.raises(InputError, match=r"\[treasury\] strategy = 'hodl'"):
+    with pytest.raises(InputError, match=r'\[treasury\] strategy = "hodl" is not known'):
         st.TreasuryParams(strategy="hodl")
     with pytest.raises(InputError, match="price paths of"):
         st.hold(np.ones((2, D)), _flows(np.zeros(D)), st.TreasuryParams())
