@@ -138,7 +138,7 @@ def test_breakeven_cli_uses_the_render_close(capsys):
 def test_simulate_cli_runs_on_render_prices(capsys):
     assert main(["simulate", "--scenario", str(EXAMPLE), "--method", "historical", "--strategies",
                  "sell_on_payout,hold", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    data = json.loads(capsys.readouterr().out)["strategies"]
     s = load_scenario(EXAMPLE)
     closes = daily_closes("render")["close_usd"]
     window = closes.loc["2025-03-31":].iloc[: s.finance.horizon_days + 1].to_numpy()
@@ -212,5 +212,5 @@ def test_simulate_usd_pegged_on_render_equals_sell_on_payout(capsys):
     assert main(["simulate", "--scenario", str(EXAMPLE), "--method", "gbm", "--paths", "50",
                  "--horizon-days", "30", "--seed", "3", "--strategies", "sell_on_payout,usd_pegged",
                  "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    out = json.loads(capsys.readouterr().out)["strategies"]
     assert out["usd_pegged"]["mean_usd"] == pytest.approx(out["sell_on_payout"]["mean_usd"], rel=1e-12)

@@ -11,6 +11,7 @@ import pytest
 from analysis.core.errors import InputError
 from analysis.sim import strategies as st
 from analysis.sim.options import black_scholes_call, black_scholes_put
+from analysis.sim.risk import summarise
 from analysis.sim.paths import GbmModel
 
 D = 95  # three full option months and a 5-day stub
@@ -308,3 +309,66 @@ def test_unknown_strategy_and_bad_parameters_are_input_errors():
         st.TreasuryParams(strategy="hodl")
     with pytest.raises(InputError, match="price paths of"):
         st.hold(np.ones((2, D)), _flows(np.zeros(D)), st.TreasuryParams())
+
+
+def _rally(cap=None):
+    """A hand-worked rally: short 100 TON at 1.00, TON goes 1.5, 2.5, 3.0; one payout of 100 TON on day 3."""
+    q = np.array([0.0, 0.0, 100.0])
+    flows = st.Flows(payout_ton=q, usd_opex_per_day=np.zeros(3), unpaid_ton=0.0, expected_payout_ton=q,
+                     expected_unpaid_ton=0.0)
+    params = st.TreasuryParams(trading_fee_bps=0.0, initial_margin_fraction=0.2, maintenance_margin_fraction=0.1,
+                               cost_of_capital_annual=0.365, max_collateral_usd=cap)   # 0.1 % a day
+    S = np.array([[1.0, 1.5, 2.5, 3.0]])
+    return st.perp_hedge(S, flows, params, st.Market(funding_rate_per_day=0.0))
+
+
+def test_margin_on_a_hand_worked_rally():
+    r = _rally()
+    # day 0: post 0.2 x 100 x 1.00 = 20.
+    # day 1: the 20 held costs 0.02; the account is 20 - 100 x 0.5 = -30 < 0.1 x 150: top up to 0.2 x 150 = 30;
+    #        position: 100 sold short - 0.02 - 150 to buy back = -50.02
+    # day 2: 30 costs 0.03; account 30 - 100 x 1.0 = -70 < 25: top up to 50; position 100 - 0.05 - 250 = -150.05
+    # day 3: 50 costs 0.05; the 100 TON payout sold at 3.00 buys the short back; account 50 - 50 = 0 released;
+    #        position 100 - 0.10 = 99.90: the start price locked in, less the cost of capital
+    np.testing.assert_allclose(r.position_usd[0], [0.0, -50.02, -150.05, 99.90], rtol=1e-12)
+    o = r.outcomes
+    assert o.peak_collateral_usd[0] == pytest.approx(50.0)
+    assert o.cost_of_capital_usd[0] == pytest.approx(0.10)
+    assert np.isnan(o.liquidation_day[0])
+
+
+def test_margin_cap_liquidates_at_the_close():
+    r = _rally(cap=40.0)
+    # day 2: the top-up to 50 would pass the cap of 40: the short is bought back at 2.50 (loss realised),
+    #        cash 100 - 0.05 - 250 = -150.05; day 3: the payout is sold unhedged at 3.00: 149.95
+    np.testing.assert_allclose(r.position_usd[0], [0.0, -50.02, -150.05, 149.95], rtol=1e-12)
+    o = r.outcomes
+    assert o.liquidation_day[0] == 2.0
+    assert o.peak_collateral_usd[0] == pytest.approx(30.0)
+    assert o.cost_of_capital_usd[0] == pytest.approx(0.05)
+    summary = summarise(o)
+    assert summary["prob_liquidation"] == 1.0 and summary["peak_collateral_max_usd"] == pytest.approx(30.0)
+
+
+def test_a_cap_below_the_opening_margin_is_refused():
+    with pytest.raises(InputError, match="max_collateral_usd = 10 is below the day-0 initial margin"):
+        _rally(cap=10.0)
+
+
+@pytest.mark.parametrize("cap", [None, 400.0])
+def test_margin_matches_the_day_by_day_reference_on_rallies(cap):
+    rng = np.random.default_rng(21)
+    S = _gbm(8, seed=22, vol=1.5)
+    S[0, 1:] = np.linspace(2.0, 8.0, D)           # and a steady rally that calls margin every day
+    q = _payouts(rng)
+    flows = _flows(q)
+    params = st.TreasuryParams(trading_fee_bps=10, initial_margin_fraction=0.25, maintenance_margin_fraction=0.1,
+                               cost_of_capital_annual=0.2, max_collateral_usd=cap)
+    funding = rng.normal(0.0, 0.001, D)
+    result = st.perp_hedge(S, flows, params, st.Market(funding_rate_per_day=funding))
+    for i in range(len(S)):
+        ref = reference("perp_hedge", S[i], q, flows.usd_opex_per_day, 1000.0, 4.0, params, funding, q, 4.0, 0)
+        np.testing.assert_allclose(result.position_usd[i], ref, rtol=1e-10, atol=1e-8)
+    if cap is not None:
+        assert not np.isnan(result.outcomes.liquidation_day[0])
+    assert result.outcomes.cost_of_capital_usd.min() > 0

@@ -233,9 +233,14 @@ def _scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_id
                 drawdown[k, lo + i] = src[2 * T + i]
                 pb = src[3 * T + i]
                 payback[k, lo + i] = pb if pb < np.inf else np.nan
-                peak_coll[k, lo + i] = src[8 * T + i]
-                coc[k, lo + i] = src[7 * T + i]
-                liq_day[k, lo + i] = src[9 * T + i]
+                if kk == PERP:               # the other kinds never write these slots
+                    peak_coll[k, lo + i] = src[8 * T + i]
+                    coc[k, lo + i] = src[7 * T + i]
+                    liq_day[k, lo + i] = src[9 * T + i]
+                else:
+                    peak_coll[k, lo + i] = 0.0
+                    coc[k, lo + i] = 0.0
+                    liq_day[k, lo + i] = np.nan
 
 
 def _coefficients(values: list[np.ndarray | None], D1: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
