@@ -355,7 +355,7 @@ def test_a_cap_below_the_opening_margin_is_refused():
         _rally(cap=10.0)
 
 
-@pytest.mark.parametrize("cap", [None, 300.0])
+@pytest.mark.parametrize("cap", [None, 250.0])
 def test_margin_matches_the_day_by_day_reference_on_rallies(cap):
     rng = np.random.default_rng(21)
     S = _gbm(8, seed=22, vol=1.5)
