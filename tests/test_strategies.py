@@ -11,8 +11,8 @@ import pytest
 from analysis.core.errors import InputError
 from analysis.sim import strategies as st
 from analysis.sim.options import black_scholes_call, black_scholes_put
-from analysis.sim.risk import summarise
 from analysis.sim.paths import GbmModel
+from analysis.sim.risk import summarise
 
 D = 95  # three full option months and a 5-day stub
 SELLING = ["hold", "sell_on_payout", "sell_every", "cover_costs", "stake", "perp_hedge"]

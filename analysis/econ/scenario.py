@@ -623,7 +623,7 @@ def _parse_treasury(v: _Validator, t: Mapping[str, Any], finance: FinanceConfig 
         return v.number("treasury", t, key, default, fix=TREASURY_RULES[key][4])
 
     cap = t.get("max_collateral_usd")
-    values = dict(
+    values: dict[str, Any] = dict(
         strategy=v.string("treasury", t, "strategy", default="sell_on_payout"),
         every_days=v.integer("treasury", t, "every_days", 30, fix=TREASURY_RULES["every_days"][4]),
         hedge_ratio=num("hedge_ratio", 1.0),

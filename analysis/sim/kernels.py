@@ -282,18 +282,22 @@ def scan_policies(terms: list[PolicyTerms], keep_positions: bool = False) -> tup
     D1, P = S.shape
     K = len(terms)
     kind = np.array([{"cover_costs": COVER_COSTS, "perp": PERP}.get(t.kind, LINEAR) for t in terms], dtype=np.int64)
-    a_values, b_values, c_values = [], [], []
+    a_values: list[np.ndarray | None] = []
+    b_values: list[np.ndarray | None] = []
+    c_values: list[np.ndarray | None] = []
     b_costs = np.zeros((K, D1))
     margin = np.zeros((K, 4))
     events: list[np.ndarray] = []
     ev_at = np.full((K, D1), -1, dtype=np.int64)
     for k, term in enumerate(terms):
         if term.kind == "cover_costs":
+            assert term.q is not None and term.opex is not None
             a_values.append(_with_day0(term.q))
             b_values.append(None)
             c_values.append(None)
             b_costs[k, 1:] = term.opex
         elif term.kind == "perp":
+            assert term.q is not None and term.margin is not None
             a_values.append(_with_day0(term.q))
             b_values.append(term.short)
             c_values.append(term.funding)

@@ -73,11 +73,19 @@ def drift_source(drift: str | float, n_returns: int) -> str:
 
 
 class PathModel(Protocol):
-    """A fitted random generator of price paths."""
+    """A fitted random generator of price paths (frozen dataclasses: read-only members)."""
 
-    start_price: float
-    drift_annual: float | None
-    drift_source: str
+    @property
+    def start_price(self) -> float:
+        """The price every path starts at (USD)."""
+
+    @property
+    def drift_annual(self) -> float | None:
+        """The annual drift ``mu`` the paths carry (``E[S_t] = S_0 e^{mu t}``; module docstring)."""
+
+    @property
+    def drift_source(self) -> str:
+        """Where the drift came from, in words."""
 
     def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         """Price paths ``[n_paths, horizon_days + 1]`` starting at ``start_price``."""
@@ -432,7 +440,8 @@ class GarchModel:
         z *= np.sqrt((self.nu - 2.0) / self.nu)
         variance = np.full(n_paths, min(self.first_variance, self.max_variance))
         shock = np.empty(n_paths)
-        neutral = self.drift_annual is not None
+        drift = self.drift_annual
+        neutral = drift is not None
         for t in range(horizon_days):
             np.multiply(np.sqrt(variance), z[t], out=shock)
             if neutral:   # percent units: sigma^2 / 2 in fractions is variance / 2e4, i.e. variance / 200 percent
@@ -442,7 +451,7 @@ class GarchModel:
             variance *= self.beta
             variance += self.omega + self.alpha * shock * shock
             np.minimum(variance, self.max_variance, out=variance)
-        z += self.mu if not neutral else 100.0 * self.drift_annual / DAYS_PER_YEAR
+        z += self.mu if drift is None else 100.0 * drift / DAYS_PER_YEAR
         z /= 100.0
         return z
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -176,6 +176,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     joint = None
 
     seed_seq = np.random.SeedSequence(seed)
+    model: Any = None   # a fitted pathgen.PathModel (the bootstrap's indices are used for funding = bootstrap)
     if not random_method:
         if method == "historical":
             start = pd.Timestamp(scenario.finance.start)
