@@ -40,9 +40,7 @@ __all__ = ["TILE", "scan_policies"]
 
 TILE = 256           # paths per tile: their prices (TILE x (D+1) x 8 bytes) stay in L2 across policies
 LINEAR, COVER_COSTS, PERP = 0, 1, 2
-# per path: cash, peak, drawdown, payback day, TON held (cover_costs) or short (perp), position,
-# collateral, cost of capital so far, peak collateral, liquidation day (perp)
-_STATES = 10
+_STATES = 6          # cash, peak, drawdown, payback day, TON held (cover_costs), position
 
 
 @numba.njit(inline="always")
@@ -76,40 +74,120 @@ def _cover_step(src, dst, i, sk, payout, cost, bt, tf):  # pragma: no cover - co
 
 
 @numba.njit(inline="always")
-def _perp_step(src, dst, i, s_prev, s, payout, target, rate, bt, tf, keep, mp):  # pragma: no cover - compiled
-    """perp_hedge on day t >= 1 (analysis.sim.margin states the rules): price ``s`` (previous close
-    ``s_prev``), the day's ``payout`` sold at the close, the scheduled short ``target`` after the
-    day's buy-back, funding ``rate`` on yesterday's notional. ``mp``: initial and maintenance
-    margin fractions, cost of capital per day, collateral cap, liquidation at ``tf`` (the day)."""
-    T = TILE
-    im = mp[0]
-    mm = mp[1]
-    k = mp[2]
-    cap = mp[3]
-    up = 2.0 - keep                                   # 1 + fee
-    short = src[4 * T + i]
-    coll = src[6 * T + i]
-    carry = rate * short * s_prev                     # funding on yesterday's notional (> 0 pays the short)
-    charge = k * coll                                 # the collateral held over the day costs its capital
-    cash = src[i] + payout * keep * s + carry - charge
-    account = coll + short * (s_prev - s) + carry     # the margin account after the day's move
-    new = target if target < short else short         # the schedule only falls; 0 once liquidated
-    cash -= (short - new) * up * s                    # buy back what the schedule releases
-    notional = new * s
-    need = account < mm * notional                    # a rally took the account below maintenance
-    cut = need & (im * notional > cap)                # the top-up would pass the cap: close it all
-    cash -= (new * up * s) if cut else 0.0
-    new = 0.0 if cut else new
-    after = im * new * s
-    coll_new = after if (need | (account > after)) else account   # top up, or sweep the excess back
-    dst[i] = cash
-    dst[4 * T + i] = new
-    dst[6 * T + i] = coll_new
-    dst[7 * T + i] = src[7 * T + i] + charge
-    pc = src[8 * T + i]
-    dst[8 * T + i] = coll_new if coll_new > pc else pc
-    dst[9 * T + i] = tf if cut else src[9 * T + i]
-    _metrics(src, dst, i, (cash + bt) - new * up * s, tf)
+def _day_value(day, path, k, idx, t, j):  # pragma: no cover - compiled
+    return path[idx, t, j] if idx >= 0 else day[k, t]
+
+
+@numba.njit(inline="always")
+def _day_row(day, path, k, idx, t, lo, n, fills, m):  # pragma: no cover - compiled
+    """Day t's values of the tile's paths: a row of ``path``, or the day's number copied into ``fills[m]``."""
+    if idx >= 0:
+        return path[idx, t, lo:lo + n]
+    row = fills[m, :n]
+    row[:] = day[k, t]
+    return row
+
+
+@numba.njit(cache=True, nogil=True)   # a call, not inlined: the big scan's loops keep vectorising
+def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
+               margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
+               st, fills):  # pragma: no cover - compiled
+    """perp_hedge on the paths ``lo .. lo + n`` (analysis.sim.margin states the rules), day by day over
+    the tile's paths like the other kinds, with its state in the rows of ``st`` (``[9, TILE]``;
+    ``fills [3, TILE]`` holds the day's inputs when they are numbers):
+    cash, short, collateral, cost of capital so far, peak collateral, liquidation day, running peak,
+    worst fall, payback day. (Path by path would read the prices with a stride of ``P`` doubles, a
+    power of two that maps every day of a path onto the same cache set.)"""
+    D = D1 - 1
+    im = margin[k, 0]
+    mm = margin[k, 1]
+    rate_k = margin[k, 2]
+    cap = margin[k, 3]
+    fk = keep[k]
+    up = 2.0 - fk                                     # 1 + fee
+    ai, bi, ci = a_idx[k], b_idx[k], c_idx[k]
+    b0 = base[k, 0]
+    for i in range(n):
+        j = lo + i
+        s = Sf[j]
+        h = _day_value(b_day, b_path, k, bi, 0, j)     # the opening short H
+        cash = h * fk * s                             # sold at S_0, net of the fee
+        st[0, i] = cash
+        st[1, i] = h
+        st[2, i] = im * h * s                         # initial margin posted
+        st[3, i] = 0.0
+        st[4, i] = im * h * s
+        st[5, i] = np.nan
+        x = (cash + b0) - h * up * s
+        st[6, i] = x
+        st[7, i] = 0.0
+        st[8, i] = np.inf
+        if write_pos:
+            pos[k, 0, j] = x
+    for t in range(1, D1):
+        off = t * P + lo
+        bt = base[k, t]
+        tf = float(t)
+        last = t == D
+        arow = _day_row(a_day, a_path, k, ai, t, lo, n, fills, 0)
+        brow = _day_row(b_day, b_path, k, bi, t, lo, n, fills, 1)
+        crow = _day_row(c_day, c_path, k, ci, t, lo, n, fills, 2)
+        for i in range(n):
+            j = lo + i
+            s_prev = Sf[off - P + i]
+            s = Sf[off + i]
+            payout = arow[i]
+            target = brow[i]
+            rate = crow[i]
+            short = st[1, i]
+            coll = st[2, i]
+            carry = rate * short * s_prev             # funding on yesterday's notional (> 0 pays the short)
+            charge = rate_k * coll                    # the collateral held over the day costs its capital
+            cash = st[0, i] + payout * fk * s + carry - charge
+            account = coll + short * (s_prev - s) + carry   # the margin account after the day's move
+            new = target if target < short else short       # the schedule only falls; 0 once liquidated
+            cash -= (short - new) * up * s            # buy back what the schedule releases
+            notional = new * s
+            # selects and unconditional stores, no branches: the calls are data-dependent and a
+            # mispredicted branch per day costs more than the day's arithmetic
+            need = account < mm * notional            # a rally took the account below maintenance
+            cut = need & (im * notional > cap)        # the top-up would pass the cap: close it all
+            cash -= new * up * s if cut else 0.0
+            new = 0.0 if cut else new
+            after = im * new * s
+            coll = after if (need | (account > after)) else account   # top up, or sweep the excess back
+            if last:
+                cash += unpaid[k, j]
+            st[0, i] = cash
+            st[1, i] = new
+            st[2, i] = coll
+            st[3, i] += charge
+            pc = st[4, i]
+            st[4, i] = coll if coll > pc else pc
+            st[5, i] = tf if cut else st[5, i]
+            x = (cash + bt) - new * up * s
+            pk = st[6, i]
+            pk = x if x > pk else pk
+            st[6, i] = pk
+            fall = pk - x
+            dd = st[7, i]
+            st[7, i] = fall if fall > dd else dd
+            pb = st[8, i]
+            st[8, i] = tf if (x >= 0.0) & (tf < pb) else pb
+            if write_pos:
+                pos[k, t, j] = x
+            if last:
+                net[k, j] = x
+    for i in range(n):
+        j = lo + i
+        if D == 0:
+            net[k, j] = st[6, i]
+        drawdown[k, j] = st[7, i]
+        pb = st[8, i]
+        payback[k, j] = pb if pb < np.inf else np.nan
+        peak_coll[k, j] = st[4, i]
+        coc[k, j] = st[3, i]
+        liq_day[k, j] = st[5, i]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -132,7 +210,8 @@ def _scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_id
     buf_b = np.empty(_STATES * TILE)
     a_fill = np.empty(TILE)
     b_fill = np.empty(TILE)
-    c_fill = np.empty(TILE)
+    perp_state = np.empty((9, TILE))
+    perp_fills = np.empty((3, TILE))
     T = TILE
     for lo in range(0, P, TILE):
         n = min(TILE, P - lo)
@@ -141,18 +220,18 @@ def _scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_id
             dst = buf_b
             kk = kind[k]
             fk = keep[k]
-            mp = margin[k]
+            if kk == PERP:
+                _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path,
+                           c_idx, margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
+                           perp_state, perp_fills)
+                continue
             for i in range(n):
                 src[i] = 0.0                 # cash
                 src[T + i] = -np.inf         # running peak
                 src[2 * T + i] = 0.0         # worst fall from it
                 src[3 * T + i] = np.inf      # payback day (inf: not yet)
-                src[4 * T + i] = 0.0         # TON held / short
+                src[4 * T + i] = 0.0         # TON held
                 src[5 * T + i] = 0.0         # position
-                src[6 * T + i] = 0.0         # collateral
-                src[7 * T + i] = 0.0         # cost of capital so far
-                src[8 * T + i] = 0.0         # peak collateral
-                src[9 * T + i] = np.nan      # liquidation day (NaN: never)
             for t in range(D1):
                 off = t * P + lo
                 row = Sf[off:off + n]
@@ -165,44 +244,18 @@ def _scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_id
                         src[i] += unpaid[k, lo + i]
                 bt = base[k, t]
                 tf = np.inf if t == 0 else float(t)
-                if a_idx[k] >= 0:
-                    arow = a_path[a_idx[k], t, lo:lo + n]
-                else:
-                    arow = a_fill[:n]
-                    arow[:] = a_day[k, t]
-                if b_idx[k] >= 0:
-                    brow = b_path[b_idx[k], t, lo:lo + n]
-                else:
-                    brow = b_fill[:n]
-                    brow[:] = b_day[k, t]
-                if kk == PERP:
-                    if c_idx[k] >= 0:
-                        crow = c_path[c_idx[k], t, lo:lo + n]
+                wide = a_idx[k] >= 0 or b_idx[k] >= 0
+                if wide:                     # a row per path: fill the other one if it is a number
+                    if a_idx[k] >= 0:
+                        arow = a_path[a_idx[k], t, lo:lo + n]
                     else:
-                        crow = c_fill[:n]
-                        crow[:] = c_day[k, t]
-                    if t == 0:               # open the short: H sold at S_0, initial margin posted
-                        up = 2.0 - fk
-                        for i in range(n):
-                            s = row[i]
-                            h = brow[i]
-                            cash = h * fk * s
-                            src[i] = cash
-                            src[4 * T + i] = h
-                            src[6 * T + i] = mp[0] * h * s
-                            src[8 * T + i] = mp[0] * h * s
-                            dst[i] = cash
-                            dst[4 * T + i] = h
-                            dst[6 * T + i] = mp[0] * h * s
-                            dst[7 * T + i] = 0.0
-                            dst[8 * T + i] = mp[0] * h * s
-                            dst[9 * T + i] = np.nan
-                            _metrics(src, dst, i, (cash + bt) - h * up * s, tf)
+                        arow = a_fill[:n]
+                        arow[:] = a_day[k, t]
+                    if b_idx[k] >= 0:
+                        brow = b_path[b_idx[k], t, lo:lo + n]
                     else:
-                        prev = Sf[off - P:off - P + n]
-                        for i in range(n):
-                            _perp_step(src, dst, i, prev[i], row[i], arow[i], brow[i], crow[i], bt, tf, fk, mp)
-                elif a_idx[k] >= 0 or b_idx[k] >= 0:   # a row per path
+                        brow = b_fill[:n]
+                        brow[:] = b_day[k, t]
                     if kk == LINEAR:
                         for i in range(n):
                             s = row[i]
@@ -233,14 +286,9 @@ def _scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_id
                 drawdown[k, lo + i] = src[2 * T + i]
                 pb = src[3 * T + i]
                 payback[k, lo + i] = pb if pb < np.inf else np.nan
-                if kk == PERP:               # the other kinds never write these slots
-                    peak_coll[k, lo + i] = src[8 * T + i]
-                    coc[k, lo + i] = src[7 * T + i]
-                    liq_day[k, lo + i] = src[9 * T + i]
-                else:
-                    peak_coll[k, lo + i] = 0.0
-                    coc[k, lo + i] = 0.0
-                    liq_day[k, lo + i] = np.nan
+                peak_coll[k, lo + i] = 0.0   # no collateral outside the perp
+                coc[k, lo + i] = 0.0
+                liq_day[k, lo + i] = np.nan
 
 
 def _coefficients(values: list[np.ndarray | None], D1: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -39,7 +39,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                        help="drift of the random paths (bootstrap, gbm, garch): zero, so E[price] stays at the start "
                             "price (default), or historical, estimated from the returns (opt-in: 4.5 years of TON "
                             "give +64%%/year with a standard error of about 47%%/year)")
-    drift.add_argument("--drift-annual", type=_finite("--drift-annual"), default=None, metavar="X",
+    drift.add_argument("--drift-annual", type=_positive("--drift-annual", any_sign=True), default=None, metavar="X",
                        help="drift of the random paths as a fraction per year, E[S_t] = S_0 exp(X t) (e.g. 0.2)")
     p.add_argument("--vol-annual", type=_positive("--vol-annual", allow_zero=True), default=None, metavar="X",
                    help="GBM volatility per year (default: estimated)")
@@ -147,26 +147,16 @@ def _at_least_one(flag: str):
     return parse
 
 
-def _positive(flag: str, allow_zero: bool = False):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} = {text!r} is not a number") from None
-        if not (value > 0 or (allow_zero and value == 0)) or value != value or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"{flag} = {text} must be a positive number")
-        return value
-    return parse
-
-
-def _finite(flag: str):
+def _positive(flag: str, allow_zero: bool = False, any_sign: bool = False):
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{flag} = {text!r} is not a number") from None
         if value != value or abs(value) == float("inf"):
-            raise argparse.ArgumentTypeError(f"{flag} = {text} must be a finite fraction per year")
+            raise argparse.ArgumentTypeError(f"{flag} = {text} must be a finite number")
+        if not (any_sign or value > 0 or (allow_zero and value == 0)):
+            raise argparse.ArgumentTypeError(f"{flag} = {text} must be a positive number")
         return value
     return parse
 
