@@ -20,9 +20,15 @@ KEYS = {"mean_usd", "p5_usd", "p50_usd", "p95_usd", "prob_loss", "prob_payback",
 SMALL = ["--paths", "200", "--horizon-days", "60", "--seed", "5"]
 
 
-def _json(capsys, argv, part="strategies"):
+def _json(capsys, argv, part=None):
+    """The JSON output (keyed by strategy), or with ``part="assumptions"`` what each entry repeats."""
     assert main(argv) == 0
-    return json.loads(capsys.readouterr().out)[part]
+    out = json.loads(capsys.readouterr().out)
+    if part == "assumptions":
+        shown = [entry["assumptions"] for entry in out.values()]
+        assert all(a == shown[0] for a in shown)
+        return shown[0]
+    return out
 
 
 def test_json_is_keyed_by_strategy_and_matches_the_library(capsys):
@@ -111,7 +117,7 @@ def test_python_dash_m(tmp_path):
                            "--paths", "20", "--horizon-days", "20", "--seed", "1", "--strategies", "hold", "--json"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert set(json.loads(proc.stdout)["strategies"]) == {"hold"}
+    assert set(json.loads(proc.stdout)) == {"hold"}
 
 
 def test_every_default_is_printed(capsys):

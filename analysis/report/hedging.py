@@ -52,6 +52,7 @@ def build(ctx: ReportContext) -> Section | None:
         sim = simulate(scenario, "bootstrap", REPORT_PATHS, seed=REPORT_SEED, closes=closes, keep_paths=True,
                        cache_dir=ctx.cache_dir)
         summary = sim.summary()
+        assert sim.positions is not None  # keep_paths=True
         name = html.escape(scenario.name)
         figures.append(charts.fan_charts({n: fan(sim.positions[n]) for n in sim.strategies},
                                          title=f"{scenario.name}: cumulative net USD on {sim.n_paths:,} bootstrapped "
@@ -65,6 +66,7 @@ def build(ctx: ReportContext) -> Section | None:
         except CocoonEconError as exc:
             notes.append(f"{name}: no replay ({html.escape(str(exc))})")
         else:
+            assert replay.positions is not None and replay.price_paths is not None  # keep_paths=True
             dates = pd.date_range(REPLAY_START - dt.timedelta(days=1), periods=REPLAY_DAYS + 1, freq="D")
             change = replay.price_paths[0, -1] / replay.price_paths[0, 0] - 1
             figures.append(charts.replay(dates, {n: replay.positions[n][0] for n in replay.strategies},
@@ -112,7 +114,7 @@ def _intro(sim: Simulation, daily: pd.DataFrame, series: pd.Series) -> str:
         "network prices in USD, so the network carries the TON risk.</p>"
         "<p><b>How to read the numbers.</b> Net USD over the horizon: cash received minus costs, with everything "
         "still held (TON, an open short) sold at the last close net of trading fees, and the hardware at its "
-        "book value (bought) or not counted (already owned, capex sunk). The fan charts show the same position "
+        "market resale value at the end, less the resale value forgone on day 0 when already owned. The fan charts show the same position "
         "day by day (what liquidating that day would leave, capex paid on day 0). P(payback): the position gets "
         "back to zero within the horizon. CVaR 5%: the mean of the worst 5% of outcomes. Drawdown: the largest "
         "fall of the position from its running peak -- for the perp hedge it is the margin a rally would call.</p>"
@@ -169,7 +171,7 @@ def _summary_table(sim: Simulation, summary: dict[str, dict], scenario: Scenario
 
 def _findings(summary: dict[str, dict]) -> str:
     spread = {n: s["p95_usd"] - s["p5_usd"] for n, s in summary.items() if n != "usd_pegged"}
-    narrow = min(spread, key=spread.get)
+    narrow = min(spread, key=lambda n: spread[n])
     safest = max((n for n in summary if n != "usd_pegged"), key=lambda n: summary[n]["p5_usd"])
     base = "sell_on_payout"
     parts = []

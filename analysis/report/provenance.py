@@ -29,6 +29,10 @@ REFERENCE_TABLES = {
     "inference_throughput.csv": "Measured LLM serving throughput per GPU (tokens per second).",
     "gpu_rates_reference.csv": "Dated GPU rental prices: hyperscalers, neoclouds, marketplaces and price indices.",
     "api_token_prices.csv": "Centralised inference API prices (USD per million tokens) and COCOON's derived equivalent.",
+    "gpu_resale_prices.csv": "Used and secondary-market GPU prices and published age curves (2023-2026): what a card "
+                             "would sell for.",
+    "gpu_resale_curve.csv": "The resale curve NPV and the simulation value hardware at: residual fraction of the new "
+                            "price by age, derived from gpu_resale_prices.csv (log-linear in age between points).",
     "ton_funding_readings.csv": "TON perpetual funding snapshots across venues (2024-2026), mostly negative: the "
                                 "fixed rates the report prices the perp hedge at.",
 }
@@ -74,13 +78,10 @@ def scenario_parameters(path: Path) -> list[dict[str, Any]]:
 
 def effective_parameters(path: Path) -> list[dict[str, Any]]:
     """:func:`scenario_parameters` plus every value the file leaves to its default, as the economics
-    engine reads the scenario (``analysis.econ.scenario.to_mapping``); defaults are marked as such.
-    Without the engine, just the file's values."""
+    engine reads the scenario (``analysis.econ.scenario.to_mapping``); defaults are marked as such."""
+    from analysis.econ.scenario import load_scenario, to_mapping
+
     rows = scenario_parameters(path)
-    try:
-        from analysis.econ.scenario import load_scenario, to_mapping
-    except ImportError:
-        return rows
     try:
         scenario = load_scenario(path)
     except CocoonEconError:  # build_report validates first; a partial file still shows what it sets

@@ -26,6 +26,7 @@ It is compiled on first use and cached on disk (``cache=True``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numba
@@ -291,7 +292,7 @@ def _scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_id
                 liq_day[k, lo + i] = np.nan
 
 
-def _coefficients(values: list[np.ndarray | None], D1: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _coefficients(values: Sequence[np.ndarray | None], D1: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per policy a ``[D+1, 1|P]`` array (or None = 0) as (``day [K, D+1]``, ``path [M, D+1, P]``, ``idx [K]``)."""
     K = len(values)
     day = np.zeros((K, D1))

@@ -491,34 +491,6 @@ def fit_garch(closes: pd.DataFrame | pd.Series, start_price: float | None = None
                       f"of log return, from {len(returns)} daily returns; opt-in)")
 
 
-# ---------------------------------------------------------------------------------------------
-# one-call conveniences
-
-
-def bootstrap_paths(closes: pd.DataFrame | pd.Series, n_paths: int, horizon_days: int, seed: int | None = None,
-                    start_price: float | None = None, window_days: int | None = None,
-                    block_length: float | None = None, drift: str | float = "zero") -> np.ndarray:
-    """Fit :func:`fit_bootstrap` and draw ``n_paths`` paths with ``numpy.random.default_rng(seed)``."""
-    model = fit_bootstrap(closes, start_price, window_days, block_length, drift)
-    return model.sample(n_paths, horizon_days, np.random.default_rng(seed))
-
-
-def gbm_paths(closes: pd.DataFrame | pd.Series, n_paths: int, horizon_days: int, seed: int | None = None,
-              start_price: float | None = None, window_days: int | None = None,
-              drift_annual: float | str | None = "zero", vol_annual: float | None = None) -> np.ndarray:
-    """Fit :func:`fit_gbm` and draw ``n_paths`` paths with ``numpy.random.default_rng(seed)``."""
-    model = fit_gbm(closes, start_price, window_days, drift_annual, vol_annual)
-    return model.sample(n_paths, horizon_days, np.random.default_rng(seed))
-
-
-def garch_paths(closes: pd.DataFrame | pd.Series, n_paths: int, horizon_days: int, seed: int | None = None,
-                start_price: float | None = None, window_days: int | None = None,
-                drift: str | float = "zero") -> np.ndarray:
-    """Fit :func:`fit_garch` and draw ``n_paths`` paths with ``numpy.random.default_rng(seed)``."""
-    model = fit_garch(closes, start_price, window_days, drift)
-    return model.sample(n_paths, horizon_days, np.random.default_rng(seed))
-
-
 def fit_model(method: str, closes: pd.DataFrame | pd.Series, start_price: float | None = None,
               window_days: int | None = None, drift: str | float = "zero",
               vol_annual: float | None = None) -> PathModel:

@@ -68,8 +68,9 @@ def path_outcomes(position_usd: np.ndarray, net_usd: np.ndarray) -> PathOutcomes
 def scan_positions(rows: Iterable[np.ndarray], hardware_end_usd: float = 0.0) -> PathOutcomes:
     """Per-path outcomes from a policy's position given one day at a time (days 0..D).
 
-    ``rows``: one ``[P]`` vector per
-    day (a reused buffer is fine). One pass, a few vector operations per day over all paths;
+    ``rows`` are a policy's positions (``position_usd`` column by column, as
+    :func:`analysis.sim.strategies.run_strategy` computes them): one ``[P]`` vector per day
+    (a reused buffer is fine). One pass, a few vector operations per day over all paths;
     ``net_usd`` is the last day's position plus ``hardware_end_usd``.
     """
     rows = iter(rows)

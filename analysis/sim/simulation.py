@@ -23,14 +23,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 
 from analysis.core.errors import InputError
-from analysis.econ.costs import book_value_usd
-from analysis.econ.ledger import path_income, payouts_day_major
+from analysis.econ.costs import hardware_terminal_usd
+from analysis.econ.ledger import PathIncome, path_income, payouts_day_major
 from analysis.econ.scenario import Scenario, price_asset
 from analysis.market.funding import (
     annualised,
@@ -81,7 +81,7 @@ class Simulation:
     outcomes: dict[str, PathOutcomes]
     positions: dict[str, np.ndarray] | None = None
     price_paths: np.ndarray | None = None
-    notes: dict[str, object] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict]:
         """:func:`analysis.sim.risk.summarise` of each policy, keyed by name."""
@@ -97,8 +97,8 @@ class _Setup:
     horizon_days: int
     hardware_end_usd: float
     fixed_flows: Flows | None          # path-independent income (fixed_token pricing)
-    expected: object                   # PathIncome on the flat forecast path (hedge sizing)
-    pegged_flat: object                # PathIncome of the pegged scenario on that path (its costs)
+    expected: PathIncome               # on the flat forecast path (hedge sizing)
+    pegged_flat: PathIncome            # of the pegged scenario on that path (its costs)
     option_vol: float | None
     keep_paths: bool
     peg_note: str = ""
@@ -156,7 +156,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     except InputError as exc:
         raise InputError(f"{scenario.origin}: {exc}") from None
     returns = pathgen.log_returns(series)
-    notes: dict[str, object] = {}
+    notes: dict[str, Any] = {}
     funding_mode = params.funding
     random_method = method not in ("historical", "rolling")
     if scenario.network.name != "cocoon" and funding_mode != "fixed":
@@ -213,11 +213,11 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
         dates = None
         history = returns[-VOL_WINDOW_DAYS:]
-        notes["model"] = dataclasses.asdict(model) if method != "bootstrap" else {
-            "block_length": model.block_length, "returns": len(model.log_returns)}
-        if method == "bootstrap":
-            notes["model"]["start_price"] = model.start_price
-            notes["model"]["drift_annual"] = model.drift_annual
+        if isinstance(model, pathgen.BootstrapModel):  # what fit_model gives for "bootstrap"
+            notes["model"] = {"block_length": model.block_length, "returns": len(model.log_returns),
+                              "start_price": model.start_price, "drift_annual": model.drift_annual}
+        else:  # GbmModel, GarchModel: dataclasses of the fitted parameters
+            notes["model"] = dataclasses.asdict(cast(Any, model))
         notes["drift_annual"] = model.drift_annual
         notes["drift"] = f"{_drift_text(model.drift_annual)}, {model.drift_source}"
 
@@ -236,7 +236,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
 
     def run_chunk(k: int) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None]:
         lo, hi = chunks[k]
-        vol = setup.option_vol
+        vol: float | np.ndarray | None = setup.option_vol
         rates = funding if funding.ndim == 1 else funding[lo:hi]
         if model is not None:
             rng = np.random.default_rng(children[k])
@@ -264,7 +264,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         positions = {name: np.concatenate([r[1][name] for r in results]) for name in names}
         kept_paths = np.concatenate([r[2] for r in results])
     notes.update(_funding_notes(funding_mode, params.funding_rate_annual, daily, dates, joint))
-    return Simulation(scenario=scenario.name, method=method, seed_entropy=seed_seq.entropy if model is not None else None,
+    return Simulation(scenario=scenario.name, method=method, seed_entropy=cast(int, seed_seq.entropy) if model is not None else None,
                       n_paths=n_total, horizon_days=horizon, start_price=first_price, strategies=names,
                       outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes)
 
@@ -367,7 +367,8 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
                 option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool) -> _Setup:
     flat = np.full((1, horizon + 1), start_price)
     expected = path_income(scenario, flat)
-    hardware_end = 0.0 if scenario.hardware.already_owned else book_value_usd(scenario.hardware, horizon)
+    # market resale at the horizon, less the resale forgone on day 0 when owned (issue 14)
+    hardware_end = hardware_terminal_usd(scenario.hardware, horizon)
     fixed = None
     if scenario.pricing.mode == "fixed_token" and scenario.network.name == "cocoon":
         # TON per token does not depend on the TON price: the same income on every path
@@ -410,6 +411,7 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
             else:  # Render's income model lives in analysis.econ.render, reached through path_income
                 income = path_income(setup.pegged, engine_paths)
             policy_flows = Flows.from_income(income, setup.hardware_end_usd, collapse=False)
+        assert policy_flows is not None  # made above whenever a policy other than the pegged one runs
         policies.append((name, policy, policy_flows))
     terms = [policy_terms(policy, price_paths, policy_flows, setup.params, market) for _, policy, policy_flows in policies]
     # every policy in one compiled pass (analysis.sim.kernels), positions kept only for charts
