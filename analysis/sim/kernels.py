@@ -368,11 +368,10 @@ def scan_policies(terms: list[PolicyTerms], keep_positions: bool = False) -> tup
     base = np.array([t.base for t in terms], dtype=float)
     keep = np.array([t.keep for t in terms], dtype=float)
     unpaid = np.array([np.broadcast_to(np.asarray(t.unpaid_usd, dtype=float), (P,)) for t in terms])
-    out = [np.empty((K, P)) for _ in range(6)]
+    net, payback, drawdown, peak_coll, coc, liq = (np.empty((K, P)) for _ in range(6))
     pos = np.empty((K, D1, P)) if keep_positions else np.empty((0, 0, 0))
     _scan(S.reshape(-1), D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
-          margin, ev_at, ev_val, unpaid, *out, keep_positions, pos)
-    net, payback, drawdown, peak_coll, coc, liq = out
+          margin, ev_at, ev_val, unpaid, net, payback, drawdown, peak_coll, coc, liq, keep_positions, pos)
     outcomes = [PathOutcomes(net_usd=net[k] + term.hardware_end_usd, payback_day=payback[k],
                              max_drawdown_usd=drawdown[k], peak_collateral_usd=peak_coll[k],
                              cost_of_capital_usd=coc[k], liquidation_day=liq[k]) for k, term in enumerate(terms)]

@@ -398,6 +398,7 @@ def run_strategy(name: str, price_paths: np.ndarray, flows: Flows, params: Treas
 
     terms = policy_terms(name, price_paths, flows, params, market)
     (outcomes,), positions = scan_policies([terms], keep_positions=True)
+    assert positions is not None   # asked for
     return StrategyResult(name=name, position_usd=positions[0].T, net_usd=outcomes.net_usd, outcomes=outcomes)
 
 
