@@ -89,16 +89,57 @@ def _day_row(day, path, k, idx, t, lo, n, fills, m):  # pragma: no cover - compi
     return row
 
 
+@numba.njit(inline="always")
+def _perp_day(st, i, s_prev, s, payout, target, rate, bt, tf, extra, im, mm, rate_k, cap, fk, up):  # pragma: no cover
+    """Day t of path ``i`` of the perp hedge (the rules of analysis.sim.margin); ``extra``: cash added
+    on the day (the unpaid TON on day D). Selects for what changes often (margin calls, peaks:
+    data-dependent, a mispredicted branch costs more than the day's arithmetic), branches for what
+    is rare (liquidation, payback)."""
+    short = st[1, i]
+    coll = st[2, i]
+    carry = rate * short * s_prev                     # funding on yesterday's notional (> 0 pays the short)
+    charge = rate_k * coll                            # the collateral held over the day costs its capital
+    cash = st[0, i] + payout * fk * s + carry - charge + extra
+    account = coll + short * (s_prev - s) + carry     # the margin account after the day's move
+    new = target if target < short else short         # the schedule only falls; 0 once liquidated
+    cash -= (short - new) * up * s                    # buy back what the schedule releases
+    notional = new * s
+    need = account < mm * notional                    # a rally took the account below maintenance
+    if need and im * notional > cap:                  # the top-up would pass the cap: close it all
+        cash -= new * up * s
+        new = 0.0
+        st[5, i] = tf
+    after = im * new * s
+    coll = after if (need | (account > after)) else account   # top up, or sweep the excess back
+    st[0, i] = cash
+    st[1, i] = new
+    st[2, i] = coll
+    st[3, i] += charge
+    pc = st[4, i]
+    st[4, i] = coll if coll > pc else pc
+    x = (cash + bt) - new * up * s
+    pk = st[6, i]
+    pk = x if x > pk else pk
+    st[6, i] = pk
+    fall = pk - x
+    dd = st[7, i]
+    st[7, i] = fall if fall > dd else dd
+    if x >= 0.0 and tf < st[8, i]:
+        st[8, i] = tf
+    st[9, i] = x
+
+
 @numba.njit(cache=True, nogil=True)   # a call, not inlined: the big scan's loops keep vectorising
 def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
                margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
                st, fills):  # pragma: no cover - compiled
     """perp_hedge on the paths ``lo .. lo + n`` (analysis.sim.margin states the rules), day by day over
-    the tile's paths like the other kinds, with its state in the rows of ``st`` (``[9, TILE]``;
-    ``fills [3, TILE]`` holds the day's inputs when they are numbers):
-    cash, short, collateral, cost of capital so far, peak collateral, liquidation day, running peak,
-    worst fall, payback day. (Path by path would read the prices with a stride of ``P`` doubles, a
-    power of two that maps every day of a path onto the same cache set.)"""
+    the tile's paths like the other kinds, with its state in the rows of ``st`` (``[10, TILE]``): cash,
+    short, collateral, cost of capital so far, peak collateral, liquidation day, running peak, worst
+    fall, payback day, the day's position; ``fills [3, TILE]`` holds the day's inputs when they are
+    rows. (Path by path would read the prices with a stride of ``P`` doubles, a power of two that maps
+    every day of a path onto the same cache set.) No test of the day or of ``write_pos`` inside the
+    loop over paths: they kept it from being compiled tight (about 4x slower)."""
     D = D1 - 1
     im = margin[k, 0]
     mm = margin[k, 1]
@@ -123,66 +164,35 @@ def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_p
         st[6, i] = x
         st[7, i] = 0.0
         st[8, i] = np.inf
+        st[9, i] = x
         if write_pos:
             pos[k, 0, j] = x
     for t in range(1, D1):
         off = t * P + lo
         bt = base[k, t]
         tf = float(t)
-        last = t == D
-        arow = _day_row(a_day, a_path, k, ai, t, lo, n, fills, 0)
-        brow = _day_row(b_day, b_path, k, bi, t, lo, n, fills, 1)
-        crow = _day_row(c_day, c_path, k, ci, t, lo, n, fills, 2)
-        for i in range(n):
-            j = lo + i
-            s_prev = Sf[off - P + i]
-            s = Sf[off + i]
-            payout = arow[i]
-            target = brow[i]
-            rate = crow[i]
-            short = st[1, i]
-            coll = st[2, i]
-            carry = rate * short * s_prev             # funding on yesterday's notional (> 0 pays the short)
-            charge = rate_k * coll                    # the collateral held over the day costs its capital
-            cash = st[0, i] + payout * fk * s + carry - charge
-            account = coll + short * (s_prev - s) + carry   # the margin account after the day's move
-            new = target if target < short else short       # the schedule only falls; 0 once liquidated
-            cash -= (short - new) * up * s            # buy back what the schedule releases
-            notional = new * s
-            # selects and unconditional stores, no branches: the calls are data-dependent and a
-            # mispredicted branch per day costs more than the day's arithmetic
-            need = account < mm * notional            # a rally took the account below maintenance
-            cut = need & (im * notional > cap)        # the top-up would pass the cap: close it all
-            cash -= new * up * s if cut else 0.0
-            new = 0.0 if cut else new
-            after = im * new * s
-            coll = after if (need | (account > after)) else account   # top up, or sweep the excess back
-            if last:
-                cash += unpaid[k, j]
-            st[0, i] = cash
-            st[1, i] = new
-            st[2, i] = coll
-            st[3, i] += charge
-            pc = st[4, i]
-            st[4, i] = coll if coll > pc else pc
-            st[5, i] = tf if cut else st[5, i]
-            x = (cash + bt) - new * up * s
-            pk = st[6, i]
-            pk = x if x > pk else pk
-            st[6, i] = pk
-            fall = pk - x
-            dd = st[7, i]
-            st[7, i] = fall if fall > dd else dd
-            pb = st[8, i]
-            st[8, i] = tf if (x >= 0.0) & (tf < pb) else pb
-            if write_pos:
-                pos[k, t, j] = x
-            if last:
-                net[k, j] = x
+        final = 1.0 if t == D else 0.0                # the accrued-but-unpaid TON counts on day D
+        if ai < 0 and bi < 0 and ci < 0:              # numbers per day: the common case
+            av = a_day[k, t]
+            bv = b_day[k, t]
+            cv = c_day[k, t]
+            for i in range(n):
+                _perp_day(st, i, Sf[off - P + i], Sf[off + i], av, bv, cv, bt, tf, final * unpaid[k, lo + i],
+                          im, mm, rate_k, cap, fk, up)
+        else:
+            arow = _day_row(a_day, a_path, k, ai, t, lo, n, fills, 0)
+            brow = _day_row(b_day, b_path, k, bi, t, lo, n, fills, 1)
+            crow = _day_row(c_day, c_path, k, ci, t, lo, n, fills, 2)
+            for i in range(n):
+                _perp_day(st, i, Sf[off - P + i], Sf[off + i], arow[i], brow[i], crow[i], bt, tf,
+                          final * unpaid[k, lo + i], im, mm, rate_k, cap, fk, up)
+        if write_pos:                                 # outside the loop over paths: it stays branch-free
+            for i in range(n):
+                pos[k, t, lo + i] = st[9, i]
+    for i in range(n):
+        net[k, lo + i] = st[9, i]
     for i in range(n):
         j = lo + i
-        if D == 0:
-            net[k, j] = st[6, i]
         drawdown[k, j] = st[7, i]
         pb = st[8, i]
         payback[k, j] = pb if pb < np.inf else np.nan
@@ -211,7 +221,7 @@ def _scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_id
     buf_b = np.empty(_STATES * TILE)
     a_fill = np.empty(TILE)
     b_fill = np.empty(TILE)
-    perp_state = np.empty((9, TILE))
+    perp_state = np.empty((10, TILE))
     perp_fills = np.empty((3, TILE))
     T = TILE
     for lo in range(0, P, TILE):
