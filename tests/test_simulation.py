@@ -18,7 +18,7 @@ from analysis.market.prices import daily_closes
 from analysis.sim import simulation
 from analysis.sim.strategies import STRATEGY_NAMES
 
-OWNED = SCENARIO_DIR / "h100_sxm_owned.toml"
+OWNED = SCENARIO_DIR / "h100_nvl_owned.toml"
 BOUGHT = SCENARIO_DIR / "hgx_h100_8x_colo.toml"
 
 
@@ -128,7 +128,7 @@ def _flat_closes(price: float = 2.0, days: int = 400) -> pd.DataFrame:
                         index=pd.date_range("2024-01-01", periods=days, freq="D"))
 
 
-@pytest.mark.parametrize("file", ["hgx_h100_8x_colo.toml", "h100_sxm_owned.toml"])
+@pytest.mark.parametrize("file", ["hgx_h100_8x_colo.toml", "h100_nvl_owned.toml"])
 def test_usd_pegged_equals_sell_on_payout_on_a_flat_path(file):
     # pegged at the start price: at a constant price the USD network pays what the TON one does
     scenario = load_scenario(SCENARIO_DIR / file)
