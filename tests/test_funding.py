@@ -48,9 +48,15 @@ def test_days_are_utc():
 def test_vendored_history_matches_its_documented_averages(isolated_cache):
     # data/README: Binance TONUSDT 4-hourly, mean +0.033% per payment in spring 2024, -0.003% in 2026
     raw = pd.read_csv(reference_path("ton_funding_binance.csv"))
+    readings = pd.read_csv(reference_path("ton_funding_binance_coinalyze.csv"))
     payments = funding.read_funding()
-    assert len(payments) == len(raw)
-    assert set(payments["source"]) == {"binance"}
+    assert len(payments) == len(raw) + len(readings)
+    assert set(payments["source"]) == {"binance", "coinalyze"}
+    # the issue: Coinalyze's Binance TONUSDT readings of Jul-Oct 2025 average about +2.7 %/year
+    coinalyze = funding.daily_funding(payments[payments["source"] == "coinalyze"])
+    assert len(coinalyze) == 89 and coinalyze.index[0] == pd.Timestamp("2025-07-28")
+    assert funding.annualised(coinalyze["rate_per_day"].mean()) == pytest.approx(0.027, abs=0.002)
+    payments = payments[payments["source"] == "binance"]
     spring = payments[payments["time"] < "2025-01-01"]["rate"].mean()
     assert spring == pytest.approx(0.00033, abs=0.00002)
     daily = funding.daily_funding(payments)
@@ -69,7 +75,7 @@ def test_cached_venue_files_are_added_and_override(isolated_cache):
     pd.DataFrame({"time": ["2024-03-01T16:00:00Z"], "rate": [0.0005], "interval_hours": [4],
                   "source": "binance"}).to_csv(folder / "binance.csv", index=False)
     payments = funding.read_funding()
-    assert set(payments["source"]) == {"binance", "okx"}
+    assert set(payments["source"]) == {"binance", "coinalyze", "okx"}
     first = payments[(payments["source"] == "binance") & (payments["time"] == "2024-03-01T16:00:00Z")]
     assert first["rate"].tolist() == [0.0005]
     daily = funding.daily_funding(payments)
@@ -88,14 +94,36 @@ def test_rates_per_day_from_a_number_and_from_history():
     np.testing.assert_allclose(funding.funding_rates_per_day(0.365, 4), [0.001] * 4)
     daily = pd.DataFrame({"rate_per_day": [0.002, 0.004]},
                          index=pd.DatetimeIndex(["2024-03-02", "2024-03-03"], name="date"))
+    # without dates (random paths) no day is on record: every day takes the fallback, never the mean
     flat = funding.funding_rates_per_day("historical", 3, daily=daily)
-    np.testing.assert_allclose(flat, [0.003] * 3)
+    np.testing.assert_allclose(flat, [0.0] * 3)
     dated = funding.funding_rates_per_day("historical", 3, dates=pd.date_range("2024-03-01", periods=3), daily=daily)
-    np.testing.assert_allclose(dated, [0.003, 0.002, 0.004])  # unknown days get the mean
+    np.testing.assert_allclose(dated, [0.0, 0.002, 0.004])  # the unknown day gets the fallback, 0
+    fallback = funding.funding_rates_per_day("historical", 3, dates=pd.date_range("2024-03-01", periods=3),
+                                             daily=daily, fallback_rate_annual=-0.365)
+    np.testing.assert_allclose(fallback, [-0.001, 0.002, 0.004])
     per_path = funding.funding_rates_per_day(
         "historical", 2, daily=daily,
         dates=np.array([["2024-03-02", "2024-03-03"], ["2024-03-03", "2024-03-04"]], dtype="datetime64[D]"))
-    np.testing.assert_allclose(per_path, [[0.002, 0.004], [0.004, 0.003]])
+    np.testing.assert_allclose(per_path, [[0.002, 0.004], [0.004, 0.0]])
+
+
+def test_joint_days_pair_each_funding_record_with_that_days_return():
+    closes = pd.Series([1.0, 1.1, 0.99, 1.2], index=pd.date_range("2024-03-01", periods=4))
+    daily = pd.DataFrame({"rate_per_day": [0.002, 0.004, 0.001]},
+                         index=pd.DatetimeIndex(["2024-03-01", "2024-03-03", "2024-03-09"], name="date"))
+    joint = funding.joint_returns_and_funding(closes, daily)
+    # 03-01 has no return (no close before it), 03-09 no price: only 03-03 has both
+    assert list(joint.index) == [pd.Timestamp("2024-03-03")]
+    assert joint["log_return"].iloc[0] == pytest.approx(np.log(0.99 / 1.1))
+    assert joint["rate_per_day"].iloc[0] == 0.004
+
+
+def test_vendored_readings_keep_their_sources():
+    readings = funding.funding_readings()
+    assert readings["source"].str.startswith("http").all()
+    # mostly negative across venues: shorts pay
+    assert (readings["annualised"].dropna() < 0).mean() > 0.8
 
 
 def test_bad_rate_is_an_input_error():

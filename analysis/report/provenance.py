@@ -42,9 +42,12 @@ REFERENCE_TABLES = {
                             "price by age, derived from gpu_resale_prices.csv (log-linear in age between points).",
     "cocoon_network_activity.csv": "A public crawl of COCOON's contracts (2026-04-07): the reference figure behind "
                                    'utilisation = "observed" when no chain reading is cached.',
+    "ton_funding_readings.csv": "TON perpetual funding snapshots across venues (2024-2026), mostly negative: the "
+                                "fixed rates the report prices the perp hedge at.",
 }
 # Time series vendored next to them: summarised, not listed row by row.
 FUNDING_TABLE = "ton_funding_binance.csv"
+FUNDING_DAILY_TABLE = "ton_funding_binance_coinalyze.csv"
 
 
 def build(ctx: ReportContext) -> Section:
@@ -265,4 +268,8 @@ def _snapshot_html() -> str:
                     f"({html.escape(', '.join(sorted(set(funding['venue']))))}, every "
                     f"{'/'.join(sorted(set(funding['interval_hours'])))} hours) in {stretches}; the rate is a "
                     "fraction of the position per funding interval.</p>")
+    daily = read_reference_table(REFERENCE_DIR / FUNDING_DAILY_TABLE)
+    funding_text += (f"<p><code>{FUNDING_DAILY_TABLE}</code>: {len(daily):,} daily readings "
+                     f"{daily['time'].iloc[0][:10]}&ndash;{daily['time'].iloc[-1][:10]} of the same contract "
+                     f"({html.escape(daily['reading'].iloc[0])}), from {html.escape(daily['source'].iloc[0])}.</p>")
     return "<h3>Price history</h3>" + described + span_table + funding_text
