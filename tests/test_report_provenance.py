@@ -26,7 +26,7 @@ def test_every_reference_table_row_is_shown_with_source_and_date():
             cells = "".join(f"<td>{html.escape(v)}</td>" if v else "<td></td>" for v in row.values())
             assert cells in text, f"{name}: row {row} missing"
     # Every file in data/reference is covered (tables in full, the funding series summarised).
-    assert {p.name for p in REFERENCE_DIR.glob("*.csv")} == set(provenance.REFERENCE_TABLES) | {provenance.FUNDING_TABLE, provenance.FUNDING_DAILY_TABLE}
+    assert {p.name for p in REFERENCE_DIR.glob("*.csv")} == set(provenance.REFERENCE_TABLES) | {provenance.FUNDING_TABLE}
 
 
 def test_funding_series_is_summarised_with_its_stretches():

@@ -1,9 +1,7 @@
 """TON perpetual funding history: payments, daily totals, and the daily rates a hedge pays.
 
 Sources: the vendored Binance TONUSDT payments (``data/reference/ton_funding_binance.csv``:
-2024-03-01 .. 2024-04-25 and 2026-02-14 .. 2026-03-20), the vendored Coinalyze daily readings of the
-same contract (``data/reference/ton_funding_binance_coinalyze.csv``: 2025-07-28 .. 2025-10-24, one
-reading a day -- the day's closing 4-hourly rate, taken for all six payments of that day) and any
+2024-03-01 .. 2024-04-25 and 2026-02-14 .. 2026-03-20) and any
 cached venue files ``cache_dir()/funding/<source>.csv`` (columns ``time,rate,interval_hours,
 source``) written by ``cocoon-econ fetch funding``. Undated snapshots across venues
 (``data/reference/ton_funding_readings.csv``, :func:`funding_readings`) are not daily records; the
@@ -32,8 +30,6 @@ from analysis.market.store import read_funding_csv
 
 VENDORED_FILE = "ton_funding_binance.csv"
 VENDORED_SOURCE = "binance"
-#: further vendored daily records: file -> source key
-VENDORED_DAILY = {"ton_funding_binance_coinalyze.csv": "coinalyze"}
 READINGS_FILE = "ton_funding_readings.csv"
 
 COLUMNS = ["time", "rate", "interval_hours", "source"]
@@ -51,7 +47,6 @@ def read_funding(cache_dir: str | Path | None = None) -> pd.DataFrame:
     # One reader for every funding file (analysis.market.store.read_funding_csv); the venue key is
     # the file's: "binance" for the vendored history, the stem of a cached file.
     frames = [read_funding_csv(reference_path(VENDORED_FILE)).assign(source=VENDORED_SOURCE)]
-    frames += [read_funding_csv(reference_path(name)).assign(source=key) for name, key in VENDORED_DAILY.items()]
     folder = default_cache_dir(cache_dir) / "funding"
     if folder.is_dir():
         for path in sorted(folder.glob("*.csv")):

@@ -128,8 +128,8 @@ def _intro(sim: Simulation, daily: pd.DataFrame, series: pd.Series) -> str:
         f"{html.escape(str(sim.notes.get('usd_pegged', '')))}.</p>"
         "<p class=\"note\">Caveats: there is no liquid listed TON options market, so option premiums are "
         f"theoretical. Perp funding on record is short ({len(daily)} days: Binance TONUSDT in spring 2024 and early "
-        f"2026, Coinalyze readings of it in Jul-Oct 2025; mean {funding_mean:+.0%}/year, mostly the spring-2024 "
-        "rally); days without a record take [treasury] funding_rate_annual (default 0), never that mean -- see the "
+        f"2026; mean {funding_mean:+.0%}/year, mostly the spring-2024 rally; "
+        "<code>cocoon-econ fetch funding</code> adds more); days without a record take [treasury] funding_rate_annual (default 0), never that mean -- see the "
         "funding table. Staking ignores pool minimums and withdrawal delays.</p>"
     )
 
@@ -207,8 +207,6 @@ def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame
         "(paths from the days with both)": "bootstrap",
         "zero": 0.0,
         f"median of {len(readings)} cross-venue readings, 2024-2026 (ton_funding_readings.csv)": float(readings.median()),
-        "Binance TONUSDT via Coinalyze, Jul-Oct 2025":
-            annualised(float(daily.loc["2025-07-01":"2025-12-31", "rate_per_day"].mean())),
         f"spring 2024 on record ({len(spring)} days, the rally)": annualised(float(spring.mean())),
     }
     rows = []

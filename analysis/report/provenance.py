@@ -47,7 +47,6 @@ REFERENCE_TABLES = {
 }
 # Time series vendored next to them: summarised, not listed row by row.
 FUNDING_TABLE = "ton_funding_binance.csv"
-FUNDING_DAILY_TABLE = "ton_funding_binance_coinalyze.csv"
 
 
 def build(ctx: ReportContext) -> Section:
@@ -268,8 +267,4 @@ def _snapshot_html() -> str:
                     f"({html.escape(', '.join(sorted(set(funding['venue']))))}, every "
                     f"{'/'.join(sorted(set(funding['interval_hours'])))} hours) in {stretches}; the rate is a "
                     "fraction of the position per funding interval.</p>")
-    daily = read_reference_table(REFERENCE_DIR / FUNDING_DAILY_TABLE)
-    funding_text += (f"<p><code>{FUNDING_DAILY_TABLE}</code>: {len(daily):,} daily readings "
-                     f"{daily['time'].iloc[0][:10]}&ndash;{daily['time'].iloc[-1][:10]} of the same contract "
-                     f"({html.escape(daily['reading'].iloc[0])}), from {html.escape(daily['source'].iloc[0])}.</p>")
     return "<h3>Price history</h3>" + described + span_table + funding_text
