@@ -300,8 +300,11 @@ def test_ton_eur_returns_are_ton_usd_and_eur_usd_returns_of_the_same_days():
     closes = daily_closes("ton", currency="EUR")
     ton = np.diff(np.log(closes["usd_close"].to_numpy()))
     rate = np.diff(np.log(closes["fx_per_usd"].to_numpy()))
-    boot = paths.fit_bootstrap(closes)       # resamples days: each TON/EUR return is both moves of one day
-    assert np.allclose(boot.log_returns, ton + rate, atol=1e-12)
+    # the bootstrap resamples days: each TON/EUR return is both moves of one day (as recorded, and
+    # shifted by one constant for the drift asked for)
+    assert np.allclose(paths.fit_bootstrap(closes, drift="historical").log_returns, ton + rate, atol=1e-12)
+    shifted = paths.fit_bootstrap(closes).log_returns - (ton + rate)
+    assert np.allclose(shifted, shifted[0], atol=1e-12)
     stats = fx.joint_return_stats(closes)
     gbm = paths.fit_gbm(closes)              # the correlated GBM of the pair
     s1, s2 = np.std(ton, ddof=1), np.std(rate, ddof=1)
@@ -340,6 +343,12 @@ def test_bounds_scale_with_the_currency_and_scenario_with_keeps_units():
     mapping["operations"]["electricity_per_kwh"] = 30.0        # 30 JPY/kWh: above 10, below 10 USD in JPY
     s = parse_scenario(mapping, origin="jpy.toml")
     assert s.operations.electricity_usd_per_kwh == 30.0 and s.fx_per_usd == pytest.approx(rate)
+    assert s.treasury.max_collateral_usd is None and scenario_in_currency(s, "EUR").treasury.max_collateral_usd is None
+    mapping["treasury"]["max_collateral"] = 1e6                 # 1,000,000 JPY
+    capped = parse_scenario(mapping, origin="jpy.toml")
+    assert capped.treasury.max_collateral_usd == 1e6
+    assert scenario_in_currency(capped, "USD").treasury.max_collateral_usd == pytest.approx(1e6 / rate)
+    del mapping["treasury"]["max_collateral"]
     mapping["operations"]["electricity_per_kwh"] = 11.0 * rate
     with pytest.raises(InputError, match=r"\[operations\] electricity_per_kwh = .* out of range; use a JPY price"):
         parse_scenario(mapping, origin="jpy.toml")

@@ -49,7 +49,8 @@ def scenario_in_currency(scenario: Scenario, currency: str | None) -> Scenario:
     for table, names in NEUTRAL_COST_KEYS.items():
         for neutral, usd in names.items():
             key = neutral if neutral in mapping[table] else usd
-            mapping[table][neutral] = mapping[table].pop(key) * factor
+            if key in mapping[table]:   # an optional amount left out (max_collateral: no cap)
+                mapping[table][neutral] = mapping[table].pop(key) * factor
     mapping["finance"]["currency"] = code
     out = parse_scenario(mapping, origin=scenario.origin, path=scenario.path)
     source = "US-dollar" if scenario.currency == "USD" else scenario.currency   # "USD" would be relabelled
