@@ -160,7 +160,11 @@ def _text(sim, summary: dict[str, dict], chosen: str, token: str = "TON", basis:
         lines.append(f"{mark}{name:<15}{s['mean_usd']:>11,.0f}{s['p5_usd']:>11,.0f}{s['p50_usd']:>11,.0f}"
                      f"{s['p95_usd']:>11,.0f}{s['prob_loss']:>9.1%}{s['prob_payback']:>11.1%}{s['cvar5_usd']:>11,.0f}"
                      f"{s['drawdown_p95_usd']:>14,.0f}{payback:>12}")
-    lines.append("* the scenario's [treasury] strategy. usd_pegged: the network prices in USD, so it carries the "
+    from analysis.econ.currency import LITERAL_USD
+
+    fx = sim.notes.get("fx")   # set in another currency only: then "USD" below is the dollar itself
+    dollar = LITERAL_USD if fx else "USD"
+    lines.append(f"* the scenario's [treasury] strategy. usd_pegged: the network prices in {dollar}, so it carries the "
                  f"{token} risk. Options are theoretical (no liquid listed {token} options market).")
     for name, s in summary.items():
         if s["peak_collateral_max_usd"] > 0:
@@ -168,9 +172,6 @@ def _text(sim, summary: dict[str, dict], chosen: str, token: str = "TON", basis:
                          f"{s['peak_collateral_p95_usd']:,.0f} / max {s['peak_collateral_max_usd']:,.0f} USD, cost of "
                          f"capital {s['cost_of_capital_mean_usd']:,.0f} USD (mean, in net USD), P(liquidation) "
                          f"{s['prob_liquidation']:.1%}")
-    from analysis.econ.currency import LITERAL_USD
-
-    fx = sim.notes.get("fx")
     if fx:
         usd = LITERAL_USD   # the dollar itself, not the run's unit
         lines.append(f"FX: {token}/{fx['currency']} = {token}/{usd} close x {fx['currency']} per {usd} (ECB) of the "
