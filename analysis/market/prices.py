@@ -24,6 +24,7 @@ from analysis.core.resources import DATA_DIR, REFERENCE_DIR, SNAPSHOT_DIR
 from analysis.market.store import cache_dir as _cache_dir
 from analysis.market.store import (
     funding_cache_path,
+    cache_lock,
     manifest_key,
     merge_funding,
     merge_prices,
@@ -315,13 +316,17 @@ def refresh_prices(asset: str, source: str, start: dt.date, end: dt.date, *, cac
         hint = "; ".join(notes) or "check --start/--end (was the instrument listed then?)"
         raise FetchError(f"{source}: no {asset.upper()} candles for {_runs_text(runs)}; "
                          f"the cache is unchanged ({hint})")
-    new_rows = 0 if new is None else int((~new.index.isin(have)).sum())
-    merged = merge_prices(old, new) if new is not None else old
-    if new is not None:
-        write_prices_csv(merged, path)
-    if runs:
-        entry = _manifest_entry(entry, metas, runs, merged, moment)
-        write_manifest_entry(key, entry, cache_dir)
+    with cache_lock(path):
+        # Re-read under the lock: another process may have merged its own days meanwhile.
+        old = read_prices_csv(path) if path.exists() else None
+        have = old.index if old is not None else []
+        new_rows = 0 if new is None else int((~new.index.isin(have)).sum())
+        merged = merge_prices(old, new) if new is not None else old
+        if new is not None:
+            write_prices_csv(merged, path)
+        if runs:
+            write_manifest_entry(key, lambda current: _manifest_entry(current, metas, runs, merged, moment),
+                                 cache_dir)
     rows = 0 if merged is None else len(merged)
     return Refresh(path=path, requested=runs, new_rows=new_rows, rows=rows,
                    first=None if not rows else merged.index[0].date().isoformat(),
@@ -358,16 +363,18 @@ def refresh_funding(source: str, start: dt.date, end: dt.date, *, asset: str = "
     if new is None and any(a < today_utc(moment) for a, _ in runs):
         raise FetchError(f"{source}: no {asset.upper()} funding events for {_runs_text(runs)}; the cache is "
                          f"unchanged (check --start/--end; OKX keeps only about three months)")
-    before = set() if old is None else set(old["time"])
-    new_rows = 0 if new is None else int((~new["time"].isin(before)).sum())
-    merged = merge_funding(old, new) if new is not None else old
-    if new is not None:
-        write_funding_csv(merged, path)
-    if runs:
-        closed = [(a, min(b, today_utc(moment) - dt.timedelta(days=1))) for a, b in runs]
-        closed = [(a, b) for a, b in closed if a <= b]
-        entry = _manifest_entry(entry, metas, closed, merged, moment, time_col=True)
-        write_manifest_entry(key, entry, cache_dir)
+    with cache_lock(path):
+        old = read_funding_csv(path) if path.exists() else None  # re-read under the lock
+        before = set() if old is None else set(old["time"])
+        new_rows = 0 if new is None else int((~new["time"].isin(before)).sum())
+        merged = merge_funding(old, new) if new is not None else old
+        if new is not None:
+            write_funding_csv(merged, path)
+        if runs:
+            closed = [(a, min(b, today_utc(moment) - dt.timedelta(days=1))) for a, b in runs]
+            closed = [(a, b) for a, b in closed if a <= b]
+            write_manifest_entry(key, lambda current: _manifest_entry(current, metas, closed, merged, moment,
+                                                                      time_col=True), cache_dir)
     rows = 0 if merged is None else len(merged)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     return Refresh(path=path, requested=runs, new_rows=new_rows, rows=rows,

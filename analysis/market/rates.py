@@ -114,17 +114,20 @@ def append_history(frame: pd.DataFrame, cache_dir: str | Path | None = None) -> 
         The history file and how many rows were new.
     """
     path = history_path(cache_dir)
-    old = read_history(cache_dir)
     # Round-trip the new rows through CSV so they compare exactly with the stored ones.
     new = _read_rates_csv(to_csv_text(tidy_rates(frame)), "new rates")
-    combined = concat_rates([old, new])
-    key = to_csv_text(combined).splitlines()[1:]
-    keep = ~pd.Series(key).duplicated().to_numpy()
-    combined = combined[keep].sort_values(["observed_at", "provider", "gpu", "pricing", "offering", "region"],
-                                          kind="stable").reset_index(drop=True)
-    added = len(combined) - len(old)
-    if added or not path.exists():
-        atomic_write_text(path, to_csv_text(combined))
+    # Rate snapshots cannot be fetched again: read-merge-write under the cache lock so a
+    # concurrent `fetch rates` never drops this one's rows (issue 13).
+    with store.cache_lock(path):
+        old = read_history(cache_dir)
+        combined = concat_rates([old, new])
+        key = to_csv_text(combined).splitlines()[1:]
+        keep = ~pd.Series(key).duplicated().to_numpy()
+        combined = combined[keep].sort_values(["observed_at", "provider", "gpu", "pricing", "offering", "region"],
+                                              kind="stable").reset_index(drop=True)
+        added = len(combined) - len(old)
+        if added or not path.exists():
+            atomic_write_text(path, to_csv_text(combined))
     return path, added
 
 
