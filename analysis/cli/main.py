@@ -83,7 +83,10 @@ def _silence_stdout() -> None:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    # The last line of defence: no configured key value and no URL password reaches the terminal.
+    from analysis.sources.http import redact_text
+
+    return redact_text(" ".join(str(exc).split()))
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ from analysis.core.errors import DataError, FetchError, InputError
 from analysis.core.resources import DATA_DIR, REFERENCE_DIR, SNAPSHOT_DIR
 from analysis.market.store import cache_dir as _cache_dir
 from analysis.market.store import (
-    funding_cache_path,
     cache_lock,
+    funding_cache_path,
     manifest_key,
     merge_funding,
     merge_prices,
@@ -40,6 +40,7 @@ from analysis.market.store import (
 )
 from analysis.sources import binance, bybit, coingecko, kraken, okx
 from analysis.sources.common import find_gaps, iso_utc, today_utc, utc_now
+from analysis.sources.http import redact_url
 
 SNAPSHOT_FILES = {"ton": "ton_usd_daily_close.csv", "render": "render_usd_daily_close.csv"}
 REFERENCE_FUNDING_FILE = "ton_funding_binance.csv"
@@ -393,7 +394,8 @@ def _manifest_entry(entry: dict, metas: list[dict], runs: list[tuple[dt.date, dt
     if metas:
         meta = metas[-1]
         out.update({"source": meta.get("source"), "label": meta.get("label"), "symbol": meta.get("symbol"),
-                    "url": meta.get("url")})
+                    # no user:password@ or key-like query values in the manifest (issue 13)
+                    "url": redact_url(meta["url"]) if meta.get("url") else meta.get("url")})
     out["updated_at"] = iso_utc(moment)
     out["requested"] = merge_spans([*entry.get("requested", []), *[[a.isoformat(), b.isoformat()] for a, b in runs]])
     if merged is not None and len(merged):
