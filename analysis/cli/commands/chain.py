@@ -96,12 +96,17 @@ def _money(value: float) -> str:
 
 
 def run_payouts(args: argparse.Namespace) -> int:
+    from analysis.core.outputs import check_outputs
+
+    outs = check_outputs({"--out": args.out, "--tax": args.tax}, {"--out": "payouts.csv", "--tax": "tax.csv"})
     payouts, meta = chain.fetch_payouts(args.owner, start=args.start, end=args.end, root=args.root,
                                         check_origin=not args.skip_origin_check, base_url=args.base_url)
     if args.out:
-        meta["out"] = str(chain.write_payouts_csv(payouts, args.out))
+        chain.write_payouts_csv(payouts, outs["--out"])
+        meta["out"] = str(args.out)
     if args.tax:
-        meta["tax"] = str(chain.write_tax_csv(payouts, args.tax))
+        chain.write_tax_csv(payouts, outs["--tax"])
+        meta["tax"] = str(args.tax)
     totals = {"payouts": len(payouts), "ton": float(payouts["ton"].sum()),
               "adjusted_tokens": int(payouts["adjusted_tokens"].sum()) if len(payouts) else 0,
               "usd": float(payouts["usd"].sum(min_count=1)) if len(payouts) else 0.0}

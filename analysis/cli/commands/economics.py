@@ -58,12 +58,15 @@ def run_breakeven(args: argparse.Namespace) -> int:
 
 
 def run_ledger(args: argparse.Namespace) -> int:
+    from analysis.core.outputs import check_outputs
     from analysis.econ.ledger import daily_ledger
     from analysis.econ.scenario import load_scenario, price_asset
     from analysis.econ.tax import sell_on_payout_tax_ledger, tax_summary, write_tax_csv
     from analysis.market.prices import daily_closes
     from analysis.market.store import atomic_write_csv
 
+    # Both outputs checked before any work, both computed before either is written (issue 13).
+    outs = check_outputs({"--out": args.out, "--tax": args.tax}, {"--out": "ledger.csv", "--tax": "tax.csv"})
     scenario = load_scenario(args.scenario)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}")
@@ -71,7 +74,8 @@ def run_ledger(args: argparse.Namespace) -> int:
     ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end")
     out = ledger.reset_index()
     out["date"] = out["date"].dt.strftime("%Y-%m-%d")
-    atomic_write_csv(out, args.out)
+    tax = sell_on_payout_tax_ledger(ledger) if args.tax is not None else None
+    atomic_write_csv(out, outs["--out"])
     first, last = ledger.index[0].date(), ledger.index[-1].date()
     wanted = (args.start or scenario.finance.start) + dt.timedelta(days=scenario.finance.horizon_days - 1)
     clipped = args.end is None and last < wanted
@@ -81,9 +85,8 @@ def run_ledger(args: argparse.Namespace) -> int:
           f"({ledger['fee_ton'].sum():,.2f} TON on-chain fees; {ledger.attrs['unpaid_ton']:,.2f} TON unpaid at the end)")
     print(f"  sold for {ledger['sales_usd'].sum():,.2f} USD; costs {ledger[['power_usd', 'colocation_usd', 'fixed_usd']].sum().sum():,.2f} USD"
           f" + capex {ledger['capex_usd'].sum():,.2f} USD; net cash {ledger['cumulative_net_usd'].iloc[-1]:,.2f} USD")
-    if args.tax is not None:
-        tax = sell_on_payout_tax_ledger(ledger)
-        write_tax_csv(tax, args.tax)
+    if tax is not None:
+        write_tax_csv(tax, outs["--tax"])
         totals = tax_summary(tax)
         print(f"wrote {args.tax}: income {totals['income_usd']:,.2f} USD at receipt, proceeds "
               f"{totals['proceeds_usd']:,.2f} USD, gain {totals['gain_usd']:,.2f} USD")
