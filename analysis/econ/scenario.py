@@ -29,8 +29,11 @@ from typing import Any
 from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
 from analysis.core.resources import reference_path
+from analysis.econ.bounds import check_scenario_bounds
 
 NETWORKS = ("cocoon", "render")
+#: Largest scenario file read (the examples are about 2 KB).
+MAX_SCENARIO_BYTES = 1024 * 1024
 PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
 
 #: ``[network]`` key -> (network_parameters.csv row for ``cocoon``, conversion to the key's unit).
@@ -263,14 +266,24 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     try:
-        text = path.read_bytes()
+        if path.exists() and not path.is_dir() and not path.is_file():
+            # /dev/zero would be read until memory runs out, a FIFO would wait for a writer forever.
+            raise InputError(f"--scenario: {str(path)!r} is not a regular file; pass a scenario TOML file")
+        with open(path, "rb") as handle:
+            text = handle.read(MAX_SCENARIO_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"--scenario: file {str(path)!r} not found; pass the path of a scenario TOML "
                          "(examples in data/scenarios/)") from None
     except IsADirectoryError:
         raise InputError(f"--scenario: {str(path)!r} is a folder; pass a scenario TOML file") from None
+    except OSError as exc:
+        raise InputError(f"--scenario: cannot read {str(path)!r} ({exc.strerror}); pass a readable file") from None
+    if len(text) > MAX_SCENARIO_BYTES:
+        raise InputError(f"--scenario: {path.name} is larger than {MAX_SCENARIO_BYTES // 1024} KB; a scenario is a "
+                         "few lines of TOML (examples in data/scenarios/)")
     try:
-        mapping = tomllib.loads(text.decode("utf-8"))
+        # utf-8-sig: a byte-order mark (Windows editors add one) is accepted and dropped.
+        mapping = tomllib.loads(text.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise InputError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
                          "save the scenario as UTF-8") from None
@@ -310,9 +323,12 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
     operations = _parse_operations(v, tables["operations"])
     finance = _parse_finance(v, tables["finance"])
     treasury = _parse_treasury(v, tables["treasury"])
-    return Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
-                    operations=operations, finance=finance, treasury=treasury, path=path,
-                    description=description, origin=origin, notes=_chain_default_notes(tables["network"], network))
+    scenario = Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
+                        operations=operations, finance=finance, treasury=treasury, path=path,
+                        description=description, origin=origin,
+                        notes=_chain_default_notes(tables["network"], network))
+    check_scenario_bounds(scenario)  # physically meaningful ranges and cross-field rules, in one place
+    return scenario
 
 
 def to_mapping(scenario: Scenario) -> dict[str, Any]:
