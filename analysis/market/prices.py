@@ -116,16 +116,55 @@ def read_snapshot(asset: str = "ton") -> pd.DataFrame:
     return frame.sort_index()
 
 
-def read_price_caches(asset: str = "ton", cache_dir: str | Path | None = None) -> dict[str, pd.DataFrame]:
-    """The cached daily prices of ``asset``, one frame per source present (in preference order)."""
+def read_price_caches(asset: str = "ton", cache_dir: str | Path | None = None, *,
+                      strict: bool = True) -> dict[str, pd.DataFrame]:
+    """The cached daily prices of ``asset``, one frame per source present (in preference order).
+
+    ``strict`` (default): a close that is 0, negative or infinite is a :class:`DataError`
+    naming the file and the fix; ``strict=False`` returns the frame as stored (``data status``).
+    """
     out = {}
     for source in PRICE_SOURCES:
         path = price_cache_path(asset, source, cache_dir)
         if path.exists():
             frame = read_prices_csv(path)
+            if strict and (problem := bad_close_problem(frame, path, asset, source)):
+                raise DataError(problem)
             if not frame.empty:
                 out[source] = frame
     return out
+
+
+def bad_close_problem(frame: pd.DataFrame, path: Path, asset: str, source: str) -> str | None:
+    """What is wrong with a cached price file whose closes are <= 0 or infinite (None when none is)."""
+    close = frame["close"].to_numpy(dtype=float)
+    bad = ~np.isnan(close) & ~(np.isfinite(close) & (close > 0))
+    if not bad.any():
+        return None
+    day = frame.index[bad][0].date()
+    return (f"{path}: the close of {day} is {close[bad][0]:g}, not a positive finite price "
+            f"({int(bad.sum())} such day(s)); delete the file and run 'cocoon-econ fetch prices --asset {asset} "
+            f"--source {source} --start {frame.index[0].date()}' to fetch it again")
+
+
+#: A latest close older than this many days is reported on stderr by every command using it.
+STALE_AFTER_DAYS = 7
+
+
+def stale_close_note(closes: pd.DataFrame, asset: str = "ton", today: dt.date | None = None) -> str | None:
+    """A warning when the latest close in ``closes`` is more than :data:`STALE_AFTER_DAYS` days old.
+
+    Names the command that refreshes it; None when the close is recent.
+    """
+    if closes.empty:
+        return None
+    last = closes.index[-1].date()
+    age = ((today or today_utc()) - last).days
+    if age <= STALE_AFTER_DAYS:
+        return None
+    return (f"the latest {asset.upper()}/USD close is of {last}, {age} days old (more than {STALE_AFTER_DAYS}); "
+            f"refresh it with 'cocoon-econ fetch prices --asset {asset} --source binance "
+            f"--start {last + dt.timedelta(days=1)}'")
 
 
 def daily_closes(asset: str = "ton", cache_dir: str | None = None) -> pd.DataFrame:
@@ -426,14 +465,25 @@ def data_status(cache_dir: str | Path | None = None) -> list[dict[str, Any]]:
     for asset in ASSETS:
         snap = read_snapshot(asset)
         out.append(_price_row("prices", asset, "snapshot", SNAPSHOT_DIR / SNAPSHOT_FILES[asset], snap, None))
-        for source, frame in read_price_caches(asset, cache_dir).items():
+        problems = []
+        for source, frame in read_price_caches(asset, cache_dir, strict=False).items():
             path = price_cache_path(asset, source, cache_dir)
             updated = manifest.get(manifest_key(path, cache_dir), {}).get("updated_at")
             out.append(_price_row("prices", asset, "cache", path, frame, updated, source=source))
+            if problem := bad_close_problem(frame, path, asset, source):  # flagged, not fatal, here
+                out[-1]["problem"] = problem
+                problems.append(problem)
+        if problems:   # the canonical series cannot be built from a bad file: say so instead
+            row = _price_row("prices", asset, "canonical", None, snap.iloc[:0], None)
+            row["problem"] = "not built: a cached file has a bad close (see above)"
+            out.append(row)
+            continue
         canon = daily_closes(asset, cache_dir)
         row = _price_row("prices", asset, "canonical", None, canon, None)
         row["detail"] = f"{canon.attrs['origin']}: " + ", ".join(
             f"{n} days from {o}" for o, n in canon.attrs["days_by_origin"].items() if n)
+        if note := stale_close_note(canon, asset):
+            row["stale"] = note
         out.append(row)
     reference = read_funding_csv(REFERENCE_DIR / REFERENCE_FUNDING_FILE)
     out.append(_funding_row("reference", REFERENCE_DIR / REFERENCE_FUNDING_FILE, reference, None, "binance"))

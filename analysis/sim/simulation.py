@@ -24,12 +24,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import InputError
+from analysis.econ.bounds import check_argument
 from analysis.econ.costs import book_value_usd
 from analysis.econ.ledger import path_income, payouts_day_major
 from analysis.econ.scenario import Scenario, price_asset
 from analysis.market.funding import daily_funding, funding_rates_per_day, read_funding
 from analysis.market.prices import daily_closes
 from analysis.sim import paths as pathgen
+from analysis.sim.budget import check_run_budget
 from analysis.sim.kernels import scan_policies
 from analysis.sim.risk import PathOutcomes, path_outcomes, scan_blocks, summarise
 from analysis.sim.strategies import (
@@ -132,6 +134,11 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"horizon_days = {horizon} must be a whole number of days, at least 1")
     if int(n_paths) != n_paths or n_paths < 1:
         raise InputError(f"paths = {n_paths} must be a whole number, at least 1")
+    if window_days is not None:
+        check_argument("--window-days", window_days)  # arch cannot fit 3 returns
+    for flag, value in (("--start-price", start_price), ("--drift-annual", drift_annual),
+                        ("--vol-annual", vol_annual)):
+        check_argument(flag, value)
     if closes is None:  # TON for COCOON, RENDER for a Render scenario
         closes = daily_closes(price_asset(scenario), cache_dir=None if cache_dir is None else str(cache_dir))
     series = pathgen.close_series(closes)
@@ -177,6 +184,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         if method == "bootstrap":
             notes["model"]["start_price"] = model.start_price
 
+    # Refuse a run that would not fit in memory or time, before any path is drawn (issue 13).
+    check_run_budget(n_total, horizon, len(names), min(int(workers or default_workers()), len(chunks)), keep_paths)
     setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths,
                         compiled)
     # [D], or [P, D] for rolling paths (each has its own dates)

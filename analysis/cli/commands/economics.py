@@ -36,6 +36,8 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_breakeven(args: argparse.Namespace) -> int:
+    from analysis.cli.staleness import warn_if_stale
+    from analysis.core.finite import check_finite
     from analysis.econ.metrics import breakeven_summary
     from analysis.econ.scenario import load_scenario, price_asset
 
@@ -44,9 +46,10 @@ def run_breakeven(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     if args.ton_usd is None:
         price, price_note = _latest_close(price_asset(scenario))
+        warn_if_stale(price_asset(scenario))
     else:
         price, price_note = args.ton_usd, {"date": None, "origin": "--ton-usd"}
-    summary = breakeven_summary(scenario, price)
+    summary = check_finite(breakeven_summary(scenario, price), "breakeven")
     summary["ton_usd_date"] = price_note["date"]
     summary["ton_usd_origin"] = price_note["origin"]
     summary["token"] = scenario.network.token  # what the ton_* fields count (TON, or RENDER on Render)
@@ -72,6 +75,9 @@ def run_ledger(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     closes = daily_closes(price_asset(scenario))
     ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end")
+    from analysis.core.finite import check_finite
+
+    check_finite(ledger.select_dtypes("number").sum().to_dict(), "ledger")
     out = ledger.reset_index()
     out["date"] = out["date"].dt.strftime("%Y-%m-%d")
     tax = sell_on_payout_tax_ledger(ledger) if args.tax is not None else None
@@ -81,6 +87,10 @@ def run_ledger(args: argparse.Namespace) -> int:
     clipped = args.end is None and last < wanted
     print(f"wrote {args.out}: {len(ledger)} days {first} .. {last}"
           + (f" (horizon cut at the last TON close; the scenario runs to {wanted})" if clipped else ""))
+    if clipped:
+        from analysis.cli.staleness import warn_if_stale
+
+        warn_if_stale(price_asset(scenario))
     print(f"  {ledger['payout_ton'].sum():,.2f} TON received in {int(ledger['payouts'].sum())} payouts "
           f"({ledger['fee_ton'].sum():,.2f} TON on-chain fees; {ledger.attrs['unpaid_ton']:,.2f} TON unpaid at the end)")
     print(f"  sold for {ledger['sales_usd'].sum():,.2f} USD; costs {ledger[['power_usd', 'colocation_usd', 'fixed_usd']].sum().sum():,.2f} USD"
@@ -115,6 +125,12 @@ def positive_price(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a TON/USD price like 1.5") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive price; give a TON/USD price like 1.5")
+    from analysis.econ.bounds import ARGUMENT_BOUNDS
+
+    bound = ARGUMENT_BOUNDS["--ton-usd"]
+    if not bound.lo <= value <= bound.hi:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range; use {bound.lo:g} to {bound.hi:g} {bound.unit} "
+                                         f"({bound.why})")
     return value
 
 

@@ -141,7 +141,11 @@ def run_data_status(args: argparse.Namespace) -> int:
         extra = f"; {row['detail']}" if row.get("detail") else ""
         updated = f"; updated {row['updated']}" if row.get("updated") else ""
         print(f"  {label:<22}{span}  {row['rows']} {unit}; gaps: {gaps}{extra}{updated}{where and ';'}{where}")
-        if row["origin"] == "canonical":
+        if row.get("problem"):
+            print(f"    PROBLEM: {row['problem']}")
+        if row.get("stale"):
+            print(f"    stale: {row['stale']}")
+        if row["origin"] == "canonical" and not row.get("problem"):
             table = prices.source_disagreement(row["asset"])
             for d in table.itertuples():
                 print(f"    {d.source_a} vs {d.source_b}: {d.days} days, median {d.median_rel_diff:.2%}, "

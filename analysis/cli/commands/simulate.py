@@ -47,6 +47,8 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from analysis.cli.staleness import warn_if_stale
+    from analysis.core.finite import check_finite
     from analysis.econ.scenario import load_scenario, price_asset
     from analysis.sim.simulation import simulate
 
@@ -56,7 +58,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     sim = simulate(scenario, args.method, args.paths, args.horizon_days, args.seed, args.strategies,
                    start_price=args.start_price, window_days=args.window_days, drift_annual=args.drift_annual,
                    vol_annual=args.vol_annual, option_vol=args.option_vol, workers=args.workers)
-    summary = sim.summary()
+    summary = check_finite(sim.summary(), "simulate")
+    if args.start_price is None and args.method != "historical":
+        warn_if_stale(price_asset(scenario))
     if args.json:
         print(json.dumps(summary, allow_nan=False))
         return 0
