@@ -64,6 +64,17 @@ def _duration(s: float) -> str:
     return f"{s / 86400:,.3g} days"
 
 
+def describe_estimate(n_paths: int, horizon_days: int, n_strategies: int = 9, workers: int | None = None,
+                      min_seconds: float = 10.0) -> str | None:
+    """One line with the estimated memory and time of a run, when it should take ``min_seconds`` or more."""
+    workers = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    need, seconds = estimate_run(n_paths, horizon_days, n_strategies, workers)
+    if seconds < min_seconds:
+        return None
+    return (f"{n_paths:,} paths x {horizon_days:,} days: estimated {_size(need)} and {_duration(seconds)} "
+            f"on {workers} thread(s) (limit {_duration(MAX_SECONDS)})")
+
+
 def check_run_budget(n_paths: int, horizon_days: int, n_strategies: int = 9, workers: int = 1,
                      keep_paths: bool = False, *, max_seconds: float = MAX_SECONDS,
                      max_bytes: float | None = None) -> tuple[float, float]:

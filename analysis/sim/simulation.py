@@ -139,6 +139,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     for flag, value in (("--start-price", start_price), ("--drift-annual", drift_annual),
                         ("--vol-annual", vol_annual)):
         check_argument(flag, value)
+    if method not in ("historical", "rolling"):  # before reading prices or fitting: refuse early (issue 13)
+        _check_budget(int(n_paths), int(horizon), len(names), workers, keep_paths)
     if closes is None:  # TON for COCOON, RENDER for a Render scenario
         closes = daily_closes(price_asset(scenario), cache_dir=None if cache_dir is None else str(cache_dir))
     series = pathgen.close_series(closes)
@@ -170,12 +172,14 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             notes["first_start"], notes["last_start"] = f"{starts[0]:%Y-%m-%d}", f"{starts[-1]:%Y-%m-%d}"
         first_price = float(all_paths[0, 0])
         n_total = all_paths.shape[0]
+        _check_budget(n_total, horizon, len(names), workers, keep_paths)
         chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
         model = None
     else:
         model = pathgen.fit_model(method, series, start_price, window_days, drift_annual, vol_annual)
         first_price = model.start_price
         n_total = int(n_paths)
+        _check_budget(n_total, horizon, len(names), workers, keep_paths)
         chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
         dates = None
         history = returns[-VOL_WINDOW_DAYS:]
@@ -184,8 +188,6 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         if method == "bootstrap":
             notes["model"]["start_price"] = model.start_price
 
-    # Refuse a run that would not fit in memory or time, before any path is drawn (issue 13).
-    check_run_budget(n_total, horizon, len(names), min(int(workers or default_workers()), len(chunks)), keep_paths)
     setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths,
                         compiled)
     # [D], or [P, D] for rolling paths (each has its own dates)
@@ -223,6 +225,12 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     return Simulation(scenario=scenario.name, method=method, seed_entropy=seed_seq.entropy if model is not None else None,
                       n_paths=n_total, horizon_days=horizon, start_price=first_price, strategies=names,
                       outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes)
+
+
+def _check_budget(n_paths: int, horizon: int, n_strategies: int, workers: int | None, keep_paths: bool) -> None:
+    """Refuse a run that would not fit in memory or time, before any path is drawn (issue 13)."""
+    n_chunks = -(-n_paths // CHUNK_PATHS)
+    check_run_budget(n_paths, horizon, n_strategies, min(int(workers or default_workers()), n_chunks), keep_paths)
 
 
 def default_workers() -> int:
