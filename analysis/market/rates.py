@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import requests
 
-from analysis.core.errors import DataError, InputError
+from analysis.core.errors import DataError, FetchError, InputError
 from analysis.core.gpus import CANONICAL_GPUS, validate_gpu
 from analysis.core.resources import reference_path
 from analysis.market import store
@@ -324,6 +324,14 @@ def fetch_rates(source: str, *, gpu: str | None = None, providers: list[str] | N
         frame, meta = gpuhunt_catalog.get_gpuhunt_catalog(providers, gpus=gpus, version=catalog_version,
                                                           **options)
     meta = {**meta, "rows": len(frame)}
+    if frame.empty and source in ("vastai", "runpod"):
+        # An answer with no usable offer is a failed fetch (exit 1), not "0 new" (issue 13).
+        skipped = ", ".join(f"{n} {why}" for why, n in (meta.get("skipped") or {}).items() if n)
+        got = sum((meta.get("offers") or {}).values()) if isinstance(meta.get("offers"), dict) else None
+        raise FetchError(f"{source}: the answer has no usable offer"
+                         + (f" ({got} offer(s) returned{'; skipped: ' + skipped if skipped else ''})"
+                            if got is not None else "")
+                         + "; nothing added to the history (try again later, or another --gpu)")
     if save:
         path, added = append_history(frame, cache_dir)
         meta.update(history=str(path), added=added)
