@@ -68,8 +68,8 @@ def check_output(flag: str, path: str | os.PathLike[str], example: str = "out.cs
     target = Path(os.path.realpath(text))
     try:
         mode = target.stat().st_mode
-    except FileNotFoundError:
-        mode = None
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None   # a missing file, or a folder in its path that is a file (reported below)
     except OSError as exc:
         raise InputError(f"{flag}: cannot use {text!r} ({exc.strerror}); give another file") from None
     if mode is not None and not stat.S_ISREG(mode):
