@@ -29,7 +29,7 @@ from typing import Any
 from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
 from analysis.core.resources import reference_path
-from analysis.econ.bounds import check_scenario_bounds
+from analysis.econ.bounds import SCENARIO_BOUNDS, check_scenario_bounds
 
 NETWORKS = ("cocoon", "render")
 #: Largest scenario file read (the examples are about 2 KB).
@@ -416,6 +416,7 @@ def _parse_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
     fee = v.integer("network", t, "worker_fee_per_token_nanoton", defaults["worker_fee_per_token_nanoton"], lo=1,
                     fix="use a whole number of nanoTON per adjusted token, at least 1")
     coefficient = v.number("network", t, "coefficient", defaults["coefficient"], lo=0.0, lo_open=True,
+                           hi=SCENARIO_BOUNDS[("network", "coefficient")].hi,  # before the rounding below overflows
                            fix="use a positive ratio (1.0 = 1000 in the contract)")
     if abs(coefficient * 1000 - round(coefficient * 1000)) > 1e-9:
         raise InputError(f"{v.origin}: [network] coefficient = {coefficient!r} has more than 3 decimals; "
