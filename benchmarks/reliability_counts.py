@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/reliability_counts.py [--json counts.json] [--verbose]
 
 Everything runs in this process against loopback servers (127.0.0.1 and 127.0.0.2); nothing
-leaves the machine. Each case is bounded by an alarm; the whole run takes a few minutes on 2 cores.
+leaves the machine. Each case is bounded by an alarm; the whole run takes about 90 s on 2 cores.
 
 - **bad inputs**: every scenario field x absurd values (NaN, infinities, 1e308, 1e-300, negatives,
   wrong types, far dates), the CLI arguments and output paths the issue lists, odd files. Handled =
