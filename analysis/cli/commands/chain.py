@@ -40,7 +40,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     rec = commands.add_parser("reconcile", help="compare a worker's actual payouts with a scenario",
                               description="Actual COCOON payouts (cumulative TON and USD) against the scenario's "
                                           "ledger over the same days, with the implied utilisation and price.")
-    rec.add_argument("--scenario", required=True, help="scenario TOML file (see data/scenarios/)")
+    rec.add_argument("--scenario", required=True, help="scenario TOML file (write one with: cocoon-econ init)")
     _owner_args(rec)
     rec.add_argument("--json", action="store_true", help="print one JSON object (summary and daily rows)")
     rec.set_defaults(func=run_reconcile)
@@ -101,11 +101,11 @@ def run_payouts(args: argparse.Namespace) -> int:
     outs = check_outputs({"--out": args.out, "--tax": args.tax}, {"--out": "payouts.csv", "--tax": "tax.csv"})
     payouts, meta = chain.fetch_payouts(args.owner, start=args.start, end=args.end, root=args.root,
                                         check_origin=not args.skip_origin_check, base_url=args.base_url)
-    if args.out:
-        chain.write_payouts_csv(payouts, outs["--out"])
+    if (out_path := outs["--out"]) is not None:
+        chain.write_payouts_csv(payouts, out_path)
         meta["out"] = str(args.out)
-    if args.tax:
-        chain.write_tax_csv(payouts, outs["--tax"])
+    if (tax_path := outs["--tax"]) is not None:
+        chain.write_tax_csv(payouts, tax_path)
         meta["tax"] = str(args.tax)
     totals = {"payouts": len(payouts), "ton": float(payouts["ton"].sum()),
               "adjusted_tokens": int(payouts["adjusted_tokens"].sum()) if len(payouts) else 0,

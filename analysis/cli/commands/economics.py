@@ -40,12 +40,15 @@ def run_breakeven(args: argparse.Namespace) -> int:
     from analysis.core.finite import check_finite
     from analysis.econ.metrics import breakeven_summary
     from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.market.prices import latest_close
 
     scenario = load_scenario(args.scenario)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
+    price_note: dict[str, str | None]
     if args.ton_usd is None:
-        price, price_note = _latest_close(price_asset(scenario))
+        latest = latest_close(price_asset(scenario))
+        price, price_note = latest.close_usd, {"date": latest.day.isoformat(), "origin": latest.origin}
         warn_if_stale(price_asset(scenario))
     else:
         price, price_note = args.ton_usd, {"date": None, "origin": "--ton-usd"}
@@ -81,7 +84,9 @@ def run_ledger(args: argparse.Namespace) -> int:
     out = ledger.reset_index()
     out["date"] = out["date"].dt.strftime("%Y-%m-%d")
     tax = sell_on_payout_tax_ledger(ledger) if args.tax is not None else None
-    atomic_write_csv(out, outs["--out"])
+    out_path, tax_path = outs["--out"], outs["--tax"]
+    assert out_path is not None  # --out is required
+    atomic_write_csv(out, out_path)
     first, last = ledger.index[0].date(), ledger.index[-1].date()
     wanted = (args.start or scenario.finance.start) + dt.timedelta(days=scenario.finance.horizon_days - 1)
     clipped = args.end is None and last < wanted
@@ -95,8 +100,8 @@ def run_ledger(args: argparse.Namespace) -> int:
           f"({ledger['fee_ton'].sum():,.2f} TON on-chain fees; {ledger.attrs['unpaid_ton']:,.2f} TON unpaid at the end)")
     print(f"  sold for {ledger['sales_usd'].sum():,.2f} USD; costs {ledger[['power_usd', 'colocation_usd', 'fixed_usd']].sum().sum():,.2f} USD"
           f" + capex {ledger['capex_usd'].sum():,.2f} USD; net cash {ledger['cumulative_net_usd'].iloc[-1]:,.2f} USD")
-    if tax is not None:
-        write_tax_csv(tax, outs["--tax"])
+    if tax is not None and tax_path is not None:
+        write_tax_csv(tax, tax_path)
         totals = tax_summary(tax)
         print(f"wrote {args.tax}: income {totals['income_usd']:,.2f} USD at receipt, proceeds "
               f"{totals['proceeds_usd']:,.2f} USD, gain {totals['gain_usd']:,.2f} USD")
@@ -104,17 +109,6 @@ def run_ledger(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _latest_close(asset: str = "ton") -> tuple[float, dict]:
-    from analysis.market.prices import daily_closes
-
-    closes = daily_closes(asset)
-    last = closes.index[-1]
-    origin = closes.attrs.get("origin", "")
-    source = closes["source"].iloc[-1] if "source" in closes.columns else ""
-    return float(closes["close_usd"].iloc[-1]), {"date": last.date().isoformat(),
-                                                 "origin": ", ".join(x for x in (origin, str(source)) if x)}
 
 
 def positive_price(text: str) -> float:

@@ -55,7 +55,7 @@ def run_fetch_rates(args: argparse.Namespace) -> int:
         frame, meta = rates.fetch_rates(args.source, gpu=args.gpu, providers=args.provider, region=args.region,
                                         catalog_version=args.catalog_version, base_url=args.base_url)
     _notes(caught)
-    if args.out:
+    if out_file is not None:
         write_output(out_file, rates.to_csv_text(frame))
     print(f"{args.source}: {len(frame)} rows from {meta.get('url', '')}; "
           f"{meta['added']} new in {meta['history']}" + (f"; written to {args.out}" if args.out else ""))

@@ -58,9 +58,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.method not in ("historical", "rolling"):  # say what a long run will cost before it starts
         from analysis.sim.budget import describe_estimate
 
-        if note := describe_estimate(args.paths, args.horizon_days or scenario.finance.horizon_days,
-                                     len(args.strategies or ()) or 9, args.workers):
-            print(f"note: {note}", file=sys.stderr)
+        if estimate := describe_estimate(args.paths, args.horizon_days or scenario.finance.horizon_days,
+                                         len(args.strategies or ()) or 9, args.workers):
+            print(f"note: {estimate}", file=sys.stderr)
     sim = simulate(scenario, args.method, args.paths, args.horizon_days, args.seed, args.strategies,
                    start_price=args.start_price, window_days=args.window_days, drift_annual=args.drift_annual,
                    vol_annual=args.vol_annual, option_vol=args.option_vol, workers=args.workers)
