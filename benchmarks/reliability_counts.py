@@ -30,7 +30,6 @@ import gzip
 import io
 import json
 import logging
-import math
 import os
 import re
 import signal
@@ -49,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import price_api_fakes as fakes  # noqa: E402
-from econ_support import BASE  # noqa: E402
+from econ_support import BASE, scenario_toml, toml_value  # noqa: E402
 from pytest_httpserver import HTTPServer  # noqa: E402
 from werkzeug import Request, Response  # noqa: E402
 
@@ -117,25 +116,6 @@ def cli_handled(code: int | str, out: str, err: str) -> tuple[bool, str]:
 # --------------------------------------------------------------------------- bad inputs
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf") if math.isinf(value) else repr(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return json.dumps(value) if isinstance(value, str) else str(value)
-
-
-def _toml(mapping: dict) -> str:
-    lines = [f"name = {json.dumps(mapping['name'])}"]
-    for table, keys in mapping.items():
-        if isinstance(keys, dict):
-            lines.append(f"[{table}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in keys.items()]
-    return "\n".join(lines) + "\n"
-
-
 ABSURD = [float("nan"), float("inf"), -1e308, 1e308, 1e-300, -1.0, "x", True]
 
 
@@ -149,8 +129,8 @@ def bad_inputs(folder: Path) -> list[tuple[str, list[str]]]:
                 mapping = copy.deepcopy(BASE)
                 mapping[table][key] = value
                 path = folder / f"{table}.{key}.{len(cases)}.toml"
-                path.write_text(_toml(mapping))
-                cases.append((f"[{table}] {key} = {_toml_value(value)}", ["breakeven", "--scenario", str(path)]))
+                path.write_text(scenario_toml(mapping))
+                cases.append((f"[{table}] {key} = {toml_value(value)}", ["breakeven", "--scenario", str(path)]))
     example = str(ROOT / "data" / "scenarios" / "h200_single.toml")
     specials = {
         "start 9999-12-31": {"finance": {"start": dt.date(9999, 12, 31)}},
@@ -163,7 +143,7 @@ def bad_inputs(folder: Path) -> list[tuple[str, list[str]]]:
         for table, kv in change.items():
             mapping[table].update(kv)
         path = folder / f"special{len(cases)}.toml"
-        path.write_text(_toml(mapping))
+        path.write_text(scenario_toml(mapping))
         for command in ("breakeven", "simulate", "compare"):
             cases.append((f"{label} ({command})", [command, "--scenario", str(path)]))
     bom = folder / "bom.toml"

@@ -11,14 +11,12 @@ import copy
 import datetime as dt
 import io
 import json
-import math
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
-from econ_support import BASE
+from econ_support import BASE, scenario_toml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -44,31 +42,6 @@ FIELDS += [("finance", "horizon_days"), ("treasury", "strategy"), ("treasury", "
            ("pricing", "mode"), ("network", "name"), ("hardware", "already_owned"), ("hardware", "gpus")]
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return json.dumps(value)
-
-
-def _toml(mapping: dict) -> str:
-    lines = [f"name = {json.dumps(mapping['name'])}"]
-    for table, keys in mapping.items():
-        if isinstance(keys, dict):
-            lines.append(f"[{table}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in keys.items()]
-    return "\n".join(lines) + "\n"
-
-
 @st.composite
 def scenarios(draw) -> str:
     mapping = copy.deepcopy(BASE)
@@ -78,7 +51,7 @@ def scenarios(draw) -> str:
             mapping.get(table, {}).pop(key, None)                 # a missing key
         else:
             mapping.setdefault(table, {})[key] = draw(VALUES)
-    text = _toml(mapping)
+    text = scenario_toml(mapping)
     if draw(st.integers(0, 9)) == 0:
         text = "\ufeff" + text                                     # a byte-order mark
     return text
