@@ -213,3 +213,18 @@ def test_check_output_names_each_refusal(tmp_path):
     with pytest.raises(InputError, match="names a folder; give a file such as"):
         check_output("--out", f"{tmp_path}/sub/")
     assert check_output("--out", tmp_path / "new" / "x.csv") == (tmp_path / "new" / "x.csv").resolve()
+
+
+def test_the_report_summary_says_when_the_close_is_stale():
+    from datetime import UTC, datetime, time, timedelta
+
+    from analysis.report import ReportContext, summary
+
+    last = prices.daily_closes("ton").index[-1].date()
+    old = summary.build(ReportContext(scenario_files=[Path(EXAMPLE)],
+                                      generated_at=datetime.combine(last + timedelta(days=258), time(), UTC)))
+    assert "Stale price:" in old.intro_html and "258 days old" in old.intro_html
+    assert "cocoon-econ fetch prices" in old.intro_html
+    fresh = summary.build(ReportContext(scenario_files=[Path(EXAMPLE)],
+                                        generated_at=datetime.combine(last + timedelta(days=3), time(), UTC)))
+    assert "Stale price" not in fresh.intro_html

@@ -43,7 +43,7 @@ def build(ctx: ReportContext) -> Section | None:
         })
     from analysis.market.prices import stale_close_note
 
-    stale = stale_close_note(ctx.ton_closes, "ton")
+    stale = stale_close_note(ctx.ton_closes, "ton", today=ctx.generated_at.date())  # as of the report
     warning = f'<p class="warning"><b>Stale price:</b> {html.escape(stale)}.</p>' if stale else ""
     intro = warning + (
         f"<p>Each example scenario at the latest TON close, <b>{fmt_number(ton_usd, ',.4f', '$')} per TON</b> "
