@@ -30,6 +30,15 @@ from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
 from analysis.core.resources import reference_path
 from analysis.econ.bounds import SCENARIO_BOUNDS, check_scenario_bounds
+from analysis.econ.resale import resale_curve
+from analysis.econ.throughput import (
+    COCOON_DEFAULT_MODEL,
+    DEFAULT_ENGINE,
+    ENGINES,
+    cc_overhead_default,
+    reference_source,
+    select_throughput_row,
+)
 
 NETWORKS = ("cocoon", "render")
 #: Largest scenario file read (the examples are about 2 KB).
@@ -48,6 +57,7 @@ NETWORK_DEFAULT_ROWS: dict[str, tuple[str, Callable[[float], Any]]] = {
     "reasoning_tokens_price_multiplier": ("reasoning_tokens_price_multiplier", int),
     "payout_threshold_ton": ("min_worker_payout_sum", float),
     "onchain_fee_ton": ("onchain_operation_cost", float),
+    "node_wallet_balance_ton": ("worker_wallet_min_balance", float),
 }
 
 #: COCOON's price in USD per million adjusted tokens (api_token_prices.csv row
@@ -118,7 +128,15 @@ class NetworkConfig:
     completion_tokens_price_multiplier: int = 80000
     reasoning_tokens_price_multiplier: int = 80000
     payout_threshold_ton: float = 10.0
+    # Gas the worker's node wallet spends per payout (an operating cost, topped up from the
+    # payouts): at most one node-wallet operation per payout, the worker's own payout request
+    # (cocoon runners/worker/WorkerRunner.cpp proxy_request_payout, 0.5 TON attached, ~0.01 TON
+    # used, docs/smart-contracts.md). The payout itself reaches the owner whole: the proxy's
+    # wallet pays its gas (runners/proxy/ProxyRunner.cpp worker_payout, 0.7 TON attached).
     onchain_fee_ton: float = 0.01
+    # TON the node wallet must hold before the worker starts (runners/BaseRunner.hpp
+    # min_wallet_balance = 2.1 TON), one wallet per worker (per GPU): capital, bought at the start.
+    node_wallet_balance_ton: float = 2.1
     # Render Network (name = "render"; see analysis/render.py). Defaults: RTX 4090 on the
     # Render compute network, network_parameters.csv rows of the same meaning.
     job_usd_per_gpu_hour: float = 0.35
@@ -156,7 +174,10 @@ class PricingConfig:
 @dataclass(frozen=True)
 class HardwareConfig:
     """The GPUs. ``capex_usd`` is the price of the whole set-up (all ``gpus``), or its
-    current market value when ``already_owned`` (then no cash is spent at the start)."""
+    current market value when ``already_owned`` (then no cash is spent at the start, but the
+    resale value is forgone). ``age_years`` is the cards' age at ``[finance] start`` (0 = new),
+    where the resale curve (:mod:`analysis.econ.resale`) starts; ``life_years`` and
+    ``salvage_fraction`` drive straight-line depreciation (the accounting view) only."""
 
     gpu: str
     gpus: int
@@ -164,17 +185,45 @@ class HardwareConfig:
     life_years: float
     salvage_fraction: float = 0.0
     already_owned: bool = False
+    age_years: float = 0.0
+    #: The host server the GPUs sit in (CPUs, memory, board, chassis; TDX-capable for COCOON), USD.
+    #: 0 when ``capex_usd`` already is a whole server's price (an HGX node). Depreciated with the GPUs.
+    host_capex_usd: float = 0.0
+
+    @property
+    def total_capex_usd(self) -> float:
+        """GPUs plus host server: ``capex_usd + host_capex_usd``."""
+        return self.capex_usd + self.host_capex_usd
 
 
 @dataclass(frozen=True)
 class WorkloadConfig:
-    """Per GPU: throughput at full load and the token mix of the traffic."""
+    """Per GPU: throughput at full load and the token mix of the traffic.
+
+    ``output_tokens_per_s`` is the measured (or given) throughput; the income uses
+    :attr:`served_output_tokens_per_s`, that less ``cc_overhead_fraction`` (confidential-computing
+    overhead). When the scenario leaves ``output_tokens_per_s`` out, it and
+    ``prompt_tokens_per_output_token`` come from the row of inference_throughput_cocoon.csv nearest
+    COCOON's conditions for ``model``/``engine`` on the scenario's GPU (analysis.econ.throughput),
+    and ``cc_overhead_fraction`` defaults to cc_mode_overhead.csv's; an explicit throughput gets no
+    CC overhead unless ``cc_overhead_fraction`` is given (it may already be measured under CC).
+    ``throughput_source`` says where the throughput came from.
+    """
 
     output_tokens_per_s: float
     prompt_tokens_per_output_token: float
     cached_prompt_fraction: float = 0.0
     reasoning_output_fraction: float = 0.0
     utilisation: float = 1.0
+    model: str = COCOON_DEFAULT_MODEL
+    engine: str = DEFAULT_ENGINE
+    cc_overhead_fraction: float = 0.0
+    throughput_source: str = ""
+
+    @property
+    def served_output_tokens_per_s(self) -> float:
+        """Output tokens per second after the CC overhead: ``output_tokens_per_s * (1 - cc_overhead_fraction)``."""
+        return self.output_tokens_per_s * (1.0 - self.cc_overhead_fraction)
 
 
 @dataclass(frozen=True)
@@ -322,14 +371,15 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
                          "GPU-hour: [network] job_usd_per_gpu_hour); remove the [pricing] table")
     pricing = _parse_pricing(v, tables["pricing"])
     hardware = _parse_hardware(v, tables["hardware"], network.name)
-    workload = _parse_workload(v, tables["workload"], network.name)
+    workload = _parse_workload(v, tables["workload"], network.name, hardware.gpu)
     operations = _parse_operations(v, tables["operations"])
     finance = _parse_finance(v, tables["finance"])
     treasury = _parse_treasury(v, tables["treasury"])
     scenario = Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
                         operations=operations, finance=finance, treasury=treasury, path=path,
                         description=description, origin=origin,
-                        notes=_chain_default_notes(tables["network"], network))
+                        notes=_chain_default_notes(tables["network"], network)
+                        + hardware_notes(tables["hardware"], hardware))
     check_scenario_bounds(scenario)  # physically meaningful ranges and cross-field rules, in one place
     return scenario
 
@@ -398,6 +448,16 @@ def _chain_default_notes(table: Mapping[str, Any], network: NetworkConfig) -> tu
             "(cocoon-econ chain params --save)",)
 
 
+def hardware_notes(table: Mapping[str, Any], hardware: HardwareConfig) -> tuple[str, ...]:
+    """The hardware value's basis, for the CLI to print: the resale curve used and, for owned
+    cards without ``age_years``, the age assumed (issue 14: every default printed)."""
+    notes = [resale_curve(hardware.gpu).note]
+    if hardware.already_owned and "age_years" not in table:
+        notes.append("[hardware] age_years not set: the owned cards are taken as new at [finance] start "
+                     "(age 0, the steepest year of the resale curve); set their age")
+    return tuple(notes)
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -435,9 +495,12 @@ def _parse_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
                        fix="use a non-negative amount of TON (about 0.01 per on-chain operation)")
     if fee_ton >= threshold:
         raise InputError(f"{v.origin}: [network] onchain_fee_ton = {fee_ton!r} is not below payout_threshold_ton "
-                         f"= {threshold!r}; a payout would not cover its own fee")
+                         f"= {threshold!r}; a payout would not cover the node wallet's gas")
+    wallet = v.number("network", t, "node_wallet_balance_ton", defaults["node_wallet_balance_ton"], lo=0.0, hi=1e6,
+                      fix="use the TON the node wallet must hold, 0 or more (COCOON: 2.1 per worker)")
     return NetworkConfig(name=name, price_per_token_nanoton=price, worker_fee_per_token_nanoton=fee,
-                         coefficient=coefficient, payout_threshold_ton=threshold, onchain_fee_ton=fee_ton, **mults)
+                         coefficient=coefficient, payout_threshold_ton=threshold, onchain_fee_ton=fee_ton,
+                         node_wallet_balance_ton=wallet, **mults)
 
 
 def _parse_render_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
@@ -448,7 +511,7 @@ def _parse_render_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
     """
     defaults = {key: conv(network_parameter("render", row)) for key, (row, conv) in RENDER_DEFAULT_ROWS.items()}
     return NetworkConfig(
-        name="render", onchain_fee_ton=0.0,
+        name="render", onchain_fee_ton=0.0, node_wallet_balance_ton=0.0,
         job_usd_per_gpu_hour=v.number("network", t, "job_usd_per_gpu_hour", defaults["job_usd_per_gpu_hour"],
                                       lo=0.0, hi=1000.0, fix="use the customer's USD price per GPU-hour, e.g. 0.35"),
         protocol_fee=v.number("network", t, "protocol_fee", defaults["protocol_fee"], lo=0.0, hi=1.0,
@@ -488,26 +551,60 @@ def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str) -> Hardwa
     salvage = v.number("hardware", t, "salvage_fraction", 0.0, lo=0.0, hi=1.0,
                        fix="use a fraction of capex between 0 and 1")
     owned = v.boolean("hardware", t, "already_owned", False)
+    age = v.number("hardware", t, "age_years", 0.0, lo=0.0, hi=30.0,
+                   fix="use the cards' age in years at [finance] start, 0 (new) or more")
+    host = v.number("hardware", t, "host_capex_usd", 0.0, lo=0.0,
+                    fix="use the USD price of the host server (0 when capex_usd is a whole server's price)")
     return HardwareConfig(gpu=gpu, gpus=gpus, capex_usd=capex, life_years=life, salvage_fraction=salvage,
-                          already_owned=owned)
+                          already_owned=owned, age_years=age, host_capex_usd=host)
 
 
-def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon") -> WorkloadConfig:
+def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon", gpu: str = "") -> WorkloadConfig:
     frac = "use a fraction between 0 and 1"
     # Render pays per GPU-hour, so token throughput is optional there (used only to express
-    # the customer's price per million tokens); COCOON pays per token and needs it.
+    # the customer's price per million tokens); COCOON pays per token and needs it -- given, or
+    # looked up from the measured rows for the model (issue 15).
     render = network == "render"
+    model = v.string("workload", t, "model", default=COCOON_DEFAULT_MODEL)
+    if not model.strip():
+        raise InputError(f"{v.origin}: [workload] model is empty; name the served model, e.g. \"{COCOON_DEFAULT_MODEL}\"")
+    engine = v.choice("workload", t, "engine", ENGINES, default=DEFAULT_ENGINE)
+    source = v.string("workload", t, "throughput_source", default="")
+    cc_fix = "use the fraction of throughput lost to confidential computing, between 0 and 0.9"
+    throughput_fix = "use the output tokens per second of one GPU at full load"
+    ratio_fix = "use a non-negative ratio, e.g. 2.0"
+    if render or "output_tokens_per_s" in t:
+        if source and "output_tokens_per_s" not in t:
+            raise InputError(f"{v.origin}: [workload] throughput_source is set without output_tokens_per_s; "
+                             "add the throughput it describes or remove it")
+        throughput = v.number("workload", t, "output_tokens_per_s", 0.0, lo=0.0, lo_open=not render, hi=1e7,
+                              fix=throughput_fix)
+        ratio = v.number("workload", t, "prompt_tokens_per_output_token", 0.0 if render else None, lo=0.0,
+                         hi=1e6, fix=ratio_fix)
+        # An explicit throughput may already be measured under CC: no overhead unless asked for.
+        cc = v.number("workload", t, "cc_overhead_fraction", 0.0, lo=0.0, hi=0.9, fix=cc_fix)
+    else:
+        if source:
+            raise InputError(f"{v.origin}: [workload] throughput_source is set without output_tokens_per_s; "
+                             "add the throughput it describes or remove it")
+        choice = select_throughput_row(model, gpu, engine, field=f"{v.origin}: [workload] model")
+        throughput = choice.row.output_tokens_per_s
+        source = reference_source(choice.row)
+        row_ratio = choice.row.prompt_tokens_per_output_token
+        if row_ratio is None and "prompt_tokens_per_output_token" not in t:
+            raise InputError(f"{v.origin}: [workload] prompt_tokens_per_output_token is missing and {source} gives "
+                             "no input/output lengths; add prompt_tokens_per_output_token = 1.0 (or your ratio)")
+        ratio = v.number("workload", t, "prompt_tokens_per_output_token", row_ratio, lo=0.0, hi=1e6, fix=ratio_fix)
+        cc = v.number("workload", t, "cc_overhead_fraction", cc_overhead_default().default, lo=0.0, hi=0.9,
+                      fix=cc_fix)
     return WorkloadConfig(
-        output_tokens_per_s=v.number("workload", t, "output_tokens_per_s", 0.0 if render else None, lo=0.0,
-                                     lo_open=not render, hi=1e7,
-                                     fix="use the output tokens per second of one GPU at full load"),
-        prompt_tokens_per_output_token=v.number("workload", t, "prompt_tokens_per_output_token",
-                                                0.0 if render else None, lo=0.0,
-                                                hi=1e6, fix="use a non-negative ratio, e.g. 2.0"),
+        output_tokens_per_s=throughput,
+        prompt_tokens_per_output_token=ratio,
         cached_prompt_fraction=v.number("workload", t, "cached_prompt_fraction", 0.0, lo=0.0, hi=1.0, fix=frac),
         reasoning_output_fraction=v.number("workload", t, "reasoning_output_fraction", 0.0, lo=0.0, hi=1.0,
                                            fix=frac),
         utilisation=v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
+        model=model, engine=engine, cc_overhead_fraction=cc, throughput_source=source,
     )
 
 
