@@ -54,6 +54,52 @@ def test_a_slow_drip_is_cut_at_the_total_deadline(httpserver):
     assert time.monotonic() - began < 3.0       # 1 s deadline + at most one read (0.1 s), not 20 s
 
 
+@pytest.fixture
+def header_drip():
+    """A raw loopback server that sends its status line and then a header byte every 0.1 s."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    for _ in range(300):          # 30 s of headers if nobody cuts it
+                        if stop.is_set():
+                            break
+                        time.sleep(0.1)
+                        conn.sendall(b"a")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+def test_a_header_drip_is_cut_at_the_total_deadline(header_drip):
+    client = HttpClient(header_drip, "headers", deadline_s=1.0, notify=_quiet, **FAST)
+    began = time.monotonic()
+    with pytest.raises(HttpError, match=r"headers: took longer than the 1 s deadline"):
+        client.get_json("x")
+    assert time.monotonic() - began < 3.0
+
+
 def test_an_oversized_body_is_refused_before_it_is_read(httpserver):
     httpserver.expect_request("/big").respond_with_data(b"[" + b"0," * 1_000_000 + b"0]",
                                                         content_type="application/json")

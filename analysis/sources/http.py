@@ -24,15 +24,21 @@ import email.utils
 import html
 import json
 import re
+import socket
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
 
 from analysis import __version__
 from analysis.core.env import env_value, scrub_secrets
@@ -88,11 +94,81 @@ class HttpError(FetchError):
 
 
 def make_session() -> requests.Session:
-    """A :class:`requests.Session` with the project's User-Agent."""
+    """A :class:`requests.Session` with the project's User-Agent, whose connections the total
+    deadline can cut while the status line and headers are awaited (:class:`_DeadlineAdapter`)."""
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept"] = "application/json"
+    adapter = _DeadlineAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session
+
+
+# --- The deadline while headers are awaited ------------------------------------------------
+# requests returns from ``session.request(stream=True)`` only once the headers are in, and a
+# server dripping them a byte at a time never trips the per-read timeout. The connections of a
+# session from make_session() register their socket while they wait for the response; a timer
+# started per attempt shuts that socket down at the deadline, which ends the wait with an error.
+
+_WAITING: dict[int, socket.socket] = {}   # thread id -> the socket its request is waiting on
+
+
+class _WatchedConnection:
+    sock: Any
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        _WAITING[threading.get_ident()] = self.sock
+        try:
+            return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            _WAITING.pop(threading.get_ident(), None)
+
+
+class _WatchedHTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """An adapter whose pools use the watched connections above (direct connections; a proxy's keep
+    requests' own, bounded by the per-read timeout)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+@contextmanager
+def _cut_at(seconds: float) -> Iterator[list[bool]]:
+    """Shut down the socket this thread's request waits on after ``seconds``; yields ``[True]`` if it did."""
+    ident, fired = threading.get_ident(), []
+
+    def cut() -> None:
+        sock = _WAITING.get(ident)
+        if sock is not None:
+            fired.append(True)
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(seconds, 0.0), cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
 
 
 def redact_url(url: str) -> str:
@@ -402,9 +478,15 @@ class HttpClient:
             if remaining <= 0:
                 raise _Deadline
             read_timeout = min(self.timeout_s, remaining)
-            response = self.session.request(method, url, params=params, json=json_body, headers=hop_headers,
-                                            timeout=(read_timeout, read_timeout), stream=True,
-                                            allow_redirects=False)
+            with _cut_at(remaining) as cut:
+                try:
+                    response = self.session.request(method, url, params=params, json=json_body,
+                                                    headers=hop_headers, timeout=(read_timeout, read_timeout),
+                                                    stream=True, allow_redirects=False)
+                except requests.RequestException:
+                    if cut:   # the headers did not arrive before the deadline
+                        raise _Deadline from None
+                    raise
             try:
                 location = response.headers.get("Location")
                 if response.status_code in REDIRECT_STATUS and location:
