@@ -36,6 +36,7 @@ from analysis.market.prices import Refresh
 from analysis.market.store import (
     atomic_write_text,
     cache_dir,
+    cache_lock,
     manifest_key,
     merge_spans,
     missing_day_runs,
@@ -261,6 +262,18 @@ def _cache_text(series: pd.Series) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _manifest_entry(current: dict[str, Any], metas: list[dict], runs: list[tuple[dt.date, dt.date]],
+                    merged: pd.Series, moment: dt.datetime) -> dict[str, Any]:
+    """The manifest entry of an ECB cache file after a refresh (``current``: as stored now)."""
+    out = dict(current)
+    out.update({"source": "ecb", "label": metas[-1]["label"], "symbol": metas[-1]["symbol"],
+                "url": metas[-1]["url"], "updated_at": iso_utc(moment)})
+    out["requested"] = merge_spans([*current.get("requested", []), *[[a.isoformat(), b.isoformat()] for a, b in runs]])
+    if len(merged):
+        out.update(rows=len(merged), first=merged.index[0].date().isoformat(), last=merged.index[-1].date().isoformat())
+    return out
+
+
 def refresh_fx(currency: str, start: dt.date | None = None, end: dt.date | None = None, *,
                cache_dir: str | os.PathLike[str] | None = None, base_url: str | None = None,
                session: requests.Session | None = None, now: dt.datetime | None = None,
@@ -301,24 +314,19 @@ def refresh_fx(currency: str, start: dt.date | None = None, end: dt.date | None 
             metas.append(meta)
         fetched[cur] = (parts, metas)
     results = []
-    for cur, path, key, entry, runs in plans:
+    for cur, path, key, _entry, runs in plans:
         parts, metas = fetched[cur]
-        old = _read_cache(path) if path.exists() else pd.Series(dtype=float)
         new = pd.concat([p for p in parts if len(p)]) if any(len(p) for p in parts) else pd.Series(dtype=float)
-        new_rows = int((~new.index.isin(old.index)).sum()) if len(new) else 0
-        merged = pd.concat([old[~old.index.isin(new.index)], new]).sort_index() if len(new) else old
-        if len(new):
-            atomic_write_text(path, _cache_text(merged))
-        if runs:
-            out = dict(entry)
-            out.update({"source": "ecb", "label": metas[-1]["label"], "symbol": metas[-1]["symbol"],
-                        "url": metas[-1]["url"], "updated_at": iso_utc(moment)})
-            out["requested"] = merge_spans([*entry.get("requested", []),
-                                            *[[a.isoformat(), b.isoformat()] for a, b in runs]])
-            if len(merged):
-                out.update(rows=len(merged), first=merged.index[0].date().isoformat(),
-                           last=merged.index[-1].date().isoformat())
-            write_manifest_entry(key, out, cache_dir)
+        with cache_lock(path):
+            # Re-read under the lock: another process may have merged its own fixings meanwhile.
+            old = _read_cache(path) if path.exists() else pd.Series(dtype=float)
+            new_rows = int((~new.index.isin(old.index)).sum()) if len(new) else 0
+            merged = pd.concat([old[~old.index.isin(new.index)], new]).sort_index() if len(new) else old
+            if len(new):
+                atomic_write_text(path, _cache_text(merged))
+            if runs:
+                write_manifest_entry(key, functools.partial(_manifest_entry, metas=metas, runs=runs, merged=merged,
+                                                            moment=moment), cache_dir)
         notes = [m["note"] for m in metas if m.get("note")]
         results.append(FxRefresh(currency=cur, path=path, requested=runs, new_rows=new_rows, rows=len(merged),
                                  first=merged.index[0].date().isoformat() if len(merged) else None,

@@ -31,7 +31,7 @@ import requests
 from analysis.core.errors import FetchError, InputError
 from analysis.core.progress import progress_bar
 from analysis.sources.common import iso_utc, utc_now
-from analysis.sources.http import HttpClient, HttpError, PayloadError
+from analysis.sources.http import BodyFatal, BodyRetry, HttpClient, HttpError, PayloadError, Reply
 
 BASE_URL = "https://data-api.ecb.europa.eu"
 DATA_PATH = "service/data/EXR"
@@ -105,8 +105,24 @@ def parse_ecb_rates(csv_text: str) -> pd.DataFrame:
     return frame
 
 
-def _validate(payload: Any) -> None:
-    _rows(payload)   # raises PayloadError (retryable when a row is cut short)
+def _accept(reply: Reply) -> str:
+    """The body of a 200 as CSV text, checked: a row cut short is retried, a foreign body is not."""
+    try:
+        text = reply.body.decode("utf-8-sig")   # the ECB's CSV may start with a byte-order mark
+    except UnicodeDecodeError as exc:
+        raise BodyFatal(f"returned a body that is not UTF-8 text ({exc.reason})") from None
+    try:
+        _rows(text)
+    except PayloadError as exc:
+        if exc.retryable:
+            raise BodyRetry(f"CSV body: {exc}") from None
+        raise BodyFatal(f"CSV body: {exc}", text[:300]) from None
+    return text
+
+
+def _error_text(body: str) -> str:
+    """The ECB's error bodies are plain text, e.g. ``No results found.``."""
+    return " ".join(body.split())[:300]
 
 
 def get_ecb_rates(currency: str, start: dt.date, end: dt.date, *, base_url: str | None = None,
@@ -137,7 +153,8 @@ def get_ecb_rates(currency: str, start: dt.date, end: dt.date, *, base_url: str 
                             "url": client.url(path), "fetched_at": iso_utc(fetched_at)}
     with progress_bar(f"ecb {code}/EUR reference rates", total=1) as bar:
         try:
-            text = client.get_text(path, params, headers={"Accept": "text/csv"}, validate=_validate)
+            text = client.request("GET", path, params=params, headers={"Accept": "text/csv"}, accept=_accept,
+                                  error_message=_error_text)
         except HttpError as exc:
             if exc.status_code == 404:
                 frame = pd.DataFrame({code: pd.Series(dtype=float)}, index=pd.DatetimeIndex([], name="date"))
