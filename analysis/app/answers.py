@@ -1,0 +1,293 @@
+"""The page's answers, from the package's own functions (there is no second model).
+
+- :func:`economics`: :func:`analysis.econ.metrics.breakeven_summary` (what ``cocoon-econ
+  breakeven --json`` prints), the monthly profit (:func:`~analysis.econ.metrics.monthly_profit_at`),
+  profit against the token price (:func:`~analysis.econ.metrics.monthly_profit_usd`) and the
+  provider view of :mod:`analysis.econ.compare` (what ``cocoon-econ compare`` prints);
+- :func:`simulation`: :func:`analysis.sim.simulation.simulate` with the CLI's arguments (what
+  ``cocoon-econ simulate --seed S --json`` prints), plus the fan of the scenario's strategy;
+- :func:`results_csv`: both as one CSV.
+
+Every answer is plain numbers (JSON-ready, ``None`` for undefined), with notes saying where
+the throughput, utilisation, prices, drift and funding came from. Nothing here imports Dash.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+
+from analysis.core.errors import DataError
+from analysis.econ import compare as cmp
+from analysis.econ.metrics import breakeven_summary, monthly_profit_at, monthly_profit_usd
+from analysis.econ.scenario import Scenario, price_asset, reference_table
+from analysis.market import rates
+from analysis.sim.risk import fan
+from analysis.sim.simulation import simulate
+
+CACHE_SECONDS = 60.0   # the latest close and rental prices are re-read at most this often (a fetch may add rows)
+CURVE_POINTS = 121
+_T = TypeVar("_T")
+_cache: dict[tuple, tuple[float, Any]] = {}
+_cache_lock = threading.Lock()
+
+
+def _cached(key: tuple, load: Callable[[], _T]) -> _T:
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    value = load()
+    with _cache_lock:
+        _cache[key] = (now, value)
+    return value
+
+
+def token_price(scenario: Scenario, ton_usd: float | None) -> dict[str, Any]:
+    """The token price used: the given one, or the latest daily close (as ``breakeven`` uses)."""
+    token = scenario.network.token
+    if ton_usd is not None:
+        return {"token": token, "usd": float(ton_usd), "date": None, "origin": "typed on the page"}
+    asset = price_asset(scenario)
+    usd, day, origin = _cached(("close", asset), lambda: cmp.latest_price(asset))
+    return {"token": token, "usd": usd, "date": day, "origin": origin}
+
+
+def _rate_history(gpu: str):
+    def load():
+        try:
+            return rates.rate_history(gpu)
+        except DataError:  # a damaged rates cache: the vendored reference table still answers (as compare does)
+            reference = rates.all_rates(include_fetched=False)
+            return reference[reference["gpu"] == gpu].reset_index(drop=True)
+    return _cached(("rates", gpu), load)
+
+
+def _alternatives(gpu: str):
+    return _cached(("alternatives", gpu), lambda: cmp.provider_alternatives(gpu, history=_rate_history(gpu)))
+
+
+def throughput_rows(gpu: str | None = None) -> list[dict[str, Any]]:
+    """Measured throughputs (``data/reference/inference_throughput.csv``), for ``gpu`` or all."""
+    rows = []
+    for i, r in enumerate(reference_table("inference_throughput.csv")):
+        if gpu is not None and r["gpu"] != gpu:
+            continue
+        rows.append({"row": i, "gpu": r["gpu"], "output_tokens_per_s": float(r["output_tokens_per_s_per_gpu"]),
+                     "label": f"{r['model']} {r['precision']}, {r['engine']}, {r['workload']} on {r['gpu']}: "
+                              f"{float(r['output_tokens_per_s_per_gpu']):,.0f} tok/s",
+                     "source": f"{r['source']}, observed {r['observed']}"})
+    return rows
+
+
+def _throughput_note(scenario: Scenario) -> str:
+    tps = scenario.workload.output_tokens_per_s
+    if scenario.network.name == "render" and tps == 0:
+        return "throughput: not used (Render pays per GPU-hour)"
+    for row in throughput_rows(scenario.hardware.gpu):
+        if row["output_tokens_per_s"] == tps:
+            return f"throughput {tps:,.0f} output tokens/s per GPU: {row['label']} ({row['source']})"
+    return f"throughput {tps:,.0f} output tokens/s per GPU: typed or from the scenario (no measured row matches)"
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def provider_view(scenario: Scenario, token_usd: float, rental_occupancy: float = 1.0,
+                  rental_fee: float = 0.0) -> dict[str, Any]:
+    """The provider view of ``cocoon-econ compare``: the network's USD per GPU-hour, renting the
+    GPU out (latest and median per provider) and the token price and utilisation to beat renting."""
+    gpu = scenario.hardware.gpu
+    history = _rate_history(gpu)
+    alternatives = _alternatives(gpu)
+    market = _cached(("market", gpu), lambda: cmp.market_rental_rate(history))
+    be = None if market is None else cmp.break_even_vs_rental(
+        scenario, token_usd, market["usd_per_gpu_hour"], rental_occupancy=rental_occupancy, rental_fee=rental_fee)
+    return _plain({"gpu": gpu, "network_usd_per_gpu_hour": cmp.network_usd_per_gpu_hour(scenario, token_usd),
+                   "power_usd_per_gpu_hour": cmp.power_usd_per_gpu_hour(scenario),
+                   "utilisation": scenario.workload.utilisation, "rental_occupancy": rental_occupancy,
+                   "rental_fee": rental_fee, "alternatives": alternatives.to_dict(orient="records"),
+                   "market_rental": market, "break_even": be})
+
+
+def profit_curve(scenario: Scenario, token_usd: float, break_even: list[float | None]) -> dict[str, list]:
+    """Monthly profit (all costs, and cash costs only) against the token price, from 0 to past
+    the break-even prices and today's price."""
+    marks = [token_usd] + [b for b in break_even if b is not None and math.isfinite(b)]
+    top = max(2.0 * token_usd, 1.3 * max(marks))
+    # Render converts its USD job pay at the price, so the price must be positive there
+    low = 0.0 if scenario.network.name == "cocoon" else top / (CURVE_POINTS - 1)
+    prices = np.linspace(low, top, CURVE_POINTS)
+    u = np.array([scenario.workload.utilisation])
+    full = monthly_profit_usd(scenario, prices, u, include_capex=True)[0]
+    cash = monthly_profit_usd(scenario, prices, u, include_capex=False)[0]
+    return {"token_usd": prices.tolist(), "profit_usd_per_month": full.tolist(),
+            "cash_profit_usd_per_month": cash.tolist()}
+
+
+def economics(scenario: Scenario, ton_usd: float | None = None, rental_occupancy: float = 1.0,
+              rental_fee: float = 0.0) -> dict[str, Any]:
+    """Break-even, monthly profit, payback, the profit curve and the provider view at one price.
+
+    ``summary`` is exactly :func:`~analysis.econ.metrics.breakeven_summary` (the CLI's
+    ``breakeven --json`` numbers); ``monthly_profit_usd`` and ``monthly_cash_profit_usd`` the
+    steady-state profit per month (365/12 days) with and without depreciation.
+    """
+    price = token_price(scenario, ton_usd)
+    summary = breakeven_summary(scenario, price["usd"])
+    summary.update(ton_usd_date=price["date"], ton_usd_origin=price["origin"], token=price["token"])
+    monthly = _plain({"monthly_profit_usd": monthly_profit_at(scenario, price["usd"], include_capex=True),
+                      "monthly_cash_profit_usd": monthly_profit_at(scenario, price["usd"], include_capex=False)})
+    curve = profit_curve(scenario, price["usd"], [summary["break_even_ton_usd"], summary["break_even_ton_usd_cash"]])
+    provider = provider_view(scenario, price["usd"], rental_occupancy, rental_fee)
+    when = f"close of {price['date']} ({price['origin']})" if price["date"] else price["origin"]
+    notes = [f"{price['token']} price {price['usd']:.4f} USD: {when}",
+             _throughput_note(scenario),
+             f"utilisation {scenario.workload.utilisation:.0%}: a number (typed or from the scenario; observed "
+             "demand is not available yet)"]
+    if provider["market_rental"] is not None:
+        notes.append(f"market rental rate {provider['market_rental']['usd_per_gpu_hour']:.2f} USD/GPU-h: "
+                     f"{provider['market_rental']['source']}")
+    else:
+        notes.append(f"no rental prices on record for {scenario.hardware.gpu} "
+                     f"(cocoon-econ fetch rates --source vastai --gpu {scenario.hardware.gpu})")
+    return {"scenario": scenario.name, "summary": summary, **monthly, "curve": curve, "provider": provider,
+            "price": price, "notes": notes + list(scenario.notes)}
+
+
+def simulation(scenario: Scenario, method: str = "bootstrap", paths: int = 2000, seed: int | None = 1,
+               start_price: float | None = None) -> dict[str, Any]:
+    """:func:`~analysis.sim.simulation.simulate` with the CLI's arguments; ``summary`` is what
+    ``cocoon-econ simulate --method M --paths N --seed S [--start-price X] --json`` prints.
+
+    ``fan`` holds the P5/P25/P50/P75/P95 of the scenario's strategy's cumulative net USD on each
+    day (the same paths, drawn again with the same seed, keeping that one strategy's positions);
+    ``net_usd`` each strategy's per-path results (for the distribution chart).
+    """
+    sim = simulate(scenario, method, paths, None, seed, None, start_price=start_price)
+    chosen = scenario.treasury.strategy
+    seed_used = sim.seed_entropy if sim.seed_entropy is not None else seed
+    kept = simulate(scenario, method, paths, None, seed_used, [chosen], start_price=start_price, keep_paths=True)
+    notes = [_model_note(sim, price_asset(scenario).upper()), _funding_note(sim)]
+    return {"scenario": sim.scenario, "method": sim.method, "paths": sim.n_paths, "horizon_days": sim.horizon_days,
+            "start_price": sim.start_price, "seed": sim.seed_entropy, "strategy": chosen,
+            "summary": sim.summary(), "fan": fan(kept.positions[chosen]),
+            "net_usd": {name: sim.outcomes[name].net_usd for name in sim.strategies},
+            "notes": [n for n in notes if n]}
+
+
+def _model_note(sim, token: str) -> str:
+    model = sim.notes.get("model")
+    start = f"from {sim.start_price:.4f} USD/{token}"
+    if sim.method == "historical":
+        return f"price path: the real {token} closes from {sim.notes.get('start')} ({start})"
+    if sim.method == "rolling":
+        return (f"price paths: every historical start {sim.notes.get('first_start')} .. "
+                f"{sim.notes.get('last_start')}, rescaled to start {start}")
+    if sim.method == "bootstrap":
+        return (f"price paths: stationary block bootstrap of {model['returns']} daily {token} returns "
+                f"(mean block {model['block_length']:.1f} days; the history's drift and volatility), {start}")
+    if sim.method == "gbm":
+        return (f"price paths: GBM, drift {model['drift_annual']:+.1%}/year and volatility "
+                f"{model['vol_annual']:.1%}/year estimated from the {token} history, {start}")
+    return f"price paths: GARCH(1,1)-t fitted on the {token} history (variance capped at the fitted maximum), {start}"
+
+
+def _funding_note(sim) -> str:
+    funding = sim.notes.get("funding_rate_annual")
+    if funding == "historical":
+        return (f"perp funding: historical daily rates where known, else their mean "
+                f"({sim.notes['historical_funding_mean_annual']:+.1%}/year over {sim.notes['historical_funding_days']} "
+                "days on record); positive pays the short")
+    return f"perp funding: {float(funding):+.1%}/year ([treasury] funding_rate_annual)" + (
+        f"; {sim.notes['funding_note']}" if "funding_note" in sim.notes else "")
+
+
+def cli_commands(file: str, ton_usd: float | None, method: str, paths: int, seed: int | None,
+                 rental_occupancy: float = 1.0, rental_fee: float = 0.0) -> list[str]:
+    """The CLI runs that reproduce the page from the downloaded scenario ``file``."""
+    price = "" if ton_usd is None else f" --ton-usd {ton_usd!r}"
+    start = "" if ton_usd is None else f" --start-price {ton_usd!r}"
+    seeded = "" if seed is None else f" --seed {seed}"
+    rental = (f" --rental-occupancy {rental_occupancy!r}" if rental_occupancy != 1.0 else "") + (
+        f" --rental-fee {rental_fee!r}" if rental_fee != 0.0 else "")
+    return [f"cocoon-econ breakeven --scenario {file}{price}",
+            f"cocoon-econ simulate --scenario {file} --method {method} --paths {paths}{seeded}{start}",
+            f"cocoon-econ compare --scenario {file}{price}{rental}"]
+
+
+def results_csv(econ: dict[str, Any] | None, sim: dict[str, Any] | None) -> str:
+    """Every number on the page as CSV: ``section, item, value, unit``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["section", "item", "value", "unit"])
+    if econ is not None:
+        s = econ["summary"]
+        token = s.get("token", "TON")
+        units = {"ton_usd": f"USD/{token}", "break_even_ton_usd": f"USD/{token}",
+                 "break_even_ton_usd_cash": f"USD/{token}", "ton_per_day": f"{token}/day",
+                 "ton_earned_per_day": f"{token}/day", "usd_income_per_day": "USD/day",
+                 "usd_profit_per_day": "USD/day", "usd_cash_profit_per_day": "USD/day",
+                 "usd_per_gpu_hour": "USD/GPU-hour", "break_even_utilisation": "fraction",
+                 "break_even_utilisation_cash": "fraction", "utilisation": "fraction", "horizon_days": "days",
+                 "payback_days": "days", "npv_usd": "USD", "capex_paid_usd": "USD", "irr": "per year"}
+        for key, value in s.items():
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    writer.writerow(["breakeven", f"{key}.{k}", _cell(v), "USD/day"])
+            else:
+                writer.writerow(["breakeven", key, _cell(value), units.get(key, "")])
+        writer.writerow(["breakeven", "monthly_profit_usd", _cell(econ["monthly_profit_usd"]), "USD/month"])
+        writer.writerow(["breakeven", "monthly_cash_profit_usd", _cell(econ["monthly_cash_profit_usd"]), "USD/month"])
+        p = econ["provider"]
+        writer.writerow(["provider", "network_usd_per_gpu_hour", _cell(p["network_usd_per_gpu_hour"]), "USD/GPU-hour"])
+        writer.writerow(["provider", "power_usd_per_gpu_hour", _cell(p["power_usd_per_gpu_hour"]), "USD/GPU-hour"])
+        if p["market_rental"] is not None:
+            writer.writerow(["provider", "market_rental_usd_per_gpu_hour",
+                             _cell(p["market_rental"]["usd_per_gpu_hour"]), "USD/GPU-hour"])
+        for key, value in (p["break_even"] or {}).items():
+            unit = f"USD/{token}" if key == "token_usd_to_beat" else "fraction" if key == "utilisation_to_beat" \
+                else "USD/GPU-hour"
+            writer.writerow(["provider", key, _cell(value), unit])
+        for a in p["alternatives"]:
+            writer.writerow(["rental", f"{a['provider']} {a['pricing']} {a['statistic']}",
+                             _cell(a["usd_per_gpu_hour"]), "USD/GPU-hour"])
+    if sim is not None:
+        writer.writerow(["simulation", "method", sim["method"], ""])
+        writer.writerow(["simulation", "paths", sim["paths"], ""])
+        writer.writerow(["simulation", "seed", "" if sim["seed"] is None else sim["seed"], ""])
+        writer.writerow(["simulation", "start_price", _cell(sim["start_price"]), "USD"])
+        for name, metrics in sim["summary"].items():
+            for key, value in metrics.items():
+                unit = "USD" if key.endswith("_usd") else "days" if "days" in key else "fraction" \
+                    if key.startswith("prob") else ""
+                writer.writerow([f"strategy {name}", key, _cell(value), unit])
+    return out.getvalue()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
