@@ -286,3 +286,21 @@ def test_the_page_loads_nothing_from_elsewhere():
     assert any("plotly" in s or "dash" in s for s in sources)
     for s in sources:
         assert client.get(s).status_code == 200, s
+
+
+def test_the_cached_provider_chart_is_the_reports(owned):
+    import pandas as pd
+    import plotly
+
+    from analysis.app.figures import provider_chart
+    from analysis.report.charts.compare import provider_bars
+
+    def plain(fig):
+        return json.loads(json.dumps(fig, cls=plotly.utils.PlotlyJSONEncoder))
+
+    for price in (0.8, 1.9):
+        p = answers.provider_view(owned, price)
+        fresh = provider_bars(p["network_usd_per_gpu_hour"], pd.DataFrame(p["alternatives"]), "COCOON",
+                              f"{p['gpu']}: USD per GPU-hour on COCOON against renting it out")
+        assert plain(provider_chart(p["gpu"], "COCOON", p["network_usd_per_gpu_hour"], p["alternatives"])) == \
+            plain(fresh.to_plotly_json())

@@ -20,7 +20,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -158,7 +158,8 @@ def economics(scenario: Scenario, ton_usd: float | None = None, rental_occupancy
     summary.update(ton_usd_date=price["date"], ton_usd_origin=price["origin"], token=price["token"])
     monthly = _plain({"monthly_profit_usd": monthly_profit_at(scenario, price["usd"], include_capex=True),
                       "monthly_cash_profit_usd": monthly_profit_at(scenario, price["usd"], include_capex=False)})
-    curve = profit_curve(scenario, price["usd"], [summary["break_even_ton_usd"], summary["break_even_ton_usd_cash"]])
+    curve = profit_curve(scenario, price["usd"], [cast(float | None, summary["break_even_ton_usd"]),
+                                                  cast(float | None, summary["break_even_ton_usd_cash"])])
     provider = provider_view(scenario, price["usd"], rental_occupancy, rental_fee)
     when = f"close of {price['date']} ({price['origin']})" if price["date"] else price["origin"]
     notes = [f"{price['token']} price {price['usd']:.4f} USD: {when}",
@@ -188,6 +189,7 @@ def simulation(scenario: Scenario, method: str = "bootstrap", paths: int = 2000,
     chosen = scenario.treasury.strategy
     seed_used = sim.seed_entropy if sim.seed_entropy is not None else seed
     kept = simulate(scenario, method, paths, None, seed_used, [chosen], start_price=start_price, keep_paths=True)
+    assert kept.positions is not None  # keep_paths=True keeps them
     notes = [_model_note(sim, price_asset(scenario).upper()), _funding_note(sim)]
     return {"scenario": sim.scenario, "method": sim.method, "paths": sim.n_paths, "horizon_days": sim.horizon_days,
             "start_price": sim.start_price, "seed": sim.seed_entropy, "strategy": chosen,

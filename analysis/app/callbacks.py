@@ -18,11 +18,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
 from dash import Dash, Input, Output, State, ctx, html, no_update
 
 from analysis.app import answers
-from analysis.app.figures import fan_chart, profit_against_price
+from analysis.app.figures import fan_chart, profit_against_price, provider_chart
 from analysis.app.layout import KPIS, state_text, widget_value
 from analysis.app.state import (
     FIELD_BY_KEY,
@@ -37,7 +36,6 @@ from analysis.app.state import (
 )
 from analysis.core.errors import CocoonEconError
 from analysis.econ.scenario import load_scenario
-from analysis.report.charts.compare import provider_bars
 from analysis.report.charts.hedging import LABELS, outcome_distributions
 
 log = logging.getLogger("analysis.app")
@@ -57,7 +55,8 @@ def _util(u) -> str:
 
 
 def _value(text: str, value) -> html.Span:
-    return html.Span(text, **{"data-value": "" if value is None else repr(value)})
+    data: dict[str, Any] = {"data-value": "" if value is None else repr(value)}  # the exact number, for tests
+    return html.Span(text, **data)
 
 
 def kpi_text(kind: str, value, summary: Mapping[str, Any]) -> str:
@@ -212,8 +211,7 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
         kpis = [_value(kpi_text(kind, values[key], s), values[key]) for _, _, key, kind in KPIS]
         p = econ["provider"]
         network = "COCOON" if s["pricing_mode"] != "render" else "Render"
-        bars = provider_bars(p["network_usd_per_gpu_hour"], pd.DataFrame(p["alternatives"]), network,
-                             f"{p['gpu']}: USD per GPU-hour on {network} against renting it out")
+        bars = provider_chart(p["gpu"], network, p["network_usd_per_gpu_hour"], p["alternatives"])
         status = (f"{s['scenario']}: {s['gpus']} GPU(s), {s['token']} at {s['ton_usd']:.4f} USD; income "
                   f"{s['usd_income_per_day']:,.2f} USD/day, profit {s['usd_profit_per_day']:,.2f} USD/day "
                   f"(cash {s['usd_cash_profit_per_day']:,.2f})")

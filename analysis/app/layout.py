@@ -48,7 +48,7 @@ def _widget(f: Field, text: str):
     if f.widget == "check":
         return dcc.Checklist(id=f.id, options=[{"label": " " + f.label, "value": "yes"}], value=value,
                              className="field-check")
-    return dcc.Input(id=f.id, type="text", value=value, debounce=0.4, inputMode="decimal", autoComplete="off",
+    return dcc.Input(id=f.id, type="text", value=value, debounce=0.4, autoComplete="off",
                      className="field-input")
 
 

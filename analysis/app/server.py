@@ -41,7 +41,7 @@ def create_app(scenario_path: str | Path | None = None) -> Dash:
               for name, path in examples.items()}
     base = state_from_scenario(scenario)
     app = Dash(__name__, title="cocoon-econ what-if", serve_locally=True, assets_folder=str(ASSETS),
-               update_title=None, compress=False)
+               update_title="", compress=False)
     app.layout = page(base, labels, chosen)
     callbacks.register(app, base, examples)
     return app
@@ -75,7 +75,7 @@ def serve(app: Dash, host: str = "127.0.0.1", port: int = 8050, out=sys.stdout) 
     server = make_server(host, sock.getsockname()[1], app.server, threaded=True, fd=sock.fileno())
     sock.close()  # the server holds its own duplicate of the descriptor
     shown = f"[{host}]" if ":" in host else host
-    print(f"cocoon-econ app: serving http://{shown}:{server.server_port}/ (Ctrl+C to stop)", file=out, flush=True)
+    print(f"cocoon-econ app: serving http://{shown}:{server.port}/ (Ctrl+C to stop)", file=out, flush=True)
     try:
         server.serve_forever()
     finally:

@@ -192,7 +192,7 @@ def _number(text: str, label: str) -> float:
     try:
         value = float(text.replace(",", "").strip())
     except ValueError:
-        raise _FieldError(f"{label} = {text.strip()!r} is not a number; type digits, e.g. 0.5") from None
+        raise _FieldError(f"{label} = {text.strip()!r} is not a number; type digits, e.g. 2 or 0.5") from None
     if not math.isfinite(value):
         raise _FieldError(f"{label} = {text.strip()!r} is not a finite number")
     return value
@@ -318,17 +318,17 @@ def read_state(state: Mapping[str, str], fallback: Mapping[str, str]) -> Reading
             break
         except InputError as exc:
             message = _without_origin(str(exc))
-            key = _message_key(message)
+            found = _message_key(message)
             scenario = None
-            if key is None or key in errors or _get(fallback_mapping, key) is None \
-                    or _get(mapping, key) == _get(fallback_mapping, key):
+            if found is None or found in errors or _get(fallback_mapping, found) is None \
+                    or _get(mapping, found) == _get(fallback_mapping, found):
                 reading.general.append(message)
                 break
-            if key in FIELD_BY_KEY:
-                errors[key] = message
+            if found in FIELD_BY_KEY:
+                errors[found] = message
             else:
                 reading.general.append(f"{message} (a key the page does not show; fix it in the link or the file)")
-            _set(mapping, key, _get(fallback_mapping, key))
+            _set(mapping, found, _get(fallback_mapping, found))
     scenario_errors = [k for k in errors if k not in PAGE_DEFAULTS or k == "utilisation_source"]
     reading.scenario = None if scenario_errors or reading.general or UTILISATION_KEY in errors else scenario
     return reading
