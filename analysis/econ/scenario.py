@@ -233,6 +233,8 @@ _TABLES: dict[str, type] = {
     "finance": FinanceConfig,
     "treasury": TreasuryConfig,
 }
+#: The scenario tables and the dataclass of each (public: ``cocoon-econ init`` documents every field).
+TABLES = _TABLES
 _TOP_KEYS = ("name", "description", *_TABLES)
 
 # Example values shown when a required key is missing.
@@ -266,7 +268,8 @@ def load_scenario(path: str | Path) -> Scenario:
         text = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"--scenario: file {str(path)!r} not found; pass the path of a scenario TOML "
-                         "(examples in data/scenarios/)") from None
+                         "(write one with 'cocoon-econ init', or list the examples with 'cocoon-econ init --list')"
+                         ) from None
     except IsADirectoryError:
         raise InputError(f"--scenario: {str(path)!r} is a folder; pass a scenario TOML file") from None
     try:
