@@ -36,6 +36,7 @@ from analysis.econ.scenario import load_scenario, scenario_with, to_mapping
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 WAIT_MS = 30_000
+LIGHT = "?sim.paths=300"   # a hand-written link (the rest from the start scenario): a quicker first simulation
 OWNED = example_scenarios()["h100_sxm_owned"]
 
 
@@ -100,21 +101,30 @@ def requests_seen():
     return []
 
 
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser context for the tests' pages: Dash's and Plotly's bundles load once (cached)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    yield ctx
+    ctx.close()
+
+
 @pytest.fixture
-def page(browser, server, requests_seen):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def page(context, requests_seen):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("request", lambda r: requests_seen.append(r.url))
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     yield pg
-    context.close()
+    pg.close()
     assert errors == [], f"browser errors: {errors[:5]}"
 
 
 def _open(page, url):
     page.goto(url)
+    # the link has been read into the inputs (and the whole state written back into the address)
+    page.wait_for_function("() => location.search.includes('network.name=')", timeout=WAIT_MS)
     page.wait_for_selector("#kpi-be-price span[data-value]", timeout=WAIT_MS)
     page.wait_for_selector("#sim-row-hold", timeout=WAIT_MS)
 
@@ -146,7 +156,7 @@ def _num(value) -> str:
 
 
 def test_typed_inputs_give_the_cli_numbers(page, server, tmp_path, monkeypatch):
-    _open(page, server["url"])
+    _open(page, server["url"] + LIGHT)
     typed = {"workload.utilisation": "0.7", "operations.electricity_usd_per_kwh": "0.12", "hardware.gpus": "2",
              "ton_usd": "1.5", "sim.paths": "500", "sim.seed": "42"}
     for key, text in typed.items():
@@ -202,8 +212,8 @@ def test_typed_inputs_give_the_cli_numbers(page, server, tmp_path, monkeypatch):
     print(f"screenshot: {shot}")
 
 
-def test_the_link_restores_the_state(page, browser, server):
-    _open(page, server["url"])
+def test_the_link_restores_the_state(page, browser, server, requests_seen):
+    _open(page, server["url"] + LIGHT)
     _type(page, "workload.utilisation", "0.65")
     _type(page, "hardware.capex_usd", "25000")
     page.wait_for_function("() => location.search.includes('hardware.capex_usd=25000')", timeout=WAIT_MS)
@@ -212,9 +222,10 @@ def test_the_link_restores_the_state(page, browser, server):
     before = _value(page, "#kpi-be-util")
     _wait_value(page, "#kpi-be-util", before)
 
-    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})  # another user: nothing shared
     try:
         shared = other.new_page()
+        shared.on("request", lambda r: requests_seen.append(r.url))
         _open(shared, link)
         assert shared.input_value("#f-workload-utilisation") == "0.65"
         assert shared.input_value("#f-hardware-capex-usd") == "25000"
@@ -230,7 +241,7 @@ def test_the_link_restores_the_state(page, browser, server):
 
 
 def test_bad_values_are_marked_at_the_field_and_the_answers_stay(page, server, tmp_path, monkeypatch):
-    _open(page, server["url"])
+    _open(page, server["url"] + LIGHT)
     good = _value(page, "#kpi-be-price")
     npv = _value(page, "#kpi-npv")
     for key, text, words in (("hardware.capex_usd", "-100", "out of range"),

@@ -145,9 +145,8 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
         unchanged = [no_update] * len(FIELDS)
         current = _state(values, hidden)
         if trigger in (None, "url"):
-            if not (search or "").lstrip("?"):  # a bare address: write the state into it
-                return to_query(current), *unchanged, no_update, no_update
-            new = from_query(search, base)
+            # a bare address shows the starting state (and gets it written into it); a link, its own
+            new = from_query(search, base) if (search or "").lstrip("?") else current
         elif trigger == "example":
             scenario = load_scenario(examples[example])
             page = {k: current[k] for k in ("ton_usd", "utilisation_source", *SIM_KEYS, *RENTAL_KEYS)}
@@ -167,6 +166,7 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
         Output("general-msg", "children"), Output("econ-input", "data"), Output("sim-input", "data"),
         Output("cli-commands", "children"),
         FIELD_INPUTS, Input("hidden", "data"), State("econ-input", "data"), State("sim-input", "data"),
+        prevent_initial_call=True,  # sync sets the inputs first (from the link), which calls this once
     )
     def check(*args):
         values = args[:len(FIELDS)]
