@@ -18,64 +18,23 @@ printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the callback client the app's tests use
 
-from analysis.app.layout import widget_value  # noqa: E402
+from app_support import Page  # noqa: E402
+
 from analysis.app.server import create_app, warm_up  # noqa: E402
 from analysis.app.state import FIELD_BY_KEY, FIELDS, RENTAL_KEYS, state_from_scenario  # noqa: E402
 from analysis.core.resources import example_scenarios  # noqa: E402
 from analysis.econ.scenario import load_scenario  # noqa: E402
 from analysis.sim.paths import METHODS  # noqa: E402
-
-
-class Page:
-    """The browser's side of the callbacks: the current values of every component."""
-
-    def __init__(self, app, state: dict[str, str]) -> None:
-        self.client = app.server.test_client()
-        self.map = app.callback_map
-        self.values: dict[tuple[str, str], object] = {("url", "search"): "", ("example", "value"): None,
-                                                      ("throughput-pick", "value"): None}
-        for f in FIELDS:
-            self.values[(f.id, "value")] = widget_value(f, state[f.key])
-        self.values[("hidden", "data")] = {k: v for k, v in state.items() if k not in FIELD_BY_KEY}
-        self.values[("econ-input", "data")] = None
-        self.values[("sim-input", "data")] = None
-
-    def _key(self, first_output: str) -> str:
-        return next(k for k in self.map if k.startswith(".." + first_output + ".") or k.startswith(first_output + "."))
-
-    def post(self, first_output: str, changed: str) -> tuple[float, dict]:
-        """Send one callback request as the browser would; returns (seconds, the response)."""
-        key = self._key(first_output)
-        spec = self.map[key]
-
-        def items(deps):
-            return [{"id": d["id"], "property": d["property"], "value": self.values.get((d["id"], d["property"]))}
-                    for d in deps]
-        outputs = [{"id": o.component_id, "property": o.component_property} for o in spec["output"]] \
-            if isinstance(spec["output"], list) else None
-        body = {"output": key, "outputs": outputs, "inputs": items(spec["inputs"]), "state": items(spec["state"]),
-                "changedPropIds": [changed]}
-        start = time.perf_counter()
-        response = self.client.post("/_dash-update-component", data=json.dumps(body),
-                                    content_type="application/json")
-        elapsed = time.perf_counter() - start
-        if response.status_code == 204:  # every output unchanged
-            return elapsed, {}
-        assert response.status_code == 200, response.get_data(as_text=True)[:500]
-        answer = response.get_json()["response"]
-        for cid, props in answer.items():
-            for prop, value in props.items():
-                self.values[(cid, prop)] = value
-        return elapsed, answer
 
 
 def economic_change(page: Page, utilisation: str) -> dict[str, float]:

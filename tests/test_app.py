@@ -302,5 +302,97 @@ def test_the_cached_provider_chart_is_the_reports(owned):
         p = answers.provider_view(owned, price)
         fresh = provider_bars(p["network_usd_per_gpu_hour"], pd.DataFrame(p["alternatives"]), "COCOON",
                               f"{p['gpu']}: USD per GPU-hour on COCOON against renting it out")
-        assert plain(provider_chart(p["gpu"], "COCOON", p["network_usd_per_gpu_hour"], p["alternatives"])) == \
+        assert plain(provider_chart(p["gpu"], "COCOON", p["network_usd_per_gpu_hour"], p["alternatives"],
+                                    p["alternative_columns"])) == \
             plain(fresh.to_plotly_json())
+
+
+# --------------------------------------------------------------------------- the callbacks, without a browser
+
+
+@pytest.fixture(scope="module")
+def app():
+    from analysis.app.server import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app, base):
+    from app_support import Page
+
+    return Page(app, base)
+
+
+def _shown(response: dict, component: str, prop: str = "children"):
+    return response[component][prop]
+
+
+def test_a_change_answers_with_the_cli_numbers_and_rewrites_the_link(client, base, capsys):
+    out = client.change("workload.utilisation", "0.8")
+    assert "workload.utilisation=0.8" in _shown(out["sync"], "url", "search")
+    assert _shown(out["check"], FIELD_BY_KEY["workload.utilisation"].id + "-msg") == ""
+    kpi = _shown(out["economics"], "kpi-be-util")
+    scenario = read_state({**base, "workload.utilisation": "0.8"}, base).scenario
+    assert kpi["props"]["data-value"] == repr(answers.economics(scenario)["summary"]["break_even_utilisation"])
+    assert "simulation" in out  # the scenario changed: the simulation answers too
+    # a rental input moves only the provider view, not the simulation
+    out = client.change("rental.fee", "0.2")
+    assert "economics" in out and "simulation" not in out
+
+
+def test_a_bad_value_stops_the_answers_and_says_why(client):
+    out = client.change("hardware.gpus", "x")
+    assert "not a number" in _shown(out["check"], FIELD_BY_KEY["hardware.gpus"].id + "-msg")
+    assert _shown(out["check"], FIELD_BY_KEY["hardware.gpus"].id + "-box", "className") == "field bad"
+    assert "economics" not in out and "simulation" not in out
+    out = client.change("hardware.gpus", "2")
+    assert "economics" in out and "simulation" in out
+
+
+def test_a_bad_simulation_value_keeps_the_economics(client):
+    out = client.change("sim.paths", "0")
+    assert "out of range" in _shown(out["check"], FIELD_BY_KEY["sim.paths"].id + "-msg")
+    out = client.change("workload.utilisation", "0.6")
+    assert "economics" in out and "simulation" not in out
+
+
+def test_switching_to_render_answers_in_render(client):
+    client.type("hardware.gpu", "RTX-4090")
+    out = client.change("network.name", "render")
+    assert "USD/RENDER" in _shown(out["economics"], "kpi-be-price")["props"]["children"]
+    assert "RENDER" in _shown(out["simulation"], "sim-status")
+    out = client.change("network.name", "cocoon")  # an RTX 4090 cannot serve COCOON: said at the GPU
+    assert "cannot serve COCOON" in _shown(out["check"], FIELD_BY_KEY["hardware.gpu"].id + "-msg")
+
+
+def test_a_link_sets_the_inputs(client):
+    h200 = state_from_scenario(load_scenario(EXAMPLES["h200_single"]), {"sim.paths": "300"})
+    client.values[("url", "search")] = to_query(h200)
+    _, sync = client.post("url.search", "url.search")
+    assert _shown(sync, FIELD_BY_KEY["hardware.gpu"].id, "value") == "H200"
+    assert _shown(sync, FIELD_BY_KEY["sim.paths"].id, "value") == "300"
+    assert sync["hidden"]["data"]["workload.prompt_tokens_per_output_token"] == "1"
+
+
+def test_start_from_an_example_and_pick_a_measured_throughput(client):
+    client.values[("example", "value")] = "hgx_h100_8x_colo"
+    _, sync = client.post("url.search", "example.value")
+    assert _shown(sync, FIELD_BY_KEY["hardware.gpus"].id, "value") == "8"
+    row = next(r for r in answers.throughput_rows("H100-SXM") if r["output_tokens_per_s"] == 11557)
+    client.values[("throughput-pick", "value")] = row["row"]
+    _, sync = client.post("url.search", "throughput-pick.value")
+    assert _shown(sync, FIELD_BY_KEY["workload.output_tokens_per_s"].id, "value") == "11557"
+    assert "workload.output_tokens_per_s=11557" in _shown(sync, "url", "search")
+
+
+def test_downloads(client, tmp_path):
+    client.change("workload.utilisation", "0.55")
+    _, answer = client.post("download-scenario.data", "download-scenario-btn.n_clicks")
+    data = answer["download-scenario"]["data"]
+    path = tmp_path / data["filename"]
+    path.write_text(data["content"], encoding="utf-8")
+    assert load_scenario(path).workload.utilisation == 0.55
+    _, answer = client.post("download-results.data", "download-results-btn.n_clicks")
+    rows = list(csv.DictReader(io.StringIO(answer["download-results"]["data"]["content"])))
+    assert {r["section"] for r in rows} >= {"breakeven", "provider", "simulation", "strategy hold"}

@@ -25,6 +25,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 
 from analysis.core.errors import DataError
+from analysis.core.plain import plain
 from analysis.econ import compare as cmp
 from analysis.econ.metrics import breakeven_summary, monthly_profit_at, monthly_profit_usd
 from analysis.econ.scenario import Scenario, price_asset, reference_table
@@ -98,21 +99,6 @@ def _throughput_note(scenario: Scenario) -> str:
     return f"throughput {tps:,.0f} output tokens/s per GPU: typed or from the scenario (no measured row matches)"
 
 
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def provider_view(scenario: Scenario, token_usd: float, rental_occupancy: float = 1.0,
                   rental_fee: float = 0.0) -> dict[str, Any]:
     """The provider view of ``cocoon-econ compare``: the network's USD per GPU-hour, renting the
@@ -123,10 +109,11 @@ def provider_view(scenario: Scenario, token_usd: float, rental_occupancy: float 
     market = _cached(("market", gpu), lambda: cmp.market_rental_rate(history))
     be = None if market is None else cmp.break_even_vs_rental(
         scenario, token_usd, market["usd_per_gpu_hour"], rental_occupancy=rental_occupancy, rental_fee=rental_fee)
-    return _plain({"gpu": gpu, "network_usd_per_gpu_hour": cmp.network_usd_per_gpu_hour(scenario, token_usd),
+    return plain({"gpu": gpu, "network_usd_per_gpu_hour": cmp.network_usd_per_gpu_hour(scenario, token_usd),
                    "power_usd_per_gpu_hour": cmp.power_usd_per_gpu_hour(scenario),
                    "utilisation": scenario.workload.utilisation, "rental_occupancy": rental_occupancy,
                    "rental_fee": rental_fee, "alternatives": alternatives.to_dict(orient="records"),
+                  "alternative_columns": list(alternatives.columns),
                    "market_rental": market, "break_even": be})
 
 
@@ -156,7 +143,7 @@ def economics(scenario: Scenario, ton_usd: float | None = None, rental_occupancy
     price = token_price(scenario, ton_usd)
     summary = breakeven_summary(scenario, price["usd"])
     summary.update(ton_usd_date=price["date"], ton_usd_origin=price["origin"], token=price["token"])
-    monthly = _plain({"monthly_profit_usd": monthly_profit_at(scenario, price["usd"], include_capex=True),
+    monthly = plain({"monthly_profit_usd": monthly_profit_at(scenario, price["usd"], include_capex=True),
                       "monthly_cash_profit_usd": monthly_profit_at(scenario, price["usd"], include_capex=False)})
     curve = profit_curve(scenario, price["usd"], [cast(float | None, summary["break_even_ton_usd"]),
                                                   cast(float | None, summary["break_even_ton_usd_cash"])])

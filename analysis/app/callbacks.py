@@ -205,13 +205,17 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
             econ = answers.economics(reading.scenario, reading.ton_usd, reading.rental_occupancy, reading.rental_fee)
         except CocoonEconError as exc:
             return *unchanged, f"not updated: {exc}", no_update
+        except Exception as exc:  # a bug: logged with its traceback, the page keeps its last answer
+            log.exception("economics failed")
+            return *unchanged, f"not updated: the page could not answer ({type(exc).__name__}: {exc})", no_update
         s = econ["summary"]
         values = {**s, "monthly_profit_usd": econ["monthly_profit_usd"],
                   "monthly_cash_profit_usd": econ["monthly_cash_profit_usd"]}
         kpis = [_value(kpi_text(kind, values[key], s), values[key]) for _, _, key, kind in KPIS]
         p = econ["provider"]
         network = "COCOON" if s["pricing_mode"] != "render" else "Render"
-        bars = provider_chart(p["gpu"], network, p["network_usd_per_gpu_hour"], p["alternatives"])
+        bars = provider_chart(p["gpu"], network, p["network_usd_per_gpu_hour"], p["alternatives"],
+                              p["alternative_columns"])
         status = (f"{s['scenario']}: {s['gpus']} GPU(s), {s['token']} at {s['ton_usd']:.4f} USD; income "
                   f"{s['usd_income_per_day']:,.2f} USD/day, profit {s['usd_profit_per_day']:,.2f} USD/day "
                   f"(cash {s['usd_cash_profit_per_day']:,.2f})")
@@ -231,6 +235,10 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
             sim = answers.simulation(reading.scenario, reading.method, reading.paths, reading.seed, reading.ton_usd)
         except CocoonEconError as exc:
             return no_update, no_update, no_update, no_update, f"not updated: {exc}", no_update
+        except Exception as exc:  # a bug: logged with its traceback, the page keeps its last answer
+            log.exception("simulation failed")
+            return (no_update, no_update, no_update, no_update,
+                    f"not updated: the page could not answer ({type(exc).__name__}: {exc})", no_update)
         token = reading.scenario.network.token
         seed = "" if reading.seed is not None else f"; fresh seed {sim['seed']} (type it to repeat the run)"
         status = (f"{sim['method']}, {sim['paths']:,} path(s) x {sim['horizon_days']} days from "

@@ -95,12 +95,13 @@ def fan_chart(band: np.ndarray, strategy: str, title: str,
 
 
 @functools.lru_cache(maxsize=32)
-def _provider_base(gpu: str, network: str, alternatives_json: str) -> dict[str, Any]:
+def _provider_base(gpu: str, network: str, alternatives_json: str, columns: tuple[str, ...]) -> dict[str, Any]:
     import pandas as pd
 
     from analysis.report.charts.compare import provider_bars
 
-    alternatives = pd.DataFrame(json.loads(alternatives_json))
+    # no rental prices on record for the GPU: no bars, the network's line alone
+    alternatives = pd.DataFrame(json.loads(alternatives_json), columns=list(columns))
     return provider_bars(0.0, alternatives, network, _provider_title(gpu, network)).to_plotly_json()
 
 
@@ -108,10 +109,11 @@ def _provider_title(gpu: str, network: str) -> str:
     return f"{gpu}: USD per GPU-hour on {network} against renting it out"
 
 
-def provider_chart(gpu: str, network: str, network_usd_per_gpu_hour: float, alternatives: list[dict]) -> dict:
+def provider_chart(gpu: str, network: str, network_usd_per_gpu_hour: float, alternatives: list[dict],
+                   columns: list[str]) -> dict:
     """The report's :func:`~analysis.report.charts.compare.provider_bars`, drawn once per GPU and
     network; each change only moves the network's income line (the bars are the rental history)."""
-    base = _provider_base(gpu, network, json.dumps(alternatives, sort_keys=True, default=str))
+    base = _provider_base(gpu, network, json.dumps(alternatives, sort_keys=True, default=str), tuple(columns))
     return provider_bars_income(base, network, network_usd_per_gpu_hour)
 
 
