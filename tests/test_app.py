@@ -396,3 +396,17 @@ def test_downloads(client, tmp_path):
     _, answer = client.post("download-results.data", "download-results-btn.n_clicks")
     rows = list(csv.DictReader(io.StringIO(answer["download-results"]["data"]["content"])))
     assert {r["section"] for r in rows} >= {"breakeven", "provider", "simulation", "strategy hold"}
+
+
+def test_the_page_starts_from_a_scenario_file():
+    from app_support import Page
+
+    from analysis.app.server import create_app
+
+    path = EXAMPLES["render_rtx4090"]
+    app = create_app(path)
+    layout = json.dumps(app.server.test_client().get("/_dash-layout").get_json())
+    assert "file: render_rtx4090.toml" in layout and '"RTX-4090"' in layout
+    out = Page(app, state_from_scenario(load_scenario(path), {"sim.paths": "200"})).change("workload.utilisation",
+                                                                                          "0.6")
+    assert "USD/RENDER" in _shown(out["economics"], "kpi-be-price")["props"]["children"]
