@@ -97,7 +97,8 @@ def test_ledger_and_tax_on_the_examples(path, tmp_path, capsys):
     closes = daily_closes("ton")["close_usd"]
     assert ledger["close_usd"].iloc[0] == closes.loc[pd.Timestamp(start)]
     # Cash adds up.
-    expected = (ledger["sales_usd"] - ledger[["power_usd", "colocation_usd", "fixed_usd", "capex_usd"]].sum(axis=1)).cumsum()
+    expected = (ledger["sales_usd"] - ledger[["power_usd", "colocation_usd", "fixed_usd", "capex_usd",
+                                              "node_wallet_usd"]].sum(axis=1)).cumsum()
     assert ledger["cumulative_net_usd"].iloc[-1] == pytest.approx(expected.iloc[-1], rel=1e-9)
     t = pd.read_csv(tax)
     income = t[t["event"] == "income"]

@@ -60,19 +60,26 @@ def test_historical_sell_on_payout_matches_the_engines_ledger(bought):
     path = sim.price_paths
     assert path.shape == (1, horizon + 1)
     np.testing.assert_allclose(path[0, 1:], ledger["close_usd"].to_numpy())
-    # the engine's own sell-on-payout view: cumulative cash plus the terminal value
-    # (unpaid TON at the last close, hardware at book value)
+    # the engine's own sell-on-payout view: cumulative cash plus the terminal value (unpaid TON
+    # at the last close, hardware at market resale), less the node wallets' locked TON, which the
+    # simulation leaves out (bought on day 0, sold at the last close: a few USD per GPU)
+    fee = bought.treasury.trading_fee_bps / 1e4
+    wallet_ton = 8 * 2.1
+    wallet = -wallet_ton * path[0, 0] * (1 + fee) + wallet_ton * path[0, -1] * (1 - fee)
     metrics = path_metrics(bought, path)
-    expected = metrics["cumulative_cash_usd"][0, -1] + metrics["terminal_usd"][0]
+    expected = metrics["cumulative_cash_usd"][0, -1] + metrics["terminal_usd"][0] - wallet
     assert sim.outcomes["sell_on_payout"].net_usd[0] == pytest.approx(expected, rel=1e-12)
     assert ledger["cumulative_net_usd"].iloc[-1] == pytest.approx(metrics["cumulative_cash_usd"][0, -1])
-    # position before the terminal value is the ledger's cumulative cash, day by day
+    # position before the terminal value is the ledger's cumulative cash (without the node
+    # wallets' TON bought on day 1), day by day
     position = sim.positions["sell_on_payout"][0]
-    np.testing.assert_allclose(position[1:-1], ledger["cumulative_net_usd"].to_numpy()[:-1], rtol=1e-12)
+    cash = (ledger["cumulative_net_usd"] + ledger["node_wallet_usd"].cumsum()).to_numpy()
+    np.testing.assert_allclose(position[1:-1], cash[:-1], rtol=1e-12)
     # usd_pegged: the engine's pricing mode, sold on payout
     pegged = dataclasses.replace(bought, pricing=dataclasses.replace(bought.pricing, mode="usd_pegged"))
     pm = path_metrics(pegged, path)
-    assert sim.outcomes["usd_pegged"].net_usd[0] == pytest.approx(pm["cumulative_cash_usd"][0, -1] + pm["terminal_usd"][0])
+    assert sim.outcomes["usd_pegged"].net_usd[0] == pytest.approx(pm["cumulative_cash_usd"][0, -1]
+                                                                  + pm["terminal_usd"][0] - wallet)
 
 
 def test_rolling_has_one_path_per_start(owned):

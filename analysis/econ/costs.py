@@ -1,4 +1,5 @@
-"""Costs of a set-up in USD: capex (straight-line depreciation with salvage), power,
+"""Costs of a set-up in USD: capex (straight-line depreciation with salvage: the accounting
+view), the hardware's market resale value (what NPV and the simulation count), power,
 colocation and fixed monthly costs. Months are 365/12 days; years 365 days.
 
 Per GPU-day power cost (issue 4)::
@@ -11,6 +12,7 @@ Colocation is charged per kW of ``power_kw`` per month; ``fixed_usd_per_month`` 
 from __future__ import annotations
 
 from analysis.core.units import DAYS_PER_YEAR
+from analysis.econ.resale import resale_value_usd
 from analysis.econ.scenario import HardwareConfig, OperationsConfig, Scenario
 
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
@@ -63,3 +65,29 @@ def book_value_usd(hardware: HardwareConfig, days: float) -> float:
 def capex_paid_usd(hardware: HardwareConfig) -> float:
     """Cash spent on hardware at the start: ``capex_usd``, or 0 when ``already_owned``."""
     return 0.0 if hardware.already_owned else hardware.capex_usd
+
+
+# --------------------------------------------------------------------------- market value (issue 14)
+# Straight-line depreciation above is the accounting view (profit after depreciation). What the
+# hardware is worth -- to NPV, IRR and the simulation's net USD -- is its market resale value
+# (analysis.econ.resale): an owned card could be sold on day 0 (that value is forgone by running
+# it) and is sold at the horizon; a bought card ends at its resale value, not its book value.
+
+
+def resale_forgone_usd(hardware: HardwareConfig) -> float:
+    """Resale value given up at day 0 by running cards already owned (``capex_usd``, their
+    market value then); 0 for hardware bought at the start (its price is paid in cash instead)."""
+    return hardware.capex_usd if hardware.already_owned else 0.0
+
+
+def hardware_resale_usd(hardware: HardwareConfig, days: float) -> float:
+    """Market resale value of the whole set-up ``days`` after ``[finance] start``
+    (:func:`analysis.econ.resale.resale_value_usd` from ``capex_usd`` at ``age_years``)."""
+    return float(resale_value_usd(hardware.capex_usd, hardware.gpu, hardware.age_years, days))
+
+
+def hardware_terminal_usd(hardware: HardwareConfig, days: float) -> float:
+    """What the hardware adds to an undiscounted net USD at the horizon ``days``, on top of the
+    cash (which includes ``capex_paid_usd`` on day 0): its resale value then, less the resale value
+    forgone at day 0 when the cards were already owned. The simulation's net USD uses this."""
+    return hardware_resale_usd(hardware, days) - resale_forgone_usd(hardware)

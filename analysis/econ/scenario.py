@@ -29,6 +29,7 @@ from typing import Any
 from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
 from analysis.core.resources import reference_path
+from analysis.econ.resale import resale_curve
 
 NETWORKS = ("cocoon", "render")
 PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
@@ -45,6 +46,7 @@ NETWORK_DEFAULT_ROWS: dict[str, tuple[str, Callable[[float], Any]]] = {
     "reasoning_tokens_price_multiplier": ("reasoning_tokens_price_multiplier", int),
     "payout_threshold_ton": ("min_worker_payout_sum", float),
     "onchain_fee_ton": ("onchain_operation_cost", float),
+    "node_wallet_balance_ton": ("worker_wallet_min_balance", float),
 }
 
 #: COCOON's price in USD per million adjusted tokens (api_token_prices.csv row
@@ -115,7 +117,15 @@ class NetworkConfig:
     completion_tokens_price_multiplier: int = 80000
     reasoning_tokens_price_multiplier: int = 80000
     payout_threshold_ton: float = 10.0
+    # Gas the worker's node wallet spends per payout (an operating cost, topped up from the
+    # payouts): at most one node-wallet operation per payout, the worker's own payout request
+    # (cocoon runners/worker/WorkerRunner.cpp proxy_request_payout, 0.5 TON attached, ~0.01 TON
+    # used, docs/smart-contracts.md). The payout itself reaches the owner whole: the proxy's
+    # wallet pays its gas (runners/proxy/ProxyRunner.cpp worker_payout, 0.7 TON attached).
     onchain_fee_ton: float = 0.01
+    # TON the node wallet must hold before the worker starts (runners/BaseRunner.hpp
+    # min_wallet_balance = 2.1 TON), one wallet per worker (per GPU): capital, bought at the start.
+    node_wallet_balance_ton: float = 2.1
     # Render Network (name = "render"; see analysis/render.py). Defaults: RTX 4090 on the
     # Render compute network, network_parameters.csv rows of the same meaning.
     job_usd_per_gpu_hour: float = 0.35
@@ -153,7 +163,10 @@ class PricingConfig:
 @dataclass(frozen=True)
 class HardwareConfig:
     """The GPUs. ``capex_usd`` is the price of the whole set-up (all ``gpus``), or its
-    current market value when ``already_owned`` (then no cash is spent at the start)."""
+    current market value when ``already_owned`` (then no cash is spent at the start, but the
+    resale value is forgone). ``age_years`` is the cards' age at ``[finance] start`` (0 = new),
+    where the resale curve (:mod:`analysis.econ.resale`) starts; ``life_years`` and
+    ``salvage_fraction`` drive straight-line depreciation (the accounting view) only."""
 
     gpu: str
     gpus: int
@@ -161,6 +174,7 @@ class HardwareConfig:
     life_years: float
     salvage_fraction: float = 0.0
     already_owned: bool = False
+    age_years: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -315,7 +329,8 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
     treasury = _parse_treasury(v, tables["treasury"])
     return Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
                     operations=operations, finance=finance, treasury=treasury, path=path,
-                    description=description, origin=origin, notes=_chain_default_notes(tables["network"], network))
+                    description=description, origin=origin,
+                    notes=_chain_default_notes(tables["network"], network) + hardware_notes(tables["hardware"], hardware))
 
 
 def to_mapping(scenario: Scenario) -> dict[str, Any]:
@@ -382,6 +397,16 @@ def _chain_default_notes(table: Mapping[str, Any], network: NetworkConfig) -> tu
             "(cocoon-econ chain params --save)",)
 
 
+def hardware_notes(table: Mapping[str, Any], hardware: HardwareConfig) -> tuple[str, ...]:
+    """The hardware value's basis, for the CLI to print: the resale curve used and, for owned
+    cards without ``age_years``, the age assumed (issue 14: every default printed)."""
+    notes = [resale_curve(hardware.gpu).note]
+    if hardware.already_owned and "age_years" not in table:
+        notes.append("[hardware] age_years not set: the owned cards are taken as new at [finance] start "
+                     "(age 0, the steepest year of the resale curve); set their age")
+    return tuple(notes)
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -418,9 +443,12 @@ def _parse_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
                        fix="use a non-negative amount of TON (about 0.01 per on-chain operation)")
     if fee_ton >= threshold:
         raise InputError(f"{v.origin}: [network] onchain_fee_ton = {fee_ton!r} is not below payout_threshold_ton "
-                         f"= {threshold!r}; a payout would not cover its own fee")
+                         f"= {threshold!r}; a payout would not cover the node wallet's gas")
+    wallet = v.number("network", t, "node_wallet_balance_ton", defaults["node_wallet_balance_ton"], lo=0.0, hi=1e6,
+                      fix="use the TON the node wallet must hold, 0 or more (COCOON: 2.1 per worker)")
     return NetworkConfig(name=name, price_per_token_nanoton=price, worker_fee_per_token_nanoton=fee,
-                         coefficient=coefficient, payout_threshold_ton=threshold, onchain_fee_ton=fee_ton, **mults)
+                         coefficient=coefficient, payout_threshold_ton=threshold, onchain_fee_ton=fee_ton,
+                         node_wallet_balance_ton=wallet, **mults)
 
 
 def _parse_render_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
@@ -431,7 +459,7 @@ def _parse_render_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
     """
     defaults = {key: conv(network_parameter("render", row)) for key, (row, conv) in RENDER_DEFAULT_ROWS.items()}
     return NetworkConfig(
-        name="render", onchain_fee_ton=0.0,
+        name="render", onchain_fee_ton=0.0, node_wallet_balance_ton=0.0,
         job_usd_per_gpu_hour=v.number("network", t, "job_usd_per_gpu_hour", defaults["job_usd_per_gpu_hour"],
                                       lo=0.0, hi=1000.0, fix="use the customer's USD price per GPU-hour, e.g. 0.35"),
         protocol_fee=v.number("network", t, "protocol_fee", defaults["protocol_fee"], lo=0.0, hi=1.0,
@@ -471,8 +499,10 @@ def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str) -> Hardwa
     salvage = v.number("hardware", t, "salvage_fraction", 0.0, lo=0.0, hi=1.0,
                        fix="use a fraction of capex between 0 and 1")
     owned = v.boolean("hardware", t, "already_owned", False)
+    age = v.number("hardware", t, "age_years", 0.0, lo=0.0, hi=30.0,
+                   fix="use the cards' age in years at [finance] start, 0 (new) or more")
     return HardwareConfig(gpu=gpu, gpus=gpus, capex_usd=capex, life_years=life, salvage_fraction=salvage,
-                          already_owned=owned)
+                          already_owned=owned, age_years=age)
 
 
 def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon") -> WorkloadConfig:

@@ -39,7 +39,12 @@ FIELD_DOCS: dict[tuple[str, str], FieldDoc] = {
     ("network", "reasoning_tokens_price_multiplier"): FieldDoc("80000", "1/10000; root contract"),
     ("network", "payout_threshold_ton"): FieldDoc(
         "10", "TON; the proxy settles a worker on-chain once its unpaid earnings reach this (min_worker_payout_sum)"),
-    ("network", "onchain_fee_ton"): FieldDoc("0.01", "TON per on-chain operation (network_parameters.csv)"),
+    ("network", "onchain_fee_ton"): FieldDoc(
+        "0.01", "TON of gas the node wallet spends per payout, an operating cost (~0.01 TON per on-chain "
+        "operation, network_parameters.csv); payouts themselves arrive whole (the proxy pays their gas)"),
+    ("network", "node_wallet_balance_ton"): FieldDoc(
+        "2.1", "TON the worker's node wallet must hold, per GPU: capital bought at the start "
+        "(BaseRunner.hpp min_wallet_balance, network_parameters.csv)"),
     ("network", "job_usd_per_gpu_hour"): FieldDoc(
         "0.35", "Render only: USD per GPU-hour a job pays (RTX 4090 compute network, network_parameters.csv)"),
     ("network", "protocol_fee"): FieldDoc("0.05", "Render only: fraction kept by the protocol"),
@@ -62,9 +67,14 @@ FIELD_DOCS: dict[tuple[str, str], FieldDoc] = {
     ("hardware", "capex_usd"): FieldDoc(
         "32000", "USD for all the GPUs (and their share of the host); ASSUMPTION -- put your quote here"),
     ("hardware", "life_years"): FieldDoc("4", "years of straight-line depreciation (hardware_and_costs.csv)"),
-    ("hardware", "salvage_fraction"): FieldDoc("0.1", "fraction of capex left at the end of life (book value)"),
+    ("hardware", "salvage_fraction"): FieldDoc(
+        "0.1", "fraction of capex left at the end of life (book value: the accounting view only; NPV uses "
+        "the market resale curve, gpu_resale_curve.csv)"),
     ("hardware", "already_owned"): FieldDoc(
-        "false", "true: no cash spent at the start; capex_usd is then the card's market value"),
+        "false", "true: no cash spent at the start; capex_usd is then the card's market value, forgone at "
+        "the start and recovered at resale at the end"),
+    ("hardware", "age_years"): FieldDoc(
+        "0.0", "years; the cards' age at [finance] start (0 = new), where the resale curve starts"),
     # [workload] -- per GPU
     ("workload", "output_tokens_per_s"): FieldDoc(
         "1500", "output tokens/s per GPU at full load; ASSUMPTION -- measure yours "

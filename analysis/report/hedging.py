@@ -110,7 +110,7 @@ def _intro(sim: Simulation, daily: pd.DataFrame, series: pd.Series) -> str:
         "network prices in USD, so the network carries the TON risk.</p>"
         "<p><b>How to read the numbers.</b> Net USD over the horizon: cash received minus costs, with everything "
         "still held (TON, an open short) sold at the last close net of trading fees, and the hardware at its "
-        "book value (bought) or not counted (already owned, capex sunk). The fan charts show the same position "
+        "market resale value at the end, less the resale value forgone on day 0 when already owned. The fan charts show the same position "
         "day by day (what liquidating that day would leave, capex paid on day 0). P(payback): the position gets "
         "back to zero within the horizon. CVaR 5%: the mean of the worst 5% of outcomes. Drawdown: the largest "
         "fall of the position from its running peak -- for the perp hedge it is the margin a rally would call.</p>"

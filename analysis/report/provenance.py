@@ -29,6 +29,10 @@ REFERENCE_TABLES = {
     "inference_throughput.csv": "Measured LLM serving throughput per GPU (tokens per second).",
     "gpu_rates_reference.csv": "Dated GPU rental prices: hyperscalers, neoclouds, marketplaces and price indices.",
     "api_token_prices.csv": "Centralised inference API prices (USD per million tokens) and COCOON's derived equivalent.",
+    "gpu_resale_prices.csv": "Used and secondary-market GPU prices and published age curves (2023-2026): what a card "
+                             "would sell for.",
+    "gpu_resale_curve.csv": "The resale curve NPV and the simulation value hardware at: residual fraction of the new "
+                            "price by age, derived from gpu_resale_prices.csv (log-linear in age between points).",
 }
 # Time series vendored next to them: summarised, not listed row by row.
 FUNDING_TABLE = "ton_funding_binance.csv"

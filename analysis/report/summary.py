@@ -46,9 +46,11 @@ def build(ctx: ReportContext) -> Section | None:
         f"on {day.date()}, held constant. <i>Break-even (full cost)</i> is the TON price at which income "
         "covers running costs and the hardware's depreciation; <i>break-even (cash)</i> covers running costs "
         "only (power, colocation, fixed). USD per GPU-hour is what one GPU earns per wall-clock hour after "
-        "on-chain and trading fees. Payback counts days from the start until cumulative cash, the hardware "
-        "purchase included, turns positive at this price: simulated day by day over the scenario's horizon, "
-        "and beyond it estimated as the purchase price over the steady cash profit per day (&asymp;).</p>"
+        "the node wallet's gas and trading fees. <i>Profit after depreciation</i> is the accounting view "
+        "(straight-line depreciation). Payback counts days from the start until cumulative cash, the day-0 "
+        "outlay included (the purchase, or the resale value forgone when the card is already owned), turns "
+        "positive at this price: simulated day by day over the scenario's horizon, and beyond it estimated as "
+        "the outlay over the steady cash profit per day (&asymp;). docs/glossary.md defines each figure.</p>"
     )
     table = table_html(
         rows,
@@ -78,10 +80,12 @@ def build(ctx: ReportContext) -> Section | None:
 
 
 def steady_payback_days(metrics: Mapping[str, Any]) -> float | None:
-    """Days for the steady cash profit at a constant price to repay the purchase:
-    ``capex_paid_usd / usd_cash_profit_per_day``; None when nothing was paid or there is no
-    cash profit. (The ledger's ``payback_days`` is exact but only within the horizon.)"""
-    capex = _finite(metrics.get("capex_paid_usd"))
+    """Days for the steady cash profit at a constant price to repay the day-0 outlay:
+    ``initial_outlay_usd / usd_cash_profit_per_day`` (capex paid, or the resale value forgone
+    when the card is already owned; ``capex_paid_usd`` when the outlay is not given); None when
+    nothing is at stake or there is no cash profit. (The ledger's ``payback_days`` is exact but
+    only within the horizon.)"""
+    capex = _finite(metrics.get("initial_outlay_usd", metrics.get("capex_paid_usd")))
     cash_profit = _finite(metrics.get("usd_cash_profit_per_day"))
     if not capex or cash_profit is None or cash_profit <= 0:
         return None
@@ -89,9 +93,13 @@ def steady_payback_days(metrics: Mapping[str, Any]) -> float | None:
 
 
 def payback_text(metrics: Mapping[str, Any], already_owned: bool, life_days: float) -> str:
-    """The payback cell: the ledger's day count within the horizon, else the steady-state estimate."""
-    if already_owned:
-        return "owned (capex sunk)"
+    """The payback cell: the ledger's day count within the horizon, else the steady-state estimate.
+    For a card already owned it is the time for the cash to cover the resale value forgone."""
+    text = _payback_days_text(metrics, life_days)
+    return f"{text} (owned: of the resale value forgone)" if already_owned else text
+
+
+def _payback_days_text(metrics: Mapping[str, Any], life_days: float) -> str:
     exact = _finite(metrics.get("payback_days"))
     if exact is not None:
         return f"{exact:,.0f}"
@@ -153,11 +161,16 @@ def verdict(metrics: Mapping[str, Any], already_owned: bool = False, life_days: 
                 f"{price / full - 1:.0%} above the full-cost break-even of {fmt_number(full, ',.3f', '$')}; {when}.")
     if price >= cash:
         need = full / price - 1
-        lead = ("Worth running, since the card is already owned" if already_owned
+        npv = _finite(metrics.get("npv_usd"))
+        sell = already_owned and npv is not None and npv < 0   # NPV counts the card at market resale
+        lead = ("Covers running costs, but selling the card beats running it" if sell
+                else "Worth running, since the card is already owned" if already_owned
                 else "Covers running costs but not the hardware")
+        resale = (f" With the card at market resale (forgone today, sold at the end), running it over the "
+                  f"horizon has NPV {_signed_usd(npv)}." if sell else "")
         return (f'<span class="warn">{lead}</span>: {token} at {fmt_number(price, ",.3f", "$")} is above the cash '
                 f"break-even of {fmt_number(cash, ',.3f', '$')} but must rise {need:.0%} to "
-                f"{fmt_number(full, ',.3f', '$')} to earn back the hardware's depreciation.")
+                f"{fmt_number(full, ',.3f', '$')} to earn back the hardware's depreciation.{resale}")
     return (f'<span class="bad">Loses money on running costs</span>: {token} must rise {cash / price - 1:.0%} '
             f"from {fmt_number(price, ',.3f', '$')} to {fmt_number(cash, ',.3f', '$')} just to pay for power and "
             f"hosting, and {full / price - 1:.0%} to {fmt_number(full, ',.3f', '$')} to cover the hardware too.")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import InputError
-from analysis.econ.costs import book_value_usd
+from analysis.econ.costs import hardware_terminal_usd
 from analysis.econ.ledger import PathIncome, path_income, payouts_day_major
 from analysis.econ.scenario import Scenario, price_asset
 from analysis.market.funding import daily_funding, funding_rates_per_day, read_funding
@@ -270,7 +270,8 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
                 compiled: bool = True) -> _Setup:
     flat = np.full((1, horizon + 1), start_price)
     expected = path_income(scenario, flat)
-    hardware_end = 0.0 if scenario.hardware.already_owned else book_value_usd(scenario.hardware, horizon)
+    # market resale at the horizon, less the resale forgone on day 0 when owned (issue 14)
+    hardware_end = hardware_terminal_usd(scenario.hardware, horizon)
     fixed = None
     if scenario.pricing.mode == "fixed_token" and scenario.network.name == "cocoon":
         # TON per token does not depend on the TON price: the same income on every path

@@ -11,10 +11,11 @@ option volatility) -- and returns a :class:`StrategyResult`:
     trading fee to unwind it -- what you would have if you liquidated that day. Column ``D`` is
     the liquidated end state, with accrued-but-unpaid TON valued at the last close.
 ``net_usd [P]``
-    the horizon's result: ``position_usd[:, D] + hardware_end_usd``, the hardware valued at
-    the end as the economics engine does (its book value when bought for the project, 0 when
-    already owned -- see :func:`analysis.econ.ledger.terminal_value_usd`), so that a bought GPU
-    costs its depreciation over the horizon, not its price.
+    the horizon's result: ``position_usd[:, D] + hardware_end_usd``, the hardware at its market
+    resale value at the end, less the resale value forgone on day 0 when already owned (see
+    :func:`analysis.econ.costs.hardware_terminal_usd`), so that a GPU costs its loss of market
+    value over the horizon, not its price. The node wallets' locked TON (2.1 per worker) is not
+    in it (a few USD per GPU; the economics engine's NPV counts it).
 
 Policies (``trading_fee_bps`` is charged on every spot sale and every perp trade):
 

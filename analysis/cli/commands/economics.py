@@ -80,10 +80,14 @@ def run_ledger(args: argparse.Namespace) -> int:
     clipped = args.end is None and last < wanted
     print(f"wrote {args.out}: {len(ledger)} days {first} .. {last}"
           + (f" (horizon cut at the last TON close; the scenario runs to {wanted})" if clipped else ""))
-    print(f"  {ledger['payout_ton'].sum():,.2f} TON received in {int(ledger['payouts'].sum())} payouts "
-          f"({ledger['fee_ton'].sum():,.2f} TON on-chain fees; {ledger.attrs['unpaid_ton']:,.2f} TON unpaid at the end)")
+    print(f"  {ledger['payout_ton'].sum():,.2f} TON received whole in {int(ledger['payouts'].sum())} payouts "
+          f"(the proxy pays their gas; {ledger['node_gas_ton'].sum():,.2f} TON kept for the node wallet's own gas; "
+          f"{ledger.attrs['unpaid_ton']:,.2f} TON unpaid at the end)")
     print(f"  sold for {ledger['sales_usd'].sum():,.2f} USD; costs {ledger[['power_usd', 'colocation_usd', 'fixed_usd']].sum().sum():,.2f} USD"
-          f" + capex {ledger['capex_usd'].sum():,.2f} USD; net cash {ledger['cumulative_net_usd'].iloc[-1]:,.2f} USD")
+          f" + capex {ledger['capex_usd'].sum():,.2f} USD + node wallet {ledger.attrs['node_wallet_ton']:g} TON "
+          f"{ledger['node_wallet_usd'].sum():,.2f} USD (capital, still held); "
+          f"ledger net cash {ledger['cumulative_net_usd'].iloc[-1]:,.2f} USD")
+    print(f"  ({ledger.attrs['net_basis']}; docs/glossary.md)")
     if args.tax is not None:
         tax = sell_on_payout_tax_ledger(ledger)
         write_tax_csv(tax, args.tax)
@@ -131,10 +135,11 @@ def _breakeven_text(s: dict, path) -> str:
         f"{tok} price used: {s['ton_usd']:.4f} USD ({when})",
         ("Render Network (jobs priced in USD, paid in RENDER; epoch rewards in RENDER)" if render
          else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {s['utilisation']:.0%} utilisation",
-        f"{tok} per day (net of on-chain fees): {s['ton_per_day']:,.3f} {tok}",
+        f"{tok} per day to sell (payouts whole, less the node wallet's gas): {s['ton_per_day']:,.3f} {tok}",
         f"Income: {_money(s['usd_income_per_day'])} a day = {_money(s['usd_per_gpu_hour'], digits=3)} per GPU-hour",
         "Costs per day: " + ", ".join(f"{k} {v:,.2f}" for k, v in costs.items()) + " USD",
-        f"Profit per day: {_money(s['usd_profit_per_day'])} (cash: {_money(s['usd_cash_profit_per_day'])})",
+        f"Profit per day after straight-line depreciation (accounting view): {_money(s['usd_profit_per_day'])} "
+        f"(cash: {_money(s['usd_cash_profit_per_day'])})",
     ]
     if render:
         lines.append(f"Break-even RENDER price: {_money(s['break_even_ton_usd'], digits=4)} incl. depreciation; "
@@ -151,6 +156,15 @@ def _breakeven_text(s: dict, path) -> str:
     irr = "n/a" if s["irr"] is None else f"{s['irr']:.1%}"
     lines.append(f"Over {s['horizon_days']} days at this price: NPV {_money(s['npv_usd'])}, IRR {irr}, "
                  f"payback {payback} (capex paid {_money(s['capex_paid_usd'])})")
+    if "initial_outlay_usd" in s:   # what NPV counts at both ends (docs/glossary.md)
+        owned = f"resale forgone {_money(s['resale_forgone_usd'])}, " if s["resale_forgone_usd"] else ""
+        wallet = (f"node wallet {s['node_wallet_ton']:g} {tok} = {_money(s['node_wallet_usd'])}"
+                  if s["node_wallet_ton"] else "no node wallet")
+        held = f"unpaid and node-wallet {tok}" if s["node_wallet_ton"] else f"unpaid {tok}"
+        lines.append(f"  NPV basis: day-0 outlay {_money(s['initial_outlay_usd'])} (capex paid {_money(s['capex_paid_usd'])}, "
+                     f"{owned}{wallet}); at the horizon the hardware at market resale "
+                     f"{_money(s['hardware_resale_end_usd'])} (age {s['hardware_age_years']:g} y at start; straight-line "
+                     f"book value {_money(s['hardware_book_end_usd'])}, not used), {held} at the last price; discounted")
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p = commands.add_parser(
         "simulate", help="treasury/hedging strategies of a scenario over simulated TON price paths",
         description="Run the scenario's treasury and hedging strategies over TON price paths and print, per "
-                    "strategy, the distribution of net USD over the horizon (hardware at book value), the "
+                    "strategy, the distribution of net USD over the horizon (hardware at market resale), the "
                     "probability of a loss and of payback, CVaR 5%%, drawdown and days to payback.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
     p.add_argument("--method", choices=METHODS, default="bootstrap",
@@ -57,18 +57,37 @@ def run_simulate(args: argparse.Namespace) -> int:
                    start_price=args.start_price, window_days=args.window_days, drift_annual=args.drift_annual,
                    vol_annual=args.vol_annual, option_vol=args.option_vol, workers=args.workers)
     summary = sim.summary()
+    basis = _net_basis(scenario, sim.horizon_days)
     if args.json:
+        for entry in summary.values():   # which "net" net_usd is (docs/glossary.md), per strategy
+            entry.update(basis)
         print(json.dumps(summary, allow_nan=False))
         return 0
-    print(_text(sim, summary, scenario.treasury.strategy, price_asset(scenario).upper()))
+    print(_text(sim, summary, scenario.treasury.strategy, price_asset(scenario).upper(), basis))
     return 0
 
 
-def _text(sim, summary: dict[str, dict], chosen: str, token: str = "TON") -> str:
+def _net_basis(scenario, horizon_days: int) -> dict:
+    """What the simulation's net USD counts for the hardware (issue 14), for text and JSON."""
+    from analysis.econ.costs import hardware_resale_usd, resale_forgone_usd
+    from analysis.econ.ledger import NET_BASIS
+
+    return {"net_basis": NET_BASIS["simulate"],
+            "hardware_resale_end_usd": hardware_resale_usd(scenario.hardware, horizon_days),
+            "hardware_resale_forgone_usd": resale_forgone_usd(scenario.hardware)}
+
+
+def _text(sim, summary: dict[str, dict], chosen: str, token: str = "TON", basis: dict | None = None) -> str:
     seed = f"; seed {sim.seed_entropy}" if sim.seed_entropy is not None else ""
+    hardware = "hardware at market resale"
+    if basis is not None:
+        hardware += f" {basis['hardware_resale_end_usd']:,.0f} USD"
+        if basis["hardware_resale_forgone_usd"]:
+            hardware += f" less {basis['hardware_resale_forgone_usd']:,.0f} USD resale forgone on day 0 (owned)"
     lines = [f"{sim.scenario}: {sim.method}, {sim.n_paths} path(s) x {sim.horizon_days} days from "
              f"{sim.start_price:.4f} USD/{token}{seed}",
-             f"net USD over the horizon (cash, {token} and hedges liquidated at the end, hardware at book value)",
+             f"simulate net USD over the horizon (cash, {token} and hedges liquidated at the end, {hardware}; "
+             "undiscounted; docs/glossary.md)",
              f"{'strategy':<16}{'mean':>11}{'P5':>11}{'P50':>11}{'P95':>11}{'P(loss)':>9}{'P(payback)':>11}"
              f"{'CVaR 5%':>11}{'drawdown P95':>14}{'payback P50':>12}"]
     for name, s in summary.items():
