@@ -199,11 +199,11 @@ def test_simulation_is_simulate_with_the_seed(name, method, capsys):
                          "--start-price", "1.4", "--json"])
     assert sim["summary"] == cli
     # the fan is the chosen strategy's positions on the same paths: its last day is the net USD
-    # (hardware at book value added) up to the rounding of the two evaluation routes
+    # (the hardware's resale value added) up to the rounding of the two evaluation routes
     chosen = scenario.treasury.strategy
     end = sim["fan"][:, -1]
-    from analysis.econ.costs import book_value_usd
-    hardware = 0.0 if scenario.hardware.already_owned else book_value_usd(scenario.hardware, sim["horizon_days"])
+    from analysis.econ.costs import hardware_terminal_usd
+    hardware = hardware_terminal_usd(scenario.hardware, sim["horizon_days"])
     expected = np.percentile(sim["net_usd"][chosen], [5, 25, 50, 75, 95]) - hardware
     assert end == pytest.approx(expected, rel=1e-9, abs=1e-6)
 

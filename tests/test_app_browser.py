@@ -35,7 +35,7 @@ from analysis.econ.scenario import load_scenario, scenario_with, to_mapping
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-WAIT_MS = 30_000
+WAIT_MS = 60_000   # generous: the machine running the tests may be busy; a pass takes far less
 LIGHT = "?sim.paths=300"   # a hand-written link (the rest from the start scenario): a quicker first simulation
 OWNED = example_scenarios()["h100_sxm_owned"]
 

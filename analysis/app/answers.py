@@ -27,6 +27,8 @@ import numpy as np
 from analysis.core.errors import DataError
 from analysis.core.plain import plain
 from analysis.econ import compare as cmp
+from analysis.econ.costs import hardware_resale_usd, resale_forgone_usd
+from analysis.econ.ledger import NET_BASIS
 from analysis.econ.metrics import breakeven_summary, monthly_profit_at, monthly_profit_usd
 from analysis.econ.scenario import Scenario, price_asset, reference_table
 from analysis.market import rates
@@ -168,6 +170,7 @@ def simulation(scenario: Scenario, method: str = "bootstrap", paths: int = 2000,
     """:func:`~analysis.sim.simulation.simulate` with the CLI's arguments; ``summary`` is what
     ``cocoon-econ simulate --method M --paths N --seed S [--start-price X] --json`` prints.
 
+    Each strategy's entry carries the basis of its net USD (:func:`net_basis`), as the CLI's does.
     ``fan`` holds the P5/P25/P50/P75/P95 of the scenario's strategy's cumulative net USD on each
     day (the same paths, drawn again with the same seed, keeping that one strategy's positions);
     ``net_usd`` each strategy's per-path results (for the distribution chart).
@@ -177,12 +180,22 @@ def simulation(scenario: Scenario, method: str = "bootstrap", paths: int = 2000,
     seed_used = sim.seed_entropy if sim.seed_entropy is not None else seed
     kept = simulate(scenario, method, paths, None, seed_used, [chosen], start_price=start_price, keep_paths=True)
     assert kept.positions is not None  # keep_paths=True keeps them
+    basis = net_basis(scenario, sim.horizon_days)
+    summary = {name: {**metrics, **basis} for name, metrics in sim.summary().items()}
     notes = [_model_note(sim, price_asset(scenario).upper()), _funding_note(sim)]
     return {"scenario": sim.scenario, "method": sim.method, "paths": sim.n_paths, "horizon_days": sim.horizon_days,
             "start_price": sim.start_price, "seed": sim.seed_entropy, "strategy": chosen,
-            "summary": sim.summary(), "fan": fan(kept.positions[chosen]),
+            "summary": summary, "basis": basis, "fan": fan(kept.positions[chosen]),
             "net_usd": {name: sim.outcomes[name].net_usd for name in sim.strategies},
             "notes": [n for n in notes if n]}
+
+
+def net_basis(scenario: Scenario, horizon_days: int) -> dict[str, Any]:
+    """What the simulation's net USD counts for the hardware (docs/glossary.md): the keys
+    ``simulate --json`` adds to each strategy."""
+    return {"net_basis": NET_BASIS["simulate"],
+            "hardware_resale_end_usd": hardware_resale_usd(scenario.hardware, horizon_days),
+            "hardware_resale_forgone_usd": resale_forgone_usd(scenario.hardware)}
 
 
 def _model_note(sim, token: str) -> str:
@@ -243,7 +256,7 @@ def results_csv(econ: dict[str, Any] | None, sim: dict[str, Any] | None) -> str:
         for key, value in s.items():
             if isinstance(value, dict):
                 for k, v in value.items():
-                    writer.writerow(["breakeven", f"{key}.{k}", _cell(v), "USD/day"])
+                    writer.writerow(["breakeven", f"{key}.{k}", _cell(v), "USD/day" if key == "usd_costs_per_day" else ""])
             else:
                 writer.writerow(["breakeven", key, _cell(value), units.get(key, "")])
         writer.writerow(["breakeven", "monthly_profit_usd", _cell(econ["monthly_profit_usd"]), "USD/month"])

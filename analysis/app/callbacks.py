@@ -241,9 +241,13 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
                     f"not updated: the page could not answer ({type(exc).__name__}: {exc})", no_update)
         token = reading.scenario.network.token
         seed = "" if reading.seed is not None else f"; fresh seed {sim['seed']} (type it to repeat the run)"
+        basis = sim["basis"]
+        hardware = f"hardware at market resale {basis['hardware_resale_end_usd']:,.0f} USD"
+        if basis["hardware_resale_forgone_usd"]:
+            hardware += f" less {basis['hardware_resale_forgone_usd']:,.0f} USD resale forgone on day 0 (owned)"
         status = (f"{sim['method']}, {sim['paths']:,} path(s) x {sim['horizon_days']} days from "
                   f"{sim['start_price']:.4f} USD/{token}{seed}. Net USD over the horizon: cash, {token} and hedges "
-                  "liquidated at the end, hardware at book value. * the scenario's strategy.")
+                  f"liquidated at the end, {hardware}; undiscounted. * the scenario's strategy.")
         label = LABELS.get(sim["strategy"], sim["strategy"])
         fan = fan_chart(sim["fan"], sim["strategy"], f"{label}: cumulative net USD, P5-P95 and P25-P75 of the paths")
         dist = outcome_distributions(sim["net_usd"], "Net USD over the horizon per strategy")
