@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="runs of each measurement (median and best shown)")
     parser.add_argument("--paths", type=int, default=2000, help="paths of the simulation (default 2000)")
     args = parser.parse_args()
-    scenario = load_scenario(example_scenarios()["h100_sxm_owned"])
+    scenario = load_scenario(example_scenarios()["h100_nvl_owned"])
     state = state_from_scenario(scenario)
     started = time.perf_counter()
     app = create_app()

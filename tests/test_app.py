@@ -34,7 +34,7 @@ from analysis.econ.metrics import DAYS_PER_MONTH
 from analysis.econ.scenario import load_scenario, to_mapping
 
 EXAMPLES = example_scenarios()
-OWNED = EXAMPLES["h100_sxm_owned"]
+OWNED = EXAMPLES["h100_nvl_owned"]
 
 
 def _json(capsys, argv):
@@ -189,7 +189,7 @@ def test_profit_curve_crosses_zero_at_the_break_even_prices(owned):
         answers.economics(owned, price)["monthly_profit_usd"], rel=1e-9)
 
 
-@pytest.mark.parametrize(("name", "method"), [("h100_sxm_owned", "bootstrap"), ("hgx_h100_8x_colo", "gbm"),
+@pytest.mark.parametrize(("name", "method"), [("h100_nvl_owned", "bootstrap"), ("hgx_h100_8x_colo", "gbm"),
                                               ("render_rtx4090", "bootstrap")])
 def test_simulation_is_simulate_with_the_seed(name, method, capsys):
     path = EXAMPLES[name]
@@ -370,20 +370,30 @@ def test_a_link_sets_the_inputs(client):
     h200 = state_from_scenario(load_scenario(EXAMPLES["h200_single"]), {"sim.paths": "300"})
     client.values[("url", "search")] = to_query(h200)
     _, sync = client.post("url.search", "url.search")
-    assert _shown(sync, FIELD_BY_KEY["hardware.gpu"].id, "value") == "H200"
+    assert _shown(sync, FIELD_BY_KEY["hardware.gpu"].id, "value") == h200["hardware.gpu"] != "H100-NVL"
     assert _shown(sync, FIELD_BY_KEY["sim.paths"].id, "value") == "300"
-    assert sync["hidden"]["data"]["workload.prompt_tokens_per_output_token"] == "1"
+    assert sync["hidden"]["data"]["workload.model"] == h200["workload.model"]
 
 
 def test_start_from_an_example_and_pick_a_measured_throughput(client):
     client.values[("example", "value")] = "hgx_h100_8x_colo"
     _, sync = client.post("url.search", "example.value")
     assert _shown(sync, FIELD_BY_KEY["hardware.gpus"].id, "value") == "8"
-    row = next(r for r in answers.throughput_rows("H100-SXM") if r["output_tokens_per_s"] == 11557)
+    row = answers.throughput_rows("H100-SXM")[-1]
     client.values[("throughput-pick", "value")] = row["row"]
     _, sync = client.post("url.search", "throughput-pick.value")
-    assert _shown(sync, FIELD_BY_KEY["workload.output_tokens_per_s"].id, "value") == "11557"
-    assert "workload.output_tokens_per_s=11557" in _shown(sync, "url", "search")
+    shown = _shown(sync, FIELD_BY_KEY["workload.output_tokens_per_s"].id, "value")
+    assert float(shown) == row["output_tokens_per_s"]
+    assert f"workload.output_tokens_per_s={shown}" in _shown(sync, "url", "search")
+    # the source the scenario's own lookup writes: the page says the row, as breakeven does
+    assert sync["hidden"]["data"]["workload.throughput_source"] == row["source"]
+    out = client.change("workload.utilisation", "0.5")
+    notes = json.dumps(out["economics"]["econ-notes"])
+    assert f"row {row['row']}" in notes
+    # typing a throughput of one's own makes it "given", no longer the row's
+    out = client.change("workload.output_tokens_per_s", "1234")
+    assert out["sync"]["hidden"]["data"]["workload.throughput_source"] == ""
+    assert "no throughput_source given" in json.dumps(out["economics"]["econ-notes"])
 
 
 def test_downloads(client, tmp_path):

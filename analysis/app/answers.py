@@ -27,10 +27,11 @@ import numpy as np
 from analysis.core.errors import DataError
 from analysis.core.plain import plain
 from analysis.econ import compare as cmp
+from analysis.econ import throughput as tp
 from analysis.econ.costs import hardware_resale_usd, resale_forgone_usd
 from analysis.econ.ledger import NET_BASIS
 from analysis.econ.metrics import breakeven_summary, monthly_profit_at, monthly_profit_usd
-from analysis.econ.scenario import Scenario, price_asset, reference_table
+from analysis.econ.scenario import Scenario, price_asset
 from analysis.market import rates
 from analysis.sim.risk import fan
 from analysis.sim.simulation import simulate
@@ -79,26 +80,26 @@ def _alternatives(gpu: str):
 
 
 def throughput_rows(gpu: str | None = None) -> list[dict[str, Any]]:
-    """Measured throughputs (``data/reference/inference_throughput.csv``), for ``gpu`` or all."""
+    """The measured throughputs the scenario's own lookup uses (``inference_throughput_cocoon.csv``,
+    :func:`analysis.econ.throughput.throughput_rows`), for ``gpu`` or all, to pick from."""
     rows = []
-    for i, r in enumerate(reference_table("inference_throughput.csv")):
-        if gpu is not None and r["gpu"] != gpu:
+    for r in tp.throughput_rows():
+        if gpu is not None and r.canonical_gpu != gpu:
             continue
-        rows.append({"row": i, "gpu": r["gpu"], "output_tokens_per_s": float(r["output_tokens_per_s_per_gpu"]),
-                     "label": f"{r['model']} {r['precision']}, {r['engine']}, {r['workload']} on {r['gpu']}: "
-                              f"{float(r['output_tokens_per_s_per_gpu']):,.0f} tok/s",
-                     "source": f"{r['source']}, observed {r['observed']}"})
+        rows.append({"row": r.row, "gpu": r.canonical_gpu, "output_tokens_per_s": r.output_tokens_per_s,
+                     "prompt_tokens_per_output_token": r.prompt_tokens_per_output_token,
+                     "label": f"{r.model} on {r.gpu.split('(')[0].strip()}, {r.engine} {r.precision}, concurrency "
+                              f"{r.concurrency}: {r.output_tokens_per_s:,.0f} tok/s ({r.confidence or 'unrated'})",
+                     "source": tp.reference_source(r), "detail": r.label()})
     return rows
 
 
-def _throughput_note(scenario: Scenario) -> str:
-    tps = scenario.workload.output_tokens_per_s
-    if scenario.network.name == "render" and tps == 0:
-        return "throughput: not used (Render pays per GPU-hour)"
-    for row in throughput_rows(scenario.hardware.gpu):
-        if row["output_tokens_per_s"] == tps:
-            return f"throughput {tps:,.0f} output tokens/s per GPU: {row['label']} ({row['source']})"
-    return f"throughput {tps:,.0f} output tokens/s per GPU: typed or from the scenario (no measured row matches)"
+def throughput_info(scenario: Scenario) -> dict[str, Any] | None:
+    """Where the throughput came from (:func:`analysis.econ.throughput.describe_throughput`), as
+    ``breakeven --json`` reports it; None on Render without a throughput (it pays per GPU-hour)."""
+    if scenario.network.name == "render" and not scenario.workload.output_tokens_per_s:
+        return None
+    return tp.describe_throughput(scenario.workload, scenario.hardware.gpu)
 
 
 def provider_view(scenario: Scenario, token_usd: float, rental_occupancy: float = 1.0,
@@ -144,7 +145,8 @@ def economics(scenario: Scenario, ton_usd: float | None = None, rental_occupancy
     """
     price = token_price(scenario, ton_usd)
     summary = breakeven_summary(scenario, price["usd"])
-    summary.update(ton_usd_date=price["date"], ton_usd_origin=price["origin"], token=price["token"])
+    summary.update(ton_usd_date=price["date"], ton_usd_origin=price["origin"], token=price["token"],
+                   throughput=throughput_info(scenario))
     monthly = plain({"monthly_profit_usd": monthly_profit_at(scenario, price["usd"], include_capex=True),
                       "monthly_cash_profit_usd": monthly_profit_at(scenario, price["usd"], include_capex=False)})
     curve = profit_curve(scenario, price["usd"], [cast(float | None, summary["break_even_ton_usd"]),
@@ -152,7 +154,8 @@ def economics(scenario: Scenario, ton_usd: float | None = None, rental_occupancy
     provider = provider_view(scenario, price["usd"], rental_occupancy, rental_fee)
     when = f"close of {price['date']} ({price['origin']})" if price["date"] else price["origin"]
     notes = [f"{price['token']} price {price['usd']:.4f} USD: {when}",
-             _throughput_note(scenario),
+             *(tp.throughput_lines(summary["throughput"]) if summary["throughput"] is not None else
+               ["throughput: not used (Render pays per GPU-hour)"]),
              f"utilisation {scenario.workload.utilisation:.0%}: a number (typed or from the scenario; observed "
              "demand is not available yet)"]
     if provider["market_rental"] is not None:

@@ -40,6 +40,7 @@ from analysis.report.charts.hedging import LABELS, outcome_distributions
 
 log = logging.getLogger("analysis.app")
 FIELD_INPUTS = [Input(f.id, "value") for f in FIELDS]
+THROUGHPUT_ID = FIELD_BY_KEY["workload.output_tokens_per_s"].id
 
 
 def _state(values, hidden: Mapping[str, str] | None) -> dict[str, str]:
@@ -154,8 +155,17 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
         elif trigger == "throughput-pick":
             if pick is None:
                 return no_update, *unchanged, no_update, no_update
+            # the row's throughput and token mix, and the source the scenario's own lookup would write
             row = next(r for r in answers.throughput_rows() if r["row"] == pick)
-            new = {**current, "workload.output_tokens_per_s": f"{row['output_tokens_per_s']:g}"}
+            new = {**current, "workload.output_tokens_per_s": f"{row['output_tokens_per_s']:g}",
+                   "workload.throughput_source": row["source"]}
+            if row["prompt_tokens_per_output_token"] is not None:
+                new["workload.prompt_tokens_per_output_token"] = f"{row['prompt_tokens_per_output_token']:g}"
+        elif trigger == THROUGHPUT_ID and current.get("workload.throughput_source"):
+            # a typed throughput is no longer the reference row's: it is "given" (docs/throughput.md)
+            current["workload.throughput_source"] = ""
+            hidden_now = {k: v for k, v in current.items() if k not in FIELD_BY_KEY}
+            return to_query(current), *unchanged, hidden_now, no_update
         else:
             return to_query(current), *unchanged, no_update, no_update
         fields = [widget_value(f, new.get(f.key, "")) for f in FIELDS]

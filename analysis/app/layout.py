@@ -67,8 +67,8 @@ def _field(f: Field, text: str) -> html.Div:
 
 
 def throughput_options() -> list[dict[str, Any]]:
-    """The measured rows of ``inference_throughput.csv`` to pick a throughput from."""
-    return [{"label": r["label"], "value": r["row"], "title": r["source"]} for r in throughput_rows()]
+    """The measured rows of ``inference_throughput_cocoon.csv`` to pick a throughput from."""
+    return [{"label": r["label"], "value": r["row"], "title": r["detail"]} for r in throughput_rows()]
 
 
 def _kpi(kpi_id: str, label: str) -> html.Div:

@@ -23,12 +23,12 @@ from analysis.core.resources import example_scenarios
 from analysis.econ.scenario import Scenario, load_scenario
 
 ASSETS = Path(__file__).with_name("assets")
-DEFAULT_EXAMPLE = "h100_sxm_owned"
+DEFAULT_EXAMPLE = "h100_nvl_owned"
 
 
 def create_app(scenario_path: str | Path | None = None) -> Dash:
     """The app, its inputs prefilled from ``scenario_path`` (default: the shipped
-    ``h100_sxm_owned`` example)."""
+    ``h100_nvl_owned`` example)."""
     examples: dict[str, Any] = dict(example_scenarios())
     if scenario_path is None:
         scenario = load_scenario(examples[DEFAULT_EXAMPLE])

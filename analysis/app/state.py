@@ -202,9 +202,7 @@ def _typed(key: str, text: str) -> Any:
     """A scenario key's text as the value its TOML key takes (the validator checks the range)."""
     kind = _TYPES.get(key, "str")
     label = FIELD_BY_KEY[key].label if key in FIELD_BY_KEY else key
-    if kind == "str":
-        if not text.strip() and key not in ("description",):
-            raise _FieldError(f"{label} is empty; choose a value")
+    if kind == "str":  # the validator says when a required text is empty
         return text
     if kind == "bool":
         lowered = text.strip().lower()

@@ -20,7 +20,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                     "(share or bookmark it); the page downloads the scenario as TOML and the results as CSV. "
                     "Everything is served locally: it works offline.")
     p.add_argument("--scenario", type=Path, default=None, metavar="FILE",
-                   help="scenario TOML to start from (default: the shipped example h100_sxm_owned)")
+                   help="scenario TOML to start from (default: the shipped example h100_nvl_owned)")
     p.add_argument("--port", type=_port, default=8050, metavar="N", help="port to listen on (default 8050; 0: any free)")
     p.add_argument("--host", default="127.0.0.1", metavar="ADDR",
                    help="address to listen on (default 127.0.0.1: this machine only)")
