@@ -40,6 +40,8 @@ from analysis.econ.throughput import (
 )
 
 NETWORKS = ("cocoon", "render")
+#: ``[workload] utilisation = "observed"``: the network's paid demand (analysis.econ.demand).
+OBSERVED = "observed"
 PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
 
 #: ``[network]`` key -> (network_parameters.csv row for ``cocoon``, conversion to the key's unit).
@@ -271,6 +273,13 @@ class Scenario:
     description: str = ""
     origin: str = "<scenario>"  # how error messages name it (usually the file name)
     notes: tuple[str, ...] = ()  # where defaults came from, for the CLI to print (e.g. a chain reading)
+    # utilisation = "observed": the analysis.econ.demand.ObservedUtilisation behind workload.utilisation
+    observed_utilisation: Any = None
+
+    @property
+    def utilisation_origin(self) -> str:
+        """``"observed"`` (the network's paid demand) or ``"assumed"`` (a number in the scenario)."""
+        return "observed" if self.observed_utilisation is not None else "assumed"
 
 
 _TABLES: dict[str, type] = {
@@ -359,13 +368,23 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
     pricing = _parse_pricing(v, tables["pricing"])
     hardware = _parse_hardware(v, tables["hardware"], network.name)
     workload = _parse_workload(v, tables["workload"], network.name, hardware.gpu)
+    observed = None
+    notes = _chain_default_notes(tables["network"], network) + hardware_notes(tables["hardware"], hardware)
+    if tables["workload"].get("utilisation") == OBSERVED:
+        if network.name != "cocoon":
+            raise InputError(f'{origin}: [workload] utilisation = "observed" is only known for COCOON (read from its '
+                             "chain); give a Render scenario a fraction between 0 and 1")
+        from analysis.econ.demand import observed_utilisation  # econ.demand imports this module
+
+        observed = observed_utilisation(workload, network)
+        workload = dataclasses.replace(workload, utilisation=observed.utilisation)
+        notes = (*notes, observed.describe())
     operations = _parse_operations(v, tables["operations"])
     finance = _parse_finance(v, tables["finance"])
     treasury = _parse_treasury(v, tables["treasury"])
     return Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
                     operations=operations, finance=finance, treasury=treasury, path=path,
-                    description=description, origin=origin,
-                    notes=_chain_default_notes(tables["network"], network) + hardware_notes(tables["hardware"], hardware))
+                    description=description, origin=origin, notes=notes, observed_utilisation=observed)
 
 
 def to_mapping(scenario: Scenario) -> dict[str, Any]:
@@ -381,6 +400,9 @@ def to_mapping(scenario: Scenario) -> dict[str, Any]:
         out["network"].pop(key, None)
     if scenario.network.name == "render":
         out.pop("pricing")
+    observed = scenario.observed_utilisation
+    if observed is not None and scenario.workload.utilisation == observed.utilisation:
+        out["workload"]["utilisation"] = OBSERVED
     return out
 
 
@@ -544,6 +566,10 @@ def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str) -> Hardwa
 
 def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon", gpu: str = "") -> WorkloadConfig:
     frac = "use a fraction between 0 and 1"
+    given = t.get("utilisation")
+    if isinstance(given, str) and given != OBSERVED:
+        raise InputError(f'{v.origin}: [workload] utilisation = "{given}" is a string, not a number; {frac} or "observed" '
+                         "(the COCOON network's paid demand)")
     # Render pays per GPU-hour, so token throughput is optional there (used only to express
     # the customer's price per million tokens); COCOON pays per token and needs it -- given, or
     # looked up from the measured rows for the model (issue 15).
@@ -586,7 +612,9 @@ def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon"
         cached_prompt_fraction=v.number("workload", t, "cached_prompt_fraction", 0.0, lo=0.0, hi=1.0, fix=frac),
         reasoning_output_fraction=v.number("workload", t, "reasoning_output_fraction", 0.0, lo=0.0, hi=1.0,
                                            fix=frac),
-        utilisation=v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
+        # "observed" is resolved by parse_scenario once the network is known (0.0 until then).
+        utilisation=0.0 if t.get("utilisation") == OBSERVED else
+        v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
         model=model, engine=engine, cc_overhead_fraction=cc, throughput_source=source,
     )
 

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario
+
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
 
 
@@ -18,6 +20,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                     "strategy, the distribution of net USD over the horizon (hardware at market resale), the "
                     "probability of a loss and of payback, CVaR 5%%, drawdown and days to payback.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    add_utilisation_argument(p)
     p.add_argument("--method", choices=METHODS, default="bootstrap",
                    help="price paths: the real path from [finance] start (historical), every historical start "
                         "date (rolling), stationary block bootstrap, GBM or GARCH(1,1)-t (default: bootstrap)")
@@ -47,10 +50,10 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.econ.scenario import price_asset
     from analysis.sim.simulation import simulate
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_cli_scenario(args)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     from analysis.cli.commands.economics import throughput_info, throughput_text
