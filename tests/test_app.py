@@ -137,10 +137,28 @@ def test_a_bad_simulation_value_leaves_the_economics_answering(base, key, text):
     assert reading.economics_ok and not reading.simulation_ok
 
 
-def test_observed_utilisation_says_it_is_not_available_yet(base):
+def test_observed_utilisation_is_the_networks_demand_as_breakeven_reads_it(base, capsys):
     reading = read_state({**base, "utilisation_source": "observed"}, base)
-    assert "not available yet" in reading.errors["workload.utilisation"]
-    assert not reading.economics_ok
+    assert reading.errors == {} and reading.scenario.utilisation_origin == "observed"
+    econ = answers.economics(reading.scenario, 1.6)
+    cli = _json(capsys, ["breakeven", "--scenario", str(OWNED), "--utilisation", "observed", "--ton-usd", "1.6",
+                         "--json"])
+    for key in ("utilisation", "utilisation_origin", "observed_utilisation", "break_even_utilisation",
+                "usd_profit_per_day", "npv_usd"):
+        assert econ["summary"][key] == cli[key], key
+    assert any("utilisation observed on COCOON" in n for n in econ["notes"])
+    # the link and the file keep "observed" (not the number it gave today)
+    state = state_from_scenario(reading.scenario)
+    assert state["utilisation_source"] == "observed"
+    assert 'utilisation = "observed"' in scenario_toml(reading.scenario)
+    # typed into the field, "observed" means the same
+    assert read_state({**base, "workload.utilisation": "observed"}, base).scenario.utilisation_origin == "observed"
+
+
+def test_observed_utilisation_on_render_is_named_at_the_field(base):
+    render = state_from_scenario(load_scenario(EXAMPLES["render_rtx4090"]))
+    reading = read_state({**render, "utilisation_source": "observed"}, render)
+    assert "only known for COCOON" in reading.errors["workload.utilisation"]
 
 
 def test_an_empty_seed_means_fresh_entropy(base):

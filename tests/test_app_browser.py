@@ -259,9 +259,9 @@ def test_bad_values_are_marked_at_the_field_and_the_answers_stay(page, server, t
     assert "need fixing" in page.inner_text("#general-msg")
     time.sleep(0.8)  # a wrongly sent answer would have arrived by now
     assert _value(page, "#kpi-be-price") == good
-    page.check("#f-utilisation-source input[value=observed]")
-    page.wait_for_function("() => document.querySelector('#f-workload-utilisation-msg').innerText"
-                           ".includes('not available yet')", timeout=WAIT_MS)
+    page.check("#f-utilisation-source input[value=observed]")  # still answers nothing: other fields are bad
+    page.wait_for_function("() => location.search.includes('utilisation_source=observed')", timeout=WAIT_MS)
+    assert _value(page, "#kpi-be-price") == good
     page.check("#f-utilisation-source input[value=number]")
     start = state_from_scenario(load_scenario(OWNED))  # the values the page started with
     for key in ("hardware.capex_usd", "workload.utilisation", "operations.pue"):
@@ -274,6 +274,13 @@ def test_bad_values_are_marked_at_the_field_and_the_answers_stay(page, server, t
     be = _cli_json(["breakeven", "--scenario", str(path)], server["cache"], monkeypatch)
     _wait_value(page, "#kpi-be-price", repr(be["break_even_ton_usd"]))
     assert _value(page, "#kpi-npv") == repr(be["npv_usd"]) != npv
+    # utilisation "observed": the network's paid demand, as breakeven --utilisation observed reads it
+    observed = _cli_json(["breakeven", "--scenario", str(path), "--utilisation", "observed"], server["cache"],
+                         monkeypatch)
+    page.check("#f-utilisation-source input[value=observed]")
+    _wait_value(page, "#kpi-npv", repr(observed["npv_usd"]))
+    assert _value(page, "#kpi-be-util") == _num(observed["break_even_utilisation"])
+    assert "utilisation observed on COCOON" in page.inner_text("#econ-notes")
     assert page.inner_text("#f-hardware-gpus-msg") == ""
 
 

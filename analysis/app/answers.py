@@ -145,7 +145,10 @@ def economics(scenario: Scenario, ton_usd: float | None = None, rental_occupancy
     """
     price = token_price(scenario, ton_usd)
     summary = breakeven_summary(scenario, price["usd"])
+    observed = scenario.observed_utilisation
     summary.update(ton_usd_date=price["date"], ton_usd_origin=price["origin"], token=price["token"],
+                   utilisation_origin=scenario.utilisation_origin,   # as breakeven --json says it
+                   observed_utilisation=observed.as_dict() if observed is not None else None,
                    throughput=throughput_info(scenario))
     monthly = plain({"monthly_profit_usd": monthly_profit_at(scenario, price["usd"], include_capex=True),
                       "monthly_cash_profit_usd": monthly_profit_at(scenario, price["usd"], include_capex=False)})
@@ -156,8 +159,9 @@ def economics(scenario: Scenario, ton_usd: float | None = None, rental_occupancy
     notes = [f"{price['token']} price {price['usd']:.4f} USD: {when}",
              *(tp.throughput_lines(summary["throughput"]) if summary["throughput"] is not None else
                ["throughput: not used (Render pays per GPU-hour)"]),
-             f"utilisation {scenario.workload.utilisation:.0%}: a number (typed or from the scenario; observed "
-             "demand is not available yet)"]
+             f"utilisation {scenario.workload.utilisation:.2%}: " + (
+                 "observed, the COCOON network's paid demand (below)" if observed is not None else
+                 "assumed, a number typed or from the scenario (or choose observed demand)")]
     if provider["market_rental"] is not None:
         notes.append(f"market rental rate {provider['market_rental']['usd_per_gpu_hour']:.2f} USD/GPU-h: "
                      f"{provider['market_rental']['source']}")

@@ -38,7 +38,7 @@ UTILISATION_KEY = "workload.utilisation"
 #: The page's own inputs (not scenario keys) and their defaults, as text.
 PAGE_DEFAULTS: dict[str, str] = {
     "ton_usd": "latest",             # "latest" (the latest daily close) or a USD price
-    "utilisation_source": "number",  # "number" or "observed"
+    "utilisation_source": "number",  # "number" or "observed" (COCOON's paid demand, analysis.econ.demand)
     "sim.method": "bootstrap",
     "sim.paths": "2000",
     "sim.seed": "1",                 # a fixed seed: the same page shows the same simulation
@@ -145,6 +145,9 @@ def state_from_scenario(scenario: Scenario, page: Mapping[str, str] | None = Non
             state.update({f"{key}.{k}": _text(v) for k, v in value.items()})
         else:
             state[key] = _text(value)
+    if state.get(UTILISATION_KEY) == scen.OBSERVED:  # the field shows the number observed
+        state["utilisation_source"] = scen.OBSERVED
+        state[UTILISATION_KEY] = _text(scenario.workload.utilisation)
     return state
 
 
@@ -213,6 +216,8 @@ def _typed(key: str, text: str) -> Any:
         raise _FieldError(f"{label} = {text!r} is not true or false")
     if kind == "dt.date":
         return text.strip()
+    if key == UTILISATION_KEY and text.strip().lower() == scen.OBSERVED:
+        return scen.OBSERVED
     if kind == "float | str":  # funding_rate_annual: a number or "historical"
         try:
             return _number(text, label)
@@ -233,6 +238,8 @@ def mapping_from_state(state: Mapping[str, str]) -> tuple[dict[str, Any], dict[s
     mapping: dict[str, Any] = {}
     errors: dict[str, str] = {}
     network = state.get("network.name", "cocoon")
+    if state.get("utilisation_source") == scen.OBSERVED:  # the network's paid demand, not the number shown
+        state = {**state, UTILISATION_KEY: scen.OBSERVED}
     foreign = set(scen.RENDER_KEYS if network == "cocoon" else scen.COCOON_KEYS)
     for key, text in state.items():
         if key in PAGE_DEFAULTS:
@@ -300,9 +307,6 @@ def read_state(state: Mapping[str, str], fallback: Mapping[str, str]) -> Reading
     errors = reading.errors
     page = {k: state.get(k, v) for k, v in PAGE_DEFAULTS.items()}
     _read_page(page, reading)
-    if page["utilisation_source"] == "observed":
-        errors[UTILISATION_KEY] = ("observed utilisation is not available yet (no demand data in the package); "
-                                   "choose \"a number\" and type a fraction between 0 and 1")
     mapping, type_errors = mapping_from_state(state)
     errors.update(type_errors)
     fallback_mapping, _ = mapping_from_state({**fallback, "network.name": state.get("network.name", "cocoon")})
@@ -328,7 +332,7 @@ def read_state(state: Mapping[str, str], fallback: Mapping[str, str]) -> Reading
                 reading.general.append(f"{message} (a key the page does not show; fix it in the link or the file)")
             _set(mapping, found, _get(fallback_mapping, found))
     scenario_errors = [k for k in errors if k not in PAGE_DEFAULTS or k == "utilisation_source"]
-    reading.scenario = None if scenario_errors or reading.general or UTILISATION_KEY in errors else scenario
+    reading.scenario = None if scenario_errors or reading.general else scenario
     return reading
 
 
