@@ -117,8 +117,18 @@ FIELD_DOCS: dict[tuple[str, str], FieldDoc] = {
     ("treasury", "every_days"): FieldDoc("30", "days between sales for periodic policies"),
     ("treasury", "hedge_ratio"): FieldDoc("1.0", "fraction of expected TON hedged by perp_hedge"),
     ("treasury", "trading_fee_bps"): FieldDoc("10", "basis points per trade"),
+    ("treasury", "funding"): FieldDoc(
+        '"historical"', 'perp funding: "historical" (recorded days only), "fixed" (funding_rate_annual) or '
+                        '"bootstrap" (recorded days resampled with their returns); docs/risk.md'),
     ("treasury", "funding_rate_annual"): FieldDoc(
-        '"historical"', 'perpetual funding a short receives: "historical" (recorded rates) or an annual fraction'),
+        "0.0", "fraction per year a short receives on days without a record (and every day when fixed); "
+               "no mean-fill"),
+    ("treasury", "initial_margin_fraction"): FieldDoc("0.10", "perp collateral posted and restored, fraction of notional"),
+    ("treasury", "maintenance_margin_fraction"): FieldDoc("0.05", "margin call below this fraction of notional"),
+    ("treasury", "cost_of_capital_annual"): FieldDoc(
+        "0.10", "fraction per year the collateral costs (default: [finance] discount_rate_annual)"),
+    ("treasury", "max_collateral_usd"): FieldDoc(
+        "50000", "USD; a top-up beyond it liquidates the short at the close (left out: no cap)", True),
     ("treasury", "put_strike"): FieldDoc("0.9", "protective put strike as a fraction of spot"),
     ("treasury", "call_strike"): FieldDoc("1.2", "collar call strike as a fraction of spot"),
     ("treasury", "vol_premium"): FieldDoc("0.1", "mark-up on the option volatility, a fraction"),
