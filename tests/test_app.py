@@ -37,6 +37,11 @@ EXAMPLES = example_scenarios()
 OWNED = EXAMPLES["h100_nvl_owned"]
 
 
+def _numbers(simulate_json: dict) -> dict:
+    """``simulate --json`` without the assumptions it repeats per strategy (the page shows them as notes)."""
+    return {name: {k: v for k, v in entry.items() if k != "assumptions"} for name, entry in simulate_json.items()}
+
+
 def _json(capsys, argv):
     assert main(argv) == 0
     return json.loads(capsys.readouterr().out)
@@ -110,7 +115,7 @@ def test_switching_network_drops_the_other_networks_keys(base):
     ("operations.pue", "0.5", "out of range"),
     ("ton_usd", "-1", "not positive"),
     ("ton_usd", "cheap", "not a number"),
-    ("treasury.funding_rate_annual", "sometimes", "historical"),
+    ("treasury.funding_rate_annual", "sometimes", "not a number"),
     ("treasury.vol_premium", "-0.5", "vol_premium"),   # the policies' own check (TreasuryParams)
     ("hardware.gpu", "RTX-4090", "cannot serve COCOON"),
     ("rental.occupancy", "0", "out of range"),
@@ -215,7 +220,11 @@ def test_simulation_is_simulate_with_the_seed(name, method, capsys):
     sim = answers.simulation(scenario, method, 400, 7, 1.4)
     cli = _json(capsys, ["simulate", "--scenario", str(path), "--method", method, "--paths", "400", "--seed", "7",
                          "--start-price", "1.4", "--json"])
-    assert sim["summary"] == cli
+    assert sim["summary"] == _numbers(cli)
+    # the assumptions simulate lists with its JSON are the ones the page's notes say
+    shown = cli["hold"]["assumptions"]
+    notes = " ".join(sim["notes"])
+    assert shown["drift"] in notes and shown["funding"] in notes
     # the fan is the chosen strategy's positions on the same paths: its last day is the net USD
     # (the hardware's resale value added) up to the rounding of the two evaluation routes
     chosen = scenario.treasury.strategy
@@ -244,7 +253,7 @@ def test_cli_commands_reproduce_the_page(owned, tmp_path, capsys):
     commands = answers.cli_commands(str(path), 1.25, "gbm", 300, 11)
     path.write_text(scenario_toml(owned, commands), encoding="utf-8")
     argv = commands[1].split()[1:] + ["--json"]
-    assert _json(capsys, argv) == answers.simulation(owned, "gbm", 300, 11, 1.25)["summary"]
+    assert _numbers(_json(capsys, argv)) == answers.simulation(owned, "gbm", 300, 11, 1.25)["summary"]
     assert _json(capsys, commands[0].split()[1:] + ["--json"])["break_even_utilisation"] == \
         answers.economics(owned, 1.25)["summary"]["break_even_utilisation"]
 
@@ -438,3 +447,15 @@ def test_the_page_starts_from_a_scenario_file():
     out = Page(app, state_from_scenario(load_scenario(path), {"sim.paths": "200"})).change("workload.utilisation",
                                                                                           "0.6")
     assert "USD/RENDER" in _shown(out["economics"], "kpi-be-price")["props"]["children"]
+
+
+@pytest.mark.parametrize("name", ["h100_nvl_owned", "render_rtx4090"])
+def test_the_page_state_simulates_as_the_original_file(name, capsys):
+    # every key made explicit would peg the USD-pegged network's price at the default instead of
+    # the start price: the page leaves derived keys out, as the file does
+    path = EXAMPLES[name]
+    state = state_from_scenario(load_scenario(path), {"sim.paths": "300"})
+    page = read_state(state, state).scenario
+    sim = answers.simulation(page, "bootstrap", 300, 5)
+    cli = _json(capsys, ["simulate", "--scenario", str(path), "--paths", "300", "--seed", "5", "--json"])
+    assert sim["summary"] == _numbers(cli)

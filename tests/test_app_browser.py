@@ -216,15 +216,18 @@ def test_typed_inputs_give_the_cli_numbers(page, server, tmp_path, monkeypatch):
     print(f"screenshot: {shot}")
 
 
-def test_the_link_restores_the_state(page, browser, server, requests_seen):
+def test_the_link_restores_the_state(page, browser, server, requests_seen, tmp_path, monkeypatch):
     _open(page, server["url"] + LIGHT)
     _type(page, "workload.utilisation", "0.65")
     _type(page, "hardware.capex_usd", "25000")
     page.wait_for_function("() => location.search.includes('hardware.capex_usd=25000')", timeout=WAIT_MS)
     page.wait_for_function("() => location.search.includes('workload.utilisation=0.65')", timeout=WAIT_MS)
     link = page.url
-    before = _value(page, "#kpi-be-util")
-    _wait_value(page, "#kpi-be-util", before)
+    path = tmp_path / "linked.toml"
+    path.write_text(scenario_toml(scenario_with(load_scenario(OWNED), {"workload.utilisation": 0.65,
+                                                                       "hardware.capex_usd": 25000})), encoding="utf-8")
+    be = _cli_json(["breakeven", "--scenario", str(path)], server["cache"], monkeypatch)
+    _wait_value(page, "#kpi-be-util", repr(be["break_even_utilisation"]))  # the answers for the link's state
 
     other = browser.new_context(viewport={"width": 1400, "height": 1000})  # another user: nothing shared
     try:

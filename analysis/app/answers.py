@@ -189,7 +189,7 @@ def simulation(scenario: Scenario, method: str = "bootstrap", paths: int = 2000,
     assert kept.positions is not None  # keep_paths=True keeps them
     basis = net_basis(scenario, sim.horizon_days)
     summary = {name: {**metrics, **basis} for name, metrics in sim.summary().items()}
-    notes = [_model_note(sim, price_asset(scenario).upper()), _funding_note(sim)]
+    notes = [_model_note(sim, price_asset(scenario).upper()), *_assumption_notes(sim, scenario)]
     return {"scenario": sim.scenario, "method": sim.method, "paths": sim.n_paths, "horizon_days": sim.horizon_days,
             "start_price": sim.start_price, "seed": sim.seed_entropy, "strategy": chosen,
             "summary": summary, "basis": basis, "fan": fan(kept.positions[chosen]),
@@ -206,7 +206,7 @@ def net_basis(scenario: Scenario, horizon_days: int) -> dict[str, Any]:
 
 
 def _model_note(sim, token: str) -> str:
-    model = sim.notes.get("model")
+    model = sim.notes.get("model") or {}
     start = f"from {sim.start_price:.4f} USD/{token}"
     if sim.method == "historical":
         return f"price path: the real {token} closes from {sim.notes.get('start')} ({start})"
@@ -214,22 +214,23 @@ def _model_note(sim, token: str) -> str:
         return (f"price paths: every historical start {sim.notes.get('first_start')} .. "
                 f"{sim.notes.get('last_start')}, rescaled to start {start}")
     if sim.method == "bootstrap":
-        return (f"price paths: stationary block bootstrap of {model['returns']} daily {token} returns "
-                f"(mean block {model['block_length']:.1f} days; the history's drift and volatility), {start}")
+        return (f"price paths: stationary block bootstrap of {model.get('returns')} daily {token} returns "
+                f"(mean block {model.get('block_length', float('nan')):.1f} days), {start}")
     if sim.method == "gbm":
-        return (f"price paths: GBM, drift {model['drift_annual']:+.1%}/year and volatility "
-                f"{model['vol_annual']:.1%}/year estimated from the {token} history, {start}")
+        return f"price paths: GBM, volatility {model.get('vol_annual', float('nan')):.1%}/year, {start}"
     return f"price paths: GARCH(1,1)-t fitted on the {token} history (variance capped at the fitted maximum), {start}"
 
 
-def _funding_note(sim) -> str:
-    funding = sim.notes.get("funding_rate_annual")
-    if funding == "historical":
-        return (f"perp funding: historical daily rates where known, else their mean "
-                f"({sim.notes['historical_funding_mean_annual']:+.1%}/year over {sim.notes['historical_funding_days']} "
-                "days on record); positive pays the short")
-    return f"perp funding: {float(funding):+.1%}/year ([treasury] funding_rate_annual)" + (
-        f"; {sim.notes['funding_note']}" if "funding_note" in sim.notes else "")
+def _assumption_notes(sim, scenario: Scenario) -> list[str]:
+    """What ``simulate`` prints under its table: drift, funding, the perp's margin terms."""
+    t, notes = scenario.treasury, sim.notes
+    cap = "no cap" if t.max_collateral_usd is None else f"cap {t.max_collateral_usd:,.0f} USD"
+    out = [f"drift: {notes.get('drift')}", f"perp funding: {notes.get('funding')}; positive pays the short",
+           f"perp margin: initial {t.initial_margin_fraction:.0%} and maintenance {t.maintenance_margin_fraction:.0%} "
+           f"of the short's notional, collateral at {t.cost_of_capital_annual:.1%}/year cost of capital, {cap}; "
+           f"hedge ratio {t.hedge_ratio:.0%}; trading fee {t.trading_fee_bps:g} bps"]
+    out += [f"note: {notes[k]}" for k in ("funding_note", "usd_pegged") if notes.get(k)]
+    return out
 
 
 def cli_commands(file: str, ton_usd: float | None, method: str, paths: int, seed: int | None,

@@ -100,8 +100,12 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field("treasury.every_days", "Sell every", unit="days", help="sell_every"),
         Field("treasury.hedge_ratio", "Hedge ratio", unit="fraction", help="perp_hedge, put_protection, collar"),
         Field("treasury.trading_fee_bps", "Trading fee", unit="bps"),
-        Field("treasury.funding_rate_annual", "Perp funding", unit="per year",
-              help='"historical" or an annual rate (positive pays the short)'),
+        Field("treasury.funding", "Perp funding", "dropdown",
+              choices=(("historical", "historical record (rate below where none)"),
+                       ("fixed", "fixed: the rate below every day"),
+                       ("bootstrap", "bootstrap with the TON returns"))),
+        Field("treasury.funding_rate_annual", "Funding rate", unit="per year",
+              help="days without a record, or every day when fixed (positive pays the short)"),
         Field("treasury.put_strike", "Put strike", unit="x spot"),
         Field("treasury.call_strike", "Call strike", unit="x spot"),
         Field("treasury.vol_premium", "Option vol premium", unit="fraction"),
@@ -136,11 +140,28 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+#: Keys whose absence from a scenario means "derived when it runs" (the USD-pegged network's price
+#: per token is pegged at the start price unless the file sets it): left out unless the file sets them.
+DERIVED_WHEN_ABSENT = ("pricing.usd_per_m_adjusted_tokens",)
+
+
+def scenario_mapping(scenario: Scenario) -> dict[str, Any]:
+    """:func:`analysis.econ.scenario.to_mapping` without the :data:`DERIVED_WHEN_ABSENT` keys the
+    scenario did not set, so that it parses back to the same numbers."""
+    mapping = scen.to_mapping(scenario)
+    given = getattr(scenario, "given_keys", None)
+    for key in DERIVED_WHEN_ABSENT:
+        table, _, name = key.partition(".")
+        if given is not None and key not in given and isinstance(mapping.get(table), dict):
+            mapping[table].pop(name, None)
+    return mapping
+
+
 def state_from_scenario(scenario: Scenario, page: Mapping[str, str] | None = None) -> dict[str, str]:
     """The page state showing ``scenario``: its keys dotted, as text, plus the page defaults."""
     state = dict(PAGE_DEFAULTS)
     state.update(page or {})
-    for key, value in scen.to_mapping(scenario).items():
+    for key, value in scenario_mapping(scenario).items():
         if isinstance(value, Mapping):
             state.update({f"{key}.{k}": _text(v) for k, v in value.items()})
         else:
@@ -429,7 +450,7 @@ def _toml_value(value: Any) -> str:
 def scenario_toml(scenario: Scenario, commands: list[str] | tuple[str, ...] = ()) -> str:
     """The scenario as a TOML file that :func:`analysis.econ.scenario.load_scenario` reads back
     to the same scenario; ``commands`` go on top as comments (the CLI runs that reproduce the page)."""
-    mapping = scen.to_mapping(scenario)
+    mapping = scenario_mapping(scenario)
     lines = ["# Saved from the cocoon-econ app. Reproduce the page with:"]
     lines += [f"#   {c}" for c in commands]
     lines.append("")
