@@ -29,6 +29,7 @@ from typing import Any
 from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
 from analysis.core.resources import reference_path
+from analysis.econ.bounds import SCENARIO_BOUNDS, check_scenario_bounds
 from analysis.econ.resale import resale_curve
 from analysis.econ.throughput import (
     COCOON_DEFAULT_MODEL,
@@ -40,6 +41,8 @@ from analysis.econ.throughput import (
 )
 
 NETWORKS = ("cocoon", "render")
+#: Largest scenario file read (the examples are about 2 KB).
+MAX_SCENARIO_BYTES = 1024 * 1024
 #: ``[workload] utilisation = "observed"``: the network's paid demand (analysis.econ.demand).
 OBSERVED = "observed"
 PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
@@ -400,15 +403,25 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     try:
-        text = path.read_bytes()
+        if path.exists() and not path.is_dir() and not path.is_file():
+            # /dev/zero would be read until memory runs out, a FIFO would wait for a writer forever.
+            raise InputError(f"--scenario: {str(path)!r} is not a regular file; pass a scenario TOML file")
+        with open(path, "rb") as handle:
+            text = handle.read(MAX_SCENARIO_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"--scenario: file {str(path)!r} not found; pass the path of a scenario TOML "
                          "(write one with 'cocoon-econ init', or list the examples with 'cocoon-econ init --list')"
                          ) from None
     except IsADirectoryError:
         raise InputError(f"--scenario: {str(path)!r} is a folder; pass a scenario TOML file") from None
+    except OSError as exc:
+        raise InputError(f"--scenario: cannot read {str(path)!r} ({exc.strerror}); pass a readable file") from None
+    if len(text) > MAX_SCENARIO_BYTES:
+        raise InputError(f"--scenario: {path.name} is larger than {MAX_SCENARIO_BYTES // 1024} KB; a scenario is a "
+                         "few lines of TOML (examples in data/scenarios/)")
     try:
-        mapping = tomllib.loads(text.decode("utf-8"))
+        # utf-8-sig: a byte-order mark (Windows editors add one) is accepted and dropped.
+        mapping = tomllib.loads(text.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise InputError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
                          "save the scenario as UTF-8") from None
@@ -460,10 +473,12 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
     finance = _parse_finance(v, tables["finance"])
     treasury = _parse_treasury(v, tables["treasury"], finance)
     given = frozenset(f"{table}.{key}" for table, raw in tables.items() for key in raw)
-    return Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
-                    operations=operations, finance=finance, treasury=treasury, path=path,
-                    description=description, origin=origin, notes=notes, observed_utilisation=observed,
-                    given_keys=given)
+    scenario = Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
+                        operations=operations, finance=finance, treasury=treasury, path=path,
+                        description=description, origin=origin, notes=notes, observed_utilisation=observed,
+                        given_keys=given)
+    check_scenario_bounds(scenario)  # physically meaningful ranges and cross-field rules, in one place
+    return scenario
 
 
 def to_mapping(scenario: Scenario) -> dict[str, Any]:
@@ -567,6 +582,7 @@ def _parse_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
     fee = v.integer("network", t, "worker_fee_per_token_nanoton", defaults["worker_fee_per_token_nanoton"], lo=1,
                     fix="use a whole number of nanoTON per adjusted token, at least 1")
     coefficient = v.number("network", t, "coefficient", defaults["coefficient"], lo=0.0, lo_open=True,
+                           hi=SCENARIO_BOUNDS[("network", "coefficient")].hi,  # before the rounding below overflows
                            fix="use a positive ratio (1.0 = 1000 in the contract)")
     if abs(coefficient * 1000 - round(coefficient * 1000)) > 1e-9:
         raise InputError(f"{v.origin}: [network] coefficient = {coefficient!r} has more than 3 decimals; "
