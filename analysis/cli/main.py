@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "analysis.cli.commands.chain",      # chain params, chain payouts, reconcile
     "analysis.cli.commands.report",     # report
     "analysis.cli.commands.init",       # init
+    "analysis.cli.commands.app",        # app (Dash, imported only when it runs)
 )
 
 

@@ -889,8 +889,10 @@ def _parse_treasury(v: _Validator, t: Mapping[str, Any], finance: FinanceConfig 
         staking_default = network_parameter("ton", "staking_gross_yield_estimate")
     except KeyError:
         staking_default = 0.033
-    # the hedge's collateral costs the owner's own discount rate unless the table says otherwise
-    capital_default = finance.discount_rate_annual if finance is not None else TreasuryConfig.cost_of_capital_annual
+    # the hedge's collateral costs the owner's own discount rate unless the table says otherwise (floored at
+    # 0: capital never pays to be held; a bad discount rate is reported under its own name by the bounds check)
+    capital_default = (max(finance.discount_rate_annual, 0.0) if finance is not None
+                       else TreasuryConfig.cost_of_capital_annual)
 
     def num(key: str, default: float) -> float:
         return v.number("treasury", t, key, default, fix=TREASURY_RULES[key][4])
