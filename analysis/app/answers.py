@@ -147,6 +147,7 @@ def economics(scenario: Scenario, ton_usd: float | None = None, rental_occupancy
     summary = breakeven_summary(scenario, price["usd"])
     observed = scenario.observed_utilisation
     summary.update(ton_usd_date=price["date"], ton_usd_origin=price["origin"], token=price["token"],
+                   currency=scenario.currency,   # the unit of every money field, as breakeven --json says it
                    utilisation_origin=scenario.utilisation_origin,   # as breakeven --json says it
                    observed_utilisation=observed.as_dict() if observed is not None else None,
                    throughput=throughput_info(scenario))
