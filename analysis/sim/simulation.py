@@ -152,7 +152,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"paths = {n_paths} must be a whole number, at least 1")
     if window_days is not None:
         check_argument("--window-days", window_days)  # arch cannot fit 3 returns
-    for flag, value in (("--start-price", start_price), ("--drift-annual", drift_annual),
+    numeric_drift = drift if isinstance(drift, (int, float)) and not isinstance(drift, bool) else None
+    for flag, value in (("--start-price", start_price), ("--drift-annual", numeric_drift),
                         ("--vol-annual", vol_annual)):
         check_argument(flag, value)
     if method not in ("historical", "rolling"):  # before reading prices or fitting: refuse early (issue 13)
