@@ -99,7 +99,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
              start_price: float | None = None, window_days: int | None = None, drift_annual: float | None = None,
              vol_annual: float | None = None, option_vol: str = "realised", keep_paths: bool = False,
              cache_dir: str | Path | None = None, workers: int | None = None,
-             compiled: bool = True) -> Simulation:
+             compiled: bool = True, funding: pd.DataFrame | None = None) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
     Parameters
@@ -119,6 +119,9 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         depend on it.
     compiled : evaluate every policy of a chunk in one compiled pass (:mod:`analysis.sim.kernels`);
         ``False`` uses the numpy reference, one policy at a time (the same numbers up to rounding).
+    closes, funding : the price history (:func:`~analysis.market.prices.daily_closes`) and the
+        funding payments (:func:`~analysis.market.funding.read_funding`) to use instead of reading
+        them from the cache (a sweep reads them once and ships them to its workers).
     """
     if method not in pathgen.METHODS:
         raise InputError(f"method = {method!r} is not known; use one of {', '.join(pathgen.METHODS)}")
@@ -145,7 +148,10 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         # Only TON funding is on record; a RENDER perp hedge is run at 0 funding (issue 7).
         params = dataclasses.replace(params, funding_rate_annual=0.0)
         notes["funding_note"] = "no RENDER funding history on record: perp hedge at 0 funding"
-    daily = daily_funding(read_funding(cache_dir)) if params.funding_rate_annual == "historical" else None
+    if params.funding_rate_annual == "historical":
+        daily = daily_funding(read_funding(cache_dir) if funding is None else funding)
+    else:
+        daily = None
 
     seed_seq = np.random.SeedSequence(seed)
     if method in ("historical", "rolling"):
