@@ -174,7 +174,8 @@ def run_cell(task: CellTask, market: MarketData, sim_threads: int | None = None,
 def run_sweep(grid: Grid, out: str | Path, *, scheduler: str = "local", workers: int | None = None,
               threads_per_worker: int | None = None, simulation_threads: int | None = None, resume: bool = False,
               progress: bool | None = None, cache_dir: str | Path | None = None,
-              market: MarketData | None = None, echo: Callable[[str], None] | None = None) -> SweepReport:
+              market: MarketData | None = None, echo: Callable[[str], None] | None = None,
+              on_start: Callable[[SweepReport], None] | None = None) -> SweepReport:
     """Run every cell of ``grid`` not yet in ``out`` and write ``out`` (see :mod:`analysis.sweep.results`).
 
     Parameters
@@ -191,6 +192,8 @@ def run_sweep(grid: Grid, out: str | Path, *, scheduler: str = "local", workers:
     progress : show a progress bar on stderr (None: when stderr is a terminal).
     market : the price history to use (default: read once here through the cache).
     echo : where notices go (failed cells, retries); default: stderr, above the progress bar.
+    on_start : called once everything is checked and the engine is up (``report.engine`` set),
+        before the first cell is submitted.
 
     Raises
     ------
@@ -216,10 +219,16 @@ def run_sweep(grid: Grid, out: str | Path, *, scheduler: str = "local", workers:
     todo = [t for t in cell_tasks(grid, seed) if t.index not in done]
     report = SweepReport(out=out, cells=len(grid.cells), done_before=len(done), ran=0, failed=[], rows=0,
                          seconds=0.0, engine=scheduler, seed=seed, manifest=manifest)
-    if todo:
+    if not todo:
+        report.engine = "none (every cell already has results)"
+        if on_start is not None:
+            on_start(report)
+    else:
         results.write_manifest(out, manifest)
         with _engine(scheduler, workers, threads_per_worker, simulation_threads, market) as engine:
             report.engine = engine.description
+            if on_start is not None:
+                on_start(report)
             _drive(engine, grid, todo, out, table_schema, report, progress, say)
     # the combined file's manifest also says how the simulations were set up (fitted model, funding)
     report.rows = results.combine(out, results.with_manifest(table_schema, report.manifest),

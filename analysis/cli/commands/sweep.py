@@ -45,13 +45,19 @@ def run(args: argparse.Namespace) -> int:
     for note in grid.base.notes:
         print(f"note: {note}", file=sys.stderr)
     sim = grid.simulation
-    print(f"{grid.name}: {len(grid.cells)} cell(s) x {len(sim.strategies)} strategies of {grid.base.name} "
-          f"({grid.base.path}); {sim.method}, {sim.paths} path(s) x "
-          f"{sim.horizon_days or grid.base.finance.horizon_days} days", file=sys.stderr)
+
+    def started(report) -> None:
+        todo = report.cells - report.done_before
+        print(f"{grid.name}: {report.cells} cell(s) x {len(sim.strategies)} strategies of {grid.base.name} "
+              f"({grid.base.path}); {sim.method}, {sim.paths} path(s) x "
+              f"{sim.horizon_days or grid.base.finance.horizon_days} days; {todo} to run"
+              + (f", {report.done_before} already done" if report.done_before else "")
+              + f"; engine: {report.engine}", file=sys.stderr)
+
     try:
         report = run_sweep(grid, out, scheduler=args.scheduler, workers=args.workers,
                            threads_per_worker=args.threads_per_worker, resume=args.resume,
-                           progress=False if args.no_progress else None)
+                           progress=False if args.no_progress else None, on_start=started)
     except KeyboardInterrupt:
         print(f"cocoon-econ sweep: interrupted; every finished cell is kept in {parts_dir(out)}; run the same "
               "command with --resume to complete it", file=sys.stderr)
@@ -59,7 +65,6 @@ def run(args: argparse.Namespace) -> int:
     m = report.manifest
     history = ", ".join(f"{asset.upper()} closes {v['first']} .. {v['last']} ({v['origin']})"
                         for asset, v in m["market"].items() if asset != "funding")
-    print(f"engine: {report.engine}")
     print(f"history: {history}; seed {report.seed} (cell i runs with SeedSequence(seed, spawn_key=(i,)))")
     print(f"wrote {out}: {report.rows} row(s) = cells x strategies; {report.ran} cell(s) run now, "
           f"{report.done_before} already there, {report.cells} in the grid, {report.seconds:.1f} s")
