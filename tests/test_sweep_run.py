@@ -319,3 +319,19 @@ def test_a_failed_cell_is_retried_once_reported_and_the_sweep_goes_on(tiny_grid,
     report = run_sweep(tiny_grid, out, scheduler="inprocess", resume=True, progress=False)
     assert report.ran == 1 and report.done_before == 7
     _assert_same(read_results(out), reference)
+
+
+def test_same_paths_puts_every_cell_on_the_grid_seeds_paths(tmp_path, reference):
+    grid = load_grid(_write(tmp_path / "same.toml", TINY.replace("seed = 7", "seed = 7\nsame_paths = true")))
+    report = run_sweep(grid, tmp_path / "same.parquet", scheduler="inprocess", progress=False)
+    frame = read_results(report.out)
+    assert (frame["seed"] == 7).all()
+    hold = frame[frame["strategy"] == "hold"].set_index("cell")
+    # the hedge ratio does not touch `hold`: on the same paths its numbers are the same to the bit
+    for a, b in [(0, 1), (2, 3), (4, 5), (6, 7)]:
+        assert hold.loc[a, "treasury.hedge_ratio"] != hold.loc[b, "treasury.hedge_ratio"]
+        pd.testing.assert_series_equal(hold.loc[a, list(METRICS)], hold.loc[b, list(METRICS)], check_exact=True,
+                                       check_names=False)
+    # with a seed per cell they differ by sampling noise
+    ref = reference[reference["strategy"] == "hold"].set_index("cell")
+    assert ref.loc[0, "mean_usd"] != ref.loc[1, "mean_usd"]

@@ -47,7 +47,7 @@ from analysis.sim.strategies import STRATEGY_NAMES
 
 TOP_KEYS = ("name", "description", "scenario", "axes", "cells", "simulation")
 SIMULATION_KEYS = ("method", "paths", "horizon_days", "strategies", "seed", "start_price", "window_days",
-                   "drift_annual", "vol_annual", "option_vol")
+                   "drift_annual", "vol_annual", "option_vol", "same_paths")
 #: The tables of a scenario whose fields an axis may name (``table.key``).
 SCENARIO_TABLES = ("network", "pricing", "hardware", "workload", "operations", "finance", "treasury")
 #: More cells than this is almost surely a typo (a 10-axis product); the message says how to go on.
@@ -61,6 +61,9 @@ class SimulationConfig:
     Defaults are those of ``cocoon-econ simulate``: ``bootstrap``, 2,000 paths, the scenario's
     ``[finance] horizon_days``, every strategy, the latest close, fitted drift and volatility.
     ``seed`` None: fresh entropy, drawn when the sweep starts and kept in its results.
+    ``same_paths``: every cell on the same price paths (the grid seed itself; common random
+    numbers), so differences between cells are the inputs' alone, not sampling noise; default
+    off: cell ``i`` draws its own paths (:func:`cell_seed`).
     """
 
     method: str = "bootstrap"
@@ -73,6 +76,7 @@ class SimulationConfig:
     drift_annual: float | None = None
     vol_annual: float | None = None
     option_vol: str = "realised"
+    same_paths: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,10 @@ def _parse_simulation(origin: str, table: Any) -> SimulationConfig:
             out[key] = _whole(where, key, table[key], lo=1)
     if "seed" in table:
         out["seed"] = _whole(where, "seed", table["seed"], lo=0)
+    if "same_paths" in table:
+        if not isinstance(table["same_paths"], bool):
+            raise InputError(f"{where} same_paths = {_show(table['same_paths'])} is not valid; use true or false")
+        out["same_paths"] = table["same_paths"]
     for key, positive in (("start_price", True), ("vol_annual", False), ("drift_annual", None)):
         if key in table:
             value = table[key]

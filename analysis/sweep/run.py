@@ -138,8 +138,12 @@ def load_market(grid: Grid, cache_dir: str | Path | None = None) -> MarketData:
 
 
 def cell_tasks(grid: Grid, seed: int) -> list[CellTask]:
-    return [CellTask(index=c.index, label=c.label(), scenario=c.scenario, seed=cell_seed(seed, c.index),
-                     simulation=grid.simulation) for c in grid.cells]
+    """Every cell with its seed: :func:`~analysis.sweep.grid.cell_seed` ``(seed, i)``, or the grid
+    seed itself for every cell with ``[simulation] same_paths = true``."""
+    same = grid.simulation.same_paths
+    return [CellTask(index=c.index, label=c.label(), scenario=c.scenario,
+                     seed=int(seed) if same else cell_seed(seed, c.index), simulation=grid.simulation)
+            for c in grid.cells]
 
 
 def run_cell(task: CellTask, market: MarketData, sim_threads: int | None = None,

@@ -12,12 +12,15 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                    help="scenario TOML file (repeatable); default: the examples in data/scenarios/")
     p.add_argument("--out", type=Path, default=Path("reports/report.html"), metavar="PATH",
                    help="output HTML path (default: reports/report.html)")
+    p.add_argument("--sweep", type=Path, default=None, metavar="PARQUET",
+                   help="add a section for a sweep's results (the --out of cocoon-econ sweep): heat maps and a "
+                        "tornado of what moves net USD")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from analysis.report import build_report
 
-    path = build_report(out=args.out, scenario_files=args.scenario)
+    path = build_report(out=args.out, scenario_files=args.scenario, sweep_file=args.sweep)
     print(f"wrote {path}")
     return 0

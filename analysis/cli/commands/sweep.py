@@ -65,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
     m = report.manifest
     history = ", ".join(f"{asset.upper()} closes {v['first']} .. {v['last']} ({v['origin']})"
                         for asset, v in m["market"].items() if asset != "funding")
-    print(f"history: {history}; seed {report.seed} (cell i runs with SeedSequence(seed, spawn_key=(i,)))")
+    seeds = ("every cell on the same paths ([simulation] same_paths)" if sim.same_paths
+             else "cell i runs with SeedSequence(seed, spawn_key=(i,)), its seed column")
+    print(f"history: {history}; seed {report.seed} ({seeds})")
     print(f"wrote {out}: {report.rows} row(s) = cells x strategies; {report.ran} cell(s) run now, "
           f"{report.done_before} already there, {report.cells} in the grid, {report.seconds:.1f} s")
     if report.failed:
