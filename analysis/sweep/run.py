@@ -415,7 +415,7 @@ class _Dask(_Engine):
                 n = self.n_workers or cores
                 tpw = self.tpw or max(1, cores // n)
                 self.cluster = LocalCluster(n_workers=n, threads_per_worker=tpw, processes=True, host="127.0.0.1",
-                                            dashboard_address=None, silence_logs=logging.ERROR)
+                                            dashboard_address=None, silence_logs=logging.CRITICAL)
                 self.client = Client(self.cluster)
                 where = f"LocalCluster, {n} worker process(es) x {tpw} thread(s)"
             else:
