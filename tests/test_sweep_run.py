@@ -81,6 +81,16 @@ def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_exact=True)
 
 
+def test_the_history_is_not_in_the_tasks(tiny_grid):
+    """Each task carries the cell's scenario and seed; the price history goes to the workers once."""
+    import pickle
+
+    market = load_market(tiny_grid)
+    task = sweep_run.cell_tasks(tiny_grid, 7)[0]
+    assert len(pickle.dumps(task)) * 10 < len(pickle.dumps(market))
+    assert not any(isinstance(v, pd.DataFrame) for v in vars(task).values())
+
+
 def test_rows_columns_and_types(reference, tiny_grid):
     assert list(reference.columns[:5]) == ["cell", *tiny_grid.axes, "strategy"]
     assert set(METRICS) | {"break_even_ton_usd", "break_even_utilisation", "seed"} <= set(reference.columns)
@@ -335,3 +345,20 @@ def test_same_paths_puts_every_cell_on_the_grid_seeds_paths(tmp_path, reference)
     # with a seed per cell they differ by sampling noise
     ref = reference[reference["strategy"] == "hold"].set_index("cell")
     assert ref.loc[0, "mean_usd"] != ref.loc[1, "mean_usd"]
+
+
+def test_ctrl_c_keeps_the_finished_cells_and_says_how_to_go_on(tiny_grid, tmp_path, monkeypatch, capsys):
+    real, seen = sweep_run.simulate, []
+
+    def interrupted(scenario, *args, **kwargs):
+        seen.append(1)
+        if len(seen) == 4:
+            raise KeyboardInterrupt
+        return real(scenario, *args, **kwargs)
+
+    monkeypatch.setattr(sweep_run, "simulate", interrupted)
+    out = tmp_path / "stopped.parquet"
+    assert main(["sweep", "--grid", str(tiny_grid.path), "--scheduler", "inprocess", "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted; every finished cell is kept in {results.parts_dir(out)}" in err and "--resume" in err
+    assert sorted(set(read_results(out)["cell"])) == [0, 1, 2]

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import __version__
-from analysis.core.errors import CocoonEconError, FetchError, InputError
+from analysis.core.errors import CocoonEconError, DataError, FetchError, InputError
 from analysis.core.progress import progress_bar
 from analysis.econ.metrics import break_even_ton_usd, break_even_utilisation
 from analysis.econ.scenario import Scenario, price_asset
@@ -228,7 +228,11 @@ def run_sweep(grid: Grid, out: str | Path, *, scheduler: str = "local", workers:
         if on_start is not None:
             on_start(report)
     else:
-        results.write_manifest(out, manifest)
+        try:
+            results.write_manifest(out, manifest)
+        except OSError as exc:
+            raise InputError(f"--out: cannot write beside {str(out)!r} ({exc.strerror or exc}); choose a writable "
+                             "path") from None
         with _engine(scheduler, workers, threads_per_worker, simulation_threads, market) as engine:
             report.engine = engine.description
             if on_start is not None:
@@ -258,7 +262,12 @@ def _drive(engine: _Engine, grid: Grid, todo: list[CellTask], out: Path, table_s
                 assert result is not None
                 values = {k: results.axis_cell_value(v, types[k]) for k, v in grid.cells[task.index].values.items()}
                 rows = [{"cell": task.index, **values, **row, "seed": task.seed} for row in result.rows]
-                results.write_part(out, table_schema, rows, task.index)
+                try:
+                    results.write_part(out, table_schema, rows, task.index)
+                except OSError as exc:
+                    raise DataError(f"--out: cannot write {results.part_path(out, task.index)} "
+                                    f"({exc.strerror or exc}); the cells finished so far are kept in "
+                                    f"{results.parts_dir(out)}; make room and run again with --resume") from None
                 report.ran += 1
                 report.cell_seconds.append(result.seconds)
                 report.peak_rss_bytes[result.worker] = max(report.peak_rss_bytes.get(result.worker, 0),
