@@ -32,21 +32,20 @@ from analysis.sweep.run import load_market, run_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 STRATEGIES = ["hold", "sell_on_payout", "perp_hedge"]
+
+
+def grid_text(name: str, axes: dict[str, list], paths: int, days: int, seed: int) -> str:
+    """A gbm grid of the H200 example under hold, sell_on_payout and perp_hedge."""
+    lines = [f'name = "{name}"', 'scenario = "h200_single.toml"', "[axes]"]
+    lines += [f'"{key}" = {values}' for key, values in axes.items()]
+    lines += ["[simulation]", 'method = "gbm"', f"paths = {paths}", f"horizon_days = {days}",
+              f"strategies = {STRATEGIES}".replace("'", '"'), f"seed = {seed}"]
+    return "\n".join(lines) + "\n"
+
+
 # 2 x 2 x 2 = 8 cells x 200 paths x 60 days: each engine takes a second or two.
-TINY = """
-    name = "tiny"
-    scenario = "h200_single.toml"
-    [axes]
-    "operations.electricity_usd_per_kwh" = [0.05, 0.20]
-    "workload.utilisation" = [0.1, 0.6]
-    "treasury.hedge_ratio" = [0.0, 1.0]
-    [simulation]
-    method = "gbm"
-    paths = 200
-    horizon_days = 60
-    strategies = ["hold", "sell_on_payout", "perp_hedge"]
-    seed = 7
-"""
+TINY = grid_text("tiny", {"operations.electricity_usd_per_kwh": [0.05, 0.20], "workload.utilisation": [0.1, 0.6],
+                          "treasury.hedge_ratio": [0.0, 1.0]}, paths=200, days=60, seed=7)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -222,19 +221,10 @@ def test_an_unreachable_scheduler_is_one_line_exit_1(tiny_grid, tmp_path, capsys
 # --------------------------------------------------------------------------- resume
 
 
-SLOW = """
-    name = "slow"
-    scenario = "h200_single.toml"
-    [axes]
-    "workload.utilisation" = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
-    "operations.electricity_usd_per_kwh" = [0.05, 0.10, 0.15, 0.20, 0.25]
-    [simulation]
-    method = "gbm"
-    paths = 3000
-    horizon_days = 365
-    strategies = ["hold", "sell_on_payout", "perp_hedge"]
-    seed = 3
-"""
+# 30 cells slow enough (3,000 paths x 365 days each) to be killed mid-way
+SLOW = grid_text("slow", {"workload.utilisation": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+                          "operations.electricity_usd_per_kwh": [0.05, 0.10, 0.15, 0.20, 0.25]},
+                 paths=3000, days=365, seed=3)
 
 
 def test_a_sweep_killed_mid_way_keeps_what_finished_and_resume_runs_the_rest(tmp_path):

@@ -20,7 +20,6 @@ import dataclasses
 import datetime as dt
 import difflib
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
 from analysis.core.resources import reference_path
+from analysis.core.tomlfile import read_toml
 
 NETWORKS = ("cocoon", "render")
 PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
@@ -262,20 +262,7 @@ def load_scenario(path: str | Path) -> Scenario:
         column), or any field is missing, mistyped, out of range or unknown.
     """
     path = Path(path)
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"--scenario: file {str(path)!r} not found; pass the path of a scenario TOML "
-                         "(examples in data/scenarios/)") from None
-    except IsADirectoryError:
-        raise InputError(f"--scenario: {str(path)!r} is a folder; pass a scenario TOML file") from None
-    try:
-        mapping = tomllib.loads(text.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                         "save the scenario as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path.name}: not valid TOML: {exc}; fix the file") from None
+    mapping = read_toml(path, flag="--scenario", kind="scenario", examples="examples in data/scenarios/")
     return parse_scenario(mapping, origin=path.name, path=path)
 
 

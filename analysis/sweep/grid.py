@@ -30,7 +30,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ import numpy as np
 
 from analysis.core.errors import InputError
 from analysis.core.resources import SCENARIO_DIR
+from analysis.core.tomlfile import read_toml
 from analysis.econ.scenario import Scenario, load_scenario, scenario_with, to_mapping
 from analysis.sim.paths import METHODS
 from analysis.sim.simulation import OPTION_VOL_SOURCES
@@ -134,19 +134,7 @@ def load_grid(path: str | Path) -> Grid:
         One line naming the grid file, the cell (index and values) and the field, with the fix.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"--grid: file {str(path)!r} not found; pass the path of a grid TOML "
-                         "(an example is in docs/sweeps.md)") from None
-    except IsADirectoryError:
-        raise InputError(f"--grid: {str(path)!r} is a folder; pass a grid TOML file") from None
-    try:
-        mapping = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path.name}: not valid TOML: {exc}; fix the file") from None
+    mapping = read_toml(path, flag="--grid", kind="grid", examples="an example is in docs/sweeps.md")
     return parse_grid(mapping, path)
 
 
