@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: report test install clean benchmark
+.PHONY: report test check install clean benchmark wheel
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cocoon-econ needs Python 3.11 or newer")'
@@ -18,11 +18,20 @@ install: $(STAMP)
 report: $(STAMP)
 	$(BIN)/cocoon-econ report --out reports/report.html
 
-test: $(STAMP)
+# Lint, import contracts (the layers), types, then the suite.
+check: $(STAMP)
+	$(BIN)/ruff check analysis tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: check
 	$(BIN)/python -m pytest
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/strategies.py
 
+wheel: $(STAMP)
+	$(BIN)/python -m build --wheel --outdir dist .
+
 clean:
-	rm -rf $(VENV) reports .pytest_cache
+	rm -rf $(VENV) reports .pytest_cache dist build

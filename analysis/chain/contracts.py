@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pytoniq_core import Address, Cell, Slice
+from pytoniq_core import Address, Cell, ExternalAddress, Slice
 
 from analysis.core.errors import DataError
 
@@ -271,7 +271,7 @@ class WorkerProxyRequest:
     """A ``cocoon_worker_proxy_request`` body (worker contract -> proxy)."""
 
     query_id: int
-    owner: Address | None
+    owner: Address | ExternalAddress | None   # what a MsgAddress field can hold (the contract writes an internal one)
     state: int
     tokens: int                      # the worker's cumulative adjusted tokens after this request
     worker_part: int | None = None   # nanoTON, when the payload is a payout request

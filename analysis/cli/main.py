@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "analysis.cli.commands.compare",    # compare
     "analysis.cli.commands.chain",      # chain params, chain payouts, reconcile
     "analysis.cli.commands.report",     # report
+    "analysis.cli.commands.init",       # init
     "analysis.cli.commands.sweep",      # sweep
 )
 

@@ -14,7 +14,7 @@
 
 **Break-even against rental.** The *market rental rate* is the median, over the rental
 providers (kinds :data:`RENTAL_KINDS`), of each one's latest price. Assumptions (stated in the
-report and the README):
+report and docs/models.md):
 
 - marketplace and neocloud prices are what the renter pays for the GPU, not all-in for the
   host: the owner pays the electricity either way, so both sides are compared **net of power**;
@@ -58,13 +58,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import DataError, InputError
+from analysis.core.plain import plain
 from analysis.core.units import NANOTON_PER_TON
 from analysis.econ.costs import HOURS_PER_DAY, power_usd_per_gpu_day
 from analysis.econ.metrics import usd_income_per_day, usd_per_gpu_hour
 from analysis.econ.networks import MULTIPLIER_SCALE, daily_tokens_per_gpu
 from analysis.econ.scenario import Scenario, price_asset, reference_table
 from analysis.market import rates
-from analysis.market.prices import daily_closes
+from analysis.market.prices import daily_closes, latest_close
 
 #: Kinds (:func:`analysis.market.rates.provider_kind`) that are "renting the GPU out".
 RENTAL_KINDS = ("marketplace", "neocloud", "market index")
@@ -80,11 +81,9 @@ TOKENS_PER_MILLION = 1e6
 
 
 def latest_price(asset: str, cache_dir: str | Path | None = None) -> tuple[float, str, str]:
-    """The latest daily close of ``asset`` (``"ton"``/``"render"``): ``(usd, day, origin)``."""
-    closes = daily_closes(asset, cache_dir=None if cache_dir is None else str(cache_dir))
-    source = str(closes["source"].iloc[-1]) if "source" in closes.columns else ""
-    origin = ", ".join(x for x in (closes.attrs.get("origin", ""), source) if x)
-    return float(closes["close_usd"].iloc[-1]), closes.index[-1].date().isoformat(), origin
+    """The latest daily close of ``asset`` (``"ton"``/``"render"``): ``(usd, ISO day, origin)``."""
+    latest = latest_close(asset, cache_dir)
+    return latest.close_usd, latest.day.isoformat(), latest.origin
 
 
 def _check_price(value: float, field: str) -> float:
@@ -227,7 +226,7 @@ def market_rental_rate(frame: pd.DataFrame, as_of=None, window_days: int | None 
 
 
 def break_even_vs_rental(scenario: Scenario, token_usd: float, rate_usd_per_gpu_hour: float, *,
-                         rental_occupancy: float = 1.0, rental_fee: float = 0.0) -> dict[str, float | None]:
+                         rental_occupancy: float = 1.0, rental_fee: float = 0.0) -> dict[str, float]:
     """Network vs renting at ``rate``: both net incomes per GPU-hour, the token price and the
     utilisation at which they are equal (see :func:`solve_token_price`, :func:`solve_utilisation`)."""
     rental_net = rental_net_usd_per_gpu_hour(scenario, rate_usd_per_gpu_hour, rental_occupancy, rental_fee)
@@ -426,9 +425,9 @@ def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupa
         hist = beat_market_history(scenario, rates_frame=history, rental_occupancy=rental_occupancy,
                                    rental_fee=rental_fee, cache_dir=cache_dir)
         hist = hist[hist["rental_quotes"] > 0]
-        out["history"] = [{"month": m.strftime("%Y-%m-%d"), **{k: _plain(v) for k, v in row.items()}}
+        out["history"] = [{"month": m.strftime("%Y-%m-%d"), **{k: plain(v) for k, v in row.items()}}
                           for m, row in hist.iterrows()]
-    return _plain(out)
+    return plain(out)
 
 
 def customer_view(scenario: Scenario, token_usd: float, cache_dir: str | Path | None = None) -> dict[str, Any]:
@@ -449,20 +448,3 @@ def customer_view(scenario: Scenario, token_usd: float, cache_dir: str | Path | 
                     render_usd_per_m_output=usd_per_m_output_at_throughput(rate, scenario.workload.output_tokens_per_s))
     view["alternatives"] = alternatives.to_dict(orient="records")
     return view
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    return value

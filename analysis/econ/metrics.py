@@ -26,11 +26,13 @@ year.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
 
 from analysis.core.errors import InputError
+from analysis.core.plain import plain
 from analysis.core.units import NANOTON_PER_TON
 from analysis.econ.costs import (
     DAYS_PER_MONTH,
@@ -266,7 +268,7 @@ def path_metrics(scenario: Scenario, price_paths: np.ndarray) -> dict[str, np.nd
     }
 
 
-def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, object]:
+def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, Any]:
     """Every break-even metric of ``scenario`` at a constant TON price, as plain numbers
     (NaN/inf become None) -- what ``cocoon-econ breakeven --json`` prints."""
     horizon = scenario.finance.horizon_days
@@ -301,18 +303,7 @@ def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, object]:
         "irr": irr(cash, initial_usd=-capex_paid),
         "payback_days": float(pm["payback_days"][0]),
     }
-    return _plain(summary)
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+    return plain(summary)
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -350,6 +341,7 @@ def profit_sensitivity(scenario: Scenario, ton_usd: float, swings=DEFAULT_SWINGS
 
     base = monthly_profit_at(scenario, ton_usd)
     rows = []
+    values: tuple[float, ...]
     for label, key, lo, hi in swings:
         if key == "ton_usd":
             values = (ton_usd * lo, ton_usd * hi)

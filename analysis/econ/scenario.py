@@ -233,6 +233,8 @@ _TABLES: dict[str, type] = {
     "finance": FinanceConfig,
     "treasury": TreasuryConfig,
 }
+#: The scenario tables and the dataclass of each (public: ``cocoon-econ init`` documents every field).
+TABLES = _TABLES
 _TOP_KEYS = ("name", "description", *_TABLES)
 
 # Example values shown when a required key is missing.
@@ -262,7 +264,8 @@ def load_scenario(path: str | Path) -> Scenario:
         column), or any field is missing, mistyped, out of range or unknown.
     """
     path = Path(path)
-    mapping = read_toml(path, flag="--scenario", kind="scenario", examples="examples in data/scenarios/")
+    mapping = read_toml(path, flag="--scenario", kind="scenario",
+                        examples="write one with 'cocoon-econ init', or list the examples with 'cocoon-econ init --list'")
     return parse_scenario(mapping, origin=path.name, path=path)
 
 

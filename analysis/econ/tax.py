@@ -21,6 +21,7 @@ Amounts received are what reached the wallet (net of COCOON's on-chain fee).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import deque
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def tax_summary(tax: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def write_tax_csv(tax: pd.DataFrame, path: str | Path) -> Path:
+def write_tax_csv(tax: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write the tax ledger atomically as CSV (ISO dates, blank where not applicable)."""
     frame = tax.copy()
     for col in ("date", "acquired"):

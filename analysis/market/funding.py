@@ -11,6 +11,7 @@ hedge RECEIVES ``rate x notional`` per payment. Annualised with 365 days.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -19,30 +20,12 @@ from analysis.core.errors import DataError, InputError
 from analysis.core.resources import reference_path
 from analysis.core.units import DAYS_PER_YEAR
 from analysis.market.store import cache_dir as default_cache_dir
+from analysis.market.store import read_funding_csv
 
 VENDORED_FILE = "ton_funding_binance.csv"
 VENDORED_SOURCE = "binance"
 
 COLUMNS = ["time", "rate", "interval_hours", "source"]
-
-
-def _parse(frame: pd.DataFrame, origin: str, source: str | None) -> pd.DataFrame:
-    missing = {"time", "rate", "interval_hours"} - set(frame.columns)
-    if missing:
-        raise DataError(f"{origin}: missing column(s) {', '.join(sorted(missing))}; "
-                        "expected time,rate,interval_hours,source")
-    try:
-        out = pd.DataFrame({
-            "time": pd.to_datetime(frame["time"], utc=True, format="ISO8601"),
-            "rate": frame["rate"].astype(float),
-            "interval_hours": frame["interval_hours"].astype(float),
-        })
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{origin}: unreadable funding rows ({exc}); refresh with cocoon-econ fetch funding") from None
-    if (out["interval_hours"] <= 0).any() or not np.all(np.isfinite(out["rate"])):
-        raise DataError(f"{origin}: interval_hours must be positive and rates finite")
-    out["source"] = source if source is not None else frame["source"].astype(str).to_numpy()
-    return out
 
 
 def read_funding(cache_dir: str | Path | None = None) -> pd.DataFrame:
@@ -54,11 +37,13 @@ def read_funding(cache_dir: str | Path | None = None) -> pd.DataFrame:
     ``source`` (venue key: the cache file's stem, ``binance`` for the vendored file), one row
     per (source, time); a cached row wins over a vendored one at the same time.
     """
-    frames = [_parse(pd.read_csv(reference_path(VENDORED_FILE)), VENDORED_FILE, VENDORED_SOURCE)]
+    # One reader for every funding file (analysis.market.store.read_funding_csv); the venue key is
+    # the file's: "binance" for the vendored history, the stem of a cached file.
+    frames = [read_funding_csv(reference_path(VENDORED_FILE)).assign(source=VENDORED_SOURCE)]
     folder = default_cache_dir(cache_dir) / "funding"
     if folder.is_dir():
         for path in sorted(folder.glob("*.csv")):
-            frames.append(_parse(pd.read_csv(path), str(path), path.stem))
+            frames.append(read_funding_csv(path).assign(source=path.stem))
     payments = pd.concat(frames, ignore_index=True)
     payments = payments.drop_duplicates(subset=["source", "time"], keep="last")
     return payments.sort_values(["time", "source"]).reset_index(drop=True)[COLUMNS]
@@ -94,6 +79,10 @@ def daily_funding(payments: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@overload
+def annualised(rate_per_day: float) -> float: ...
+@overload
+def annualised(rate_per_day: np.ndarray) -> np.ndarray: ...
 def annualised(rate_per_day: float | np.ndarray) -> float | np.ndarray:
     """Daily funding as a fraction per 365-day year (simple, not compounded)."""
     return rate_per_day * DAYS_PER_YEAR

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -126,7 +126,23 @@ def read_price_caches(asset: str = "ton", cache_dir: str | Path | None = None) -
     return out
 
 
-def daily_closes(asset: str = "ton", cache_dir: str | None = None) -> pd.DataFrame:
+class LatestClose(NamedTuple):
+    """The newest daily close of an asset and where it came from."""
+
+    close_usd: float
+    day: dt.date
+    origin: str  # e.g. "snapshot, binance" -- the canonical series' origin and the day's source
+
+
+def latest_close(asset: str = "ton", cache_dir: str | Path | None = None) -> LatestClose:
+    """The latest canonical daily close of ``asset`` (``"ton"``/``"render"``), its UTC day and origin."""
+    closes = daily_closes(asset, cache_dir=None if cache_dir is None else str(cache_dir))
+    source = str(closes["source"].iloc[-1]) if "source" in closes.columns else ""
+    origin = ", ".join(x for x in (closes.attrs.get("origin", ""), source) if x)
+    return LatestClose(float(closes["close_usd"].iloc[-1]), closes.index[-1].date(), origin)
+
+
+def daily_closes(asset: str = "ton", cache_dir: str | Path | None = None) -> pd.DataFrame:
     """The canonical daily close series of ``asset``.
 
     Each day comes from the cache where a cached source has it (sources in the order of
@@ -324,9 +340,9 @@ def refresh_prices(asset: str, source: str, start: dt.date, end: dt.date, *, cac
         write_manifest_entry(key, entry, cache_dir)
     rows = 0 if merged is None else len(merged)
     return Refresh(path=path, requested=runs, new_rows=new_rows, rows=rows,
-                   first=None if not rows else merged.index[0].date().isoformat(),
-                   last=None if not rows else merged.index[-1].date().isoformat(),
-                   gaps=find_gaps(merged.index) if rows else [], notes=notes)
+                   first=None if merged is None or not rows else merged.index[0].date().isoformat(),
+                   last=None if merged is None or not rows else merged.index[-1].date().isoformat(),
+                   gaps=find_gaps(merged.index) if merged is not None and rows else [], notes=notes)
 
 
 def refresh_funding(source: str, start: dt.date, end: dt.date, *, asset: str = "ton",
@@ -371,8 +387,8 @@ def refresh_funding(source: str, start: dt.date, end: dt.date, *, asset: str = "
     rows = 0 if merged is None else len(merged)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     return Refresh(path=path, requested=runs, new_rows=new_rows, rows=rows,
-                   first=None if not rows else merged["time"].iloc[0].strftime(fmt),
-                   last=None if not rows else merged["time"].iloc[-1].strftime(fmt),
+                   first=None if merged is None or not rows else merged["time"].iloc[0].strftime(fmt),
+                   last=None if merged is None or not rows else merged["time"].iloc[-1].strftime(fmt),
                    missing_events=missing)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.core.errors import DataError
@@ -189,6 +190,8 @@ def read_funding_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
                               "source": raw["source"].fillna("")})
     except (ValueError, TypeError) as exc:
         raise DataError(f"{path}: bad value ({exc}); delete it and fetch again") from None
+    if (frame["interval_hours"] <= 0).any() or not np.isfinite(frame["rate"]).all():
+        raise DataError(f"{path}: interval_hours must be positive and rates finite; delete it and fetch again")
     return frame.sort_values("time", kind="stable").reset_index(drop=True)
 
 

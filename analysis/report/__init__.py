@@ -70,7 +70,7 @@ class ReportContext:
 
     @property
     def latest_ton_usd(self) -> tuple[float, pd.Timestamp]:
-        """The latest TON close in USD and its date."""
+        """The latest TON close in USD and its date (from the series loaded once)."""
         closes = self.ton_closes
         return float(closes["close_usd"].iloc[-1]), closes.index[-1]
 
@@ -78,10 +78,10 @@ class ReportContext:
         """The latest USD close of ``asset`` (``"ton"`` or ``"render"``) and its date."""
         if asset == "ton":
             return self.latest_ton_usd
-        from analysis.market.prices import daily_closes
+        from analysis.market.prices import latest_close
 
-        closes = daily_closes(asset, cache_dir=self.cache_dir)
-        return float(closes["close_usd"].iloc[-1]), closes.index[-1]
+        latest = latest_close(asset, self.cache_dir)
+        return latest.close_usd, pd.Timestamp(latest.day)
 
 
 @dataclass
@@ -109,12 +109,10 @@ def check_scenario_files(paths: Iterable[str | Path] | None) -> list[Path] | Non
             tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"--scenario: {path} is not valid TOML ({' '.join(str(exc).split())}); "
-                             "fix the file (examples in data/scenarios/)") from None
+                             "fix the file (examples: cocoon-econ init --list)") from None
         checked.append(path)
-    try:
-        from analysis.econ.scenario import load_scenario
-    except ImportError:  # the engine is not installed in this build: sections skip scenarios
-        return checked
+    from analysis.econ.scenario import load_scenario
+
     for path in checked:
         load_scenario(path)  # raises InputError naming the bad field
     return checked

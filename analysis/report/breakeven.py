@@ -18,7 +18,6 @@ from analysis.core.resources import SCENARIO_DIR
 from analysis.econ.ledger import daily_ledger
 from analysis.econ.metrics import break_even_ton_usd_at, breakeven_summary, monthly_profit_usd, profit_sensitivity
 from analysis.econ.scenario import load_scenario
-from analysis.market.prices import daily_closes
 from analysis.report import ReportContext, Section
 from analysis.report.charts import breakeven as charts
 
@@ -38,9 +37,9 @@ def build(ctx: ReportContext) -> Section | None:
     scenarios = [s for s in (load_scenario(f) for f in files) if s.network.name == "cocoon"]
     if not scenarios:
         return None
-    closes = daily_closes("ton", cache_dir=ctx.cache_dir)
-    today = float(closes["close_usd"].iloc[-1])
-    today_date = closes.index[-1].date()
+    closes = ctx.ton_closes
+    today, today_stamp = ctx.latest_ton_usd
+    today_date = today_stamp.date()
 
     summaries = [breakeven_summary(s, today) for s in scenarios]
     table = pd.DataFrame({

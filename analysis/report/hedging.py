@@ -49,6 +49,7 @@ def build(ctx: ReportContext) -> Section | None:
         sim = simulate(scenario, "bootstrap", REPORT_PATHS, seed=REPORT_SEED, closes=closes, keep_paths=True,
                        cache_dir=ctx.cache_dir)
         summary = sim.summary()
+        assert sim.positions is not None  # keep_paths=True
         name = html.escape(scenario.name)
         figures.append(charts.fan_charts({n: fan(sim.positions[n]) for n in sim.strategies},
                                          title=f"{scenario.name}: cumulative net USD on {sim.n_paths:,} bootstrapped "
@@ -62,6 +63,7 @@ def build(ctx: ReportContext) -> Section | None:
         except CocoonEconError as exc:
             notes.append(f"{name}: no replay ({html.escape(str(exc))})")
         else:
+            assert replay.positions is not None and replay.price_paths is not None  # keep_paths=True
             dates = pd.date_range(REPLAY_START - dt.timedelta(days=1), periods=REPLAY_DAYS + 1, freq="D")
             change = replay.price_paths[0, -1] / replay.price_paths[0, 0] - 1
             figures.append(charts.replay(dates, {n: replay.positions[n][0] for n in replay.strategies},
@@ -144,7 +146,7 @@ def _summary_table(sim: Simulation, summary: dict[str, dict], scenario: Scenario
 
 def _findings(summary: dict[str, dict]) -> str:
     spread = {n: s["p95_usd"] - s["p5_usd"] for n, s in summary.items() if n != "usd_pegged"}
-    narrow = min(spread, key=spread.get)
+    narrow = min(spread, key=lambda n: spread[n])
     safest = max((n for n in summary if n != "usd_pegged"), key=lambda n: summary[n]["p5_usd"])
     base = "sell_on_payout"
     parts = []
@@ -173,7 +175,7 @@ def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame
     """The perp hedge's mean outcome under different funding assumptions."""
     if daily.empty:
         return ""
-    rates = {
+    rates: dict[str, float | str] = {
         "historical (record where known, else its mean)": "historical",
         f"first {FUNDING_WINDOW_DAYS} days on record ({daily.index[0]:%Y-%m})":
             annualised(float(daily["rate_per_day"].iloc[:FUNDING_WINDOW_DAYS].mean())),

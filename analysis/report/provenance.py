@@ -71,13 +71,10 @@ def scenario_parameters(path: Path) -> list[dict[str, Any]]:
 
 def effective_parameters(path: Path) -> list[dict[str, Any]]:
     """:func:`scenario_parameters` plus every value the file leaves to its default, as the economics
-    engine reads the scenario (``analysis.econ.scenario.to_mapping``); defaults are marked as such.
-    Without the engine, just the file's values."""
+    engine reads the scenario (``analysis.econ.scenario.to_mapping``); defaults are marked as such."""
+    from analysis.econ.scenario import load_scenario, to_mapping
+
     rows = scenario_parameters(path)
-    try:
-        from analysis.econ.scenario import load_scenario, to_mapping
-    except ImportError:
-        return rows
     try:
         scenario = load_scenario(path)
     except CocoonEconError:  # build_report validates first; a partial file still shows what it sets

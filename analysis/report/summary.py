@@ -17,17 +17,15 @@ from analysis.report import ReportContext, Section, fmt_number, table_html
 
 
 def build(ctx: ReportContext) -> Section | None:
-    """One row and one verdict per scenario; ``None`` without scenarios or the engine."""
+    """One row and one verdict per scenario; ``None`` without scenarios."""
     paths = ctx.scenario_paths()
     if not paths:
         return None
-    try:
-        from analysis.econ.metrics import breakeven_summary
-        from analysis.econ.scenario import load_scenario, price_asset
-    except ImportError:  # the economics engine is not part of this build yet
-        return None
+    from analysis.econ.metrics import breakeven_summary
+    from analysis.econ.scenario import load_scenario, price_asset
+
     ton_usd, day = ctx.latest_ton_usd
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path in paths:
         scenario = load_scenario(path)
         asset = price_asset(scenario)

@@ -119,10 +119,8 @@ def _sources_html(ctx: ReportContext) -> str:
 
 def _disagreement_html(ctx: ReportContext) -> str:
     """How far the stored sources' closes differ where they overlap (nothing with the snapshot alone)."""
-    try:
-        from analysis.market.prices import source_disagreement
-    except ImportError:  # the cache layer is not part of this build
-        return ""
+    from analysis.market.prices import source_disagreement
+
     pairs = source_disagreement("ton", cache_dir=ctx.cache_dir)
     if pairs.empty:
         return ""

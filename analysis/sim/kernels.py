@@ -22,6 +22,8 @@ It is compiled on first use and cached on disk (``cache=True``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numba
 import numpy as np
 
@@ -150,7 +152,7 @@ def _scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_id
                 payback[k, lo + i] = pb if pb < np.inf else np.nan
 
 
-def _coefficients(values: list[np.ndarray | None], D1: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _coefficients(values: Sequence[np.ndarray | None], D1: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per policy a ``[D+1, 1|P]`` array (or None = 0) as (``day [K, D+1]``, ``path [M, D+1, P]``, ``idx [K]``)."""
     K = len(values)
     day = np.zeros((K, D1))
@@ -182,7 +184,8 @@ def scan_policies(terms: list[PolicyTerms]) -> list[PathOutcomes]:
     D1, P = S.shape
     K = len(terms)
     kind = np.array([COVER_COSTS if t.kind == "cover_costs" else LINEAR for t in terms], dtype=np.int64)
-    a_values, b_values = [], []
+    a_values: list[np.ndarray | None] = []
+    b_values: list[np.ndarray | None] = []
     b_costs = np.zeros((K, D1))
     events: list[np.ndarray] = []
     ev_at = np.full((K, D1), -1, dtype=np.int64)

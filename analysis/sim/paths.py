@@ -32,7 +32,9 @@ METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
 class PathModel(Protocol):
     """A fitted random generator of price paths."""
 
-    start_price: float
+    @property
+    def start_price(self) -> float:  # read-only: the models are frozen dataclasses
+        """The price every path starts at (day 0)."""
 
     def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         """Price paths ``[n_paths, horizon_days + 1]`` starting at ``start_price``."""
@@ -369,33 +371,6 @@ def fit_garch(closes: pd.DataFrame | pd.Series, start_price: float | None = None
     return GarchModel(mu=float(params["mu"]), omega=float(params["omega"]), alpha=float(params["alpha[1]"]),
                       beta=float(params["beta[1]"]), nu=float(params["nu"]), first_variance=first_variance,
                       start_price=_start_price(closes, start_price), max_variance=max(max_variance, first_variance))
-
-
-# ---------------------------------------------------------------------------------------------
-# one-call conveniences
-
-
-def bootstrap_paths(closes: pd.DataFrame | pd.Series, n_paths: int, horizon_days: int, seed: int | None = None,
-                    start_price: float | None = None, window_days: int | None = None,
-                    block_length: float | None = None) -> np.ndarray:
-    """Fit :func:`fit_bootstrap` and draw ``n_paths`` paths with ``numpy.random.default_rng(seed)``."""
-    model = fit_bootstrap(closes, start_price, window_days, block_length)
-    return model.sample(n_paths, horizon_days, np.random.default_rng(seed))
-
-
-def gbm_paths(closes: pd.DataFrame | pd.Series, n_paths: int, horizon_days: int, seed: int | None = None,
-              start_price: float | None = None, window_days: int | None = None,
-              drift_annual: float | None = None, vol_annual: float | None = None) -> np.ndarray:
-    """Fit :func:`fit_gbm` and draw ``n_paths`` paths with ``numpy.random.default_rng(seed)``."""
-    model = fit_gbm(closes, start_price, window_days, drift_annual, vol_annual)
-    return model.sample(n_paths, horizon_days, np.random.default_rng(seed))
-
-
-def garch_paths(closes: pd.DataFrame | pd.Series, n_paths: int, horizon_days: int, seed: int | None = None,
-                start_price: float | None = None, window_days: int | None = None) -> np.ndarray:
-    """Fit :func:`fit_garch` and draw ``n_paths`` paths with ``numpy.random.default_rng(seed)``."""
-    model = fit_garch(closes, start_price, window_days)
-    return model.sample(n_paths, horizon_days, np.random.default_rng(seed))
 
 
 def fit_model(method: str, closes: pd.DataFrame | pd.Series, start_price: float | None = None,

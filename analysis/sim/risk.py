@@ -54,8 +54,9 @@ def path_outcomes(position_usd: np.ndarray, net_usd: np.ndarray) -> PathOutcomes
 def scan_positions(rows: Iterable[np.ndarray], hardware_end_usd: float = 0.0) -> PathOutcomes:
     """Per-path outcomes from a policy's position given one day at a time (days 0..D).
 
-    ``rows`` is what :func:`analysis.sim.strategies.iter_positions` yields: one ``[P]`` vector per
-    day (a reused buffer is fine). One pass, a few vector operations per day over all paths;
+    ``rows`` are a policy's positions (``position_usd`` column by column, as
+    :func:`analysis.sim.strategies.run_strategy` computes them): one ``[P]`` vector per day
+    (a reused buffer is fine). One pass, a few vector operations per day over all paths;
     ``net_usd`` is the last day's position plus ``hardware_end_usd``.
     """
     rows = iter(rows)
@@ -114,6 +115,9 @@ def scan_blocks(blocks: Iterable[tuple[int, np.ndarray]], hardware_end_usd: floa
             # payback looks at days 1..D; when every path starts below zero, the running peak from
             # day 0 is below zero exactly when the one from day 1 is (see scan_positions)
             exact = bool(np.any(start >= 0))
+        # the first block starts at day 0 (the contract above), so the state exists from here on
+        assert peak is not None and drawdown is not None and payback is not None
+        assert paid is not None and pk_buf is not None
         pk = pk_buf[:n]
         np.maximum(peak, block[0], out=pk[0])
         for i in range(1, n):
@@ -134,6 +138,7 @@ def scan_blocks(blocks: Iterable[tuple[int, np.ndarray]], hardware_end_usd: floa
         np.subtract(pk, block, out=pk)      # fall from the running peak
         np.maximum(drawdown, pk.max(axis=0), out=drawdown)
         last = block[n - 1]
+    assert payback is not None and drawdown is not None, "no blocks: the blocks cover days 0..D"
     return PathOutcomes(net_usd=np.array(last, dtype=float) + hardware_end_usd, payback_day=payback,
                         max_drawdown_usd=drawdown)
 

@@ -18,14 +18,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 
 from analysis.core.errors import InputError
 from analysis.econ.costs import book_value_usd
-from analysis.econ.ledger import path_income, payouts_day_major
+from analysis.econ.ledger import PathIncome, path_income, payouts_day_major
 from analysis.econ.scenario import Scenario, price_asset
 from analysis.market.funding import daily_funding, funding_rates_per_day, read_funding
 from analysis.market.prices import daily_closes
@@ -71,7 +71,7 @@ class Simulation:
     outcomes: dict[str, PathOutcomes]
     positions: dict[str, np.ndarray] | None = None
     price_paths: np.ndarray | None = None
-    notes: dict[str, object] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict]:
         """:func:`analysis.sim.risk.summarise` of each policy, keyed by name."""
@@ -87,8 +87,8 @@ class _Setup:
     horizon_days: int
     hardware_end_usd: float
     fixed_flows: Flows | None          # path-independent income (fixed_token pricing)
-    expected: object                   # PathIncome on the flat forecast path (hedge sizing)
-    pegged_flat: object                # PathIncome of the pegged scenario on that path (its costs)
+    expected: PathIncome               # on the flat forecast path (hedge sizing)
+    pegged_flat: PathIncome            # of the pegged scenario on that path (its costs)
     option_vol: float | None
     keep_paths: bool
     compiled: bool
@@ -99,7 +99,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
              start_price: float | None = None, window_days: int | None = None, drift_annual: float | None = None,
              vol_annual: float | None = None, option_vol: str = "realised", keep_paths: bool = False,
              cache_dir: str | Path | None = None, workers: int | None = None,
-             compiled: bool = True, funding: pd.DataFrame | None = None) -> Simulation:
+             compiled: bool = True, funding_payments: pd.DataFrame | None = None) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
     Parameters
@@ -119,7 +119,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         depend on it.
     compiled : evaluate every policy of a chunk in one compiled pass (:mod:`analysis.sim.kernels`);
         ``False`` uses the numpy reference, one policy at a time (the same numbers up to rounding).
-    closes, funding : the price history (:func:`~analysis.market.prices.daily_closes`) and the
+    closes, funding_payments : the price history (:func:`~analysis.market.prices.daily_closes`) and the
         funding payments (:func:`~analysis.market.funding.read_funding`) to use instead of reading
         them from the cache (a sweep reads them once and ships them to its workers).
     """
@@ -143,13 +143,13 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     except InputError as exc:
         raise InputError(f"{scenario.origin}: {exc}") from None
     returns = pathgen.log_returns(series)
-    notes: dict[str, object] = {}
+    notes: dict[str, Any] = {}
     if scenario.network.name != "cocoon" and params.funding_rate_annual == "historical":
         # Only TON funding is on record; a RENDER perp hedge is run at 0 funding (issue 7).
         params = dataclasses.replace(params, funding_rate_annual=0.0)
         notes["funding_note"] = "no RENDER funding history on record: perp hedge at 0 funding"
     if params.funding_rate_annual == "historical":
-        daily = daily_funding(read_funding(cache_dir) if funding is None else funding)
+        daily = daily_funding(read_funding(cache_dir) if funding_payments is None else funding_payments)
     else:
         daily = None
 
@@ -178,10 +178,11 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
         dates = None
         history = returns[-VOL_WINDOW_DAYS:]
-        notes["model"] = dataclasses.asdict(model) if method != "bootstrap" else {
-            "block_length": model.block_length, "returns": len(model.log_returns)}
-        if method == "bootstrap":
-            notes["model"]["start_price"] = model.start_price
+        if isinstance(model, pathgen.BootstrapModel):  # what fit_model gives for "bootstrap"
+            notes["model"] = {"block_length": model.block_length, "returns": len(model.log_returns),
+                              "start_price": model.start_price}
+        else:  # GbmModel, GarchModel: dataclasses of the fitted parameters
+            notes["model"] = dataclasses.asdict(cast(Any, model))
 
     setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths,
                         compiled)
@@ -193,7 +194,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
 
     def run_chunk(k: int) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None]:
         lo, hi = chunks[k]
-        vol = setup.option_vol
+        vol: float | np.ndarray | None = setup.option_vol
         if model is not None:
             growth = model.sample_log_growth(hi - lo, horizon, np.random.default_rng(children[k]))
             if wants_vol:  # each path's realised volatility, from the log prices before they are exponentiated
@@ -217,7 +218,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     if daily is not None:
         notes["historical_funding_days"] = len(daily)
         notes["historical_funding_mean_annual"] = float(daily["rate_per_day"].mean() * 365)
-    return Simulation(scenario=scenario.name, method=method, seed_entropy=seed_seq.entropy if model is not None else None,
+    return Simulation(scenario=scenario.name, method=method, seed_entropy=cast(int, seed_seq.entropy) if model is not None else None,
                       n_paths=n_total, horizon_days=horizon, start_price=first_price, strategies=names,
                       outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes)
 
@@ -313,6 +314,7 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
             else:  # Render's income model lives in analysis.econ.render, reached through path_income
                 income = path_income(setup.pegged, engine_paths)
             policy_flows = Flows.from_income(income, setup.hardware_end_usd, collapse=False)
+        assert policy_flows is not None  # made above whenever a policy other than the pegged one runs
         policies.append((name, policy, policy_flows))
     if setup.keep_paths:
         for name, policy, policy_flows in policies:

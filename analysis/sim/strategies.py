@@ -257,10 +257,10 @@ def _day_major(values: Any, days: int, n_paths: int) -> np.ndarray:
     return np.ascontiguousarray(arr.T)
 
 
-def _per_day(values: np.ndarray | None, days: int) -> tuple[np.ndarray | None, np.ndarray]:
+def _per_day(values: np.ndarray | None, days: int) -> tuple[np.ndarray, np.ndarray]:
     """``values [D+1, 1|P]`` as something indexable by day (a number or a row), and which days are non-zero."""
-    if values is None:
-        return None, np.zeros(days + 1, dtype=bool)
+    if values is None:  # no such term: zero every day (and no day live, so never read)
+        return np.zeros(days + 1), np.zeros(days + 1, dtype=bool)
     live = np.any(values != 0, axis=1)
     return (values[:, 0] if values.shape[1] == 1 else values), live
 
@@ -324,8 +324,8 @@ def _linear_blocks(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
     b_scalar = beta is not None and beta.shape[1] == 1
     events = events or {}
     cash_live = c_live.copy()
-    for t in events:
-        cash_live[t] = True
+    for day in events:
+        cash_live[day] = True
     base = days.base
     rows = min(BLOCK_DAYS, D + 1)
     buf = np.empty((rows, P))
@@ -343,7 +343,7 @@ def _linear_blocks(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
                 np.multiply(Sb, c_t[lo:hi, None] if c_scalar else c_t[lo:hi], out=out)
             else:
                 out[...] = 0.0
-            for t in live:
+            for t in live.tolist():  # Python ints (the events keys)
                 if t in events:
                     out[t - lo] += events[t]
             if not cash_zero:
@@ -354,6 +354,7 @@ def _linear_blocks(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
             cash_zero = False
             out += base[lo:hi, None]
             if any_beta:
+                assert tmp is not None  # allocated whenever there is a beta term
                 np.multiply(Sb, beta_t[lo:hi, None] if b_scalar else beta_t[lo:hi], out=tmp[:n])
                 out += tmp[:n]
         else:                   # a few sale days: the cash is constant between them
@@ -363,7 +364,7 @@ def _linear_blocks(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
             else:
                 out[...] = base[lo:hi, None]
             first = lo
-            for t in live:
+            for t in live.tolist():  # Python ints (the events keys)
                 if not cash_zero and t > first:
                     out[first - lo:t - lo] += cash
                 if c_live[t]:
@@ -416,7 +417,7 @@ def iter_position_blocks(name: str, price_paths: np.ndarray, flows: Flows, param
                          market: Market | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """The policy's position by blocks of days: ``(first_day, positions [n, P])``, days 0..D in order.
 
-    The same numbers as :func:`iter_positions` (up to floating-point rounding), computed with
+    The same numbers as :func:`run_strategy`'s positions (up to floating-point rounding), computed with
     2-D operations over :data:`BLOCK_DAYS` days at a time; the block is a reused buffer.
     """
     days = _policy_days(name, price_paths, flows, params)
@@ -609,16 +610,6 @@ def policy_terms(name: str, price_paths: np.ndarray, flows: Flows, params: Treas
         return PolicyTerms(kind="cover_costs", q=days.q, opex=days.opex, **common)
     beta, c, events = _TERMS[name](days, market or Market())
     return PolicyTerms(kind="linear", beta=beta, c=c, events=events, **common)
-
-
-def iter_positions(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
-                   market: Market | None = None) -> Iterator[np.ndarray]:
-    """The policy's position (``position_usd`` column by column): one ``[P]`` row per day 0..D.
-
-    The rows are a reused buffer -- copy one to keep it. This is how the simulation computes
-    metrics over many paths without holding ``[P, D+1]`` arrays.
-    """
-    return _start(name, price_paths, flows, params, market)[1]
 
 
 def run_strategy(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,

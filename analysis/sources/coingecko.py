@@ -15,7 +15,7 @@ API facts used here (CoinGecko API v3 docs, "Coin Historical Chart Data within T
   allowed time range. Public API users are limited to querying historical data within the past
   365 days. ..."}}}``.
 
-Daily semantics (decided here, documented in the README): a price stamped 00:00 UTC on day
+Daily semantics (decided here, documented in docs/data-sources.md): a price stamped 00:00 UTC on day
 D is the price at that instant, i.e. the **close of day D-1**, the same instant at which an
 exchange's daily candle for D-1 closes. Only points within 15 minutes of a UTC midnight are
 used (hourly data is reduced to its midnight points); CoinGecko gives no open/high/low, and

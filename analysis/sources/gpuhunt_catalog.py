@@ -222,12 +222,15 @@ def _get_bytes(client: HttpClient, path: str, check: Callable[[bytes], str | Non
     """
     url = client.url(path)
     shown = redact_url(url)
+    session = client.session
+    assert session is not None          # HttpClient.__post_init__ made one
     attempt = 0
     while True:
         wait: float | None = None
         status: int | None = None
+        problem: str | None
         try:
-            response = client.session.get(url, headers=client.headers, timeout=client.timeout_s)
+            response = session.get(url, headers=client.headers, timeout=client.timeout_s)
         except requests.Timeout:
             problem = f"timed out after {client.timeout_s:g} s"
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,

@@ -198,6 +198,8 @@ class HttpClient:
         """
         url = self.url(path)
         merged = {**self.headers, **(headers or {})}
+        session = self.session
+        assert session is not None          # __post_init__ made one
         attempt = 0
         while True:
             self._throttle()
@@ -205,8 +207,8 @@ class HttpClient:
             shown = redact_url(prepared.url or url)
             wait: float | None = None
             try:
-                response = self.session.request(method, url, params=params, json=json_body,
-                                                headers=merged, timeout=self.timeout_s)
+                response = session.request(method, url, params=params, json=json_body,
+                                           headers=merged, timeout=self.timeout_s)
             except requests.Timeout:
                 problem, status, payload = f"timed out after {self.timeout_s:g} s", None, None
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,

@@ -54,11 +54,14 @@ TRANSACTION_COLUMNS = (
 
 
 class GetMethodError(FetchError):
-    """A get-method ran but exited with a non-zero TVM exit code (e.g. 11: no such method)."""
+    """A get-method ran but exited with a non-zero TVM exit code (e.g. 11: no such method).
+
+    The TVM code is ``tvm_exit_code``; ``exit_code`` stays the CLI's (1, as for every FetchError).
+    """
 
     def __init__(self, message: str, exit_code: int | None) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.tvm_exit_code = exit_code
 
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")

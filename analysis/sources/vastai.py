@@ -213,8 +213,9 @@ def get_vastai_offers(gpus: Iterable[str] | None = None, *, offer_types: Iterabl
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     client = HttpClient(base_url, "vastai", session=session, headers=headers, **http_options)
     observed_at = dt.datetime.now(dt.UTC)
-    frames, meta = [], {"source": SOURCE, "url": client.url(BUNDLES_PATH),
-                        "observed_at": observed_at.isoformat(), "offers": {}, "unknown_gpu": 0}
+    frames = []
+    meta: dict[str, Any] = {"source": SOURCE, "url": client.url(BUNDLES_PATH),
+                            "observed_at": observed_at.isoformat(), "offers": {}, "unknown_gpu": 0}
     for offer_type in offer_types:
         payload = client.post_json(BUNDLES_PATH, vastai_query(wanted, offer_type=offer_type,
                                                               verified=verified, limit=limit))

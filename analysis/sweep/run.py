@@ -159,7 +159,7 @@ def run_cell(task: CellTask, market: MarketData, sim_threads: int | None = None,
     threads = sim_threads or _simulation_threads(worker, host_threads)
     cfg, scenario = task.simulation, task.scenario
     sim = simulate(scenario, cfg.method, cfg.paths, cfg.horizon_days, task.seed, list(cfg.strategies),
-                   closes=market.closes[price_asset(scenario)], funding=market.funding,
+                   closes=market.closes[price_asset(scenario)], funding_payments=market.funding,
                    start_price=cfg.start_price, window_days=cfg.window_days, drift_annual=cfg.drift_annual,
                    vol_annual=cfg.vol_annual, option_vol=cfg.option_vol, workers=threads)
     be_price = results.finite_or_none(break_even_ton_usd(scenario))

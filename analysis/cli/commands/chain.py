@@ -40,7 +40,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     rec = commands.add_parser("reconcile", help="compare a worker's actual payouts with a scenario",
                               description="Actual COCOON payouts (cumulative TON and USD) against the scenario's "
                                           "ledger over the same days, with the implied utilisation and price.")
-    rec.add_argument("--scenario", required=True, help="scenario TOML file (see data/scenarios/)")
+    rec.add_argument("--scenario", required=True, help="scenario TOML file (write one with: cocoon-econ init)")
     _owner_args(rec)
     rec.add_argument("--json", action="store_true", help="print one JSON object (summary and daily rows)")
     rec.set_defaults(func=run_reconcile)

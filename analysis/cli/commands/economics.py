@@ -38,12 +38,15 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 def run_breakeven(args: argparse.Namespace) -> int:
     from analysis.econ.metrics import breakeven_summary
     from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.market.prices import latest_close
 
     scenario = load_scenario(args.scenario)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
+    price_note: dict[str, str | None]
     if args.ton_usd is None:
-        price, price_note = _latest_close(price_asset(scenario))
+        latest = latest_close(price_asset(scenario))
+        price, price_note = latest.close_usd, {"date": latest.day.isoformat(), "origin": latest.origin}
     else:
         price, price_note = args.ton_usd, {"date": None, "origin": "--ton-usd"}
     summary = breakeven_summary(scenario, price)
@@ -91,17 +94,6 @@ def run_ledger(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _latest_close(asset: str = "ton") -> tuple[float, dict]:
-    from analysis.market.prices import daily_closes
-
-    closes = daily_closes(asset)
-    last = closes.index[-1]
-    origin = closes.attrs.get("origin", "")
-    source = closes["source"].iloc[-1] if "source" in closes.columns else ""
-    return float(closes["close_usd"].iloc[-1]), {"date": last.date().isoformat(),
-                                                 "origin": ", ".join(x for x in (origin, str(source)) if x)}
 
 
 def positive_price(text: str) -> float:

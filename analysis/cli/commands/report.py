@@ -9,7 +9,7 @@ from pathlib import Path
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("report", help="build the self-contained HTML report (opens offline)")
     p.add_argument("--scenario", action="append", type=Path, default=None, metavar="FILE",
-                   help="scenario TOML file (repeatable); default: the examples in data/scenarios/")
+                   help="scenario TOML file (repeatable); default: the shipped examples (cocoon-econ init --list)")
     p.add_argument("--out", type=Path, default=Path("reports/report.html"), metavar="PATH",
                    help="output HTML path (default: reports/report.html)")
     p.add_argument("--sweep", type=Path, default=None, metavar="PARQUET",

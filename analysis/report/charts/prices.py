@@ -76,7 +76,7 @@ def log_ticks(low: float, high: float) -> list[float]:
         return []
     decades = np.log10(high / low)
     mantissas = (1, 1.5, 2, 3, 5, 7) if decades <= 1.5 else (1, 2, 5) if decades <= 4 else (1,)
-    ticks = []
+    ticks: list[float] = []
     for exponent in range(int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1):
         ticks.extend(m * 10.0 ** exponent for m in mantissas)
     below = [t for t in ticks if t <= low]
