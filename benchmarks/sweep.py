@@ -50,23 +50,71 @@ def grid_mapping(paths: int, days: int) -> dict:
     }
 
 
-def run(label: str, grid, folder: Path, market, **kwargs) -> dict:
-    """One sweep; throughput is timed from the moment the engine is up (cluster start-up apart)."""
-    up: dict[str, float] = {}
+def run(label: str, grid, folder: Path, market, workers: int | None = None) -> dict:
+    """One sweep: in process (``workers`` None) or on a LocalCluster of ``workers`` single-threaded
+    worker processes started here (so the benchmark can read their CPU time), one simulation thread
+    per cell either way. Throughput is timed from the moment the engine is up."""
+    import logging
+
+    import psutil
+    from dask.distributed import LocalCluster
+
+    me = psutil.Process()
+    cluster = None
     start = time.perf_counter()
-    report = run_sweep(grid, folder / f"{label}.parquet", market=market, progress=False,
-                       on_start=lambda r: up.setdefault("t", time.perf_counter()), **kwargs)
-    end = time.perf_counter()
-    steady = end - up.get("t", start)
+    if workers is None:
+        scheduler = "inprocess"
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
+        scheduler = cluster.scheduler_address
+    try:
+        up: dict[str, object] = {}
+
+        def started(report) -> None:
+            up["t"] = time.perf_counter()
+            up["cpu_main"] = time.process_time()
+            up["children"] = {p.pid: p for p in me.children(recursive=True)}
+            up["cpu_children"] = _children_cpu(up["children"])
+
+        report = run_sweep(grid, folder / f"{label.split(',')[0]}-{workers}.parquet", scheduler=scheduler,
+                           simulation_threads=1, market=market, progress=False, on_start=started)
+        end = time.perf_counter()
+        cpu_main = time.process_time() - up["cpu_main"]
+        cpu_children = _children_cpu(up["children"]) - up["cpu_children"]
+    finally:
+        if cluster is not None:
+            cluster.close()
     cells = report.ran
-    out = {"label": label, "cells": cells, "wall_s": end - start, "startup_s": up.get("t", start) - start,
-           "steady_s": steady, "cells_per_s": cells / steady, "cell_compute_s": float(np.sum(report.cell_seconds)),
-           "cell_median_s": float(np.median(report.cell_seconds)), "peak_rss_mb": report.peak_rss_bytes,
-           "engine": report.engine, "failed": len(report.failed)}
+    steady = end - up["t"]
+    cell_cpu = float(np.sum(report.cell_cpu_seconds))
+    worker_cpu = cpu_children if workers is not None else cell_cpu
+    out = {"label": label, "cells": cells, "startup_s": up["t"] - start, "steady_s": steady,
+           "cells_per_s": cells / steady, "cell_cpu_ms": 1000 * float(np.median(report.cell_cpu_seconds)),
+           "cell_wall_ms": 1000 * float(np.median(report.cell_seconds)),
+           # CPU spent besides the cells, per cell: this process (client, scheduler, Parquet writer) and
+           # the worker processes (their event loop, (de)serialisation, the nannies)
+           "main_overhead_ms": 1000 * (cpu_main - (cell_cpu if workers is None else 0.0)) / cells,
+           "worker_overhead_ms": 1000 * (worker_cpu - cell_cpu) / cells,
+           "cpu_per_cell_ms": 1000 * (cpu_main + (cpu_children if workers is not None else 0.0)) / cells,
+           "peak_rss": report.peak_rss_bytes, "failed": len(report.failed)}
     peaks = ", ".join(f"{v / 2**20:,.0f} MB" for v in sorted(report.peak_rss_bytes.values()))
-    print(f"  {label:<34}{out['cells_per_s']:8.2f} cells/s  ({cells} cells in {steady:6.1f} s after "
-          f"{out['startup_s']:4.1f} s start-up; median cell {out['cell_median_s'] * 1000:5.0f} ms; peak RSS {peaks})")
+    print(f"  {label:<34}{out['cells_per_s']:6.2f} cells/s wall ({cells} cells in {steady:5.1f} s, "
+          f"{out['startup_s']:4.1f} s start-up); per cell: {out['cell_cpu_ms']:4.0f} ms CPU in the simulation "
+          f"(median; {out['cell_wall_ms']:4.0f} ms wall), {out['main_overhead_ms']:5.1f} ms CPU client+scheduler, "
+          f"{out['worker_overhead_ms']:5.1f} ms CPU worker-side; peak RSS {peaks}")
     return out
+
+
+def _children_cpu(children: dict) -> float:
+    total = 0.0
+    for proc in children.values():
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system
+        except Exception:  # a process that has gone
+            pass
+    return total
 
 
 def empty_task_round_trip(n_tasks: int = 1000) -> float:
@@ -106,41 +154,42 @@ def main() -> None:
         grid = parse_grid(grid_mapping(args.paths, args.days), SCENARIO_DIR / "benchmark.toml")
         grid = dataclasses.replace(grid, cells=grid.cells[:args.cells])
         market = load_market(grid)
-        seq = run("sequential, one process, 1 thread", grid, folder, market, scheduler="inprocess",
-                  simulation_threads=1)
-        one = run("LocalCluster, 1 worker x 1 thread", grid, folder, market, scheduler="local", workers=1,
-                  threads_per_worker=1, simulation_threads=1)
-        two = run("LocalCluster, 2 workers x 1 thread", grid, folder, market, scheduler="local", workers=2,
-                  threads_per_worker=1, simulation_threads=1)
+        seq = run("sequential, one process", grid, folder, market)
+        one = run("LocalCluster, 1 worker x 1 thread", grid, folder, market, workers=1)
+        two = run("LocalCluster, 2 workers x 1 thread", grid, folder, market, workers=2)
     per_task = empty_task_round_trip()
+    load_end = os.getloadavg()
     scale = two["cells_per_s"] / one["cells_per_s"]
     efficiency = scale / 2
-    overhead_1 = (one["steady_s"] * 1 - one["cell_compute_s"]) / one["cells"]
-    overhead_2 = (two["steady_s"] * 2 - two["cell_compute_s"]) / two["cells"]
-    dask_cost = 1 - one["cells_per_s"] / seq["cells_per_s"]
-    print(f"  scaling 1 -> 2 workers: {scale:.2f}x, efficiency {efficiency:.0%} of linear per added core "
-          "(target >= 85%)")
-    print(f"  LocalCluster(1) vs one process: {dask_cost:+.1%} of the throughput spent on Dask")
-    peak = max(v for r in (one, two) for v in r["peak_rss_mb"].values()) / 2**20
+    cpu_efficiency = one["cpu_per_cell_ms"] / two["cpu_per_cell_ms"]
+    print(f"  load average at the end: {load_end[0]:.1f} / {load_end[1]:.1f} / {load_end[2]:.1f}")
+    print(f"  wall-clock scaling 1 -> 2 workers: {scale:.2f}x = {efficiency:.0%} of linear per added core "
+          "(target >= 85%; on a shared machine this measures the CPU the others leave us)")
+    print(f"  CPU per cell, all processes: one process {seq['cpu_per_cell_ms']:.0f} ms, 1 worker "
+          f"{one['cpu_per_cell_ms']:.0f} ms, 2 workers {two['cpu_per_cell_ms']:.0f} ms: the 2-worker cluster does "
+          f"{cpu_efficiency:.0%} of the 1-worker's work per CPU-second (the scaling left if each worker had its core)")
+    peak = max(v for r in (one, two) for v in r["peak_rss"].values()) / 2**20
     print(f"  peak memory per worker: {peak:,.0f} MB (target <= 1,024 MB)")
-    print(f"  scheduler overhead per cell: {overhead_1 * 1000:.1f} ms idle worker time (1 worker), "
-          f"{overhead_2 * 1000:.1f} ms (2 workers); empty-task round trip {per_task * 1000:.2f} ms")
+    sched_ms = two["main_overhead_ms"]
+    print(f"  scheduler overhead per cell: {sched_ms:.1f} ms CPU in the client+scheduler process and "
+          f"{two['worker_overhead_ms']:.1f} ms CPU in the workers (2 workers); an empty task's round trip "
+          f"{per_task * 1000:.2f} ms wall")
     if args.cells != FULL_CELLS:
-        print(f"  extrapolated to {FULL_CELLS} cells (ran {args.cells}): sequential "
+        print(f"  extrapolated to {FULL_CELLS} cells (ran {args.cells}, wall at this load): sequential "
               f"{FULL_CELLS / seq['cells_per_s']:,.0f} s, 1 worker {FULL_CELLS / one['cells_per_s']:,.0f} s, "
-              f"2 workers {FULL_CELLS / two['cells_per_s']:,.0f} s")
-    # 64 cores: each core as fast as one worker here, each added core adding the measured efficiency
-    # of the 1 -> 2 step (speed-up 1 + 63 e), capped by what the scheduler can dispatch.
-    per_core = one["cells_per_s"]
-    speedup = 1 + 63 * min(1.0, efficiency)
-    compute_bound = per_core * speedup
-    sched_bound = 1 / per_task
+              f"2 workers {FULL_CELLS / two['cells_per_s']:,.0f} s; by CPU per cell, "
+              f"{FULL_CELLS * one['cpu_per_cell_ms'] / 1000:,.0f} core-seconds")
+    # 64 cores, from CPU figures (load-independent): each core runs a cell per (cell CPU + worker-side
+    # overhead), times the measured CPU efficiency; the scheduler is one thread and spends sched_ms per cell.
+    per_core = 1000 / (two["cell_cpu_ms"] + two["worker_overhead_ms"])
+    compute_bound = 64 * per_core * min(1.0, cpu_efficiency)
+    sched_bound = 1000 / max(sched_ms, 1e-3)
     rate = min(compute_bound, sched_bound)
-    print(f"  64 cores (estimate): {per_core:.2f} cells/s per core x {speedup:.1f} = {compute_bound:,.0f} cells/s; "
-          f"the scheduler dispatches about {sched_bound:,.0f} empty tasks/s, so "
+    print(f"  64 cores (estimate): {per_core:.1f} cells/s per core x 64 x {min(1.0, cpu_efficiency):.0%} = "
+          f"{compute_bound:,.0f} cells/s; the scheduler process can take about {sched_bound:,.0f} cells/s, so "
           f"{'compute' if compute_bound < sched_bound else 'the scheduler'} is the limit: about {rate:,.0f} cells/s, "
-          f"{FULL_CELLS:,} cells in {FULL_CELLS / rate:,.1f} s after start-up, "
-          f"{64 * peak / 1024:,.0f} GB of worker memory")
+          f"{FULL_CELLS:,} cells in {FULL_CELLS / rate:,.1f} s after start-up; {64 * peak / 1024:,.0f} GB of "
+          "worker memory")
 
 if __name__ == "__main__":
     main()

@@ -99,6 +99,7 @@ class CellResult:
     index: int
     rows: list[dict[str, Any]]
     seconds: float
+    cpu_seconds: float       # CPU time of the cell (its own thread's with one simulation thread)
     peak_rss_bytes: int
     worker: str
     notes: dict[str, Any]
@@ -126,6 +127,7 @@ class SweepReport:
     engine: str
     seed: int
     cell_seconds: list[float] = field(default_factory=list)
+    cell_cpu_seconds: list[float] = field(default_factory=list)
     peak_rss_bytes: dict[str, int] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
 
@@ -157,6 +159,8 @@ def run_cell(task: CellTask, market: MarketData, sim_threads: int | None = None,
     t0 = time.perf_counter()
     worker = _worker_address()
     threads = sim_threads or _simulation_threads(worker, host_threads)
+    cpu_clock = time.thread_time if threads == 1 else time.process_time
+    c0 = cpu_clock()
     cfg, scenario = task.simulation, task.scenario
     sim = simulate(scenario, cfg.method, cfg.paths, cfg.horizon_days, task.seed, list(cfg.strategies),
                    closes=market.closes[price_asset(scenario)], funding_payments=market.funding,
@@ -171,7 +175,8 @@ def run_cell(task: CellTask, market: MarketData, sim_threads: int | None = None,
         row.update(break_even_ton_usd=be_price, break_even_utilisation=be_util, start_price_usd=sim.start_price)
         rows.append(row)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-    return CellResult(index=task.index, rows=rows, seconds=time.perf_counter() - t0, peak_rss_bytes=int(peak),
+    return CellResult(index=task.index, rows=rows, seconds=time.perf_counter() - t0, cpu_seconds=cpu_clock() - c0,
+                      peak_rss_bytes=int(peak),
                       worker=worker, notes=_jsonable(sim.notes))
 
 
@@ -237,7 +242,15 @@ def run_sweep(grid: Grid, out: str | Path, *, scheduler: str = "local", workers:
             report.engine = engine.description
             if on_start is not None:
                 on_start(report)
-            _drive(engine, grid, todo, out, table_schema, report, progress, say)
+            try:
+                _drive(engine, grid, todo, out, table_schema, report, progress, say)
+            except CocoonEconError:
+                raise
+            except Exception as exc:  # the cluster itself failed (connection lost, scheduler gone)
+                if not isinstance(engine, _Dask):
+                    raise
+                raise FetchError(f"the Dask cluster failed ({_one_line(exc)}); the {report.ran} cell(s) finished "
+                                 f"are kept in {results.parts_dir(out)}; run again with --resume") from None
     # the combined file's manifest also says how the simulations were set up (fitted model, funding)
     report.rows = results.combine(out, results.with_manifest(table_schema, report.manifest),
                                   grid.simulation.strategies)
@@ -270,6 +283,7 @@ def _drive(engine: _Engine, grid: Grid, todo: list[CellTask], out: Path, table_s
                                     f"{results.parts_dir(out)}; make room and run again with --resume") from None
                 report.ran += 1
                 report.cell_seconds.append(result.seconds)
+                report.cell_cpu_seconds.append(result.cpu_seconds)
                 report.peak_rss_bytes[result.worker] = max(report.peak_rss_bytes.get(result.worker, 0),
                                                            result.peak_rss_bytes)
                 if "simulation_notes" not in report.manifest:
@@ -491,10 +505,13 @@ class _Dask(_Engine):
                 result = future.result()
                 future.release()
                 yield task, result, None
+                continue
+            if future.status == "cancelled":  # e.g. the scheduler lost it; exception() would raise
+                error: BaseException = RuntimeError("the cluster cancelled the task (scheduler restarted or lost?)")
             else:
                 error = future.exception()
-                future.release()
-                yield task, None, error
+            future.release()
+            yield task, None, error
 
 
 def _engine(scheduler: str, workers, threads_per_worker, simulation_threads, market: MarketData) -> _Engine:
