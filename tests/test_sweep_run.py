@@ -6,6 +6,7 @@ its values, and the sweep goes on."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -149,11 +150,11 @@ def test_a_local_cluster_of_two_worker_processes_gives_the_same_numbers(referenc
     _assert_same(read_results(out), reference)
 
 
-@pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory):
-    """A real `dask scheduler` and one `dask worker` (2 threads), subprocesses on 127.0.0.1 (free
-    ports: the scheduler picks one and writes its address to a scheduler file); torn down after."""
-    tmp_path = tmp_path_factory.mktemp("dask")
+@contextlib.contextmanager
+def dask_processes(tmp_path: Path, nthreads: int):
+    """A real `dask scheduler` and one `dask worker`, subprocesses on 127.0.0.1 (free ports: the
+    scheduler picks one and writes its address to a scheduler file); yields (address, scheduler
+    process); torn down after, whatever happened."""
     env = _env(tmp_path / "empty-cache")
     file = tmp_path / "scheduler.json"
     logs = [open(tmp_path / "scheduler.log", "wb"), open(tmp_path / "worker.log", "wb")]
@@ -169,14 +170,15 @@ def dask_cluster(tmp_path_factory):
             time.sleep(0.1)
         address = json.loads(file.read_text())["address"]
         procs.append(subprocess.Popen([sys.executable, "-m", "dask", "worker", "--scheduler-file", str(file),
-                                       "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "2",
+                                       "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", str(nthreads),
                                        "--no-dashboard", "--local-directory", str(tmp_path / "worker-space")],
                                       env=env, stdout=logs[1], stderr=subprocess.STDOUT, cwd=tmp_path))
         assert address.startswith("tcp://127.0.0.1:")
-        yield address
+        yield address, procs[0]
     finally:
         for proc in reversed(procs):
-            proc.send_signal(signal.SIGINT)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
         for proc in reversed(procs):
             try:
                 proc.wait(timeout=20)
@@ -185,6 +187,13 @@ def dask_cluster(tmp_path_factory):
                 proc.wait(timeout=10)
         for log in logs:
             log.close()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """A scheduler and a worker of 2 threads, shared by the tests of this module."""
+    with dask_processes(tmp_path_factory.mktemp("dask"), nthreads=2) as (address, _):
+        yield address
 
 
 def test_a_separately_started_scheduler_gives_the_same_numbers(reference, tiny_grid, tmp_path, dask_cluster):
@@ -352,3 +361,33 @@ def test_ctrl_c_keeps_the_finished_cells_and_says_how_to_go_on(tiny_grid, tmp_pa
     err = capsys.readouterr().err
     assert f"interrupted; every finished cell is kept in {results.parts_dir(out)}" in err and "--resume" in err
     assert sorted(set(read_results(out)["cell"])) == [0, 1, 2]
+
+
+def test_losing_the_scheduler_mid_way_is_one_line_and_keeps_what_finished(tmp_path):
+    grid_path = _write(tmp_path / "slow.toml", SLOW)
+    out = tmp_path / "slow.parquet"
+    parts = results.parts_dir(out)
+    with dask_processes(tmp_path, nthreads=1) as (address, scheduler):
+        proc = subprocess.Popen([sys.executable, "-m", "analysis", "sweep", "--grid", str(grid_path), "--scheduler",
+                                 address, "--out", str(out)], env=_env(tmp_path / "empty-cache"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while len(list(parts.glob("cell-*.parquet"))) < 3:
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline, "no cell finished within 120 s"
+                time.sleep(0.01)
+            scheduler.kill()
+            _, err = proc.communicate(timeout=120)   # bounded: no hang when the cluster is gone
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 1
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"cocoon-econ: error: --scheduler {address}: lost the connection to the Dask scheduler")
+    assert f"kept in {parts}; run again with --resume" in last and "Traceback" not in err
+    kept = sorted(set(read_results(out)["cell"]))
+    assert len(kept) >= 3
+    report = run_sweep(load_grid(grid_path), out, scheduler="inprocess", resume=True, progress=False)
+    assert report.done_before == len(kept) and report.ran == 30 - len(kept)

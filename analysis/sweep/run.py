@@ -59,6 +59,7 @@ from analysis.sweep.grid import Grid, SimulationConfig, cell_seed
 ENGINES = ("local", "inprocess")
 CONNECT_TIMEOUT_S = 20
 WORKER_WAIT_S = 60
+QUIET_LOGGERS = ("distributed", "tornado", "asyncio")
 
 
 @dataclass(frozen=True)
@@ -244,13 +245,18 @@ def run_sweep(grid: Grid, out: str | Path, *, scheduler: str = "local", workers:
                 on_start(report)
             try:
                 _drive(engine, grid, todo, out, table_schema, report, progress, say)
+            except FetchError as exc:  # the cluster went away: say what is kept and how to go on
+                raise FetchError(f"{exc}; the {report.ran} cell(s) finished are kept in {results.parts_dir(out)}; "
+                                 "run again with --resume") from None
             except CocoonEconError:
                 raise
             except Exception as exc:  # the cluster itself failed (connection lost, scheduler gone)
                 if not isinstance(engine, _Dask):
                     raise
-                raise FetchError(f"the Dask cluster failed ({_one_line(exc)}); the {report.ran} cell(s) finished "
-                                 f"are kept in {results.parts_dir(out)}; run again with --resume") from None
+                what = (f"--scheduler {scheduler}: lost the connection to the Dask scheduler" if isinstance(exc, OSError)
+                        else "the Dask cluster failed")
+                raise FetchError(f"{what} ({_one_line(exc)}); the {report.ran} cell(s) finished are kept in "
+                                 f"{results.parts_dir(out)}; run again with --resume") from None
     # the combined file's manifest also says how the simulations were set up (fitted model, funding)
     report.rows = results.combine(out, results.with_manifest(table_schema, report.manifest),
                                   grid.simulation.strategies)
@@ -432,6 +438,12 @@ class _Dask(_Engine):
             raise InputError("--scheduler: dask.distributed is not installed; pip install 'cocoon-econ[sweep]' "
                              "or use --scheduler inprocess") from None
         self._as_completed = as_completed
+        # The client's own loggers print tracebacks when a connection drops; the sweep reports
+        # every failure itself, in one line, so they are quiet while it runs (restored on exit).
+        names = [n for n in list(logging.root.manager.loggerDict) if n.split(".")[0] in QUIET_LOGGERS]
+        self._loggers = {name: logging.getLogger(name).level for name in {*QUIET_LOGGERS, *names}}
+        for name in self._loggers:  # children too: distributed's config gives some their own level
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
             if self.scheduler == "local":
                 cores = default_workers()
@@ -471,6 +483,8 @@ class _Dask(_Engine):
                 except Exception:  # closing a broken connection must not hide the real error
                     pass
         self.client = self.cluster = None
+        for name, level in getattr(self, "_loggers", {}).items():
+            logging.getLogger(name).setLevel(level)
 
     def _check_workers(self) -> None:
         try:
@@ -480,6 +494,9 @@ class _Dask(_Engine):
                              f"`dask worker {self.scheduler}` on the machines that should run the cells") from None
         try:
             versions = self.client.run(_package_version)
+        except OSError as exc:    # the connection itself (distributed's CommClosedError is one)
+            raise FetchError(f"--scheduler {self.scheduler}: lost the connection to the scheduler "
+                             f"({_one_line(exc)}); check that it still runs") from None
         except Exception as exc:  # a worker that cannot import the package
             raise FetchError(f"--scheduler {self.scheduler}: the workers cannot run cocoon-econ ({_one_line(exc)}); "
                              f"install cocoon-econ {__version__} with the sweep extra on every worker") from None
@@ -506,8 +523,11 @@ class _Dask(_Engine):
                 future.release()
                 yield task, result, None
                 continue
-            if future.status == "cancelled":  # e.g. the scheduler lost it; exception() would raise
-                error: BaseException = RuntimeError("the cluster cancelled the task (scheduler restarted or lost?)")
+            if future.status == "cancelled":  # e.g. the scheduler went away; exception() would raise
+                if self.client.status != "running":
+                    raise FetchError(f"--scheduler {self.scheduler}: lost the connection to the Dask scheduler "
+                                     f"(client {self.client.status}); check that it still runs")
+                error: BaseException = RuntimeError("the cluster cancelled the task (scheduler restarted?)")
             else:
                 error = future.exception()
             future.release()
