@@ -13,6 +13,7 @@ from analysis.core.errors import DataError, InputError
 from analysis.econ.ledger import (
     daily_ledger,
     history_path,
+    initial_outlay_usd,
     net_cash_usd,
     path_income,
     sell_on_payout_usd,
@@ -29,15 +30,18 @@ def _closes(start: str, values) -> pd.Series:
 
 
 def test_payout_days_hand_worked():
-    # 4.32 TON a day per worker (see simple_scenario), threshold 10 TON, fee 0.01 TON.
+    # 4.32 TON a day per worker (see simple_scenario), threshold 10 TON, node gas 0.01 TON a payout.
     # Cumulative: 4.32, 8.64, 12.96, 17.28, 21.60, 25.92, 30.24 -> floor(/10) = 0,0,1,1,2,2,3
-    # so one payout on days 3, 5 and 7; unpaid at the end 30.24 - 30 = 0.24 TON.
+    # so one payout on days 3, 5 and 7; unpaid at the end 30.24 - 30 = 0.24 TON. Each payout
+    # arrives whole (10 TON); the treasury keeps 0.01 TON of it for the node wallet's gas.
     s = simple_scenario()
     inc = path_income(s, np.full((1, 8), 2.0))
     np.testing.assert_allclose(inc.ton_earned, 4.32, rtol=1e-12)
     np.testing.assert_array_equal(inc.payouts[0], [0, 0, 1, 0, 1, 0, 1])
+    np.testing.assert_allclose(inc.paid_ton[0], [0, 0, 10, 0, 10, 0, 10])
     np.testing.assert_allclose(inc.payout_ton[0], [0, 0, 9.99, 0, 9.99, 0, 9.99])
     np.testing.assert_allclose(inc.fee_ton[0], [0, 0, 0.01, 0, 0.01, 0, 0.01])
+    assert inc.node_wallet_ton == pytest.approx(2.1)   # BaseRunner::min_wallet_balance, one worker
     assert inc.unpaid_ton[0] == pytest.approx(0.24, abs=1e-9)
 
 
@@ -117,11 +121,18 @@ def test_sell_on_payout_cash_and_terminal_value():
     cash = net_cash_usd(inc, sales)
     # Full load (utilisation 1): 1.0 kW * 1.3 * 24 h * 0.10 USD/kWh = 3.12 USD a day of power.
     np.testing.assert_allclose(cash[0], sales[0] - 3.12, rtol=1e-12)
-    # Terminal: 0.24 TON unpaid sold at 8 USD less 10 bps, plus the book value after 7 days.
-    book = 30000 - 27000 / 1460 * 7
-    assert terminal_value_usd(s, inc, paths)[0] == pytest.approx(0.24 * 8 * 0.999 + book, rel=1e-9)
+    # Terminal: 0.24 TON unpaid and the node wallet's 2.1 TON sold at 8 USD less 10 bps, plus the
+    # card's market resale after 7 days: new H100 (age 0), the curve's first year falls to 0.682,
+    # log-linear: 30000 * 0.682 ** (7 / 365) (not the book value 30000 - 27000 / 1460 * 7).
+    resale = 30000 * 0.682 ** (7 / 365)
+    assert resale == pytest.approx(29780.0, abs=1.0)
+    tons = (0.24 + 2.1) * 8 * 0.999
+    assert terminal_value_usd(s, inc, paths)[0] == pytest.approx(tons + resale, rel=1e-9)
+    # An owned card is sold at the horizon too (its resale forgone on day 0 is the outlay).
     owned = simple_scenario(hardware__already_owned=True)
-    assert terminal_value_usd(owned, path_income(owned, paths), paths)[0] == pytest.approx(0.24 * 8 * 0.999)
+    assert terminal_value_usd(owned, path_income(owned, paths), paths)[0] == pytest.approx(tons + resale, rel=1e-9)
+    assert initial_outlay_usd(owned, path_income(owned, paths), paths)[0] == pytest.approx(30000 + 2.1 * 1.0 * 1.001)
+    assert initial_outlay_usd(s, inc, paths)[0] == pytest.approx(30000 + 2.1 * 1.001)
 
 
 def test_render_income_comes_from_analysis_render():
@@ -147,10 +158,18 @@ def test_daily_ledger_on_a_small_history():
     np.testing.assert_allclose(led["close_usd"], [2, 3, 4, 5, 6, 7, 8])
     np.testing.assert_array_equal(led["payouts"], [0, 0, 1, 0, 1, 0, 1])
     np.testing.assert_allclose(led["unpaid_ton"], [4.32, 8.64, 2.96, 7.28, 1.6, 5.92, 0.24], atol=1e-9)
-    # Capex on the first day; sales at the close less 10 bps; power 3.12 USD a day at full load.
+    # Payouts reach the owner whole: 10 TON on days 3, 5, 7 (the proxy pays their gas); 0.01 TON of
+    # each is kept for the node wallet's own gas, the 9.99 TON left is sold.
+    np.testing.assert_allclose(led["payout_ton"], [0, 0, 10, 0, 10, 0, 10])
+    np.testing.assert_allclose(led["node_gas_ton"], [0, 0, 0.01, 0, 0.01, 0, 0.01])
+    np.testing.assert_allclose(led["sold_ton"], [0, 0, 9.99, 0, 9.99, 0, 9.99])
+    np.testing.assert_allclose(led["node_gas_usd"], [0, 0, 0.04, 0, 0.06, 0, 0.08])
+    # Capex on the first day, and the node wallet's 2.1 TON bought at the close before day 1
+    # (1 USD) plus 10 bps: 2.1021 USD; sales at the close less 10 bps; power 3.12 USD a day.
     assert led["capex_usd"].iloc[0] == 30000 and led["capex_usd"].iloc[1:].sum() == 0
+    np.testing.assert_allclose(led["node_wallet_usd"], [2.1021, 0, 0, 0, 0, 0, 0], rtol=1e-12)
     np.testing.assert_allclose(led["sales_usd"], [0, 0, 9.99 * 4 * 0.999, 0, 9.99 * 6 * 0.999, 0, 9.99 * 8 * 0.999])
-    expected_net = led["sales_usd"] - 3.12 - led["capex_usd"]
+    expected_net = led["sales_usd"] - 3.12 - led["capex_usd"] - np.array([2.1021, 0, 0, 0, 0, 0, 0])
     np.testing.assert_allclose(led["net_usd"], expected_net, rtol=1e-12)
     np.testing.assert_allclose(led["cumulative_net_usd"], expected_net.cumsum(), rtol=1e-12)
     np.testing.assert_allclose(led["trading_fee_usd"], led["sold_ton"] * led["close_usd"] * 0.001, atol=1e-12)
@@ -167,7 +186,8 @@ def test_daily_ledger_defaults_to_the_scenario_dates_on_the_snapshot():
     t = daily_tokens_per_gpu(s.workload, s.network)
     assert led["earned_ton"].iloc[0] == pytest.approx(t.adjusted * 19 / 1e9, rel=1e-12)
     # Conservation on the real path too.
-    total = led["payout_ton"].sum() + led["fee_ton"].sum() + led["unpaid_ton"].iloc[-1]
+    total = led["payout_ton"].sum() + led["unpaid_ton"].iloc[-1]
+    assert led["sold_ton"].sum() + led["node_gas_ton"].sum() == pytest.approx(led["payout_ton"].sum(), rel=1e-12)
     assert total == pytest.approx(led["earned_ton"].sum(), rel=1e-12)
     assert led.attrs["unpaid_ton"] == pytest.approx(led["unpaid_ton"].iloc[-1], rel=1e-12)
 

@@ -166,9 +166,11 @@ def test_path_metrics_at_a_constant_price_agree_with_the_cash_flows():
     cash = pm["cash_usd"][0]
     # Cash = payouts sold at 2 USD less 10 bps, less power.
     np.testing.assert_allclose(cash, inc.payout_ton[0] * 2.0 * SELL - POWER, rtol=1e-12)
-    # Payback: cumulative cash (after 30 000 capex) first >= 0 -- about
-    # 30000 / (37.196 - 2.246) = 858 days, so not within the one-year horizon.
-    cumulative = np.cumsum(cash) - 30000
+    # Payback: cumulative cash (after 30 000 capex and the node wallet's 2.1 TON bought at 2 USD
+    # plus 10 bps) first >= 0 -- about 30004.2 / (37.196 - 2.246) = 858 days, not within one year.
+    outlay = 30000 + 2.1 * 2.0 * 1.001
+    assert pm["initial_usd"][0] == pytest.approx(outlay, rel=1e-12)
+    cumulative = np.cumsum(cash) - outlay
     np.testing.assert_allclose(pm["cumulative_cash_usd"][0], cumulative, rtol=1e-12)
     assert not np.any(cumulative >= 0) and math.isnan(pm["payback_days"][0])
     # Over three years it pays back on the first day the cumulative cash turns non-negative.
@@ -176,10 +178,11 @@ def test_path_metrics_at_a_constant_price_agree_with_the_cash_flows():
     cum3 = long["cumulative_cash_usd"][0]
     day = long["payback_days"][0]
     assert 840 < day < 880 and cum3[int(day) - 1] >= 0 and cum3[int(day) - 2] < 0
-    # NPV: discounted cash + discounted terminal value (unpaid TON + book value) - capex.
+    # NPV: discounted cash + discounted terminal value (unpaid and node-wallet TON, and the card at
+    # market resale after a year: a new H100 is worth 0.682 of its price then) - the outlay.
     v = (1.1) ** (-np.arange(1, 366) / 365)
-    terminal = inc.unpaid_ton[0] * 2.0 * SELL + (30000 - DEPRECIATION * 365)
-    assert pm["npv_usd"][0] == pytest.approx(-30000 + cash @ v + terminal * v[-1], rel=1e-10)
+    terminal = (inc.unpaid_ton[0] + 2.1) * 2.0 * SELL + 30000 * 0.682
+    assert pm["npv_usd"][0] == pytest.approx(-outlay + cash @ v + terminal * v[-1], rel=1e-10)
 
 
 def test_breakeven_summary_is_plain_json_with_the_issue_metric_names():
@@ -193,6 +196,14 @@ def test_breakeven_summary_is_plain_json_with_the_issue_metric_names():
     assert summary["break_even_utilisation"] is None  # income below marginal power cost
     assert summary["break_even_ton_usd"] == pytest.approx(break_even_ton_usd(s))
     assert json.loads(text)["usd_costs_per_day"]["depreciation"] == pytest.approx(DEPRECIATION)
-    # An owned GPU at a good price pays back quickly and has no IRR (no outlay).
+    # An owned GPU pays no capex, but its resale value (capex_usd = its market value) is forgone
+    # on day 0, so it has an IRR and pays back only once its cash covers that value.
     owned = breakeven_summary(scenario(hardware__already_owned=True), 3.0)
-    assert owned["capex_paid_usd"] == 0 and owned["irr"] is None and owned["payback_days"] >= 1
+    assert owned["capex_paid_usd"] == 0 and owned["resale_forgone_usd"] == 30000
+    assert owned["initial_outlay_usd"] == pytest.approx(30000 + 2.1 * 3.0 * 1.001)
+    assert owned["irr"] is not None and owned["payback_days"] is None
+    # Cash per day at 3 USD: 18.6354432 TON * 0.999 (node gas) * 3 USD * 0.999 (sale) - 2.2464 power
+    # = 53.548...; 30 006.3063 / 53.548 = 560.4, so the owner's cash covers the forgone resale on day 561.
+    three_years = breakeven_summary(scenario(hardware__already_owned=True, finance__horizon_days=1095), 3.0)
+    per_day = 18.6354432 * 0.999 * 3.0 * 0.999 - 2.2464
+    assert three_years["payback_days"] == math.ceil((30000 + 2.1 * 3.0 * 1.001) / per_day) == 561

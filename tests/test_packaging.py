@@ -83,8 +83,9 @@ def installed(tmp_path_factory):
     """
     root = tmp_path_factory.mktemp("wheel")
     wheels = root / "dist"
+    env = _env(root)  # without PYTHONPATH: a checkout on it would look like an installed cocoon-econ to pip
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(wheels), str(REPO)], check=True, capture_output=True, cwd=root)
+                    "--wheel-dir", str(wheels), str(REPO)], check=True, capture_output=True, cwd=root, env=env)
     wheel = next(wheels.glob("cocoon_econ-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "analysis/data/reference/network_parameters.csv" in names
@@ -93,12 +94,12 @@ def installed(tmp_path_factory):
     assert "analysis/py.typed" in names
     assert not any(n.startswith("tests/") for n in names)
     venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, env=env)
     py = venv / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--quiet", "--no-deps",
-                    "--no-index", str(wheel)], check=True, capture_output=True)
+                    "--no-index", str(wheel)], check=True, capture_output=True, env=env)
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+                          check=True, capture_output=True, text=True, env=env).stdout.strip()
     Path(site, "_deps_from_test_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     return venv
 

@@ -73,12 +73,13 @@ def test_reconcile_matches_the_hand_worked_example():
     scenario = parse_scenario(MAPPING, origin="test")
     result = reconcile(scenario, _payouts(), _closes(), dt.date(2025, 12, 1), dt.date(2025, 12, 10))
     s = result.summary
-    # cumulative earnings 6.5664 k TON cross k*10 on days 2, 4, 5, 7, 8, 10: six payouts of 10 - 0.01 TON
+    # cumulative earnings 6.5664 k TON cross k*10 on days 2, 4, 5, 7, 8, 10: six payouts of 10 TON, whole
+    # (the proxy pays their gas: ProxyRunner::worker_payout; the chain shows 10 TON each)
     assert s["expected_payouts"] == 6
-    assert s["expected_payout_ton"] == pytest.approx(6 * 9.99)
+    assert s["expected_payout_ton"] == pytest.approx(6 * 10.0)
     assert s["expected_earned_ton"] == pytest.approx(10 * TON_PER_DAY)
     assert s["expected_unpaid_ton_at_end"] == pytest.approx(10 * TON_PER_DAY - 60)
-    assert s["expected_usd"] == pytest.approx(6 * 9.99 * 2.0)
+    assert s["expected_usd"] == pytest.approx(6 * 10.0 * 2.0)
     assert (s["actual_payouts"], s["actual_ton"], s["actual_usd"]) == (2, pytest.approx(20.9), pytest.approx(41.8))
     assert s["implied_utilisation"] == pytest.approx(1.1e9 / (FULL_LOAD_PER_DAY * 10))
     assert s["implied_nanoton_per_adjusted_token"] == pytest.approx(19.0)
@@ -154,7 +155,7 @@ def test_reconcile_cli_json(server, tmp_path, capsys):
     s = doc["summary"]
     assert s["actual_payouts"] == 2 and s["actual_ton"] == pytest.approx(20.9)
     assert s["implied_utilisation"] == pytest.approx(1.1e9 / (FULL_LOAD_PER_DAY * 10))
-    assert s["expected_payout_ton"] == pytest.approx(6 * 9.99)
+    assert s["expected_payout_ton"] == pytest.approx(6 * 10.0)
     assert len(doc["daily"]) == 10
 
 

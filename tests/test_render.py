@@ -13,6 +13,7 @@ from analysis.cli.main import main
 from analysis.core.errors import InputError
 from analysis.core.gpus import UnknownGpuWarning
 from analysis.econ.compare import network_net_usd_per_gpu_hour, rental_net_usd_per_gpu_hour, solve_token_price
+from analysis.econ.costs import hardware_resale_usd
 from analysis.econ.ledger import daily_ledger, path_income
 from analysis.econ.metrics import break_even_ton_usd, break_even_utilisation, usd_costs_per_day, usd_income_per_day
 from analysis.econ.render import income_terms
@@ -143,10 +144,13 @@ def test_simulate_cli_runs_on_render_prices(capsys):
     closes = daily_closes("render")["close_usd"]
     window = closes.loc["2025-03-31":].iloc[: s.finance.horizon_days + 1].to_numpy()
     # sell on payout over the real RENDER path: cash = sales - power (already owned: no capex),
-    # plus the unpaid RENDER at the last close and the card's book value (0: already owned)
+    # plus the unpaid RENDER at the last close and the card's change in market resale value (already
+    # owned: resale after the horizon less the resale forgone on day 0; analysis.econ.costs)
     ledger = daily_ledger(s, daily_closes("render"))
     fee = s.treasury.trading_fee_bps / 1e4
-    expected = ledger["net_usd"].sum() + ledger.attrs["unpaid_ton"] * window[-1] * (1 - fee)
+    hardware = hardware_resale_usd(s.hardware, s.finance.horizon_days) - s.hardware.capex_usd
+    assert hardware < 0
+    expected = ledger["net_usd"].sum() + ledger.attrs["unpaid_ton"] * window[-1] * (1 - fee) + hardware
     assert data["sell_on_payout"]["mean_usd"] == pytest.approx(expected, rel=1e-9)
     assert main(["simulate", "--scenario", str(EXAMPLE), "--paths", "50", "--seed", "1",
                  "--strategies", "sell_on_payout,perp_hedge"]) == 0

@@ -31,7 +31,7 @@ def test_pays_for_itself():
 
 def test_payback_cell():
     owned = summary.payback_text(_metrics(2.0, 1.6, 0.5, payback_days=1.0), True, 1460)
-    assert owned == "owned (capex sunk)"
+    assert owned == "1 (owned: of the resale value forgone)"
     assert summary.payback_text(_metrics(2.0, 1.6, 0.5, payback_days=123.0), False, 1460) == "123"
     m = _metrics(2.0, 1.6, 0.5, capex_paid_usd=30000.0, usd_cash_profit_per_day=40.0)
     assert summary.payback_text(m, False, 1460) == "&asymp;&thinsp;750"
@@ -46,7 +46,14 @@ def test_covers_running_costs_only():
     assert 'class="warn"' in line and "Covers running costs but not the hardware" in line
     assert "rise 100% to $2.600" in line
     owned = summary.verdict(_metrics(1.3, 2.6, 0.5), already_owned=True)
-    assert "Worth running, since the card is already owned" in owned
+    assert "Worth running, since the card is already owned" in owned and "selling" not in owned
+    # with the card's resale value counted, a negative NPV says selling it today is better
+    sell = summary.verdict(_metrics(1.3, 2.6, 0.5, npv_usd=-4392.7), already_owned=True)
+    assert "selling the card beats running it" in sell and "NPV" in sell and "-$4,392.70" in sell
+    assert "Worth running" not in sell
+    # an owned card's steady payback is the resale value forgone over the cash profit: 30 000 / 40
+    m = _metrics(2.0, 1.6, 0.5, capex_paid_usd=0.0, initial_outlay_usd=30000.0, usd_cash_profit_per_day=40.0)
+    assert summary.payback_text(m, True, 1460) == "&asymp;&thinsp;750 (owned: of the resale value forgone)"
 
 
 def test_loses_money_on_running_costs():

@@ -61,11 +61,15 @@ def test_sell_on_payout_gains_are_minus_the_exchange_fee(tmp_path):
     tax = sell_on_payout_tax_ledger(led)
     income = tax[tax["event"] == "income"]
     sales = tax[tax["event"] == "sale"]
-    # Payouts of 9.99 TON on Dec 3, 5, 7 at 4, 6, 8 USD; sold the same day less 10 bps.
+    # Payouts of 10 TON (whole) on Dec 3, 5, 7 at 4, 6, 8 USD are income at receipt; 9.99 TON of
+    # each is sold the same day less 10 bps, 0.01 TON is spent on the node wallet's gas (a disposal
+    # at the close without exchange fee): proceeds 10 * close - fee, the gain minus the fee.
     assert list(income["date"]) == [D(2024, 12, 3), D(2024, 12, 5), D(2024, 12, 7)]
-    np.testing.assert_allclose(income["usd_value_at_receipt"], [39.96, 59.94, 79.92])
+    np.testing.assert_allclose(income["usd_value_at_receipt"], [40.0, 60.0, 80.0])
     np.testing.assert_allclose(sales["gain_usd"], [-0.03996, -0.05994, -0.07992])
-    np.testing.assert_allclose(sales["proceeds_usd"], led.loc[led["payout_ton"] > 0, "sales_usd"])
+    paid = led[led["payout_ton"] > 0]
+    np.testing.assert_allclose(sales["proceeds_usd"], paid["sales_usd"] + paid["node_gas_usd"])
+    np.testing.assert_allclose(sales["proceeds_usd"], [40 - 0.03996, 60 - 0.05994, 80 - 0.07992])
     assert (sales["holding_days"] == 0).all() and tax.attrs["open_ton"] == pytest.approx(0.0, abs=1e-9)
     path = write_tax_csv(tax, tmp_path / "tax.csv")
     back = pd.read_csv(path)

@@ -16,6 +16,12 @@ carrying exactly ``worker_part`` nanoTON. The proxy sends the same opcode for cl
 3. (origin check) the proxy transaction that sent it came in with opcode ``0x4d725d2c`` from a
    worker contract, naming this owner, with ``worker_part`` equal to the value received.
 
+Who pays the gas (TelegramMessenger/cocoon b75d444, runners/): the proxy sends the signed payment
+to the worker contract from its own wallet with 0.7 TON attached (``ProxyRunner::worker_payout``),
+so the owner receives ``worker_part`` whole; the worker's node wallet pays only for what it sends
+itself (``WorkerRunner::proxy_request_payout``, 0.5 TON attached). The economics model that as
+the node's gas, an operating cost, and its 2.1 TON minimum balance as capital (analysis.econ.ledger).
+
 Gas returned by the node wallet (a plain transfer with the text comment "w", cocoon_wallet
 ``TEXT_ACTION_WITHDRAW``) and ``excesses#2565934c`` are never income.
 """

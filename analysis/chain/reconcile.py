@@ -6,8 +6,8 @@ Payouts arrive in lumps (each worker is paid when its unpaid earnings reach the 
 - actual: the payouts found on-chain (:func:`analysis.chain.readings.fetch_payouts`), TON and USD at each
   payout day's close, and adjusted tokens (value / the proxy's worker fee);
 - expected: the scenario's daily ledger on the same real TON path
-  (:func:`analysis.econ.ledger.daily_ledger`): TON paid out (``payout_ton``; the model nets the
-  ~0.01 TON on-chain fee), TON earned (accrual), and the same day-close USD valuation.
+  (:func:`analysis.econ.ledger.daily_ledger`): TON paid out (``payout_ton``, whole as on-chain:
+  the proxy pays the payout's gas), TON earned (accrual), and the same day-close USD valuation.
 
 Two implied figures: the **utilisation** (actual adjusted tokens / what the scenario's throughput
 earns at full load over the window, ``daily_tokens_per_gpu(..., utilisation=1) * gpus * days``)

@@ -10,8 +10,16 @@ unpaid earnings reach ``payout_threshold_ton`` (``min_worker_payout_sum``, 10 TO
 payout is modelled as exactly the threshold (the overshoot is at most one request's
 earnings), so a worker that earns more than the threshold in a day is paid several
 times that day. With ``E_t`` a worker's cumulative earnings after day t and ``T`` the
-threshold, the number of payouts up to day t is ``floor(E_t / T)``. Each payout costs
-``onchain_fee_ton``, deducted from what arrives.
+threshold, the number of payouts up to day t is ``floor(E_t / T)``.
+
+A payout reaches the owner whole: the proxy's wallet attaches the gas (0.7 TON,
+``ProxyRunner::worker_payout``) and the proxy contract sends the owner exactly the worker's
+part (see :mod:`analysis.chain.payouts`). The worker's node wallet pays the gas of its own
+operations -- at most one per payout, its own payout request (``WorkerRunner::proxy_request_payout``,
+~0.01 TON, docs/smart-contracts.md): ``onchain_fee_ton`` per payout, an operating cost in TON
+topped up from the payouts, so the treasury sells ``payout - gas``. The node wallet must hold
+``node_wallet_balance_ton`` (2.1 TON, ``BaseRunner::min_wallet_balance``) per worker before the
+worker starts: capital, bought on day 0 at the start price and worth that TON at the horizon.
 """
 
 from __future__ import annotations
@@ -26,14 +34,29 @@ from analysis.core.errors import DataError, InputError
 from analysis.core.units import NANOTON_PER_TON
 from analysis.econ.costs import (
     OPEX_KINDS,
-    book_value_usd,
     capex_paid_usd,
     depreciation_usd_per_day,
+    hardware_resale_usd,
     opex_usd_per_day,
+    resale_forgone_usd,
     salvage_usd,
 )
 from analysis.econ.networks import daily_tokens_per_gpu, worker_nanoton_per_adjusted_token
 from analysis.econ.scenario import Scenario
+
+#: What each "net" figure of the toolkit counts (docs/glossary.md); outputs name their basis.
+NET_BASIS = {
+    "ledger": ("ledger net cash: USD from selling payouts less cash opex, capex paid and the node wallets' TON "
+               "bought; no unpaid TON, no hardware or node-wallet value, undiscounted"),
+    "simulate": ("simulate net USD: the liquidated position at the horizon (cash, capex paid, TON held sold at "
+                 "the last close) plus the hardware's market resale value then, less the resale value forgone "
+                 "on day 0 when owned; undiscounted"),
+    "npv": ("NPV: daily cash discounted at [finance] discount_rate_annual, less the day-0 outlay (capex paid, "
+            "resale forgone when owned, node-wallet TON), plus the horizon's unpaid TON, node-wallet TON "
+            "and hardware resale value, discounted"),
+    "profit": ("profit after depreciation: accounting view per day, income less opex and straight-line "
+               "depreciation of capex_usd over life_years to salvage_fraction"),
+}
 
 # Tolerance when counting threshold crossings, so that earnings adding up to exactly
 # k * threshold in floating point count as k payouts.
@@ -49,9 +72,10 @@ class PathIncome:
     ton_earned : ndarray [P, D]
         TON accrued off-chain each day (depends on the path only in usd_pegged/repriced).
     payout_ton : ndarray [P, D]
-        TON arriving on-chain that day, net of the on-chain fee (0 on other days).
+        TON left to the treasury that day: the payouts, which arrive whole (:attr:`paid_ton`),
+        less the node wallet's gas topped up from them (``fee_ton``). 0 on days without payout.
     fee_ton : ndarray [P, D]
-        On-chain fees paid that day.
+        Gas the node wallet spends that day (``onchain_fee_ton`` per payout; an operating cost).
     payouts : ndarray [P, D]
         Number of payouts that day (over all workers).
     unpaid_ton : ndarray [P]
@@ -68,6 +92,8 @@ class PathIncome:
         What the worker earned per adjusted token each day.
     adjusted_tokens_per_day : float
         Adjusted tokens per day, all GPUs.
+    node_wallet_ton : float
+        TON locked in the node wallets (all workers): capital bought on day 0, held to the horizon.
     """
 
     ton_earned: np.ndarray
@@ -81,10 +107,16 @@ class PathIncome:
     salvage_usd: float
     worker_nanoton_per_token: np.ndarray
     adjusted_tokens_per_day: float
+    node_wallet_ton: float = 0.0
 
     @property
     def n_days(self) -> int:
         return self.ton_earned.shape[1]
+
+    @property
+    def paid_ton(self) -> np.ndarray:
+        """TON the payouts bring to the owner's wallet ``[P, D]``, whole (what the chain shows)."""
+        return self.payout_ton + self.fee_ton
 
     @property
     def opex_usd_total(self) -> np.ndarray:
@@ -105,11 +137,14 @@ def check_price_paths(price_paths: np.ndarray, field: str = "price_paths") -> np
     return paths
 
 
-def path_income(scenario: Scenario, price_paths: np.ndarray) -> PathIncome:
+def path_income(scenario: Scenario, price_paths: np.ndarray,
+                worker_fee_by_day: np.ndarray | None = None) -> PathIncome:
     """TON earned, payouts, fees and USD costs of ``scenario`` on each price path.
 
     Vectorised over paths. The number of days D is taken from ``price_paths``
-    (``[P, D+1]``), usually ``scenario.finance.horizon_days``.
+    (``[P, D+1]``), usually ``scenario.finance.horizon_days``. ``worker_fee_by_day`` (``[D]``,
+    nanoTON per adjusted token) replaces the scenario's constant fee with the one in force on
+    each day (a replay on the chain's parameter history; ``fixed_token`` pricing only).
     """
     if scenario.network.name == "render":  # Render Network rules (issue 7): analysis/render.py
         from analysis.econ.render import path_income as render_path_income
@@ -125,6 +160,16 @@ def path_income(scenario: Scenario, price_paths: np.ndarray) -> PathIncome:
 
     tokens = daily_tokens_per_gpu(scenario.workload, net)
     fee_nanoton = worker_nanoton_per_adjusted_token(net, scenario.pricing, paths)  # [P, D]
+    if worker_fee_by_day is not None:
+        if scenario.pricing.mode != "fixed_token":
+            raise InputError(f"{scenario.origin}: the chain's parameter history replaces a fixed fee in TON; "
+                             f"[pricing] mode = {scenario.pricing.mode!r} derives the fee from USD instead; use "
+                             'mode = "fixed_token" for a replay')
+        by_day = np.asarray(worker_fee_by_day, dtype=float)
+        if by_day.shape != (n_days,) or not np.all(np.isfinite(by_day)) or np.any(by_day < 0):
+            raise InputError(f"worker_fee_by_day: expected {n_days} finite non-negative nanoTON values, got "
+                             f"shape {by_day.shape}")
+        fee_nanoton = np.broadcast_to(by_day, (paths.shape[0], n_days)).copy()
     earned_per_worker = tokens.adjusted * fee_nanoton / NANOTON_PER_TON  # TON, [P, D]
 
     # Every worker has the same traffic, so all cross the threshold on the same days.
@@ -147,6 +192,7 @@ def path_income(scenario: Scenario, price_paths: np.ndarray) -> PathIncome:
         salvage_usd=salvage_usd(scenario.hardware),
         worker_nanoton_per_token=fee_nanoton,
         adjusted_tokens_per_day=gpus * tokens.adjusted,
+        node_wallet_ton=gpus * net.node_wallet_balance_ton,
     )
 
 
@@ -167,7 +213,7 @@ def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 
     gpus = scenario.hardware.gpus
     adjusted = daily_tokens_per_gpu(scenario.workload, net).adjusted
     threshold = net.payout_threshold_ton
-    per_payout = threshold - net.onchain_fee_ton
+    per_payout = threshold - net.onchain_fee_ton   # path_income's payout_ton: the payout less the node's gas
     whole = None
     if scenario.pricing.mode == "repriced":   # resets refer to absolute days: one call for all days
         whole = worker_nanoton_per_adjusted_token(net, scenario.pricing, prices.T).T
@@ -203,14 +249,30 @@ def net_cash_usd(income: PathIncome, income_usd: np.ndarray) -> np.ndarray:
     return np.asarray(income_usd, dtype=float) - income.opex_usd_total[None, :]
 
 
-def terminal_value_usd(scenario: Scenario, income: PathIncome, price_paths: np.ndarray) -> np.ndarray:
-    """Value ``[P]`` left at the horizon: the unpaid TON sold at the last close (net of the
-    trading fee) plus the hardware's book value when it was bought for this project
-    (0 for ``already_owned`` hardware, whose capex is sunk)."""
+def node_wallet_purchase_usd(scenario: Scenario, income: PathIncome, price_paths: np.ndarray) -> np.ndarray:
+    """USD ``[P]`` spent on day 0 buying the node wallets' locked TON at the start price
+    (column 0), trading fee included: capital, recovered at the horizon."""
     paths = check_price_paths(price_paths)
     fee = scenario.treasury.trading_fee_bps / 10_000.0
-    hardware = 0.0 if scenario.hardware.already_owned else book_value_usd(scenario.hardware, income.n_days)
-    return income.unpaid_ton * paths[:, -1] * (1.0 - fee) + hardware
+    return income.node_wallet_ton * paths[:, 0] * (1.0 + fee)
+
+
+def initial_outlay_usd(scenario: Scenario, income: PathIncome, price_paths: np.ndarray) -> np.ndarray:
+    """What the project ties up on day 0 ``[P]``: capex paid in cash, the resale value forgone
+    by running cards already owned, and the node wallets' TON. NPV, IRR and payback start here."""
+    return (income.capex_usd + resale_forgone_usd(scenario.hardware)
+            + node_wallet_purchase_usd(scenario, income, price_paths))
+
+
+def terminal_value_usd(scenario: Scenario, income: PathIncome, price_paths: np.ndarray) -> np.ndarray:
+    """Value ``[P]`` left at the horizon: the unpaid TON and the node wallets' TON sold at the
+    last close (net of the trading fee) plus the hardware's market resale value then
+    (:func:`analysis.econ.costs.hardware_resale_usd`; bought or owned alike -- an owned card's
+    resale value forgone at day 0 is in :func:`initial_outlay_usd`)."""
+    paths = check_price_paths(price_paths)
+    fee = scenario.treasury.trading_fee_bps / 10_000.0
+    hardware = hardware_resale_usd(scenario.hardware, income.n_days)
+    return (income.unpaid_ton + income.node_wallet_ton) * paths[:, -1] * (1.0 - fee) + hardware
 
 
 # --------------------------------------------------------------------------- one real path
@@ -246,7 +308,8 @@ def history_path(closes: pd.Series | pd.DataFrame, start: dt.date, end: dt.date,
 
 
 def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt.date | None = None,
-                 end: dt.date | None = None, *, start_field: str = "start", end_field: str = "end") -> pd.DataFrame:
+                 end: dt.date | None = None, *, start_field: str = "start", end_field: str = "end",
+                 parameters: pd.DataFrame | None = None) -> pd.DataFrame:
     """The day-by-day ledger of ``scenario`` on a real TON price history.
 
     Treasury policy: sell each payout at that day's close (``treasury.trading_fee_bps``
@@ -262,15 +325,21 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
         (clipped to the last close available).
     start_field, end_field : str
         How error messages name ``start``/``end`` (e.g. ``"--start"`` from the CLI).
+    parameters : DataFrame, optional
+        The network's parameters in force on each day, indexed by date with a
+        ``worker_fee_per_token`` column in nanoTON
+        (:func:`analysis.market.network_demand.parameters_in_force`); the replay then pays each
+        day's tokens at that day's fee instead of the scenario's.
 
     Returns
     -------
     DataFrame indexed by ``date`` with token counts, TON flows (``earned_ton``,
     ``payout_ton``, ``fee_ton``, ``unpaid_ton``, ``sold_ton``, ``wallet_ton``), USD flows
-    (``sales_usd``, ``trading_fee_usd``, ``power_usd``, ``colocation_usd``, ``fixed_usd``,
-    ``capex_usd``, ``net_usd``, ``cumulative_net_usd``) and ``depreciation_usd`` /
-    ``profit_usd`` (accrual view: TON earned valued at the close, minus opex and
-    depreciation).
+    (``sales_usd``, ``trading_fee_usd``, ``node_gas_usd``, ``power_usd``, ``colocation_usd``,
+    ``fixed_usd``, ``capex_usd``, ``node_wallet_usd``, ``net_usd``, ``cumulative_net_usd``: ledger
+    net cash, see :data:`NET_BASIS`) and ``depreciation_usd`` / ``profit_usd`` (accrual view: TON
+    earned valued at the close, minus opex and straight-line depreciation). ``payout_ton`` is
+    whole; ``node_gas_ton`` is the node wallet's gas topped up from it; ``sold_ton`` the rest.
     """
     origin = scenario.origin
     start_field = start_field if start is not None else f"{origin}: [finance] start"
@@ -283,7 +352,14 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
             end = start  # history_path reports the start as outside the history
     window = history_path(series, start, end, start_field=start_field, end_field=end_field)
     paths = window.to_numpy(dtype=float)[None, :]
-    income = path_income(scenario, paths)
+    fee_by_day = None
+    if parameters is not None:
+        fees = parameters["worker_fee_per_token"].reindex(pd.DatetimeIndex(window.index[1:]))
+        if fees.isna().any():
+            raise DataError("the parameter history has no worker fee for "
+                            f"{fees.index[fees.isna()][0]:%Y-%m-%d}; run 'cocoon-econ chain network' to read it")
+        fee_by_day = fees.to_numpy(dtype=float)
+    income = path_income(scenario, paths, fee_by_day)
     proceeds = sell_on_payout_usd(income, paths, scenario.treasury.trading_fee_bps)[0]
     close = paths[0, 1:]
     n_days = income.n_days
@@ -291,7 +367,7 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
     tokens = daily_tokens_per_gpu(scenario.workload, scenario.network)
     gpus = scenario.hardware.gpus
     if scenario.network.name == "render":  # paid per epoch, not at a threshold (analysis/render.py)
-        unpaid_path = np.maximum(np.cumsum(income.ton_earned[0] - income.payout_ton[0] - income.fee_ton[0]), 0.0)
+        unpaid_path = np.maximum(np.cumsum(income.ton_earned[0] - income.paid_ton[0]), 0.0)
     else:
         unpaid_path = _unpaid_by_day(income, gpus, scenario.network.payout_threshold_ton)
     frame = pd.DataFrame(index=pd.DatetimeIndex(window.index[1:], name="date"))
@@ -304,24 +380,29 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
     frame["worker_nanoton_per_token"] = income.worker_nanoton_per_token[0]
     frame["earned_ton"] = income.ton_earned[0]
     frame["payouts"] = income.payouts[0].astype(int)
-    frame["payout_ton"] = income.payout_ton[0]
-    frame["fee_ton"] = income.fee_ton[0]
+    frame["payout_ton"] = income.paid_ton[0]        # whole: the proxy pays the payout's gas
+    frame["node_gas_ton"] = income.fee_ton[0]       # the node wallet's own gas, topped up from the payout
     frame["unpaid_ton"] = unpaid_path
-    frame["sold_ton"] = income.payout_ton[0]
+    frame["sold_ton"] = income.payout_ton[0]        # payout less the node wallet's gas
     frame["wallet_ton"] = 0.0
     frame["sales_usd"] = proceeds
     frame["trading_fee_usd"] = income.payout_ton[0] * close - proceeds
+    frame["node_gas_usd"] = income.fee_ton[0] * close  # operating cost, paid in TON (kept, not sold)
     for kind in OPEX_KINDS:
         frame[f"{kind}_usd"] = income.usd_opex[kind]
     capex = np.zeros(n_days)
     capex[0] = income.capex_usd
     frame["capex_usd"] = capex
-    frame["net_usd"] = proceeds - income.opex_usd_total - capex
+    wallet = np.zeros(n_days)
+    wallet[0] = node_wallet_purchase_usd(scenario, income, paths)[0]
+    frame["node_wallet_usd"] = wallet                # capital: the node wallets' locked TON, bought on day 1
+    frame["net_usd"] = proceeds - income.opex_usd_total - capex - wallet
     frame["cumulative_net_usd"] = frame["net_usd"].cumsum()
     frame["depreciation_usd"] = income.depreciation_usd_per_day
     frame["profit_usd"] = income.ton_earned[0] * close - income.opex_usd_total - income.depreciation_usd_per_day
     frame.attrs.update(scenario=scenario.name, start=str(start), end=str(end),
-                       unpaid_ton=float(income.unpaid_ton[0]))
+                       unpaid_ton=float(income.unpaid_ton[0]), node_wallet_ton=float(income.node_wallet_ton),
+                       net_basis=NET_BASIS["ledger"])
     return frame
 
 

@@ -2,9 +2,9 @@
 
 Steady-state metrics (per day, at a constant TON price) are closed forms:
 
-- ``ton_per_day``: TON reaching the wallet per day, all GPUs, net of on-chain fees. Each
-  payout of ``T`` TON (the threshold) costs ``f`` TON, so on average a fraction ``f/T``
-  of the earnings goes to fees.
+- ``ton_per_day``: TON left to sell per day, all GPUs. Payouts arrive whole (the proxy pays
+  their gas); the node wallet spends ``f`` TON of gas per payout of ``T`` TON (the threshold),
+  topped up from the payouts, so on average a fraction ``f/T`` of the earnings goes to gas.
 - USD income per day = ``ton_per_day * ton_usd * (1 - trading_fee_bps/10^4)`` (each payout
   is sold; the exchange fee is ``[treasury] trading_fee_bps``).
 - ``break_even_ton_usd``: the TON price at which income covers opex + depreciation;
@@ -20,7 +20,12 @@ Steady-state metrics (per day, at a constant TON price) are closed forms:
   values above 1 mean "not reachable".
 
 Path metrics (``npv_usd``, ``irr``, ``payback_days``) discount daily cash with a 365-day
-year.
+year. They start from the day-0 outlay (:func:`analysis.econ.ledger.initial_outlay_usd`: capex
+paid, the resale value forgone when the cards are already owned, the node wallets' TON) and end
+with the horizon's terminal value (:func:`analysis.econ.ledger.terminal_value_usd`: unpaid and
+node-wallet TON, the hardware at its market resale value -- not its book value). Straight-line
+depreciation stays the accounting view (``usd_profit_per_day``, the break-evens "incl.
+depreciation"). docs/glossary.md lists which "net" each output shows.
 """
 
 from __future__ import annotations
@@ -39,12 +44,25 @@ from analysis.econ.costs import (
     DAYS_PER_YEAR,
     HOURS_PER_DAY,
     OPEX_KINDS,
+    book_value_usd,
+    capex_paid_usd,
     depreciation_usd_per_day,
+    hardware_resale_usd,
     opex_usd_per_day,
     power_usd_per_gpu_day,
+    resale_forgone_usd,
 )
-from analysis.econ.ledger import net_cash_usd, path_income, sell_on_payout_usd, terminal_value_usd
+from analysis.econ.ledger import (
+    NET_BASIS,
+    initial_outlay_usd,
+    net_cash_usd,
+    node_wallet_purchase_usd,
+    path_income,
+    sell_on_payout_usd,
+    terminal_value_usd,
+)
 from analysis.econ.networks import daily_tokens_per_gpu, worker_nanoton_per_adjusted_token
+from analysis.econ.resale import resale_curve
 from analysis.econ.scenario import Scenario
 
 COST_KINDS = (*OPEX_KINDS, "depreciation")
@@ -54,7 +72,7 @@ COST_KINDS = (*OPEX_KINDS, "depreciation")
 
 
 def onchain_fee_fraction(scenario: Scenario) -> float:
-    """Share of earnings spent on on-chain fees: ``onchain_fee_ton / payout_threshold_ton``."""
+    """Share of earnings spent on the node wallet's gas: ``onchain_fee_ton / payout_threshold_ton``."""
     return scenario.network.onchain_fee_ton / scenario.network.payout_threshold_ton
 
 
@@ -82,7 +100,7 @@ def ton_earned_per_day(scenario: Scenario, ton_usd: float | None = None, utilisa
 
 
 def ton_per_day(scenario: Scenario, ton_usd: float | None = None, utilisation: float | None = None) -> float:
-    """TON reaching the wallet per day (all GPUs), net of on-chain fees (steady state)."""
+    """TON left to sell per day (all GPUs): earnings less the node wallet's gas (steady state)."""
     return ton_earned_per_day(scenario, ton_usd, utilisation) * (1.0 - onchain_fee_fraction(scenario))
 
 
@@ -237,7 +255,7 @@ def irr(cash: np.ndarray, *, initial_usd: float = 0.0) -> float:
 
 def payback_days(cumulative_cash: np.ndarray) -> np.ndarray:
     """First day (1-based) on which cumulative cash ``[P, D]`` reaches 0 or more, per path;
-    NaN where it never does. Include the day-0 capex in the cumulative sum."""
+    NaN where it never does. Include the day-0 outlay (capex paid, resale forgone) in the sum."""
     cum = np.atleast_2d(np.asarray(cumulative_cash, dtype=float))
     reached = cum >= 0
     first = np.argmax(reached, axis=1).astype(float) + 1.0
@@ -247,23 +265,28 @@ def payback_days(cumulative_cash: np.ndarray) -> np.ndarray:
 def path_metrics(scenario: Scenario, price_paths: np.ndarray) -> dict[str, np.ndarray]:
     """Sell-on-payout cash flows and their NPV and payback on each price path.
 
-    Returns a dict of arrays: ``cash_usd`` [P, D] (income less opex), ``cumulative_cash_usd``
-    [P, D] (incl. the day-0 capex), ``terminal_usd`` [P] (unpaid TON and hardware book value
-    at the horizon, see :func:`analysis.econ.ledger.terminal_value_usd`), ``npv_usd`` [P]
-    (terminal value included) and ``payback_days`` [P] (NaN when never).
+    Returns a dict of arrays: ``cash_usd`` [P, D] (income less opex), ``initial_usd`` [P] (the
+    day-0 outlay: capex paid, resale value forgone when owned, node-wallet TON; see
+    :func:`analysis.econ.ledger.initial_outlay_usd`), ``cumulative_cash_usd`` [P, D] (cash less
+    that outlay), ``terminal_usd`` [P] (unpaid and node-wallet TON and the hardware's market
+    resale value at the horizon, see :func:`analysis.econ.ledger.terminal_value_usd`),
+    ``npv_usd`` [P] (outlay and terminal value included) and ``payback_days`` [P] (first day
+    the cumulative cash covers the outlay, undiscounted, terminal value not counted; NaN when never).
     """
     income = path_income(scenario, price_paths)
     sales = sell_on_payout_usd(income, price_paths, scenario.treasury.trading_fee_bps)
     cash = net_cash_usd(income, sales)
     terminal = terminal_value_usd(scenario, income, price_paths)
+    outlay = initial_outlay_usd(scenario, income, price_paths)
     with_terminal = cash.copy()
     with_terminal[:, -1] += terminal
-    cumulative = np.cumsum(cash, axis=1) - income.capex_usd
+    cumulative = np.cumsum(cash, axis=1) - outlay[:, None]
     return {
         "cash_usd": cash,
+        "initial_usd": outlay,
         "cumulative_cash_usd": cumulative,
         "terminal_usd": terminal,
-        "npv_usd": npv_usd(with_terminal, scenario.finance.discount_rate_annual, initial_usd=-income.capex_usd),
+        "npv_usd": npv_usd(with_terminal, scenario.finance.discount_rate_annual, initial_usd=-outlay),
         "payback_days": payback_days(cumulative),
     }
 
@@ -276,7 +299,11 @@ def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, Any]:
     pm = path_metrics(scenario, paths)
     cash = pm["cash_usd"][0].copy()
     cash[-1] += pm["terminal_usd"][0]
-    capex_paid = 0.0 if scenario.hardware.already_owned else scenario.hardware.capex_usd
+    capex_paid = capex_paid_usd(scenario.hardware)
+    outlay = float(pm["initial_usd"][0])
+    hardware = scenario.hardware
+    curve = resale_curve(hardware.gpu)
+    flat = path_income(scenario, paths)
     costs = usd_costs_per_day(scenario)
     income = usd_income_per_day(scenario, ton_usd)
     summary = {
@@ -299,9 +326,24 @@ def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, Any]:
         "usd_per_gpu_hour": usd_per_gpu_hour(scenario, ton_usd),
         "horizon_days": horizon,
         "capex_paid_usd": capex_paid,
+        # what NPV/IRR/payback start from and end with (issue 14)
+        "resale_forgone_usd": resale_forgone_usd(hardware),
+        "node_wallet_ton": flat.node_wallet_ton,
+        "node_wallet_usd": float(node_wallet_purchase_usd(scenario, flat, paths)[0]),
+        "initial_outlay_usd": outlay,
+        "hardware_age_years": hardware.age_years,
+        "hardware_resale_end_usd": hardware_resale_usd(hardware, horizon),
+        "hardware_book_end_usd": book_value_usd(hardware, horizon),
+        "hardware_value_basis": (f"market resale ({curve.name} curve{', stand-in' if curve.stand_in else ''}, "
+                                 f"gpu_resale_curve.csv) for NPV/IRR; straight-line book value "
+                                 f"(life {hardware.life_years:g} y, salvage {hardware.salvage_fraction:g}) "
+                                 "for profit after depreciation"
+                                 + ("; the host server at straight-line book value in both" if hardware.host_capex_usd
+                                    else "")),
         "npv_usd": float(pm["npv_usd"][0]),
-        "irr": irr(cash, initial_usd=-capex_paid),
+        "irr": irr(cash, initial_usd=-outlay),
         "payback_days": float(pm["payback_days"][0]),
+        "net_basis": {"npv_usd": NET_BASIS["npv"], "usd_profit_per_day": NET_BASIS["profit"]},
     }
     return plain(summary)
 

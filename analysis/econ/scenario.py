@@ -29,8 +29,19 @@ from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
 from analysis.core.resources import reference_path
 from analysis.core.tomlfile import read_toml
+from analysis.econ.resale import resale_curve
+from analysis.econ.throughput import (
+    COCOON_DEFAULT_MODEL,
+    DEFAULT_ENGINE,
+    ENGINES,
+    cc_overhead_default,
+    reference_source,
+    select_throughput_row,
+)
 
 NETWORKS = ("cocoon", "render")
+#: ``[workload] utilisation = "observed"``: the network's paid demand (analysis.econ.demand).
+OBSERVED = "observed"
 PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
 
 #: ``[network]`` key -> (network_parameters.csv row for ``cocoon``, conversion to the key's unit).
@@ -45,6 +56,7 @@ NETWORK_DEFAULT_ROWS: dict[str, tuple[str, Callable[[float], Any]]] = {
     "reasoning_tokens_price_multiplier": ("reasoning_tokens_price_multiplier", int),
     "payout_threshold_ton": ("min_worker_payout_sum", float),
     "onchain_fee_ton": ("onchain_operation_cost", float),
+    "node_wallet_balance_ton": ("worker_wallet_min_balance", float),
 }
 
 #: COCOON's price in USD per million adjusted tokens (api_token_prices.csv row
@@ -115,7 +127,15 @@ class NetworkConfig:
     completion_tokens_price_multiplier: int = 80000
     reasoning_tokens_price_multiplier: int = 80000
     payout_threshold_ton: float = 10.0
+    # Gas the worker's node wallet spends per payout (an operating cost, topped up from the
+    # payouts): at most one node-wallet operation per payout, the worker's own payout request
+    # (cocoon runners/worker/WorkerRunner.cpp proxy_request_payout, 0.5 TON attached, ~0.01 TON
+    # used, docs/smart-contracts.md). The payout itself reaches the owner whole: the proxy's
+    # wallet pays its gas (runners/proxy/ProxyRunner.cpp worker_payout, 0.7 TON attached).
     onchain_fee_ton: float = 0.01
+    # TON the node wallet must hold before the worker starts (runners/BaseRunner.hpp
+    # min_wallet_balance = 2.1 TON), one wallet per worker (per GPU): capital, bought at the start.
+    node_wallet_balance_ton: float = 2.1
     # Render Network (name = "render"; see analysis/render.py). Defaults: RTX 4090 on the
     # Render compute network, network_parameters.csv rows of the same meaning.
     job_usd_per_gpu_hour: float = 0.35
@@ -153,7 +173,10 @@ class PricingConfig:
 @dataclass(frozen=True)
 class HardwareConfig:
     """The GPUs. ``capex_usd`` is the price of the whole set-up (all ``gpus``), or its
-    current market value when ``already_owned`` (then no cash is spent at the start)."""
+    current market value when ``already_owned`` (then no cash is spent at the start, but the
+    resale value is forgone). ``age_years`` is the cards' age at ``[finance] start`` (0 = new),
+    where the resale curve (:mod:`analysis.econ.resale`) starts; ``life_years`` and
+    ``salvage_fraction`` drive straight-line depreciation (the accounting view) only."""
 
     gpu: str
     gpus: int
@@ -161,17 +184,45 @@ class HardwareConfig:
     life_years: float
     salvage_fraction: float = 0.0
     already_owned: bool = False
+    age_years: float = 0.0
+    #: The host server the GPUs sit in (CPUs, memory, board, chassis; TDX-capable for COCOON), USD.
+    #: 0 when ``capex_usd`` already is a whole server's price (an HGX node). Depreciated with the GPUs.
+    host_capex_usd: float = 0.0
+
+    @property
+    def total_capex_usd(self) -> float:
+        """GPUs plus host server: ``capex_usd + host_capex_usd``."""
+        return self.capex_usd + self.host_capex_usd
 
 
 @dataclass(frozen=True)
 class WorkloadConfig:
-    """Per GPU: throughput at full load and the token mix of the traffic."""
+    """Per GPU: throughput at full load and the token mix of the traffic.
+
+    ``output_tokens_per_s`` is the measured (or given) throughput; the income uses
+    :attr:`served_output_tokens_per_s`, that less ``cc_overhead_fraction`` (confidential-computing
+    overhead). When the scenario leaves ``output_tokens_per_s`` out, it and
+    ``prompt_tokens_per_output_token`` come from the row of inference_throughput_cocoon.csv nearest
+    COCOON's conditions for ``model``/``engine`` on the scenario's GPU (analysis.econ.throughput),
+    and ``cc_overhead_fraction`` defaults to cc_mode_overhead.csv's; an explicit throughput gets no
+    CC overhead unless ``cc_overhead_fraction`` is given (it may already be measured under CC).
+    ``throughput_source`` says where the throughput came from.
+    """
 
     output_tokens_per_s: float
     prompt_tokens_per_output_token: float
     cached_prompt_fraction: float = 0.0
     reasoning_output_fraction: float = 0.0
     utilisation: float = 1.0
+    model: str = COCOON_DEFAULT_MODEL
+    engine: str = DEFAULT_ENGINE
+    cc_overhead_fraction: float = 0.0
+    throughput_source: str = ""
+
+    @property
+    def served_output_tokens_per_s(self) -> float:
+        """Output tokens per second after the CC overhead: ``output_tokens_per_s * (1 - cc_overhead_fraction)``."""
+        return self.output_tokens_per_s * (1.0 - self.cc_overhead_fraction)
 
 
 @dataclass(frozen=True)
@@ -193,19 +244,94 @@ class FinanceConfig:
     horizon_days: int = 365
 
 
+#: Every ``[treasury] strategy`` the toolkit runs (analysis.sim.strategies implements them; it checks
+#: its registry against this tuple on import, so the names live in one place and a scenario naming
+#: another is refused when it is loaded, by every command).
+TREASURY_STRATEGIES = ("hold", "sell_on_payout", "sell_every", "cover_costs", "stake", "perp_hedge",
+                       "put_protection", "collar", "usd_pegged")
+#: ``[treasury] funding``: where the perp hedge's daily funding comes from (docs/risk.md).
+FUNDING_SOURCES = ("historical", "fixed", "bootstrap")
+
+
 @dataclass(frozen=True)
 class TreasuryConfig:
-    """What is done with the TON received (issue 5 checks ``strategy`` against its registry)."""
+    """What is done with the TON received, and the terms of the hedges (docs/risk.md).
+
+    Validated on construction by :func:`check_treasury` -- the one set of rules, whether the
+    table comes from a scenario file or from code (``analysis.sim.strategies.TreasuryParams``).
+
+    ``funding``: ``historical`` (recorded daily funding on the path's own dates, where there is a
+    record), ``fixed`` (``funding_rate_annual`` every day) or ``bootstrap`` (random paths: recorded
+    days resampled jointly with that day's TON return); days without a record take
+    ``funding_rate_annual`` (default 0, no mean-fill). Margin of the perp short: collateral
+    ``initial_margin_fraction`` x notional posted on day 0, topped up to it when a rally takes the
+    account below ``maintenance_margin_fraction`` x notional, the excess swept back each day; the
+    collateral costs ``cost_of_capital_annual``; when a top-up would take it above
+    ``max_collateral_usd`` (None: no cap) the short is closed at that day's close.
+    """
 
     strategy: str = "sell_on_payout"
     every_days: int = 30
     hedge_ratio: float = 1.0
     trading_fee_bps: float = 10.0
-    funding_rate_annual: float | str = "historical"
+    funding: str = "historical"
+    funding_rate_annual: float = 0.0
     put_strike: float = 0.9
     call_strike: float = 1.2
     vol_premium: float = 0.1
     staking_apy: float = 0.033
+    initial_margin_fraction: float = 0.10
+    maintenance_margin_fraction: float = 0.05
+    cost_of_capital_annual: float = 0.10
+    max_collateral_usd: float | None = None
+
+    def __post_init__(self) -> None:
+        check_treasury(self)
+
+
+#: ``[treasury]`` numeric rules: key -> (lowest, highest, lowest excluded, whole number, fix).
+TREASURY_RULES: dict[str, tuple[float | None, float | None, bool, bool, str]] = {
+    "every_days": (1, None, False, True, "use a whole number of days, at least 1"),
+    "hedge_ratio": (0.0, 1.0, False, False, "use a fraction between 0 and 1 (1 = fully hedged)"),
+    "trading_fee_bps": (0.0, 9_999.0, False, False, "use basis points between 0 and 9999, e.g. 10"),
+    "funding_rate_annual": (-10.0, 10.0, False, False,
+                            "use an annual rate as a fraction, e.g. -0.07 (positive pays the short)"),
+    "put_strike": (0.0, 10.0, True, False, "use a strike as a fraction of the spot, e.g. 0.9"),
+    "call_strike": (0.0, 10.0, True, False, "use a strike as a fraction of the spot, e.g. 1.2"),
+    "vol_premium": (0.0, 10.0, False, False, "use a volatility mark-up of 0 or more, e.g. 0.1"),
+    "staking_apy": (0.0, 1.0, False, False, "use an annual yield as a fraction between 0 and 1, e.g. 0.033"),
+    "initial_margin_fraction": (0.0, 1.0, True, False,
+                                "use a fraction of the short's notional above 0 and at most 1, e.g. 0.1"),
+    "maintenance_margin_fraction": (0.0, 1.0, True, False,
+                                    "use a fraction of the notional above 0, at most initial_margin_fraction"),
+    "cost_of_capital_annual": (0.0, 10.0, False, False, "use an annual rate as a fraction, e.g. 0.10"),
+    "max_collateral_usd": (0.0, None, True, False, "use a positive USD amount, or leave it out for no cap"),
+}
+
+
+def check_treasury(treasury: TreasuryConfig) -> None:
+    """Raise one ``InputError`` line naming the first invalid ``[treasury]`` field and its fix."""
+    if treasury.strategy not in TREASURY_STRATEGIES:
+        close = difflib.get_close_matches(str(treasury.strategy), TREASURY_STRATEGIES, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise InputError(f"[treasury] strategy = {_show(treasury.strategy)} is not known; {hint}"
+                         f"use one of {', '.join(TREASURY_STRATEGIES)}")
+    if treasury.funding not in FUNDING_SOURCES:
+        raise InputError(f"[treasury] funding = {_show(treasury.funding)} is not valid; use one of "
+                         f"{', '.join(FUNDING_SOURCES)}")
+    for key, (lo, hi, lo_open, whole, fix) in TREASURY_RULES.items():
+        value = getattr(treasury, key)
+        if key == "max_collateral_usd" and value is None:
+            continue
+        ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+              and (not whole or float(value).is_integer())
+              and (lo is None or value > lo or (value == lo and not lo_open))
+              and (hi is None or value <= hi))
+        if not ok:
+            raise InputError(f"[treasury] {key} = {_show(value)} is out of range; {fix}")
+    if treasury.maintenance_margin_fraction > treasury.initial_margin_fraction:
+        raise InputError(f"[treasury] maintenance_margin_fraction = {treasury.maintenance_margin_fraction!r} is above "
+                         f"initial_margin_fraction = {treasury.initial_margin_fraction!r}; use at most the initial margin")
 
 
 @dataclass(frozen=True)
@@ -222,6 +348,15 @@ class Scenario:
     description: str = ""
     origin: str = "<scenario>"  # how error messages name it (usually the file name)
     notes: tuple[str, ...] = ()  # where defaults came from, for the CLI to print (e.g. a chain reading)
+    #: ``"table.key"`` of every value the file sets (the rest are defaults); not part of equality
+    given_keys: frozenset[str] = dataclasses.field(default=frozenset(), compare=False)
+    # utilisation = "observed": the analysis.econ.demand.ObservedUtilisation behind workload.utilisation
+    observed_utilisation: Any = None
+
+    @property
+    def utilisation_origin(self) -> str:
+        """``"observed"`` (the network's paid demand) or ``"assumed"`` (a number in the scenario)."""
+        return "observed" if self.observed_utilisation is not None else "assumed"
 
 
 _TABLES: dict[str, type] = {
@@ -296,13 +431,26 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
                          "GPU-hour: [network] job_usd_per_gpu_hour); remove the [pricing] table")
     pricing = _parse_pricing(v, tables["pricing"])
     hardware = _parse_hardware(v, tables["hardware"], network.name)
-    workload = _parse_workload(v, tables["workload"], network.name)
+    workload = _parse_workload(v, tables["workload"], network.name, hardware.gpu)
+    observed = None
+    notes = _chain_default_notes(tables["network"], network) + hardware_notes(tables["hardware"], hardware)
+    if tables["workload"].get("utilisation") == OBSERVED:
+        if network.name != "cocoon":
+            raise InputError(f'{origin}: [workload] utilisation = "observed" is only known for COCOON (read from its '
+                             "chain); give a Render scenario a fraction between 0 and 1")
+        from analysis.econ.demand import observed_utilisation  # econ.demand imports this module
+
+        observed = observed_utilisation(workload, network)
+        workload = dataclasses.replace(workload, utilisation=observed.utilisation)
+        notes = (*notes, observed.describe())
     operations = _parse_operations(v, tables["operations"])
     finance = _parse_finance(v, tables["finance"])
-    treasury = _parse_treasury(v, tables["treasury"])
+    treasury = _parse_treasury(v, tables["treasury"], finance)
+    given = frozenset(f"{table}.{key}" for table, raw in tables.items() for key in raw)
     return Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
                     operations=operations, finance=finance, treasury=treasury, path=path,
-                    description=description, origin=origin, notes=_chain_default_notes(tables["network"], network))
+                    description=description, origin=origin, notes=notes, observed_utilisation=observed,
+                    given_keys=given)
 
 
 def to_mapping(scenario: Scenario) -> dict[str, Any]:
@@ -311,13 +459,17 @@ def to_mapping(scenario: Scenario) -> dict[str, Any]:
     if scenario.description:
         out["description"] = scenario.description
     for table in _TABLES:
-        out[table] = dataclasses.asdict(getattr(scenario, table))
+        # TOML has no null: a None (e.g. [treasury] max_collateral_usd, no cap) is left out
+        out[table] = {k: v for k, v in dataclasses.asdict(getattr(scenario, table)).items() if v is not None}
     # Only the keys the scenario's network understands (the others are rejected on parsing).
     other = RENDER_KEYS if scenario.network.name == "cocoon" else COCOON_KEYS
     for key in other:
         out["network"].pop(key, None)
     if scenario.network.name == "render":
         out.pop("pricing")
+    observed = scenario.observed_utilisation
+    if observed is not None and scenario.workload.utilisation == observed.utilisation:
+        out["workload"]["utilisation"] = OBSERVED
     return out
 
 
@@ -333,7 +485,9 @@ def scenario_with(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
         for part in parts[:-1]:
             target = target.setdefault(part, {})
         target[parts[-1]] = value
-    return parse_scenario(mapping, origin=scenario.origin, path=scenario.path)
+    changed = parse_scenario(mapping, origin=scenario.origin, path=scenario.path)
+    # the round trip through to_mapping sets every key; keep what the file set, plus the changes
+    return dataclasses.replace(changed, given_keys=scenario.given_keys | frozenset(changes))
 
 
 # --------------------------------------------------------------------------- on-chain defaults (issue 8)
@@ -367,6 +521,16 @@ def _chain_default_notes(table: Mapping[str, Any], network: NetworkConfig) -> tu
         return ()
     return (f"[network] {', '.join(used)} taken from the on-chain reading of {reading['observed']} "
             "(cocoon-econ chain params --save)",)
+
+
+def hardware_notes(table: Mapping[str, Any], hardware: HardwareConfig) -> tuple[str, ...]:
+    """The hardware value's basis, for the CLI to print: the resale curve used and, for owned
+    cards without ``age_years``, the age assumed (issue 14: every default printed)."""
+    notes = [resale_curve(hardware.gpu).note]
+    if hardware.already_owned and "age_years" not in table:
+        notes.append("[hardware] age_years not set: the owned cards are taken as new at [finance] start "
+                     "(age 0, the steepest year of the resale curve); set their age")
+    return tuple(notes)
 
 
 # --------------------------------------------------------------------------- tables
@@ -405,9 +569,12 @@ def _parse_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
                        fix="use a non-negative amount of TON (about 0.01 per on-chain operation)")
     if fee_ton >= threshold:
         raise InputError(f"{v.origin}: [network] onchain_fee_ton = {fee_ton!r} is not below payout_threshold_ton "
-                         f"= {threshold!r}; a payout would not cover its own fee")
+                         f"= {threshold!r}; a payout would not cover the node wallet's gas")
+    wallet = v.number("network", t, "node_wallet_balance_ton", defaults["node_wallet_balance_ton"], lo=0.0, hi=1e6,
+                      fix="use the TON the node wallet must hold, 0 or more (COCOON: 2.1 per worker)")
     return NetworkConfig(name=name, price_per_token_nanoton=price, worker_fee_per_token_nanoton=fee,
-                         coefficient=coefficient, payout_threshold_ton=threshold, onchain_fee_ton=fee_ton, **mults)
+                         coefficient=coefficient, payout_threshold_ton=threshold, onchain_fee_ton=fee_ton,
+                         node_wallet_balance_ton=wallet, **mults)
 
 
 def _parse_render_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
@@ -418,7 +585,7 @@ def _parse_render_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
     """
     defaults = {key: conv(network_parameter("render", row)) for key, (row, conv) in RENDER_DEFAULT_ROWS.items()}
     return NetworkConfig(
-        name="render", onchain_fee_ton=0.0,
+        name="render", onchain_fee_ton=0.0, node_wallet_balance_ton=0.0,
         job_usd_per_gpu_hour=v.number("network", t, "job_usd_per_gpu_hour", defaults["job_usd_per_gpu_hour"],
                                       lo=0.0, hi=1000.0, fix="use the customer's USD price per GPU-hour, e.g. 0.35"),
         protocol_fee=v.number("network", t, "protocol_fee", defaults["protocol_fee"], lo=0.0, hi=1.0,
@@ -458,26 +625,66 @@ def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str) -> Hardwa
     salvage = v.number("hardware", t, "salvage_fraction", 0.0, lo=0.0, hi=1.0,
                        fix="use a fraction of capex between 0 and 1")
     owned = v.boolean("hardware", t, "already_owned", False)
+    age = v.number("hardware", t, "age_years", 0.0, lo=0.0, hi=30.0,
+                   fix="use the cards' age in years at [finance] start, 0 (new) or more")
+    host = v.number("hardware", t, "host_capex_usd", 0.0, lo=0.0,
+                    fix="use the USD price of the host server (0 when capex_usd is a whole server's price)")
     return HardwareConfig(gpu=gpu, gpus=gpus, capex_usd=capex, life_years=life, salvage_fraction=salvage,
-                          already_owned=owned)
+                          already_owned=owned, age_years=age, host_capex_usd=host)
 
 
-def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon") -> WorkloadConfig:
+def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon", gpu: str = "") -> WorkloadConfig:
     frac = "use a fraction between 0 and 1"
+    given = t.get("utilisation")
+    if isinstance(given, str) and given != OBSERVED:
+        raise InputError(f'{v.origin}: [workload] utilisation = "{given}" is a string, not a number; {frac} or "observed" '
+                         "(the COCOON network's paid demand)")
     # Render pays per GPU-hour, so token throughput is optional there (used only to express
-    # the customer's price per million tokens); COCOON pays per token and needs it.
+    # the customer's price per million tokens); COCOON pays per token and needs it -- given, or
+    # looked up from the measured rows for the model (issue 15).
     render = network == "render"
+    model = v.string("workload", t, "model", default=COCOON_DEFAULT_MODEL)
+    if not model.strip():
+        raise InputError(f"{v.origin}: [workload] model is empty; name the served model, e.g. \"{COCOON_DEFAULT_MODEL}\"")
+    engine = v.choice("workload", t, "engine", ENGINES, default=DEFAULT_ENGINE)
+    source = v.string("workload", t, "throughput_source", default="")
+    cc_fix = "use the fraction of throughput lost to confidential computing, between 0 and 0.9"
+    throughput_fix = "use the output tokens per second of one GPU at full load"
+    ratio_fix = "use a non-negative ratio, e.g. 2.0"
+    if render or "output_tokens_per_s" in t:
+        if source and "output_tokens_per_s" not in t:
+            raise InputError(f"{v.origin}: [workload] throughput_source is set without output_tokens_per_s; "
+                             "add the throughput it describes or remove it")
+        throughput = v.number("workload", t, "output_tokens_per_s", 0.0, lo=0.0, lo_open=not render, hi=1e7,
+                              fix=throughput_fix)
+        ratio = v.number("workload", t, "prompt_tokens_per_output_token", 0.0 if render else None, lo=0.0,
+                         hi=1e6, fix=ratio_fix)
+        # An explicit throughput may already be measured under CC: no overhead unless asked for.
+        cc = v.number("workload", t, "cc_overhead_fraction", 0.0, lo=0.0, hi=0.9, fix=cc_fix)
+    else:
+        if source:
+            raise InputError(f"{v.origin}: [workload] throughput_source is set without output_tokens_per_s; "
+                             "add the throughput it describes or remove it")
+        choice = select_throughput_row(model, gpu, engine, field=f"{v.origin}: [workload] model")
+        throughput = choice.row.output_tokens_per_s
+        source = reference_source(choice.row)
+        row_ratio = choice.row.prompt_tokens_per_output_token
+        if row_ratio is None and "prompt_tokens_per_output_token" not in t:
+            raise InputError(f"{v.origin}: [workload] prompt_tokens_per_output_token is missing and {source} gives "
+                             "no input/output lengths; add prompt_tokens_per_output_token = 1.0 (or your ratio)")
+        ratio = v.number("workload", t, "prompt_tokens_per_output_token", row_ratio, lo=0.0, hi=1e6, fix=ratio_fix)
+        cc = v.number("workload", t, "cc_overhead_fraction", cc_overhead_default().default, lo=0.0, hi=0.9,
+                      fix=cc_fix)
     return WorkloadConfig(
-        output_tokens_per_s=v.number("workload", t, "output_tokens_per_s", 0.0 if render else None, lo=0.0,
-                                     lo_open=not render, hi=1e7,
-                                     fix="use the output tokens per second of one GPU at full load"),
-        prompt_tokens_per_output_token=v.number("workload", t, "prompt_tokens_per_output_token",
-                                                0.0 if render else None, lo=0.0,
-                                                hi=1e6, fix="use a non-negative ratio, e.g. 2.0"),
+        output_tokens_per_s=throughput,
+        prompt_tokens_per_output_token=ratio,
         cached_prompt_fraction=v.number("workload", t, "cached_prompt_fraction", 0.0, lo=0.0, hi=1.0, fix=frac),
         reasoning_output_fraction=v.number("workload", t, "reasoning_output_fraction", 0.0, lo=0.0, hi=1.0,
                                            fix=frac),
-        utilisation=v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
+        # "observed" is resolved by parse_scenario once the network is known (0.0 until then).
+        utilisation=0.0 if t.get("utilisation") == OBSERVED else
+        v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
+        model=model, engine=engine, cc_overhead_fraction=cc, throughput_source=source,
     )
 
 
@@ -507,35 +714,50 @@ def _parse_finance(v: _Validator, t: Mapping[str, Any]) -> FinanceConfig:
     )
 
 
-def _parse_treasury(v: _Validator, t: Mapping[str, Any]) -> TreasuryConfig:
-    funding = t.get("funding_rate_annual", "historical")
-    if isinstance(funding, str):
-        if funding != "historical":
-            raise InputError(f'{v.origin}: [treasury] funding_rate_annual = {funding!r} is not valid; '
-                             'use a number (annual rate) or "historical"')
+def _parse_treasury(v: _Validator, t: Mapping[str, Any], finance: FinanceConfig | None = None) -> TreasuryConfig:
+    """Types here; ranges and names in :func:`check_treasury` (run by ``TreasuryConfig`` itself)."""
+    funding = v.string("treasury", t, "funding", default="historical")
+    rate = t.get("funding_rate_annual", 0.0)
+    if isinstance(rate, str):
+        if rate != "historical" or "funding" in t:
+            raise InputError(f"{v.origin}: [treasury] funding_rate_annual = {_show(rate)} is not valid; use a number "
+                             '(annual rate, the fallback for days without a funding record) and funding = '
+                             '"historical", "fixed" or "bootstrap"')
+        # the old spelling of funding = "historical"; days without a record now take 0, not a mean
+        funding, rate = "historical", 0.0
     else:
-        funding = v.number("treasury", t, "funding_rate_annual", None, lo=-10.0, hi=10.0,
-                           fix='use an annual rate as a fraction or "historical"')
+        rate = v.number("treasury", t, "funding_rate_annual", 0.0, fix=TREASURY_RULES["funding_rate_annual"][4])
     try:
         staking_default = network_parameter("ton", "staking_gross_yield_estimate")
     except KeyError:
         staking_default = 0.033
-    return TreasuryConfig(
+    # the hedge's collateral costs the owner's own discount rate unless the table says otherwise
+    capital_default = finance.discount_rate_annual if finance is not None else TreasuryConfig.cost_of_capital_annual
+
+    def num(key: str, default: float) -> float:
+        return v.number("treasury", t, key, default, fix=TREASURY_RULES[key][4])
+
+    cap = t.get("max_collateral_usd")
+    values: dict[str, Any] = dict(
         strategy=v.string("treasury", t, "strategy", default="sell_on_payout"),
-        every_days=v.integer("treasury", t, "every_days", 30, lo=1, fix="use a whole number of days, at least 1"),
-        hedge_ratio=v.number("treasury", t, "hedge_ratio", 1.0, lo=0.0, hi=1.0, fix="use a fraction between 0 and 1"),
-        trading_fee_bps=v.number("treasury", t, "trading_fee_bps", 10.0, lo=0.0, hi=10_000.0,
-                                 fix="use basis points, e.g. 10"),
-        funding_rate_annual=funding,
-        put_strike=v.number("treasury", t, "put_strike", 0.9, lo=0.0, lo_open=True, hi=10.0,
-                            fix="use a strike as a fraction of the spot, e.g. 0.9"),
-        call_strike=v.number("treasury", t, "call_strike", 1.2, lo=0.0, lo_open=True, hi=10.0,
-                             fix="use a strike as a fraction of the spot, e.g. 1.2"),
-        vol_premium=v.number("treasury", t, "vol_premium", 0.1, lo=-1.0, hi=10.0,
-                             fix="use a volatility mark-up as a fraction, e.g. 0.1"),
-        staking_apy=v.number("treasury", t, "staking_apy", staking_default, lo=0.0, hi=1.0,
-                             fix="use an annual yield as a fraction, e.g. 0.033"),
+        every_days=v.integer("treasury", t, "every_days", 30, fix=TREASURY_RULES["every_days"][4]),
+        hedge_ratio=num("hedge_ratio", 1.0),
+        trading_fee_bps=num("trading_fee_bps", 10.0),
+        funding=funding,
+        funding_rate_annual=rate,
+        put_strike=num("put_strike", 0.9),
+        call_strike=num("call_strike", 1.2),
+        vol_premium=num("vol_premium", 0.1),
+        staking_apy=num("staking_apy", staking_default),
+        initial_margin_fraction=num("initial_margin_fraction", TreasuryConfig.initial_margin_fraction),
+        maintenance_margin_fraction=num("maintenance_margin_fraction", TreasuryConfig.maintenance_margin_fraction),
+        cost_of_capital_annual=num("cost_of_capital_annual", capital_default),
+        max_collateral_usd=None if cap is None else num("max_collateral_usd", 0.0),
     )
+    try:
+        return TreasuryConfig(**values)
+    except InputError as exc:
+        raise InputError(f"{v.origin}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- helpers

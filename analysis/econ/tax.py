@@ -101,12 +101,16 @@ def fifo_tax_ledger(receipts: pd.DataFrame, sales: pd.DataFrame) -> pd.DataFrame
 def sell_on_payout_tax_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
     """The tax ledger of the sell-on-payout policy from :func:`analysis.econ.ledger.daily_ledger`:
     each day's payouts are income at the close and are sold the same day at the same
-    close, so each gain is minus the exchange fee."""
+    close, so each gain is minus the exchange fee. Payouts are income whole; the TON kept for
+    the node wallet's gas (``node_gas_ton``) is disposed of the same day too (spent on gas, valued
+    at the close, no exchange fee), so a disposal's proceeds are ``sales_usd + node_gas_usd``."""
     paid = ledger[ledger["payout_ton"] > 0]
     dates = [d.date() for d in pd.DatetimeIndex(paid.index)]
     receipts = pd.DataFrame({"date": dates, "ton": paid["payout_ton"].to_numpy(),
                              "price_usd": paid["close_usd"].to_numpy()})
-    sales = pd.DataFrame({"date": dates, "ton": paid["sold_ton"].to_numpy(), "price_usd": paid["close_usd"].to_numpy(),
+    spent = paid["node_gas_ton"].to_numpy() if "node_gas_ton" in paid else 0.0
+    sales = pd.DataFrame({"date": dates, "ton": paid["sold_ton"].to_numpy() + spent,
+                          "price_usd": paid["close_usd"].to_numpy(),
                           "fee_usd": paid["trading_fee_usd"].to_numpy()})
     return fifo_tax_ledger(receipts, sales)
 

@@ -76,14 +76,19 @@ def build(ctx: ReportContext) -> Section | None:
     intro = (
         "<p>Each scenario is a TOML file (see <code>data/scenarios/</code>). Income is what COCOON pays the "
         "worker: adjusted tokens (prompt 1x, cached 0.1x, completion and reasoning 8x) times the worker fee "
-        "(19 nanoTON), paid on-chain in 10-TON payouts per GPU less about 0.01 TON each, sold at the close. "
+        "(19 nanoTON), paid on-chain in 10-TON payouts per GPU that arrive whole (the proxy pays their gas), "
+        "sold at the close less about 0.01 TON each kept for the node wallet's own gas; the node wallet's "
+        "2.1 TON locked balance is capital. "
         f"Today's TON close: <b>{today:.4f} USD</b> ({today_date}).</p>"
         + _table_html(summaries)
         + "<p class=\"note\">Break-even TON price: the price at which income covers all costs including "
-        "straight-line depreciation of the hardware (or only the cash costs: power, colocation, fixed). "
-        "Break-even utilisation: at today's price (power depends on utilisation too). NPV, IRR and payback: "
-        "over the scenario's horizon at today's price held constant, with the hardware's book value and the "
-        "unpaid TON counted at the end; an already-owned GPU has no outlay (its capex is sunk).</p>"
+        "straight-line depreciation of the hardware (or only the cash costs: power, colocation, fixed) -- the "
+        "accounting view. Break-even utilisation: at today's price (power depends on utilisation too). NPV, "
+        "IRR and payback: over the scenario's horizon at today's price held constant, from the day-0 outlay "
+        "(capex paid; for an already-owned GPU the resale value it could be sold for instead; the node "
+        "wallet's TON) to the hardware at its market resale value at the end (gpu_resale_curve.csv, "
+        "log-linear in age), with the unpaid and node-wallet TON; not the straight-line book value. "
+        "docs/glossary.md defines each net figure.</p>"
     )
     after = "".join(f"<p class=\"note\">{n}</p>" for n in notes)
     return Section(title="Break-even", intro_html=intro, figures=figures, after_html=after, anchor="breakeven")
@@ -101,7 +106,7 @@ def _table_html(summaries: list[dict]) -> str:
     head = ("<tr><th>scenario</th><th>GPUs</th><th>utilisation</th><th>TON / day</th><th>income USD / day</th>"
             "<th>costs USD / day<br>(cash + depr.)</th><th>break-even TON<br>all costs</th>"
             "<th>break-even TON<br>cash only</th><th>break-even<br>utilisation</th><th>USD / GPU-hour</th>"
-            "<th>NPV USD</th><th>payback</th></tr>")
+            "<th>NPV USD<br>(hardware at resale)</th><th>payback</th></tr>")
     rows = []
     for s in summaries:
         costs = s["usd_costs_per_day"]

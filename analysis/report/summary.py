@@ -21,10 +21,13 @@ def build(ctx: ReportContext) -> Section | None:
     paths = ctx.scenario_paths()
     if not paths:
         return None
+    from analysis.econ.demand import observed_utilisation
     from analysis.econ.metrics import breakeven_summary
-    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.econ.scenario import load_scenario, price_asset, scenario_with
+    from analysis.market.network_demand import observed_demand
 
     ton_usd, day = ctx.latest_ton_usd
+    demand = observed_demand(ctx.cache_dir)
     rows: list[dict[str, Any]] = []
     for path in paths:
         scenario = load_scenario(path)
@@ -34,21 +37,37 @@ def build(ctx: ReportContext) -> Section | None:
         metrics = breakeven_summary(scenario, token_usd)
         owned = bool(getattr(scenario.hardware, "already_owned", False))
         life_days = float(scenario.hardware.life_years) * DAYS_PER_YEAR
+        observed = verdict_observed = None
+        if scenario.network.name == "cocoon":  # observed demand is COCOON's (read from its chain)
+            observed = observed_utilisation(scenario.workload, scenario.network, demand).utilisation
+            at_observed = breakeven_summary(scenario_with(scenario, {"workload.utilisation": observed}), token_usd)
+            verdict_observed = verdict(at_observed, already_owned=owned, life_days=life_days, token=asset.upper())
         rows.append({
             **metrics,
             "scenario": scenario.name,
             "payback": payback_text(metrics, owned, life_days),
             "token": asset.upper(),
             "verdict": verdict(metrics, already_owned=owned, life_days=life_days, token=asset.upper()),
+            "assumed_utilisation": scenario.workload.utilisation,
+            "assumed_origin": scenario.utilisation_origin,
+            "observed_utilisation": observed,
+            "verdict_observed": verdict_observed,
+            "utilisation_needed": metrics.get("break_even_utilisation"),
         })
     intro = (
         f"<p>Each example scenario at the latest TON close, <b>{fmt_number(ton_usd, ',.4f', '$')} per TON</b> "
         f"on {day.date()}, held constant. <i>Break-even (full cost)</i> is the TON price at which income "
         "covers running costs and the hardware's depreciation; <i>break-even (cash)</i> covers running costs "
         "only (power, colocation, fixed). USD per GPU-hour is what one GPU earns per wall-clock hour after "
-        "on-chain and trading fees. Payback counts days from the start until cumulative cash, the hardware "
-        "purchase included, turns positive at this price: simulated day by day over the scenario's horizon, "
-        "and beyond it estimated as the purchase price over the steady cash profit per day (&asymp;).</p>"
+        "the node wallet's gas and trading fees. <i>Profit after depreciation</i> is the accounting view "
+        "(straight-line depreciation). Payback counts days from the start until cumulative cash, the day-0 "
+        "outlay included (the purchase, or the resale value forgone when the card is already owned), turns "
+        "positive at this price: simulated day by day over the scenario's horizon, and beyond it estimated as "
+        "the outlay over the steady cash profit per day (&asymp;). docs/glossary.md defines each figure.</p>"
+        "<p>Every scenario is judged twice: at the utilisation it <i>assumes</i> and at the utilisation "
+        f"<i>observed</i> on the COCOON network ({html.escape(demand.describe())}), as a fraction of what the "
+        "scenario's GPU earns at full load. <i>Utilisation needed</i> is the break-even utilisation at this "
+        "price, full cost (above 100&nbsp;%: not reachable).</p>"
     )
     table = table_html(
         rows,
@@ -62,6 +81,9 @@ def build(ctx: ReportContext) -> Section | None:
             "usd_per_gpu_hour": "income (USD per GPU-hour)",
             "usd_profit_per_day": "profit after depreciation (USD/day)",
             "payback": "payback (days)",
+            "assumed_utilisation": "utilisation assumed",
+            "observed_utilisation": "utilisation observed",
+            "utilisation_needed": "utilisation needed",
         },
         formats={
             "break_even_ton_usd": lambda v: fmt_number(v, ",.3f", "$", missing="n/a"),
@@ -70,18 +92,28 @@ def build(ctx: ReportContext) -> Section | None:
             "usd_per_gpu_hour": lambda v: fmt_number(v, ",.3f", "$"),
             "usd_profit_per_day": lambda v: _signed_usd(v),
             "payback": lambda v: v,  # already HTML
+            "assumed_utilisation": _util,
+            "observed_utilisation": lambda v: "n/a (not COCOON)" if _finite(v) is None else _util(v),
+            "utilisation_needed": lambda v: "n/a" if v is None else _util(v),
         },
     )
-    verdicts = "".join(f"<li><b>{html.escape(r['scenario'])}</b>: {r['verdict']}</li>" for r in rows)
+    verdicts = "".join(
+        f"<li><b>{html.escape(r['scenario'])}</b><ul>"
+        f"<li>at {_util(r['assumed_utilisation'])} ({'observed on the network, as the scenario says' if r['assumed_origin'] == 'observed' else 'assumed'}): {r['verdict']}</li>"
+        + (f"<li>at {_util(r['observed_utilisation'])} (observed on the network): {r['verdict_observed']}</li>"
+           if r["verdict_observed"] is not None and r["assumed_origin"] != "observed" else "")
+        + "</ul></li>" for r in rows)
     return Section(title="Summary", anchor="summary", intro_html=intro + table,
                    after_html=f"<h3>Verdicts</h3><ul>{verdicts}</ul>")
 
 
 def steady_payback_days(metrics: Mapping[str, Any]) -> float | None:
-    """Days for the steady cash profit at a constant price to repay the purchase:
-    ``capex_paid_usd / usd_cash_profit_per_day``; None when nothing was paid or there is no
-    cash profit. (The ledger's ``payback_days`` is exact but only within the horizon.)"""
-    capex = _finite(metrics.get("capex_paid_usd"))
+    """Days for the steady cash profit at a constant price to repay the day-0 outlay:
+    ``initial_outlay_usd / usd_cash_profit_per_day`` (capex paid, or the resale value forgone
+    when the card is already owned; ``capex_paid_usd`` when the outlay is not given); None when
+    nothing is at stake or there is no cash profit. (The ledger's ``payback_days`` is exact but
+    only within the horizon.)"""
+    capex = _finite(metrics.get("initial_outlay_usd", metrics.get("capex_paid_usd")))
     cash_profit = _finite(metrics.get("usd_cash_profit_per_day"))
     if not capex or cash_profit is None or cash_profit <= 0:
         return None
@@ -89,9 +121,13 @@ def steady_payback_days(metrics: Mapping[str, Any]) -> float | None:
 
 
 def payback_text(metrics: Mapping[str, Any], already_owned: bool, life_days: float) -> str:
-    """The payback cell: the ledger's day count within the horizon, else the steady-state estimate."""
-    if already_owned:
-        return "owned (capex sunk)"
+    """The payback cell: the ledger's day count within the horizon, else the steady-state estimate.
+    For a card already owned it is the time for the cash to cover the resale value forgone."""
+    text = _payback_days_text(metrics, life_days)
+    return f"{text} (owned: of the resale value forgone)" if already_owned else text
+
+
+def _payback_days_text(metrics: Mapping[str, Any], life_days: float) -> str:
     exact = _finite(metrics.get("payback_days"))
     if exact is not None:
         return f"{exact:,.0f}"
@@ -153,14 +189,26 @@ def verdict(metrics: Mapping[str, Any], already_owned: bool = False, life_days: 
                 f"{price / full - 1:.0%} above the full-cost break-even of {fmt_number(full, ',.3f', '$')}; {when}.")
     if price >= cash:
         need = full / price - 1
-        lead = ("Worth running, since the card is already owned" if already_owned
+        npv = _finite(metrics.get("npv_usd"))
+        sell = already_owned and npv is not None and npv < 0   # NPV counts the card at market resale
+        lead = ("Covers running costs, but selling the card beats running it" if sell
+                else "Worth running, since the card is already owned" if already_owned
                 else "Covers running costs but not the hardware")
+        resale = (f" With the card at market resale (forgone today, sold at the end), running it over the "
+                  f"horizon has NPV {_signed_usd(npv)}." if sell else "")
         return (f'<span class="warn">{lead}</span>: {token} at {fmt_number(price, ",.3f", "$")} is above the cash '
                 f"break-even of {fmt_number(cash, ',.3f', '$')} but must rise {need:.0%} to "
-                f"{fmt_number(full, ',.3f', '$')} to earn back the hardware's depreciation.")
+                f"{fmt_number(full, ',.3f', '$')} to earn back the hardware's depreciation.{resale}")
     return (f'<span class="bad">Loses money on running costs</span>: {token} must rise {cash / price - 1:.0%} '
             f"from {fmt_number(price, ',.3f', '$')} to {fmt_number(cash, ',.3f', '$')} just to pay for power and "
             f"hosting, and {full / price - 1:.0%} to {fmt_number(full, ',.3f', '$')} to cover the hardware too.")
+
+
+def _util(value: Any) -> str:
+    value = _finite(value)
+    if value is None:
+        return "n/a"
+    return f"{value:.0%}" if value >= 0.1 or value == 0 else f"{value:.2%}"
 
 
 def _finite(value: Any) -> float | None:

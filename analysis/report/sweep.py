@@ -148,18 +148,15 @@ def _intro(frame: pd.DataFrame, path: Path | None) -> str:
                         f"{v['days']} days)" for asset, v in m["market"].items() if asset != "funding")
     notes = m.get("simulation_notes", {})
     model = notes.get("model") or {}
+    drift = f"drift {notes['drift']}" if notes.get("drift") else ""
     if sim["method"] == "gbm":
-        drift = "given" if sim.get("drift_annual") is not None else "fitted to the history"
         vol = "given" if sim.get("vol_annual") is not None else "fitted to the history"
-        fit = (f"GBM drift {model.get('drift_annual', float('nan')):+.1%}/year ({drift}), volatility "
-               f"{model.get('vol_annual', float('nan')):.1%}/year ({vol})")
+        fit = f"GBM paths, {drift}, volatility {model.get('vol_annual', float('nan')):.1%}/year ({vol})"
     elif sim["method"] == "bootstrap":
-        fit = f"stationary block bootstrap of {model.get('returns', '?')} daily returns"
+        fit = "stationary block bootstrap of the daily returns" + (f", {drift}" if drift else "")
     else:
-        fit = f"{sim['method']} paths"
-    funding = notes.get("funding_rate_annual")
-    funding_text = ("historical TON perp funding" if funding == "historical"
-                    else f"perp funding {funding}" if funding is not None else "")
+        fit = f"{sim['method']} paths" + (f", {drift}" if drift else "")
+    funding_text = str(notes.get("funding") or "")
     start = frame["start_price_usd"].dropna()
     start_text = f"{start.iloc[0]:.4f} USD" if len(start) else "n/a"
     parts = [
@@ -177,7 +174,7 @@ def _intro(frame: pd.DataFrame, path: Path | None) -> str:
         + "; any cell can be rerun alone with <code>cocoon-econ simulate --seed</code> and its "
         "<code>seed</code> column.</p>",
         f"<p class=\"note\">Where the inputs came from: {html.escape(history)}; {html.escape(fit)}"
-        + (f"; {html.escape(funding_text)}" if funding_text else "")
+        + (f"; perp funding {html.escape(funding_text)}" if funding_text else "")
         + f"; paths start at {start_text} (the latest close unless [simulation] start_price). Every other input "
         "is the base scenario's (its throughput, utilisation and costs as documented in the scenario file). "
         "Net USD: cash, tokens and hedges liquidated at the end, hardware at book value. Break-even utilisation "

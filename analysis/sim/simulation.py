@@ -7,7 +7,12 @@ drawn and processed in chunks of :data:`CHUNK_PATHS` so memory stays bounded wha
 of paths; chunk ``i`` uses the ``i``-th child of ``numpy.random.SeedSequence(seed)``, so the
 numbers depend on the seed only -- not on how many threads run the chunks (every core by
 default; numpy and the compiled scan release the GIL). Each chunk's policies are evaluated in
-one compiled pass (:mod:`analysis.sim.kernels`); ``compiled=False`` uses the numpy reference.
+one compiled pass (:mod:`analysis.sim.kernels`).
+
+Neutral by default (docs/risk.md): random paths have zero drift unless ``drift`` says otherwise;
+perp funding is the record where there is one and ``[treasury] funding_rate_annual`` (default 0)
+elsewhere; ``usd_pegged`` pegs the USD price per token at the paths' start price. ``notes`` says
+which drift, funding and peg each run used.
 """
 
 from __future__ import annotations
@@ -24,14 +29,21 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import InputError
-from analysis.econ.costs import book_value_usd
+from analysis.econ.costs import hardware_terminal_usd
 from analysis.econ.ledger import PathIncome, path_income, payouts_day_major
 from analysis.econ.scenario import Scenario, price_asset
-from analysis.market.funding import daily_funding, funding_rates_per_day, read_funding
+from analysis.market.funding import (
+    annualised,
+    daily_funding,
+    funding_rates_per_day,
+    joint_returns_and_funding,
+    read_funding,
+    recorded_on,
+)
 from analysis.market.prices import daily_closes
 from analysis.sim import paths as pathgen
 from analysis.sim.kernels import scan_policies
-from analysis.sim.risk import PathOutcomes, path_outcomes, scan_blocks, summarise
+from analysis.sim.risk import PathOutcomes, summarise
 from analysis.sim.strategies import (
     STRATEGY_NAMES,
     USD_PEGGED,
@@ -40,11 +52,9 @@ from analysis.sim.strategies import (
     Market,
     TreasuryParams,
     check_strategy_names,
-    iter_position_blocks,
     policy_terms,
     realised_option_vol,
     realised_option_vol_from_log,
-    run_strategy,
 )
 
 CHUNK_PATHS = 8192
@@ -91,15 +101,15 @@ class _Setup:
     pegged_flat: PathIncome            # of the pegged scenario on that path (its costs)
     option_vol: float | None
     keep_paths: bool
-    compiled: bool
+    peg_note: str = ""
 
 
 def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000, horizon_days: int | None = None,
              seed: int | None = None, strategies: list[str] | None = None, *, closes: pd.DataFrame | None = None,
-             start_price: float | None = None, window_days: int | None = None, drift_annual: float | None = None,
-             vol_annual: float | None = None, option_vol: str = "realised", keep_paths: bool = False,
-             cache_dir: str | Path | None = None, workers: int | None = None,
-             compiled: bool = True, funding_payments: pd.DataFrame | None = None) -> Simulation:
+             start_price: float | None = None, window_days: int | None = None, drift: str | float = "zero",
+             drift_annual: float | None = None, vol_annual: float | None = None, option_vol: str = "realised",
+             keep_paths: bool = False, cache_dir: str | Path | None = None, workers: int | None = None,
+             funding_daily: pd.DataFrame | None = None) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
     Parameters
@@ -111,22 +121,29 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     horizon_days : default ``[finance] horizon_days``.
     strategies : names from :data:`analysis.sim.strategies.STRATEGY_NAMES` (default: all).
     window_days : fit the random models on the last ``window_days`` returns only (default: all).
-    drift_annual, vol_annual : GBM parameters instead of estimates.
+    drift : of the random paths: ``"zero"`` (default, ``E[S_t] = S_0``), ``"historical"`` (estimated
+        from the returns) or an annual number (see :mod:`analysis.sim.paths`); ``drift_annual``,
+        when given, is that number.
+    vol_annual : GBM volatility instead of the estimate.
     option_vol : ``realised`` (each path's trailing 30-day volatility) or ``garch`` (the GARCH
         forecast of the next 30 days at the start) -- before ``[treasury] vol_premium``.
     keep_paths : keep the price paths and every policy's position array (for charts).
     workers : threads the chunks of paths run on (default: every core); the numbers do not
         depend on it.
-    compiled : evaluate every policy of a chunk in one compiled pass (:mod:`analysis.sim.kernels`);
-        ``False`` uses the numpy reference, one policy at a time (the same numbers up to rounding).
-    closes, funding_payments : the price history (:func:`~analysis.market.prices.daily_closes`) and the
-        funding payments (:func:`~analysis.market.funding.read_funding`) to use instead of reading
-        them from the cache (a sweep reads them once and ships them to its workers).
+    closes, funding_daily : the price history (:func:`~analysis.market.prices.daily_closes`) and the
+        daily funding (:func:`~analysis.market.funding.daily_funding` of the recorded payments) to use
+        instead of reading them from the cache (a sweep reads them once and ships them to its workers).
+
+    ``[treasury] funding = "bootstrap"`` (random paths, ``bootstrap`` method only) draws the paths from
+    the days with both a TON return and a funding record, each day's funding with its return.
     """
     if method not in pathgen.METHODS:
         raise InputError(f"method = {method!r} is not known; use one of {', '.join(pathgen.METHODS)}")
     if option_vol not in OPTION_VOL_SOURCES:
         raise InputError(f"option_vol = {option_vol!r} is not known; use realised or garch")
+    if drift_annual is not None:
+        drift = drift_annual
+    pathgen.resolve_drift(drift)
     names = check_strategy_names(list(strategies) if strategies is not None else list(STRATEGY_NAMES))
     if len(set(names)) != len(names):
         raise InputError("strategies: a strategy is listed twice; list each once")
@@ -144,17 +161,29 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"{scenario.origin}: {exc}") from None
     returns = pathgen.log_returns(series)
     notes: dict[str, Any] = {}
-    if scenario.network.name != "cocoon" and params.funding_rate_annual == "historical":
-        # Only TON funding is on record; a RENDER perp hedge is run at 0 funding (issue 7).
-        params = dataclasses.replace(params, funding_rate_annual=0.0)
-        notes["funding_note"] = "no RENDER funding history on record: perp hedge at 0 funding"
-    if params.funding_rate_annual == "historical":
-        daily = daily_funding(read_funding(cache_dir) if funding_payments is None else funding_payments)
-    else:
-        daily = None
+    funding_mode = params.funding
+    random_method = method not in ("historical", "rolling")
+    if scenario.network.name != "cocoon" and funding_mode != "fixed":
+        # Only TON funding is on record; a RENDER perp hedge runs at the fixed rate (issue 7).
+        notes["funding_note"] = (f"no RENDER funding history on record: perp hedge at funding_rate_annual "
+                                 f"{params.funding_rate_annual:+.1%}/year")
+        funding_mode = "fixed"
+    if funding_mode == "bootstrap" and not random_method:
+        # a dated path has its own record: the joint distribution's draw is what happened
+        notes["funding_note"] = "funding = bootstrap on dated paths: the record of the paths' own days"
+        funding_mode = "historical"
+    if funding_mode == "bootstrap" and method != "bootstrap":
+        raise InputError(f"{scenario.origin}: [treasury] funding = \"bootstrap\" resamples recorded funding with "
+                         f"the TON returns of the same days, which the {method} generator does not draw; use "
+                         "--method bootstrap, or funding = \"historical\" or \"fixed\"")
+    daily = None
+    if funding_mode != "fixed":
+        daily = daily_funding(read_funding(cache_dir)) if funding_daily is None else funding_daily
+    joint = None
 
     seed_seq = np.random.SeedSequence(seed)
-    if method in ("historical", "rolling"):
+    model: Any = None   # a fitted pathgen.PathModel (the bootstrap's indices are used for funding = bootstrap)
+    if not random_method:
         if method == "historical":
             start = pd.Timestamp(scenario.finance.start)
             _check_history_span(series, start, horizon, scenario.origin)
@@ -171,8 +200,20 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         n_total = all_paths.shape[0]
         chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
         model = None
+        notes["drift"] = "the recorded path(s): no drift assumed"
     else:
-        model = pathgen.fit_model(method, series, start_price, window_days, drift_annual, vol_annual)
+        if funding_mode == "bootstrap":
+            joint = joint_returns_and_funding(series, daily)
+            if len(joint) < 2 * VOL_WINDOW_DAYS:
+                raise InputError(f"[treasury] funding = \"bootstrap\": only {len(joint)} days have both a TON return "
+                                 "and a funding record; use funding = \"historical\" or \"fixed\"")
+            fit_on = pd.Series(np.exp(np.concatenate([[0.0], np.cumsum(joint["log_return"].to_numpy())])),
+                               index=pd.date_range("2000-01-01", periods=len(joint) + 1, freq="D"))
+            model = pathgen.fit_bootstrap(fit_on, series.iloc[-1] if start_price is None else start_price,
+                                          drift=drift)
+            notes["funding_bootstrap_days"] = len(joint)
+        else:
+            model = pathgen.fit_model(method, series, start_price, window_days, drift, vol_annual)
         first_price = model.start_price
         n_total = int(n_paths)
         chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
@@ -180,23 +221,37 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         history = returns[-VOL_WINDOW_DAYS:]
         if isinstance(model, pathgen.BootstrapModel):  # what fit_model gives for "bootstrap"
             notes["model"] = {"block_length": model.block_length, "returns": len(model.log_returns),
-                              "start_price": model.start_price}
+                              "start_price": model.start_price, "drift_annual": model.drift_annual}
         else:  # GbmModel, GarchModel: dataclasses of the fitted parameters
             notes["model"] = dataclasses.asdict(cast(Any, model))
+        notes["drift_annual"] = model.drift_annual
+        notes["drift"] = f"{_drift_text(model.drift_annual)}, {model.drift_source}"
 
-    setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths,
-                        compiled)
+    setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths)
+    notes["usd_pegged"] = setup.peg_note
     # [D], or [P, D] for rolling paths (each has its own dates)
-    funding = funding_rates_per_day(params.funding_rate_annual, horizon, dates=dates, daily=daily)
+    if funding_mode == "fixed":
+        funding = funding_rates_per_day(params.funding_rate_annual, horizon)
+    else:
+        funding = funding_rates_per_day("historical", horizon, dates=dates, daily=daily,
+                                        fallback_rate_annual=params.funding_rate_annual)
     children = seed_seq.spawn(len(chunks)) if model is not None else [None] * len(chunks)
+    joint_rates = None if joint is None else joint["rate_per_day"].to_numpy()
 
     wants_vol = setup.option_vol is None and any(n in ("put_protection", "collar") for n in names)
 
     def run_chunk(k: int) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None]:
         lo, hi = chunks[k]
         vol: float | np.ndarray | None = setup.option_vol
+        rates = funding if funding.ndim == 1 else funding[lo:hi]
         if model is not None:
-            growth = model.sample_log_growth(hi - lo, horizon, np.random.default_rng(children[k]))
+            rng = np.random.default_rng(children[k])
+            if joint_rates is not None:   # each day's funding rides with its return
+                index = model.sample_indices(hi - lo, horizon, rng)
+                growth = pathgen.log_growth_from_returns(model.log_returns[index])
+                rates = np.ascontiguousarray(joint_rates[index].T)
+            else:
+                growth = model.sample_log_growth(hi - lo, horizon, rng)
             if wants_vol:  # each path's realised volatility, from the log prices before they are exponentiated
                 vol = realised_option_vol_from_log(growth, horizon, history)
             chunk_paths = pathgen.prices_from_log_growth(model.start_price, growth)
@@ -204,7 +259,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             chunk_paths = all_paths[lo:hi]
             if wants_vol:
                 vol = realised_option_vol(chunk_paths, history if history.ndim == 1 else history[lo:hi])
-        market = Market(funding_rate_per_day=funding if funding.ndim == 1 else funding[lo:hi], option_vol_annual=vol)
+        market = Market(funding_rate_per_day=rates, option_vol_annual=vol)
         return _run_policies(setup, chunk_paths, market)
 
     results = map_chunks(run_chunk, len(chunks), workers)
@@ -214,13 +269,40 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     if keep_paths:
         positions = {name: np.concatenate([r[1][name] for r in results]) for name in names}
         kept_paths = np.concatenate([r[2] for r in results])
-    notes["funding_rate_annual"] = params.funding_rate_annual
-    if daily is not None:
-        notes["historical_funding_days"] = len(daily)
-        notes["historical_funding_mean_annual"] = float(daily["rate_per_day"].mean() * 365)
+    notes.update(_funding_notes(funding_mode, params.funding_rate_annual, daily, dates, joint))
     return Simulation(scenario=scenario.name, method=method, seed_entropy=cast(int, seed_seq.entropy) if model is not None else None,
                       n_paths=n_total, horizon_days=horizon, start_price=first_price, strategies=names,
                       outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes)
+
+
+def _drift_text(drift_annual: float) -> str:
+    return f"{drift_annual:+.1%}/year"
+
+
+def _funding_notes(mode: str, fallback: float, daily: pd.DataFrame | None, dates, joint: pd.DataFrame | None
+                   ) -> dict[str, object]:
+    """What the perp hedge's funding was, for every output (``funding`` is the sentence)."""
+    out: dict[str, object] = {"funding_mode": mode, "funding_rate_annual": fallback}
+    if mode == "fixed":
+        out["funding"] = f"fixed {fallback:+.1%}/year every day ([treasury] funding_rate_annual)"
+        return out
+    assert daily is not None
+    out["funding_record_days"] = len(daily)
+    out["funding_record_mean_annual"] = float(annualised(daily["rate_per_day"].mean())) if len(daily) else None
+    if mode == "bootstrap":
+        assert joint is not None
+        mean = float(annualised(joint["rate_per_day"].mean()))
+        out["funding"] = (f"bootstrap: recorded daily funding resampled with the TON returns of the same "
+                          f"{len(joint)} days (their mean {mean:+.1%}/year); the price paths come from those days")
+        return out
+    if dates is None:
+        covered = 0.0
+    else:
+        covered = float(np.mean(~np.isnan(recorded_on(daily, dates))))
+    out["funding_recorded_fraction"] = covered
+    out["funding"] = (f"historical: the record on {covered:.0%} of the path days ({len(daily)} days on record), "
+                      f"{fallback:+.1%}/year on the others ([treasury] funding_rate_annual)")
+    return out
 
 
 def default_workers() -> int:
@@ -271,12 +353,28 @@ def _history_before(returns: np.ndarray, series: pd.Series, starts) -> np.ndarra
     return window[0] if len(starts) == 1 else window
 
 
+def pegged_usd_per_m(scenario: Scenario, start_price: float) -> tuple[float, str]:
+    """The USD price per million adjusted tokens of the ``usd_pegged`` comparison, and where it came from.
+
+    The scenario's ``[pricing] usd_per_m_adjusted_tokens`` when its file sets it; otherwise the
+    network's TON price per token at the paths' start price, so that on day 0 the pegged network
+    pays what the real one does and only the risk transfer differs (a flat path gives
+    ``sell_on_payout`` exactly). COCOON's worker earns ``worker_fee / price_per_token`` of it.
+    """
+    if "pricing.usd_per_m_adjusted_tokens" in scenario.given_keys:
+        usd = scenario.pricing.usd_per_m_adjusted_tokens
+        return usd, f"{usd:.4f} USD per million adjusted tokens ([pricing] usd_per_m_adjusted_tokens)"
+    usd = scenario.network.price_per_token_nanoton / 1e9 * start_price * 1e6
+    return usd, (f"{usd:.4f} USD per million adjusted tokens: {scenario.network.price_per_token_nanoton} nanoTON at "
+                 f"the start price {start_price:.4f} USD/TON")
+
+
 def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, horizon: int, start_price: float,
-                option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool,
-                compiled: bool = True) -> _Setup:
+                option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool) -> _Setup:
     flat = np.full((1, horizon + 1), start_price)
     expected = path_income(scenario, flat)
-    hardware_end = 0.0 if scenario.hardware.already_owned else book_value_usd(scenario.hardware, horizon)
+    # market resale at the horizon, less the resale forgone on day 0 when owned (issue 14)
+    hardware_end = hardware_terminal_usd(scenario.hardware, horizon)
     fixed = None
     if scenario.pricing.mode == "fixed_token" and scenario.network.name == "cocoon":
         # TON per token does not depend on the TON price: the same income on every path
@@ -285,11 +383,16 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
     vol = None
     if option_vol == "garch" and any(n in ("put_protection", "collar") for n in names):
         vol = pathgen.fit_garch(series, window_days=window_days).vol_forecast_annual(30)
-    pegged = dataclasses.replace(scenario, pricing=dataclasses.replace(scenario.pricing, mode="usd_pegged"))
+    peg_note = ""
+    pricing = dataclasses.replace(scenario.pricing, mode="usd_pegged")
+    if scenario.network.name == "cocoon":
+        usd, peg_note = pegged_usd_per_m(scenario, start_price)
+        pricing = dataclasses.replace(pricing, usd_per_m_adjusted_tokens=usd)
+    pegged = dataclasses.replace(scenario, pricing=pricing)
     return _Setup(scenario=scenario, pegged=pegged, strategies=names, params=params, horizon_days=horizon,
                   hardware_end_usd=hardware_end, fixed_flows=fixed, expected=expected,
                   pegged_flat=path_income(pegged, flat),
-                  option_vol=vol, keep_paths=keep_paths, compiled=compiled)
+                  option_vol=vol, keep_paths=keep_paths, peg_note=peg_note)
 
 
 def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
@@ -316,17 +419,10 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
             policy_flows = Flows.from_income(income, setup.hardware_end_usd, collapse=False)
         assert policy_flows is not None  # made above whenever a policy other than the pegged one runs
         policies.append((name, policy, policy_flows))
-    if setup.keep_paths:
-        for name, policy, policy_flows in policies:
-            result = run_strategy(policy, price_paths, policy_flows, setup.params, market)
-            outcomes[name] = path_outcomes(result.position_usd, result.net_usd)
-            positions[name] = np.ascontiguousarray(result.position_usd)
-    elif setup.compiled:   # every policy in one compiled pass (analysis.sim.kernels)
-        terms = [policy_terms(policy, price_paths, policy_flows, setup.params, market)
-                 for _, policy, policy_flows in policies]
-        outcomes = dict(zip([name for name, _, _ in policies], scan_policies(terms)))
-    else:                  # the numpy reference: block by block, one policy at a time
-        for name, policy, policy_flows in policies:
-            outcomes[name] = scan_blocks(iter_position_blocks(policy, price_paths, policy_flows, setup.params, market),
-                                         policy_flows.hardware_end_usd)
+    terms = [policy_terms(policy, price_paths, policy_flows, setup.params, market) for _, policy, policy_flows in policies]
+    # every policy in one compiled pass (analysis.sim.kernels), positions kept only for charts
+    scanned, kept = scan_policies(terms, keep_positions=setup.keep_paths)
+    outcomes = dict(zip([name for name, _, _ in policies], scanned))
+    if kept is not None:
+        positions = {name: np.ascontiguousarray(kept[k].T) for k, (name, _, _) in enumerate(policies)}
     return outcomes, positions, (np.ascontiguousarray(price_paths) if setup.keep_paths else None)

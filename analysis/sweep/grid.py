@@ -47,7 +47,8 @@ from analysis.sim.strategies import STRATEGY_NAMES
 
 TOP_KEYS = ("name", "description", "scenario", "axes", "cells", "simulation")
 SIMULATION_KEYS = ("method", "paths", "horizon_days", "strategies", "seed", "start_price", "window_days",
-                   "drift_annual", "vol_annual", "option_vol", "same_paths")
+                   "drift", "drift_annual", "vol_annual", "option_vol", "same_paths")
+DRIFTS = ("zero", "historical")
 #: The tables of a scenario whose fields an axis may name (``table.key``).
 SCENARIO_TABLES = ("network", "pricing", "hardware", "workload", "operations", "finance", "treasury")
 #: More cells than this is almost surely a typo (a 10-axis product); the message says how to go on.
@@ -59,7 +60,9 @@ class SimulationConfig:
     """``[simulation]``: the arguments every cell's :func:`~analysis.sim.simulation.simulate` gets.
 
     Defaults are those of ``cocoon-econ simulate``: ``bootstrap``, 2,000 paths, the scenario's
-    ``[finance] horizon_days``, every strategy, the latest close, fitted drift and volatility.
+    ``[finance] horizon_days``, every strategy, the latest close, zero drift (``drift``:
+    ``"zero"``, ``"historical"`` or a number per year; ``drift_annual`` is that number) and the
+    fitted volatility.
     ``seed`` None: fresh entropy, drawn when the sweep starts and kept in its results.
     ``same_paths``: every cell on the same price paths (the grid seed itself; common random
     numbers), so differences between cells are the inputs' alone, not sampling noise; default
@@ -73,6 +76,7 @@ class SimulationConfig:
     seed: int | None = None
     start_price: float | None = None
     window_days: int | None = None
+    drift: str | float = "zero"
     drift_annual: float | None = None
     vol_annual: float | None = None
     option_vol: str = "realised"
@@ -202,6 +206,13 @@ def _parse_simulation(origin: str, table: Any) -> SimulationConfig:
         if table["method"] not in METHODS:
             raise InputError(f"{where} method = {_show(table['method'])} is not known; use one of {', '.join(METHODS)}")
         out["method"] = table["method"]
+    if "drift" in table:
+        value = table["drift"]
+        if not (value in DRIFTS or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                    and math.isfinite(value))):
+            raise InputError(f'{where} drift = {_show(value)} is not valid; use "zero", "historical" or a number '
+                             "per year (e.g. 0.2)")
+        out["drift"] = value if isinstance(value, str) else float(value)
     if "option_vol" in table:
         if table["option_vol"] not in OPTION_VOL_SOURCES:
             raise InputError(f"{where} option_vol = {_show(table['option_vol'])} is not known; use realised or garch")

@@ -50,7 +50,7 @@ from analysis.core.errors import CocoonEconError, DataError, FetchError, InputEr
 from analysis.core.progress import progress_bar
 from analysis.econ.metrics import break_even_ton_usd, break_even_utilisation
 from analysis.econ.scenario import Scenario, price_asset
-from analysis.market.funding import read_funding
+from analysis.market.funding import daily_funding, read_funding
 from analysis.market.prices import daily_closes
 from analysis.sim.simulation import default_workers, simulate
 from analysis.sweep import results
@@ -64,10 +64,11 @@ QUIET_LOGGERS = ("distributed", "tornado", "asyncio")
 
 @dataclass(frozen=True)
 class MarketData:
-    """The history every cell simulates on, read once: daily closes per asset, funding payments."""
+    """The history every cell simulates on, read once: daily closes per asset, the recorded funding
+    per day (:func:`~analysis.market.funding.daily_funding` of every payment on record)."""
 
     closes: Mapping[str, pd.DataFrame]
-    funding: pd.DataFrame
+    funding_daily: pd.DataFrame
 
     def info(self) -> dict[str, Any]:
         """Where the history came from and a digest of it (``--resume`` refuses a changed one)."""
@@ -77,9 +78,9 @@ class MarketData:
             digest = hashlib.sha256(values.tobytes() + closes.index.asi8.tobytes()).hexdigest()
             out[asset] = {"first": f"{closes.index[0]:%Y-%m-%d}", "last": f"{closes.index[-1]:%Y-%m-%d}",
                           "days": len(closes), "origin": str(closes.attrs.get("origin", "")), "sha256": digest}
-        f = self.funding
-        f_digest = hashlib.sha256(pd.util.hash_pandas_object(f, index=False).to_numpy().tobytes()).hexdigest()
-        out["funding"] = {"payments": len(f), "last": None if f.empty else f"{f['time'].max():%Y-%m-%d}",
+        f = self.funding_daily
+        f_digest = hashlib.sha256(pd.util.hash_pandas_object(f, index=True).to_numpy().tobytes()).hexdigest()
+        out["funding"] = {"days": len(f), "last": None if f.empty else f"{f.index.max():%Y-%m-%d}",
                           "sha256": f_digest}
         return out
 
@@ -137,7 +138,7 @@ def load_market(grid: Grid, cache_dir: str | Path | None = None) -> MarketData:
     """The daily closes of every asset the grid's cells are paid in, and the funding payments."""
     assets = sorted({price_asset(c.scenario) for c in grid.cells})
     closes = {a: daily_closes(a, cache_dir=None if cache_dir is None else str(cache_dir)) for a in assets}
-    return MarketData(closes=closes, funding=read_funding(cache_dir))
+    return MarketData(closes=closes, funding_daily=daily_funding(read_funding(cache_dir)))
 
 
 def cell_tasks(grid: Grid, seed: int) -> list[CellTask]:
@@ -164,8 +165,9 @@ def run_cell(task: CellTask, market: MarketData, sim_threads: int | None = None,
     c0 = cpu_clock()
     cfg, scenario = task.simulation, task.scenario
     sim = simulate(scenario, cfg.method, cfg.paths, cfg.horizon_days, task.seed, list(cfg.strategies),
-                   closes=market.closes[price_asset(scenario)], funding_payments=market.funding,
-                   start_price=cfg.start_price, window_days=cfg.window_days, drift_annual=cfg.drift_annual,
+                   closes=market.closes[price_asset(scenario)], funding_daily=market.funding_daily,
+                   start_price=cfg.start_price, window_days=cfg.window_days, drift=cfg.drift,
+                   drift_annual=cfg.drift_annual,
                    vol_annual=cfg.vol_annual, option_vol=cfg.option_vol, workers=threads)
     be_price = results.finite_or_none(break_even_ton_usd(scenario))
     be_util = results.finite_or_none(break_even_utilisation(scenario, sim.start_price))
@@ -566,12 +568,14 @@ def _package_version() -> str:
 
 
 def _worker_address() -> str:
-    try:
+    if "distributed" in sys.modules:  # never imported just to learn that this is not a worker
         from distributed import get_worker
 
-        return get_worker().address
-    except (ImportError, ValueError):  # not inside a Dask worker
-        return f"pid {os.getpid()}"
+        try:
+            return get_worker().address
+        except ValueError:  # not inside a Dask worker
+            pass
+    return f"pid {os.getpid()}"
 
 
 def _simulation_threads(worker: str, host_threads: Mapping[str, int] | None) -> int:
