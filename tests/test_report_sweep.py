@@ -146,7 +146,7 @@ def test_a_usd_pegged_sweep_has_no_break_even_price_map(tmp_path):
 def test_report_cli_with_a_sweep(small, tmp_path, capsys):
     out, _ = small
     html_path = tmp_path / "report.html"
-    argv = ["report", "--scenario", str(SCENARIO_DIR / "h100_sxm_owned.toml"), "--sweep", str(out),
+    argv = ["report", "--scenario", str(SCENARIO_DIR / "h100_nvl_owned.toml"), "--sweep", str(out),
             "--out", str(html_path)]
     assert main(argv) == 0
     text = html_path.read_text(encoding="utf-8")

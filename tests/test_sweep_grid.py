@@ -3,6 +3,7 @@ for every kind of bad grid -- before anything runs."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -64,8 +65,8 @@ def test_explicit_cells_fill_the_other_axes_from_the_base(tmp_path):
 
 
 def test_the_scenario_is_found_beside_the_grid_first(tmp_path):
-    text = (SCENARIO_DIR / "h200_single.toml").read_text(encoding="utf-8").replace(
-        'name = "1x H200 bought new"', 'name = "my local copy"')
+    text = re.sub(r'(?m)^name = ".*"$', 'name = "my local copy"',
+                  (SCENARIO_DIR / "h200_single.toml").read_text(encoding="utf-8"), count=1)
     (tmp_path / "h200_single.toml").write_text(text, encoding="utf-8")
     path = _grid(tmp_path, """
         scenario = "h200_single.toml"

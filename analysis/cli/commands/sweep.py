@@ -42,11 +42,11 @@ def run(args: argparse.Namespace) -> int:
 
     grid = load_grid(args.grid)  # every cell validated before anything runs
     out = args.out if args.out is not None else Path(f"{args.grid.stem}.parquet")
-    for note in grid.base.notes:
-        print(f"note: {note}", file=sys.stderr)
     sim = grid.simulation
 
-    def started(report) -> None:
+    def started(report) -> None:  # once everything is checked: the notes, then what runs where
+        for note in grid.base.notes:
+            print(f"note: {note}", file=sys.stderr)
         todo = report.cells - report.done_before
         print(f"{grid.name}: {report.cells} cell(s) x {len(sim.strategies)} strategies of {grid.base.name} "
               f"({grid.base.path}); {sim.method}, {sim.paths} path(s) x "
