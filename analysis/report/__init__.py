@@ -26,6 +26,7 @@ import plotly.offline
 
 from analysis import __version__
 from analysis.core.errors import InputError
+from analysis.core.outputs import check_output
 from analysis.core.resources import SCENARIO_DIR
 from analysis.market.store import atomic_write_text
 
@@ -173,9 +174,7 @@ def build_report(out: str | Path = "reports/report.html", scenario_files: list[P
         A scenario file is missing or invalid, ``sweep_file`` is not a sweep's results (checked
         before anything is built), or ``out`` cannot be written.
     """
-    out = Path(out)
-    if out.is_dir():
-        raise InputError(f"--out: {str(out)!r} is a folder; give a file path such as {out / 'report.html'}")
+    target = check_output("--out", out, "report.html")  # a regular file, symlinks followed (issue 13)
     if sweep_file is not None:
         from analysis.sweep.results import read_results
 
@@ -184,7 +183,8 @@ def build_report(out: str | Path = "reports/report.html", scenario_files: list[P
                         sweep_path=None if sweep_file is None else Path(sweep_file))
     text = render_html(build_sections(ctx), ctx)
     try:
-        return atomic_write_text(out, text)
+        atomic_write_text(target, text)
+        return Path(out)
     except OSError as exc:
         raise InputError(f"--out: cannot write {str(out)!r} ({exc.strerror or exc}); "
                          "choose a writable file path") from None

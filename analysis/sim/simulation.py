@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import InputError
+from analysis.econ.bounds import check_argument
 from analysis.econ.costs import hardware_terminal_usd
 from analysis.econ.ledger import PathIncome, path_income, payouts_day_major
 from analysis.econ.scenario import Scenario, price_asset
@@ -42,6 +43,7 @@ from analysis.market.funding import (
 )
 from analysis.market.prices import daily_closes
 from analysis.sim import paths as pathgen
+from analysis.sim.budget import check_run_budget
 from analysis.sim.kernels import scan_policies
 from analysis.sim.risk import PathOutcomes, summarise
 from analysis.sim.strategies import (
@@ -152,6 +154,13 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"horizon_days = {horizon} must be a whole number of days, at least 1")
     if int(n_paths) != n_paths or n_paths < 1:
         raise InputError(f"paths = {n_paths} must be a whole number, at least 1")
+    if window_days is not None:
+        check_argument("--window-days", window_days)  # arch cannot fit 3 returns
+    for flag, value in (("--start-price", start_price), ("--drift-annual", drift_annual),
+                        ("--vol-annual", vol_annual)):
+        check_argument(flag, value)
+    if method not in ("historical", "rolling"):  # before reading prices or fitting: refuse early (issue 13)
+        _check_budget(int(n_paths), int(horizon), len(names), workers, keep_paths)
     if closes is None:  # TON for COCOON, RENDER for a Render scenario
         closes = daily_closes(price_asset(scenario), cache_dir=None if cache_dir is None else str(cache_dir))
     series = pathgen.close_series(closes)
@@ -198,6 +207,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             notes["first_start"], notes["last_start"] = f"{starts[0]:%Y-%m-%d}", f"{starts[-1]:%Y-%m-%d}"
         first_price = float(all_paths[0, 0])
         n_total = all_paths.shape[0]
+        _check_budget(n_total, horizon, len(names), workers, keep_paths)
         chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
         model = None
         notes["drift"] = "the recorded path(s): no drift assumed"
@@ -216,6 +226,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             model = pathgen.fit_model(method, series, start_price, window_days, drift, vol_annual)
         first_price = model.start_price
         n_total = int(n_paths)
+        _check_budget(n_total, horizon, len(names), workers, keep_paths)
         chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
         dates = None
         history = returns[-VOL_WINDOW_DAYS:]
@@ -303,6 +314,12 @@ def _funding_notes(mode: str, fallback: float, daily: pd.DataFrame | None, dates
     out["funding"] = (f"historical: the record on {covered:.0%} of the path days ({len(daily)} days on record), "
                       f"{fallback:+.1%}/year on the others ([treasury] funding_rate_annual)")
     return out
+
+
+def _check_budget(n_paths: int, horizon: int, n_strategies: int, workers: int | None, keep_paths: bool) -> None:
+    """Refuse a run that would not fit in memory or time, before any path is drawn (issue 13)."""
+    n_chunks = -(-n_paths // CHUNK_PATHS)
+    check_run_budget(n_paths, horizon, n_strategies, min(int(workers or default_workers()), n_chunks), keep_paths)
 
 
 def default_workers() -> int:

@@ -53,6 +53,7 @@ DRIFTS = ("zero", "historical")
 SCENARIO_TABLES = ("network", "pricing", "hardware", "workload", "operations", "finance", "treasury")
 #: More cells than this is almost surely a typo (a 10-axis product); the message says how to go on.
 MAX_CELLS = 1_000_000
+MAX_GRID_BYTES = 16 * 1024 * 1024   # room for many [[cells]]; a larger file is a mistake
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ def load_grid(path: str | Path) -> Grid:
         One line naming the grid file, the cell (index and values) and the field, with the fix.
     """
     path = Path(path)
-    mapping = read_toml(path, flag="--grid", kind="grid", examples="an example is in docs/sweeps.md")
+    mapping = read_toml(path, flag="--grid", kind="grid", examples="an example is in docs/sweeps.md",
+                        max_bytes=MAX_GRID_BYTES, size_hint="axes of values, or [[cells]] tables")
     return parse_grid(mapping, path)
 
 

@@ -19,8 +19,10 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run(args: argparse.Namespace) -> int:
+    from analysis.cli.staleness import warn_if_stale
     from analysis.report import build_report
 
     path = build_report(out=args.out, scenario_files=args.scenario, sweep_file=args.sweep)
     print(f"wrote {path}")
+    warn_if_stale("ton")  # the summary says it too; said here so a script sees it (issue 13)
     return 0
