@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "analysis.cli.commands.report",     # report
     "analysis.cli.commands.init",       # init
     "analysis.cli.commands.app",        # app (Dash, imported only when it runs)
+    "analysis.cli.commands.sweep",      # sweep
 )
 
 

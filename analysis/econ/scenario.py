@@ -20,7 +20,6 @@ import dataclasses
 import datetime as dt
 import difflib
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
 from analysis.core.resources import reference_path
+from analysis.core.tomlfile import read_toml
 from analysis.econ.bounds import SCENARIO_BOUNDS, check_scenario_bounds
 from analysis.econ.resale import resale_curve
 from analysis.econ.throughput import (
@@ -429,31 +429,9 @@ def load_scenario(path: str | Path) -> Scenario:
         column), or any field is missing, mistyped, out of range or unknown.
     """
     path = Path(path)
-    try:
-        if path.exists() and not path.is_dir() and not path.is_file():
-            # /dev/zero would be read until memory runs out, a FIFO would wait for a writer forever.
-            raise InputError(f"--scenario: {str(path)!r} is not a regular file; pass a scenario TOML file")
-        with open(path, "rb") as handle:
-            text = handle.read(MAX_SCENARIO_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"--scenario: file {str(path)!r} not found; pass the path of a scenario TOML "
-                         "(write one with 'cocoon-econ init', or list the examples with 'cocoon-econ init --list')"
-                         ) from None
-    except IsADirectoryError:
-        raise InputError(f"--scenario: {str(path)!r} is a folder; pass a scenario TOML file") from None
-    except OSError as exc:
-        raise InputError(f"--scenario: cannot read {str(path)!r} ({exc.strerror}); pass a readable file") from None
-    if len(text) > MAX_SCENARIO_BYTES:
-        raise InputError(f"--scenario: {path.name} is larger than {MAX_SCENARIO_BYTES // 1024} KB; a scenario is a "
-                         "few lines of TOML (examples in data/scenarios/)")
-    try:
-        # utf-8-sig: a byte-order mark (Windows editors add one) is accepted and dropped.
-        mapping = tomllib.loads(text.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                         "save the scenario as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path.name}: not valid TOML: {exc}; fix the file") from None
+    mapping = read_toml(path, flag="--scenario", kind="scenario",
+                        examples="write one with 'cocoon-econ init', or list the examples with 'cocoon-econ init --list'",
+                        max_bytes=MAX_SCENARIO_BYTES, size_hint="examples in data/scenarios/")
     return parse_scenario(mapping, origin=path.name, path=path)
 
 

@@ -41,6 +41,7 @@ SECTION_MODULES = (
     "analysis.report.compare",
     "analysis.report.network",
     "analysis.report.chain",
+    "analysis.report.sweep",        # only with a sweep's results (report --sweep)
     "analysis.report.provenance",
 )
 
@@ -54,6 +55,7 @@ class ReportContext:
 
     scenario_files: list[Path] | None = None  # None: the shipped examples
     cache_dir: Path | None = None
+    sweep_path: Path | None = None             # a sweep's results (cocoon-econ sweep --out)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     currency: str = "USD"  # every amount, axis and table of the report (docs/currency.md)
 
@@ -195,19 +197,25 @@ def _in_currency(text: str, currency: str) -> str:
 
 
 def build_report(out: str | Path = "reports/report.html", scenario_files: list[Path] | None = None,
-                 cache_dir: Path | None = None, currency: str | None = None) -> Path:
+                 cache_dir: Path | None = None, sweep_file: Path | None = None,
+                 currency: str | None = None) -> Path:
     """Build the report and write it atomically to ``out``; returns the path.
 
     Raises
     ------
     InputError
-        A scenario file is missing or invalid (checked before anything is built), or ``out``
-        cannot be written.
+        A scenario file is missing or invalid, ``sweep_file`` is not a sweep's results (checked
+        before anything is built), or ``out`` cannot be written.
     """
     target = check_output("--out", out, "report.html")  # a regular file, symlinks followed (issue 13)
+    if sweep_file is not None:
+        from analysis.sweep.results import read_results
+
+        read_results(sweep_file)  # raises InputError naming the file
     from analysis.market.fx import check_currency
 
     ctx = ReportContext(scenario_files=check_scenario_files(scenario_files), cache_dir=cache_dir,
+                        sweep_path=None if sweep_file is None else Path(sweep_file),
                         currency=check_currency(currency or "USD"))
     text = render_html(build_sections(ctx), ctx)
     try:

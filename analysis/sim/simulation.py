@@ -110,7 +110,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
              seed: int | None = None, strategies: list[str] | None = None, *, closes: pd.DataFrame | None = None,
              start_price: float | None = None, window_days: int | None = None, drift: str | float = "zero",
              drift_annual: float | None = None, vol_annual: float | None = None, option_vol: str = "realised",
-             keep_paths: bool = False, cache_dir: str | Path | None = None, workers: int | None = None) -> Simulation:
+             keep_paths: bool = False, cache_dir: str | Path | None = None, workers: int | None = None,
+             funding_daily: pd.DataFrame | None = None) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
     Parameters
@@ -131,6 +132,9 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     keep_paths : keep the price paths and every policy's position array (for charts).
     workers : threads the chunks of paths run on (default: every core); the numbers do not
         depend on it.
+    closes, funding_daily : the price history (:func:`~analysis.market.prices.daily_closes`) and the
+        daily funding (:func:`~analysis.market.funding.daily_funding` of the recorded payments) to use
+        instead of reading them from the cache (a sweep reads them once and ships them to its workers).
 
     ``[treasury] funding = "bootstrap"`` (random paths, ``bootstrap`` method only) draws the paths from
     the days with both a TON return and a funding record, each day's funding with its return.
@@ -152,7 +156,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"paths = {n_paths} must be a whole number, at least 1")
     if window_days is not None:
         check_argument("--window-days", window_days)  # arch cannot fit 3 returns
-    for flag, value in (("--start-price", start_price), ("--drift-annual", drift_annual),
+    numeric_drift = drift if isinstance(drift, (int, float)) and not isinstance(drift, bool) else None
+    for flag, value in (("--start-price", start_price), ("--drift-annual", numeric_drift),
                         ("--vol-annual", vol_annual)):
         check_argument(flag, value)
     if method not in ("historical", "rolling"):  # before reading prices or fitting: refuse early (issue 13)
@@ -189,7 +194,9 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"{scenario.origin}: [treasury] funding = \"bootstrap\" resamples recorded funding with "
                          f"the TON returns of the same days, which the {method} generator does not draw; use "
                          "--method bootstrap, or funding = \"historical\" or \"fixed\"")
-    daily = daily_funding(read_funding(cache_dir)) if funding_mode != "fixed" else None
+    daily = None
+    if funding_mode != "fixed":
+        daily = daily_funding(read_funding(cache_dir)) if funding_daily is None else funding_daily
     joint = None
 
     seed_seq = np.random.SeedSequence(seed)
