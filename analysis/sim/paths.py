@@ -220,14 +220,15 @@ def fit_bootstrap(closes: pd.DataFrame | pd.Series, start_price: float | None = 
                   window_days: int | None = None, block_length: float | None = None) -> BootstrapModel:
     """A stationary bootstrap of the daily log returns.
 
-    The expected block length defaults to ``arch.bootstrap.optimal_block_length`` (Politis &
-    White 2004, with Patton, Politis & White 2009) of the returns, at least one day.
+    The expected block length defaults to the Politis & White (2004) estimate with the correction
+    of Patton, Politis & White (2009) (:func:`analysis.sim.block_length.optimal_block_length`, the
+    numbers of ``arch.bootstrap.optimal_block_length`` without importing arch), at least one day.
     """
-    from arch.bootstrap import optimal_block_length
+    from analysis.sim.block_length import optimal_block_length
 
     returns = log_returns(closes, window_days)
     if block_length is None:
-        block_length = float(optimal_block_length(returns)["stationary"].iloc[0])
+        block_length = optimal_block_length(returns)[0]
     if not np.isfinite(block_length) or block_length < 1:
         block_length = 1.0
     return BootstrapModel(log_returns=returns, block_length=block_length,
