@@ -95,7 +95,7 @@ def _intro(sim: Simulation, daily: pd.DataFrame, series: pd.Series) -> str:
         "<p>COCOON pays a fixed TON price per token, so a GPU owner's dollars move one for one with TON. "
         f"Each scenario is run over {REPORT_PATHS:,} TON price paths drawn by a stationary block bootstrap of the "
         f"daily log returns since {series.index[0]:%Y-%m-%d} (mean block {block:.1f} days, chosen by "
-        f"<code>arch.bootstrap.optimal_block_length</code>), starting at today's close "
+        "the Politis-White rule, the numbers of <code>arch.bootstrap.optimal_block_length</code>), starting at today's close "
         f"({series.iloc[-1]:.4f} USD on {series.index[-1]:%Y-%m-%d}); reproduce or vary it with "
         "<code>cocoon-econ simulate --method bootstrap|gbm|garch|rolling|historical</code>.</p>"
         "<p><b>Strategies.</b> <i>hold</i>: keep every payout, sell at the end. <i>sell on payout</i>: sell each "
