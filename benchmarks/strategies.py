@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         results[method] = {"one": one.median / floor_1.median, "many": many.median / floor_n.median}
         if method == "gbm":
             model = pathgen.fit_gbm(closes)
-            paths_only = lambda: gbm_paths_only(model, args.paths, args.days, args.seed, workers)  # noqa: E731
+            paths_only = lambda m=model: gbm_paths_only(m, args.paths, args.days, args.seed, workers)  # noqa: E731
             line(f"GBM paths only (normals, cumulative sum, exp), {workers} threads", repeat(paths_only, args.runs),
                  floor_n)
             line(f"the {len(treasury)} treasury strategies (no usd_pegged), {workers} threads",
