@@ -29,6 +29,7 @@ test: check
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/strategies.py
+	$(BIN)/python benchmarks/cli.py
 
 wheel: $(STAMP)
 	$(BIN)/python -m build --wheel --outdir dist .
