@@ -44,3 +44,23 @@ def test_ndtr_matches_scipy():
     assert float(ndtr(np.inf)) == 1.0 and float(ndtr(-np.inf)) == 0.0
     # an independent value: Phi(1.959963984540054) = 0.975 (the two-sided 95 % quantile)
     assert abs(float(ndtr(1.959963984540054)) - 0.975) < 1e-15
+
+
+def test_stationary_block_walk_equals_the_numpy_loop():
+    from analysis.core.numeric import stationary_block_walk
+
+    rng = np.random.default_rng(11)
+    n_obs, days, paths = 57, 90, 33
+    starts = rng.integers(n_obs, size=(days, paths), dtype=np.int64)
+    new_block = rng.random((days, paths)) < 0.2
+    expected = starts.copy()  # the reference: day by day in numpy
+    for t in range(1, days):
+        nxt = expected[t - 1] + 1
+        nxt[nxt == n_obs] = 0
+        np.copyto(expected[t], nxt, where=~new_block[t])
+    got = stationary_block_walk(starts.copy(), new_block, n_obs)
+    np.testing.assert_array_equal(got, expected)
+    # hand-worked: one path, 5 observations, a new block (start 1) on day 3 only
+    walk = stationary_block_walk(np.array([[3], [0], [0], [1], [0]]), np.array([[True], [False], [False],
+                                                                                  [True], [False]]), 5)
+    assert walk.ravel().tolist() == [3, 4, 0, 1, 2]

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import DataError, InputError
-from analysis.core.numeric import cumsum_days
+from analysis.core.numeric import cumsum_days, stationary_block_walk
 from analysis.core.units import DAYS_PER_YEAR
 
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
@@ -201,12 +201,7 @@ class BootstrapModel:
         n_obs = len(self.log_returns)
         starts = rng.integers(n_obs, size=(horizon_days, n_paths), dtype=np.int64)
         new_block = rng.random((horizon_days, n_paths)) < 1.0 / self.block_length
-        index = starts  # row 0 always starts a block
-        for t in range(1, horizon_days):
-            nxt = index[t - 1] + 1
-            nxt[nxt == n_obs] = 0
-            np.copyto(index[t], nxt, where=~new_block[t])
-        return index
+        return stationary_block_walk(starts, new_block, n_obs)  # row 0 always starts a block
 
     def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         index = self.sample_indices(n_paths, horizon_days, rng)
