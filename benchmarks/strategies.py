@@ -40,13 +40,14 @@ def peak_rss_mb() -> float:
 
 
 def gbm_paths_only(model: pathgen.GbmModel, n_paths: int, days: int, seed: int, workers: int) -> None:
-    """Only the GBM paths, in simulate's chunks and threads."""
-    n_chunks = -(-n_paths // simulation.CHUNK_PATHS)
-    children = np.random.SeedSequence(seed).spawn(n_chunks)
+    """Only the GBM paths, in simulate's chunks, streams and threads."""
+    width = simulation.chunk_width(days)
+    streams = np.random.SeedSequence(seed).spawn(-(-n_paths // simulation.PATH_BLOCK))
+    n_chunks = -(-n_paths // width)
 
     def chunk(k: int) -> None:
-        width = min(simulation.CHUNK_PATHS, n_paths - k * simulation.CHUNK_PATHS)
-        model.sample(width, days, np.random.default_rng(children[k]))
+        lo = k * width
+        simulation.sample_blocks(model, lo, min(lo + width, n_paths), days, streams)
 
     simulation.map_chunks(chunk, n_chunks, workers)
 
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cocoon-econ benchmark: {args.paths:,} paths x {args.days} days, scenario {scenario.name!r}, "
           f"median of {args.runs} runs (min..max)")
     print(f"  python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
-          f"{workers} thread(s) by default; chunks of {simulation.CHUNK_PATHS:,} paths")
+          f"{workers} thread(s) by default; chunks of {simulation.chunk_width(args.days):,} paths")
     print(f"  peak memory after imports and data: {peak_rss_mb():,.0f} MB")
     for method in args.methods.split(","):  # warm up: numba cache, fits, page cache
         simulation.simulate(scenario, method, 64, args.days, args.seed, closes=closes)
@@ -85,11 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, float]] = {}
     for method in args.methods.split(","):
         print(f"\n{method}")
-        floor_1 = repeat(lambda m=method: draw_floor(m, args.paths, args.days, args.seed, 1), args.runs)
+        chunk = simulation.chunk_width(args.days)
+        floor_1 = repeat(lambda m=method, c=chunk: draw_floor(m, args.paths, args.days, args.seed, 1, c), args.runs)
         line(f"floor: the {method} draws, 1 thread", floor_1)
         one = repeat(sim(method, None, 1), args.runs)
         line(f"all {len(STRATEGY_NAMES)} strategies + metrics, 1 thread", one, floor_1)
-        floor_n = repeat(lambda m=method: draw_floor(m, args.paths, args.days, args.seed, workers), args.runs)
+        floor_n = repeat(lambda m=method, c=chunk: draw_floor(m, args.paths, args.days, args.seed, workers, c),
+                         args.runs)
         line(f"floor: the {method} draws, {workers} threads", floor_n)
         many = repeat(sim(method, None, workers), args.runs)
         line(f"all {len(STRATEGY_NAMES)} strategies + metrics, {workers} threads", many, floor_n)

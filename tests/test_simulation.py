@@ -44,11 +44,44 @@ def test_random_paths_run_every_strategy_reproducibly(bought):
 
 
 def test_chunks_do_not_change_a_path(bought, monkeypatch):
-    # the first chunk's paths are the same whatever the total number of paths
-    monkeypatch.setattr(simulation, "CHUNK_PATHS", 100)
+    # the first block's paths are the same whatever the total number of paths
+    monkeypatch.setattr(simulation, "PATH_BLOCK", 100)
     small = simulation.simulate(bought, "bootstrap", 100, horizon_days=40, seed=9, strategies=["hold"])
     large = simulation.simulate(bought, "bootstrap", 250, horizon_days=40, seed=9, strategies=["hold"])
     np.testing.assert_array_equal(small.outcomes["hold"].net_usd, large.outcomes["hold"].net_usd[:100])
+
+
+@pytest.mark.parametrize("method", ["gbm", "bootstrap", "garch"])
+def test_numbers_do_not_depend_on_chunk_width_or_threads(bought, monkeypatch, method):
+    # Each block of PATH_BLOCK paths has its own stream: chunks of 1, 2 or 5 blocks (the last one
+    # partial) on 1 or 2 threads give the same bits, path by path and policy by policy.
+    monkeypatch.setattr(simulation, "PATH_BLOCK", 64)
+    runs = [simulation.simulate(bought, method, 300, horizon_days=30, seed=21, chunk_paths=width, workers=threads)
+            for width, threads in ((64, 1), (128, 2), (320, 1), (192, 2))]
+    for other in runs[1:]:
+        for name in STRATEGY_NAMES:
+            np.testing.assert_array_equal(other.outcomes[name].net_usd, runs[0].outcomes[name].net_usd)
+            np.testing.assert_array_equal(other.outcomes[name].max_drawdown_usd,
+                                          runs[0].outcomes[name].max_drawdown_usd)
+    # ... and a different seed gives other paths
+    assert not np.array_equal(simulation.simulate(bought, method, 300, horizon_days=30, seed=22, chunk_paths=64)
+                              .outcomes["hold"].net_usd, runs[0].outcomes["hold"].net_usd)
+
+
+def test_chunk_width_follows_the_horizon():
+    # 8 blocks (the widest chunk) at a year, one block at five years; a chunk's array stays in budget
+    assert simulation.chunk_width(365) == simulation.CHUNK_PATHS == 8192
+    assert simulation.chunk_width(1825) == simulation.PATH_BLOCK == 1024
+    assert simulation.chunk_width(730) == 4096
+    for days in (30, 365, 730, 1000, 1825):
+        width = simulation.chunk_width(days)
+        assert width % simulation.PATH_BLOCK == 0
+        assert width == simulation.PATH_BLOCK or width * (days + 1) * 8 <= simulation.CHUNK_BYTES
+
+
+def test_chunk_paths_must_be_whole_blocks(bought):
+    with pytest.raises(InputError, match="multiple of 1024"):
+        simulation.simulate(bought, "gbm", 10, horizon_days=10, seed=1, chunk_paths=1000)
 
 
 def test_historical_sell_on_payout_matches_the_engines_ledger(bought):
