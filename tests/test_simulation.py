@@ -150,3 +150,29 @@ def test_bad_arguments_are_input_errors(owned, kwargs, field):
     args = {"method": "gbm", "n_paths": 10, "horizon_days": 10, "seed": 0} | kwargs
     with pytest.raises(InputError, match=field):
         simulation.simulate(owned, **args)
+
+
+def test_given_paths_give_the_numbers_of_the_draw(bought):
+    # One draw serves several variants: running on a keep_paths run's price paths gives that run's
+    # numbers (the option volatility is taken from the prices instead of the log growth: rounding).
+    drawn = simulation.simulate(bought, "bootstrap", 200, horizon_days=45, seed=5, keep_paths=True)
+    again = simulation.simulate(bought, "bootstrap", horizon_days=None, price_paths=drawn.price_paths)
+    assert again.n_paths == 200 and again.horizon_days == 45 and again.notes["price_paths"].startswith("given")
+    for name in STRATEGY_NAMES:
+        np.testing.assert_allclose(again.outcomes[name].net_usd, drawn.outcomes[name].net_usd, rtol=1e-12, atol=1e-6)
+    # a variant (zero funding) on the same paths equals drawing them again with the same seed
+    moved = dataclasses.replace(bought, treasury=dataclasses.replace(bought.treasury, funding_rate_annual=0.0))
+    variant = simulation.simulate(moved, "bootstrap", price_paths=drawn.price_paths, strategies=["perp_hedge"])
+    redrawn = simulation.simulate(moved, "bootstrap", 200, horizon_days=45, seed=5, strategies=["perp_hedge"])
+    np.testing.assert_allclose(variant.outcomes["perp_hedge"].net_usd, redrawn.outcomes["perp_hedge"].net_usd,
+                               rtol=1e-12, atol=1e-6)
+
+
+def test_given_paths_are_checked(bought):
+    good = np.full((3, 11), 1.5)
+    with pytest.raises(InputError, match="horizon_days = 12"):
+        simulation.simulate(bought, "gbm", price_paths=good, horizon_days=12)
+    with pytest.raises(InputError, match="positive finite"):
+        simulation.simulate(bought, "gbm", price_paths=np.where(np.eye(3, 11) > 0, np.nan, good))
+    with pytest.raises(InputError, match="shape"):
+        simulation.simulate(bought, "gbm", price_paths=np.ones(5))

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import html
 
+import numpy as np
 import pandas as pd
 
 from analysis.core.errors import CocoonEconError
@@ -73,7 +74,7 @@ def build(ctx: ReportContext) -> Section | None:
                                                f"(TON {change:+.0%}) under each strategy"))
             replay_html = _replay_table(replay, change)
         blocks.append(f"<h3>{name}</h3>" + _summary_table(sim, summary, scenario) + _findings(summary)
-                      + replay_html + _funding_table(scenario, closes, daily, ctx))
+                      + replay_html + _funding_table(scenario, closes, daily, ctx, sim.price_paths))
     figures.append(_earnings_figure(scenarios, series))
     intro = _intro(sim, daily, series)
     after = "".join(blocks) + "".join(f'<p class="note">{n}</p>' for n in notes)
@@ -171,8 +172,10 @@ def _replay_table(replay: Simulation, change: float) -> str:
             f"{cells}</table>")
 
 
-def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame, ctx: ReportContext) -> str:
-    """The perp hedge's mean outcome under different funding assumptions."""
+def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame, ctx: ReportContext,
+                   paths: np.ndarray | None = None) -> str:
+    """The perp hedge's mean outcome under different funding assumptions, on the same paths
+    (``paths``: the fan charts' draw, reused rather than redrawn)."""
     if daily.empty:
         return ""
     rates: dict[str, float | str] = {
@@ -187,7 +190,7 @@ def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame
     for label, rate in rates.items():
         moved = dataclasses.replace(scenario, treasury=dataclasses.replace(scenario.treasury, funding_rate_annual=rate))
         sim = simulate(moved, "bootstrap", REPORT_PATHS, seed=REPORT_SEED, strategies=["perp_hedge"], closes=closes,
-                       cache_dir=ctx.cache_dir)
+                       cache_dir=ctx.cache_dir, price_paths=paths)
         s = sim.summary()["perp_hedge"]
         shown = "&ndash;" if isinstance(rate, str) else f"{rate:+.0%}"
         rows.append(f"<tr><td>{html.escape(label)}</td><td>{shown}</td><td>{_fmt_usd(s['mean_usd'])}</td>"

@@ -105,7 +105,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
              start_price: float | None = None, window_days: int | None = None, drift_annual: float | None = None,
              vol_annual: float | None = None, option_vol: str = "realised", keep_paths: bool = False,
              cache_dir: str | Path | None = None, workers: int | None = None,
-             compiled: bool = True, chunk_paths: int | None = None) -> Simulation:
+             compiled: bool = True, chunk_paths: int | None = None,
+             price_paths: np.ndarray | None = None) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
     Parameters
@@ -125,6 +126,10 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         depend on it.
     chunk_paths : paths per chunk, a multiple of :data:`PATH_BLOCK` (default: from the horizon,
         :func:`chunk_width`); the numbers do not depend on it.
+    price_paths : already drawn paths ``[P, D+1]`` (e.g. ``price_paths`` of a ``keep_paths=True``
+        run) instead of drawing: one draw serves several variants of a scenario (funding, fees,
+        strategies). ``method`` then only labels them; ``n_paths``, ``seed`` and the model are unused
+        and ``horizon_days`` must be ``D`` or ``None``.
     compiled : evaluate every policy of a chunk in one compiled pass (:mod:`analysis.sim.kernels`);
         ``False`` uses the numpy reference, one policy at a time (the same numbers up to rounding).
     """
@@ -156,7 +161,18 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     daily = daily_funding(read_funding(cache_dir)) if params.funding_rate_annual == "historical" else None
 
     seed_seq = np.random.SeedSequence(seed)
-    if method in ("historical", "rolling"):
+    if price_paths is not None:
+        all_paths = _given_paths(price_paths, horizon_days)
+        horizon = all_paths.shape[1] - 1
+        first_price = float(all_paths[0, 0])
+        n_total = all_paths.shape[0]
+        width = _check_chunk_paths(chunk_paths, horizon)
+        chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
+        model = None
+        dates = None
+        history = returns[-VOL_WINDOW_DAYS:]
+        notes["price_paths"] = "given (drawn before the call)"
+    elif method in ("historical", "rolling"):
         if method == "historical":
             start = pd.Timestamp(scenario.finance.start)
             _check_history_span(series, start, horizon, scenario.origin)
@@ -225,6 +241,18 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     return Simulation(scenario=scenario.name, method=method, seed_entropy=cast(int, seed_seq.entropy) if model is not None else None,
                       n_paths=n_total, horizon_days=horizon, start_price=first_price, strategies=names,
                       outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes)
+
+
+def _given_paths(price_paths: np.ndarray, horizon_days: int | None) -> np.ndarray:
+    paths = np.asarray(price_paths, dtype=np.float64)
+    if paths.ndim != 2 or paths.shape[0] < 1 or paths.shape[1] < 2:
+        raise InputError(f"price_paths: shape {paths.shape} is not [paths, days + 1] with at least one day")
+    if horizon_days is not None and paths.shape[1] - 1 != horizon_days:
+        raise InputError(f"price_paths hold {paths.shape[1] - 1} days but horizon_days = {horizon_days}; "
+                         "leave horizon_days out or give the paths' horizon")
+    if not np.all(np.isfinite(paths)) or not np.all(paths > 0):
+        raise InputError("price_paths: every price must be a positive finite number of USD")
+    return paths
 
 
 def chunk_width(horizon_days: int) -> int:
