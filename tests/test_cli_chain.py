@@ -182,7 +182,7 @@ def test_breakeven_says_the_chain_reading_was_used(isolated_cache, tmp_path, cap
     import tomllib
 
     from analysis.core.resources import SCENARIO_DIR
-    text = (SCENARIO_DIR / "h100_sxm_owned.toml").read_text()
+    text = (SCENARIO_DIR / "h100_nvl_owned.toml").read_text()
     kept = [line for line in text.splitlines() if not line.startswith(("price_per_token_nanoton", "worker_fee_per_token"))]
     path = tmp_path / "s.toml"
     path.write_text("\n".join(kept) + "\n")

@@ -12,7 +12,23 @@ from econ_support import EXAMPLES, SCENARIO_DIR
 
 import analysis.market.prices
 from analysis.cli.main import main
+from analysis.core.resources import REFERENCE_DIR
 from analysis.market.prices import daily_closes
+
+
+def _reference_row(path) -> tuple[float, float, float]:
+    """Output tok/s, input/output ratio and CC overhead of the row an example's header cites
+    ("inference_throughput_cocoon.csv row N"), from the CSVs with the csv module alone."""
+    import csv
+    import re
+
+    number = int(re.search(r"inference_throughput_cocoon\.csv row (\d+)", path.read_text()).group(1))
+    with open(REFERENCE_DIR / "inference_throughput_cocoon.csv", newline="") as handle:
+        row = list(csv.DictReader(handle))[number - 1]
+    with open(REFERENCE_DIR / "cc_mode_overhead.csv", newline="") as handle:
+        cc = next(float(r["overhead_fraction"]) for r in csv.DictReader(handle)
+                  if r["source"].startswith("https://arxiv.org/html/2409.03992v4"))
+    return float(row["output_tokens_per_s"]), float(row["input_tokens"]) / float(row["output_tokens"]), cc
 
 
 def _independent_break_even(path) -> tuple[float, float, float]:
@@ -24,8 +40,12 @@ def _independent_break_even(path) -> tuple[float, float, float]:
             "cached": net.get("cached_tokens_price_multiplier", 1000),
             "completion": net.get("completion_tokens_price_multiplier", 80000),
             "reasoning": net.get("reasoning_tokens_price_multiplier", 80000)}
-    out = wl["output_tokens_per_s"] * 86400 * wl["utilisation"]
-    prompt = out * wl["prompt_tokens_per_output_token"]
+    if "output_tokens_per_s" in wl:
+        tps, ratio, cc = wl["output_tokens_per_s"], wl["prompt_tokens_per_output_token"], wl.get("cc_overhead_fraction", 0)
+    else:  # the reference row the example's header names, read straight from the vendored CSVs
+        tps, ratio, cc = _reference_row(path)
+    out = tps * (1 - cc) * 86400 * wl["utilisation"]
+    prompt = out * ratio
     cached = prompt * wl["cached_prompt_fraction"]
     reasoning = out * wl["reasoning_output_fraction"]
     adjusted = net["coefficient"] * ((prompt - cached) * mult["prompt"] + cached * mult["cached"]
@@ -38,7 +58,7 @@ def _independent_break_even(path) -> tuple[float, float, float]:
     month = 365 / 12
     opex = hw["gpus"] * (power + ops["colocation_usd_per_kw_month"] * ops["power_kw"] / month
                          + ops["fixed_usd_per_month"] / month)
-    dep = hw["capex_usd"] * (1 - hw["salvage_fraction"]) / (hw["life_years"] * 365)
+    dep = (hw["capex_usd"] + hw.get("host_capex_usd", 0)) * (1 - hw["salvage_fraction"]) / (hw["life_years"] * 365)
     return (opex + dep) / (ton_day * sell), opex / (ton_day * sell), ton_day
 
 
@@ -79,9 +99,13 @@ def test_breakeven_in_usd_pegged_mode_has_no_break_even_price(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["break_even_ton_usd"] is None and data["pricing_mode"] == "usd_pegged"
     # USD income: adjusted tokens * 0.0302e-6 USD * 19/20, less on-chain (0.1 %) and exchange (0.1 %) fees.
-    # H200 example: 2587 tok/s * 86400 * 0.6 = 134 110 080 output; prompt 1.0x with 30 % cached:
-    # adjusted = 134 110 080 * (0.7 + 0.03 + 8) = 1 170 780 998.4  (= 1 072 880 640 + 97 900 358.4)
-    assert data["usd_income_per_day"] == pytest.approx(1_170_780_998.4 * 0.0302e-6 * 0.95 * 0.999 * 0.999, rel=1e-12)
+    # H200 NVL example: reference row 1, 496.88 tok/s less 7 % CC overhead = 462.0984 tok/s;
+    # * 86400 * 0.6 = 23 955 181.056 output; prompt 233/221 of it with 30 % cached:
+    # adjusted = output * (233/221 * (0.7 + 0.03) + 8)
+    output = 496.88 * 0.93 * 86400 * 0.6
+    adjusted = output * (233 / 221 * 0.73 + 8)
+    assert output == pytest.approx(23_955_181.056, rel=1e-12)
+    assert data["usd_income_per_day"] == pytest.approx(adjusted * 0.0302e-6 * 0.95 * 0.999 * 0.999, rel=1e-12)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -138,7 +162,7 @@ def test_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
     typo.write_text(good.replace("utilisation = 0.5", "utilization = 0.5"))
     _bad(capsys, ["breakeven", "--scenario", str(typo)], "[workload] utilization is not a known key")
     gpu = tmp_path / "gpu.toml"
-    gpu.write_text(good.replace('gpu = "H100-SXM"', 'gpu = "H1OO"'))
+    gpu.write_text(good.replace('gpu = "H100-NVL"', 'gpu = "H1OO"'))
     _bad(capsys, ["breakeven", "--scenario", str(gpu)], "[hardware] gpu = 'H1OO' is not a known GPU")
     _bad(capsys, ["breakeven", "--scenario", str(EXAMPLES[0]), "--ton-usd", "abc"], "--ton-usd")
     _bad(capsys, ["breakeven"], "--scenario")
@@ -160,5 +184,5 @@ def test_a_price_series_with_gaps_is_a_clear_error(tmp_path, capsys, monkeypatch
         return frame.drop(pd.Timestamp("2025-05-10"))
 
     monkeypatch.setattr(analysis.market.prices, "daily_closes", with_gap)
-    _bad(capsys, ["ledger", "--scenario", str(SCENARIO_DIR / "h100_sxm_owned.toml"), "--out", str(tmp_path / "l.csv")],
+    _bad(capsys, ["ledger", "--scenario", str(SCENARIO_DIR / "h100_nvl_owned.toml"), "--out", str(tmp_path / "l.csv")],
          "TON price series has 1 missing day(s)")

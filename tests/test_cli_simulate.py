@@ -15,7 +15,7 @@ from analysis.sim.simulation import simulate
 from analysis.sim.strategies import STRATEGY_NAMES
 
 SCENARIO = str(SCENARIO_DIR / "hgx_h100_8x_colo.toml")
-OWNED = str(SCENARIO_DIR / "h100_sxm_owned.toml")
+OWNED = str(SCENARIO_DIR / "h100_nvl_owned.toml")
 KEYS = {"mean_usd", "p5_usd", "p50_usd", "p95_usd", "prob_loss", "prob_payback", "cvar5_usd"}
 SMALL = ["--paths", "200", "--horizon-days", "60", "--seed", "5"]
 

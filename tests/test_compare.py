@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from econ_support import EXAMPLES, scenario, simple_scenario
+from econ_support import EXAMPLES, SCENARIO_DIR, scenario, simple_scenario
 
 from analysis.cli.main import main
 from analysis.econ import compare as cmp
@@ -19,6 +19,9 @@ from analysis.market import rates
 from analysis.market.prices import daily_closes
 from analysis.report import ReportContext
 from analysis.report import compare as section
+
+# The H100 SXM example (H100-SXM has the deepest rental history; SXM only comes in HGX nodes).
+HGX = SCENARIO_DIR / "hgx_h100_8x_colo.toml"
 
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -120,7 +123,7 @@ def test_usd_pegged_income_has_no_price_to_solve_for():
 
 
 def test_every_alternative_carries_its_source_and_date():
-    result = cmp.compare(load_scenario(EXAMPLES[0]), 1.5, with_history=False)
+    result = cmp.compare(load_scenario(HGX), 1.5, with_history=False)
     provider = result["provider"]["alternatives"]
     assert {a["statistic"] for a in provider} == {"latest", "median"}
     assert {a["kind"] for a in provider} >= {"marketplace", "neocloud", "hyperscaler on demand", "hyperscaler reserved"}
@@ -139,7 +142,7 @@ def test_every_alternative_carries_its_source_and_date():
 
 
 def test_history_solves_each_month_against_that_months_rate():
-    s = load_scenario(EXAMPLES[0])
+    s = load_scenario(HGX)
     hist = cmp.beat_market_history(s)
     closes = daily_closes("ton")["close_usd"]
     month_ends = closes.groupby(closes.index.to_period("M")).tail(1)
@@ -158,20 +161,20 @@ def test_history_solves_each_month_against_that_months_rate():
 
 
 def test_compare_json_cli(capsys):
-    assert main(["compare", "--scenario", str(EXAMPLES[0]), "--ton-usd", "1.51", "--json"]) == 0
+    assert main(["compare", "--scenario", str(HGX), "--ton-usd", "1.51", "--json"]) == 0
     out = capsys.readouterr().out
     assert len(out.strip().splitlines()) == 1
     data = json.loads(out)
     assert data["token"] == "TON" and data["token_usd"] == 1.51 and data["token_usd_origin"] == "given"
     assert data["provider"]["cocoon_usd_per_gpu_hour"] == pytest.approx(
-        cmp.network_usd_per_gpu_hour(load_scenario(EXAMPLES[0]), 1.51))
+        cmp.network_usd_per_gpu_hour(load_scenario(HGX), 1.51))
     for alt in data["provider"]["alternatives"]:
         assert {"usd_per_gpu_hour", "source", "observed_at"} <= set(alt)
     assert data["customer"]["cocoon_usd_per_m_prompt"] == pytest.approx(0.0302)
     assert data["customer"]["cocoon_usd_per_m_completion"] == pytest.approx(0.2416)
     assert data["customer"]["alternatives"] and data["history"]
     # default price: the latest TON close, and the text output names it
-    assert main(["compare", "--scenario", str(EXAMPLES[0])]) == 0
+    assert main(["compare", "--scenario", str(HGX)]) == 0
     text = capsys.readouterr().out
     closes = daily_closes("ton")
     assert f"close of {closes.index[-1].date()}" in text and "market rental rate" in text

@@ -92,5 +92,9 @@ def test_defaults_the_file_leaves_out_are_listed(tmp_path: Path):
     assert {r["parameter"] for r in rows} == set(mapping) | in_file
     for row in rows:
         if row["parameter"] not in in_file:
-            assert row["comment"] == "default (not set in the file)"
+            assert row["comment"].startswith("default (not set in the file)")
             assert row["value"] == mapping[row["parameter"]]
+    # Throughput looked up from the reference table says which row (issue 15).
+    comments = {r["parameter"]: r["comment"] for r in rows}
+    assert "inference_throughput_cocoon.csv row" in comments["workload.output_tokens_per_s"]
+    assert "cc_mode_overhead.csv" in comments["workload.cc_overhead_fraction"]

@@ -38,7 +38,11 @@ def test_three_documented_examples_load():
         assert s.network.name == "cocoon"
         # Every example is documented with comments.
         assert path.read_text().count("#") >= 10
-    assert names == {"H100-SXM", "H200"}
+    # COCOON's stack: PCIe/NVL cards in single-GPU hosts, SXM only in the 8-GPU HGX node (issue 15).
+    assert names == {"H100-SXM", "H100-NVL", "H200-NVL"}
+    for path in EXAMPLES:
+        s = load_scenario(path)
+        assert (s.hardware.gpu == "H100-SXM") == (s.hardware.gpus == 8)
 
 
 def test_issue_example_parses_with_field_names_as_the_toml_keys():

@@ -17,7 +17,7 @@ from analysis.market.prices import daily_closes
 from analysis.sim import simulation
 from analysis.sim.strategies import STRATEGY_NAMES
 
-OWNED = SCENARIO_DIR / "h100_sxm_owned.toml"
+OWNED = SCENARIO_DIR / "h100_nvl_owned.toml"
 BOUGHT = SCENARIO_DIR / "hgx_h100_8x_colo.toml"
 
 

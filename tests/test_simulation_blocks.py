@@ -35,8 +35,8 @@ def _compare(scenario, method, n_paths, horizon, seed, **kwargs):
 
 @pytest.mark.parametrize("file, mode", [
     ("hgx_h100_8x_colo.toml", None),
-    ("h100_sxm_owned.toml", None),           # owned: the position starts at 0, payback from day 1 exactly
-    ("h100_sxm_owned.toml", "repriced"),     # per-path income for every policy
+    ("h100_nvl_owned.toml", None),           # owned: the position starts at 0, payback from day 1 exactly
+    ("h100_nvl_owned.toml", "repriced"),     # per-path income for every policy
 ])
 def test_fast_routes_match_the_full_position_arrays(file, mode):
     scenario = load_scenario(SCENARIO_DIR / file)
@@ -48,7 +48,7 @@ def test_fast_routes_match_the_full_position_arrays(file, mode):
 
 
 def test_fast_routes_match_on_rolling_paths_with_per_path_funding():
-    scenario = load_scenario(SCENARIO_DIR / "h100_sxm_owned.toml")
+    scenario = load_scenario(SCENARIO_DIR / "h100_nvl_owned.toml")
     _compare(scenario, "rolling", 1, 64, None, strategies=["perp_hedge", "collar", "cover_costs", "usd_pegged"])
 
 

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "analysis.cli.commands.economics",  # breakeven, ledger
     "analysis.cli.commands.simulate",   # simulate
     "analysis.cli.commands.compare",    # compare
+    "analysis.cli.commands.throughput",  # throughput import, throughput show
     "analysis.cli.commands.chain",      # chain params, chain payouts, reconcile
     "analysis.cli.commands.report",     # report
     "analysis.cli.commands.init",       # init

@@ -35,6 +35,31 @@ GPUS: tuple[str, ...] = (
     "RTX-4090",
 )
 
+#: Board power (TDP) in watts where data/reference/hardware_and_costs.csv gives it (NVIDIA data
+#: sheets): H100 SXM 700, H100 PCIe 350, H100 NVL 400, H200 (SXM) 700, H200 NVL 600 (that table's
+#: "H200 TDP" row notes). Scenarios' ``power_kw`` is this plus the GPU's share of the host.
+GPU_TDP_W: dict[str, int] = {
+    "H100-SXM": 700,
+    "H100-PCIe": 350,
+    "H100-NVL": 400,
+    "H200": 700,
+    "H200-NVL": 600,
+}
+
+#: Form factor. SXM modules sit only on HGX/DGX baseboards (4 or 8 GPUs per server); PCIe and NVL
+#: cards go into ordinary PCIe servers -- a single-GPU COCOON host (one GPU per TDX guest,
+#: cocoon docs/gpu.md) uses one of those. "H200" is the SXM part; "H200-NVL" its PCIe card.
+GPU_FORM_FACTOR: dict[str, str] = {
+    "H100-SXM": "SXM",
+    "H100-PCIe": "PCIe",
+    "H100-NVL": "PCIe",
+    "H200": "SXM",
+    "H200-NVL": "PCIe",
+    "B200": "SXM",
+    "L40S": "PCIe",
+    "RTX-4090": "PCIe",
+}
+
 #: The same tuple under the name the rental-rates code uses.
 CANONICAL_GPUS = GPUS
 

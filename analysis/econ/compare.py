@@ -485,6 +485,6 @@ def customer_view(scenario: Scenario, token_usd: float, cache_dir: str | Path | 
     else:
         rate = scenario.network.job_usd_per_gpu_hour
         view.update(render_usd_per_gpu_hour=rate,
-                    render_usd_per_m_output=usd_per_m_output_at_throughput(rate, scenario.workload.output_tokens_per_s))
+                    render_usd_per_m_output=usd_per_m_output_at_throughput(rate, scenario.workload.served_output_tokens_per_s))
     view["alternatives"] = alternatives.to_dict(orient="records")
     return view

@@ -48,23 +48,24 @@ def opex_usd_per_day(scenario: Scenario, utilisation: float | None = None) -> di
 
 
 def salvage_usd(hardware: HardwareConfig) -> float:
-    """Value of the hardware at the end of its life: ``capex_usd * salvage_fraction``."""
-    return hardware.capex_usd * hardware.salvage_fraction
+    """Value of the hardware at the end of its life: ``total_capex_usd * salvage_fraction``
+    (GPUs and host server, ``capex_usd + host_capex_usd``)."""
+    return hardware.total_capex_usd * hardware.salvage_fraction
 
 
 def depreciation_usd_per_day(hardware: HardwareConfig) -> float:
-    """Straight-line depreciation: ``capex * (1 - salvage_fraction) / (life_years * 365)``."""
-    return (hardware.capex_usd - salvage_usd(hardware)) / (hardware.life_years * DAYS_PER_YEAR)
+    """Straight-line depreciation: ``total_capex * (1 - salvage_fraction) / (life_years * 365)``."""
+    return (hardware.total_capex_usd - salvage_usd(hardware)) / (hardware.life_years * DAYS_PER_YEAR)
 
 
 def book_value_usd(hardware: HardwareConfig, days: float) -> float:
     """Straight-line book value after ``days`` (never below the salvage value)."""
-    return max(hardware.capex_usd - depreciation_usd_per_day(hardware) * days, salvage_usd(hardware))
+    return max(hardware.total_capex_usd - depreciation_usd_per_day(hardware) * days, salvage_usd(hardware))
 
 
 def capex_paid_usd(hardware: HardwareConfig) -> float:
-    """Cash spent on hardware at the start: ``capex_usd``, or 0 when ``already_owned``."""
-    return 0.0 if hardware.already_owned else hardware.capex_usd
+    """Cash spent on hardware at the start: ``capex_usd + host_capex_usd``, or 0 when ``already_owned``."""
+    return 0.0 if hardware.already_owned else hardware.total_capex_usd
 
 
 # --------------------------------------------------------------------------- market value (issue 14)
@@ -75,15 +76,26 @@ def capex_paid_usd(hardware: HardwareConfig) -> float:
 
 
 def resale_forgone_usd(hardware: HardwareConfig) -> float:
-    """Resale value given up at day 0 by running cards already owned (``capex_usd``, their
-    market value then); 0 for hardware bought at the start (its price is paid in cash instead)."""
-    return hardware.capex_usd if hardware.already_owned else 0.0
+    """Resale value given up at day 0 by running hardware already owned (``capex_usd`` plus
+    ``host_capex_usd``, their market value then); 0 for hardware bought at the start (its price
+    is paid in cash instead)."""
+    return hardware.total_capex_usd if hardware.already_owned else 0.0
+
+
+def host_book_value_usd(hardware: HardwareConfig, days: float) -> float:
+    """The host server's value ``days`` after start: straight-line from ``host_capex_usd`` to its
+    salvage share over ``life_years`` (there is no resale curve for servers; an assumption)."""
+    host = hardware.host_capex_usd
+    per_day = host * (1.0 - hardware.salvage_fraction) / (hardware.life_years * DAYS_PER_YEAR)
+    return max(host - per_day * days, host * hardware.salvage_fraction)
 
 
 def hardware_resale_usd(hardware: HardwareConfig, days: float) -> float:
-    """Market resale value of the whole set-up ``days`` after ``[finance] start``
-    (:func:`analysis.econ.resale.resale_value_usd` from ``capex_usd`` at ``age_years``)."""
-    return float(resale_value_usd(hardware.capex_usd, hardware.gpu, hardware.age_years, days))
+    """Market resale value of the whole set-up ``days`` after ``[finance] start``: the cards at
+    :func:`analysis.econ.resale.resale_value_usd` (from ``capex_usd`` at ``age_years``) plus the
+    host server at :func:`host_book_value_usd`."""
+    cards = float(resale_value_usd(hardware.capex_usd, hardware.gpu, hardware.age_years, days))
+    return cards + host_book_value_usd(hardware, days)
 
 
 def hardware_terminal_usd(hardware: HardwareConfig, days: float) -> float:

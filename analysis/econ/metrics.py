@@ -45,6 +45,7 @@ from analysis.econ.costs import (
     HOURS_PER_DAY,
     OPEX_KINDS,
     book_value_usd,
+    capex_paid_usd,
     depreciation_usd_per_day,
     hardware_resale_usd,
     opex_usd_per_day,
@@ -298,7 +299,7 @@ def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, Any]:
     pm = path_metrics(scenario, paths)
     cash = pm["cash_usd"][0].copy()
     cash[-1] += pm["terminal_usd"][0]
-    capex_paid = 0.0 if scenario.hardware.already_owned else scenario.hardware.capex_usd
+    capex_paid = capex_paid_usd(scenario.hardware)
     outlay = float(pm["initial_usd"][0])
     hardware = scenario.hardware
     curve = resale_curve(hardware.gpu)
@@ -336,7 +337,9 @@ def breakeven_summary(scenario: Scenario, ton_usd: float) -> dict[str, Any]:
         "hardware_value_basis": (f"market resale ({curve.name} curve{', stand-in' if curve.stand_in else ''}, "
                                  f"gpu_resale_curve.csv) for NPV/IRR; straight-line book value "
                                  f"(life {hardware.life_years:g} y, salvage {hardware.salvage_fraction:g}) "
-                                 "for profit after depreciation"),
+                                 "for profit after depreciation"
+                                 + ("; the host server at straight-line book value in both" if hardware.host_capex_usd
+                                    else "")),
         "npv_usd": float(pm["npv_usd"][0]),
         "irr": irr(cash, initial_usd=-outlay),
         "payback_days": float(pm["payback_days"][0]),

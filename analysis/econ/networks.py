@@ -188,10 +188,10 @@ class DailyTokens:
 
 def daily_tokens_per_gpu(workload: WorkloadConfig, network: NetworkConfig,
                          utilisation: float | None = None) -> DailyTokens:
-    """Tokens per GPU per day: output = ``output_tokens_per_s * 86400 * utilisation``;
+    """Tokens per GPU per day: output = ``served_output_tokens_per_s * 86400 * utilisation``;
     prompt, cached and reasoning counts from the workload's ratios."""
     u = workload.utilisation if utilisation is None else utilisation
-    output = workload.output_tokens_per_s * SECONDS_PER_DAY * u
+    output = workload.served_output_tokens_per_s * SECONDS_PER_DAY * u  # after the CC overhead
     reasoning = output * workload.reasoning_output_fraction
     completion = output - reasoning
     prompt = output * workload.prompt_tokens_per_output_token

@@ -30,6 +30,14 @@ from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
 from analysis.core.resources import reference_path
 from analysis.econ.resale import resale_curve
+from analysis.econ.throughput import (
+    COCOON_DEFAULT_MODEL,
+    DEFAULT_ENGINE,
+    ENGINES,
+    cc_overhead_default,
+    reference_source,
+    select_throughput_row,
+)
 
 NETWORKS = ("cocoon", "render")
 PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
@@ -175,17 +183,44 @@ class HardwareConfig:
     salvage_fraction: float = 0.0
     already_owned: bool = False
     age_years: float = 0.0
+    #: The host server the GPUs sit in (CPUs, memory, board, chassis; TDX-capable for COCOON), USD.
+    #: 0 when ``capex_usd`` already is a whole server's price (an HGX node). Depreciated with the GPUs.
+    host_capex_usd: float = 0.0
+
+    @property
+    def total_capex_usd(self) -> float:
+        """GPUs plus host server: ``capex_usd + host_capex_usd``."""
+        return self.capex_usd + self.host_capex_usd
 
 
 @dataclass(frozen=True)
 class WorkloadConfig:
-    """Per GPU: throughput at full load and the token mix of the traffic."""
+    """Per GPU: throughput at full load and the token mix of the traffic.
+
+    ``output_tokens_per_s`` is the measured (or given) throughput; the income uses
+    :attr:`served_output_tokens_per_s`, that less ``cc_overhead_fraction`` (confidential-computing
+    overhead). When the scenario leaves ``output_tokens_per_s`` out, it and
+    ``prompt_tokens_per_output_token`` come from the row of inference_throughput_cocoon.csv nearest
+    COCOON's conditions for ``model``/``engine`` on the scenario's GPU (analysis.econ.throughput),
+    and ``cc_overhead_fraction`` defaults to cc_mode_overhead.csv's; an explicit throughput gets no
+    CC overhead unless ``cc_overhead_fraction`` is given (it may already be measured under CC).
+    ``throughput_source`` says where the throughput came from.
+    """
 
     output_tokens_per_s: float
     prompt_tokens_per_output_token: float
     cached_prompt_fraction: float = 0.0
     reasoning_output_fraction: float = 0.0
     utilisation: float = 1.0
+    model: str = COCOON_DEFAULT_MODEL
+    engine: str = DEFAULT_ENGINE
+    cc_overhead_fraction: float = 0.0
+    throughput_source: str = ""
+
+    @property
+    def served_output_tokens_per_s(self) -> float:
+        """Output tokens per second after the CC overhead: ``output_tokens_per_s * (1 - cc_overhead_fraction)``."""
+        return self.output_tokens_per_s * (1.0 - self.cc_overhead_fraction)
 
 
 @dataclass(frozen=True)
@@ -323,7 +358,7 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
                          "GPU-hour: [network] job_usd_per_gpu_hour); remove the [pricing] table")
     pricing = _parse_pricing(v, tables["pricing"])
     hardware = _parse_hardware(v, tables["hardware"], network.name)
-    workload = _parse_workload(v, tables["workload"], network.name)
+    workload = _parse_workload(v, tables["workload"], network.name, hardware.gpu)
     operations = _parse_operations(v, tables["operations"])
     finance = _parse_finance(v, tables["finance"])
     treasury = _parse_treasury(v, tables["treasury"])
@@ -501,26 +536,58 @@ def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str) -> Hardwa
     owned = v.boolean("hardware", t, "already_owned", False)
     age = v.number("hardware", t, "age_years", 0.0, lo=0.0, hi=30.0,
                    fix="use the cards' age in years at [finance] start, 0 (new) or more")
+    host = v.number("hardware", t, "host_capex_usd", 0.0, lo=0.0,
+                    fix="use the USD price of the host server (0 when capex_usd is a whole server's price)")
     return HardwareConfig(gpu=gpu, gpus=gpus, capex_usd=capex, life_years=life, salvage_fraction=salvage,
-                          already_owned=owned, age_years=age)
+                          already_owned=owned, age_years=age, host_capex_usd=host)
 
 
-def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon") -> WorkloadConfig:
+def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon", gpu: str = "") -> WorkloadConfig:
     frac = "use a fraction between 0 and 1"
     # Render pays per GPU-hour, so token throughput is optional there (used only to express
-    # the customer's price per million tokens); COCOON pays per token and needs it.
+    # the customer's price per million tokens); COCOON pays per token and needs it -- given, or
+    # looked up from the measured rows for the model (issue 15).
     render = network == "render"
+    model = v.string("workload", t, "model", default=COCOON_DEFAULT_MODEL)
+    if not model.strip():
+        raise InputError(f"{v.origin}: [workload] model is empty; name the served model, e.g. \"{COCOON_DEFAULT_MODEL}\"")
+    engine = v.choice("workload", t, "engine", ENGINES, default=DEFAULT_ENGINE)
+    source = v.string("workload", t, "throughput_source", default="")
+    cc_fix = "use the fraction of throughput lost to confidential computing, between 0 and 0.9"
+    throughput_fix = "use the output tokens per second of one GPU at full load"
+    ratio_fix = "use a non-negative ratio, e.g. 2.0"
+    if render or "output_tokens_per_s" in t:
+        if source and "output_tokens_per_s" not in t:
+            raise InputError(f"{v.origin}: [workload] throughput_source is set without output_tokens_per_s; "
+                             "add the throughput it describes or remove it")
+        throughput = v.number("workload", t, "output_tokens_per_s", 0.0, lo=0.0, lo_open=not render, hi=1e7,
+                              fix=throughput_fix)
+        ratio = v.number("workload", t, "prompt_tokens_per_output_token", 0.0 if render else None, lo=0.0,
+                         hi=1e6, fix=ratio_fix)
+        # An explicit throughput may already be measured under CC: no overhead unless asked for.
+        cc = v.number("workload", t, "cc_overhead_fraction", 0.0, lo=0.0, hi=0.9, fix=cc_fix)
+    else:
+        if source:
+            raise InputError(f"{v.origin}: [workload] throughput_source is set without output_tokens_per_s; "
+                             "add the throughput it describes or remove it")
+        choice = select_throughput_row(model, gpu, engine, field=f"{v.origin}: [workload] model")
+        throughput = choice.row.output_tokens_per_s
+        source = reference_source(choice.row)
+        row_ratio = choice.row.prompt_tokens_per_output_token
+        if row_ratio is None and "prompt_tokens_per_output_token" not in t:
+            raise InputError(f"{v.origin}: [workload] prompt_tokens_per_output_token is missing and {source} gives "
+                             "no input/output lengths; add prompt_tokens_per_output_token = 1.0 (or your ratio)")
+        ratio = v.number("workload", t, "prompt_tokens_per_output_token", row_ratio, lo=0.0, hi=1e6, fix=ratio_fix)
+        cc = v.number("workload", t, "cc_overhead_fraction", cc_overhead_default().default, lo=0.0, hi=0.9,
+                      fix=cc_fix)
     return WorkloadConfig(
-        output_tokens_per_s=v.number("workload", t, "output_tokens_per_s", 0.0 if render else None, lo=0.0,
-                                     lo_open=not render, hi=1e7,
-                                     fix="use the output tokens per second of one GPU at full load"),
-        prompt_tokens_per_output_token=v.number("workload", t, "prompt_tokens_per_output_token",
-                                                0.0 if render else None, lo=0.0,
-                                                hi=1e6, fix="use a non-negative ratio, e.g. 2.0"),
+        output_tokens_per_s=throughput,
+        prompt_tokens_per_output_token=ratio,
         cached_prompt_fraction=v.number("workload", t, "cached_prompt_fraction", 0.0, lo=0.0, hi=1.0, fix=frac),
         reasoning_output_fraction=v.number("workload", t, "reasoning_output_fraction", 0.0, lo=0.0, hi=1.0,
                                            fix=frac),
         utilisation=v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
+        model=model, engine=engine, cc_overhead_fraction=cc, throughput_source=source,
     )
 
 

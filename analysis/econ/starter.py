@@ -65,7 +65,11 @@ FIELD_DOCS: dict[tuple[str, str], FieldDoc] = {
         "with Confidential Computing, the H200 NVL is the tested card (TelegramMessenger/cocoon docs/gpu.md)"),
     ("hardware", "gpus"): FieldDoc("1", "number of GPUs"),
     ("hardware", "capex_usd"): FieldDoc(
-        "32000", "USD for all the GPUs (and their share of the host); ASSUMPTION -- put your quote here"),
+        "32000", "USD for all the GPUs; ASSUMPTION -- put your quote here (no sourced H200 NVL card price "
+        "exists, tdx_host_server_prices.csv)"),
+    ("hardware", "host_capex_usd"): FieldDoc(
+        "10424", "USD for the TDX-capable host server (0 when capex_usd is a whole HGX node); dual-socket "
+        "CPU-only server bill, SemiAnalysis 2023-05, medium confidence (tdx_host_server_prices.csv)"),
     ("hardware", "life_years"): FieldDoc("4", "years of straight-line depreciation (hardware_and_costs.csv)"),
     ("hardware", "salvage_fraction"): FieldDoc(
         "0.1", "fraction of capex left at the end of life (book value: the accounting view only; NPV uses "
@@ -80,6 +84,16 @@ FIELD_DOCS: dict[tuple[str, str], FieldDoc] = {
         "1500", "output tokens/s per GPU at full load; ASSUMPTION -- measure yours "
         "(vllm bench serve) or pick a row of inference_throughput.csv"),
     ("workload", "prompt_tokens_per_output_token"): FieldDoc("2.0", "prompt tokens per output token of the traffic"),
+    ("workload", "model"): FieldDoc(
+        '"Qwen/Qwen3-8B"', "the served model, COCOON's default (cocoon mt-tools); without output_tokens_per_s "
+        "the throughput comes from its row of inference_throughput_cocoon.csv (docs/throughput.md)"),
+    ("workload", "engine"): FieldDoc('"vllm"', '"vllm" or "sglang", the engines a COCOON worker image runs'),
+    ("workload", "cc_overhead_fraction"): FieldDoc(
+        "0.07", "fraction of throughput lost to confidential computing; cc_mode_overhead.csv default "
+        "(arXiv 2409.03992, range 0.9-41 %); 0 if output_tokens_per_s was measured with CC on"),
+    ("workload", "throughput_source"): FieldDoc(
+        '"assumption"', "where output_tokens_per_s came from; `cocoon-econ throughput import RESULT.json "
+        "--scenario FILE --write` records your benchmark here"),
     ("workload", "cached_prompt_fraction"): FieldDoc("0.0", "fraction of prompt tokens served from the cache"),
     ("workload", "reasoning_output_fraction"): FieldDoc("0.0", "fraction of output tokens that are reasoning"),
     ("workload", "utilisation"): FieldDoc(

@@ -29,6 +29,13 @@ REFERENCE_TABLES = {
     "inference_throughput.csv": "Measured LLM serving throughput per GPU (tokens per second).",
     "gpu_rates_reference.csv": "Dated GPU rental prices: hyperscalers, neoclouds, marketplaces and price indices.",
     "api_token_prices.csv": "Centralised inference API prices (USD per million tokens) and COCOON's derived equivalent.",
+    "inference_throughput_cocoon.csv": "Measured serving throughput per GPU for the small models COCOON runs, with "
+                                       "engine, concurrency and lengths: scenarios without output_tokens_per_s take "
+                                       "the row nearest COCOON's stack (TP 1, at most 60 concurrent requests).",
+    "cc_mode_overhead.csv": "Measured throughput overhead of GPU confidential computing: the default "
+                            "cc_overhead_fraction and its range.",
+    "tdx_host_server_prices.csv": "Host server and card prices for TDX-capable PCIe set-ups (no sourced H100 NVL / "
+                                  "H200 NVL card price exists).",
     "gpu_resale_prices.csv": "Used and secondary-market GPU prices and published age curves (2023-2026): what a card "
                              "would sell for.",
     "gpu_resale_curve.csv": "The resale curve NPV and the simulation value hardware at: residual fraction of the new "
@@ -85,11 +92,43 @@ def effective_parameters(path: Path) -> list[dict[str, Any]]:
         return rows
     seen = {r["parameter"] for r in rows}
     effective = _flatten(to_mapping(scenario))
+    looked_up = _looked_up_comments(scenario)
     for key, value in effective.items():
         if key not in seen:
-            rows.append({"parameter": key, "value": value, "comment": "default (not set in the file)"})
+            rows.append({"parameter": key, "value": value,
+                         "comment": looked_up.get(key, "default (not set in the file)")})
     order = {key: i for i, key in enumerate(effective)}
     return sorted(rows, key=lambda r: order.get(r["parameter"], -1))
+
+
+def _looked_up_comments(scenario) -> dict[str, str]:
+    """Comments for the [workload] values taken from the reference tables (issue 15)."""
+    source = scenario.workload.throughput_source
+    if not source.startswith("reference:"):
+        return {}
+    from analysis.econ.throughput import cc_overhead_default
+
+    row = f"default (not set in the file): {source.removeprefix('reference:').strip()}"
+    return {"workload.output_tokens_per_s": row, "workload.prompt_tokens_per_output_token": row,
+            "workload.throughput_source": "default (not set in the file): the reference row used",
+            "workload.cc_overhead_fraction": f"default (not set in the file): {cc_overhead_default().describe()}"}
+
+
+def _throughput_html(path: Path) -> str:
+    """Where the scenario's throughput comes from (the line ``breakeven`` prints), or nothing."""
+    try:
+        from analysis.econ.scenario import load_scenario
+        from analysis.econ.throughput import describe_throughput, throughput_lines
+    except ImportError:
+        return ""
+    try:
+        scenario = load_scenario(path)
+    except CocoonEconError:
+        return ""
+    if scenario.network.name == "render" and not scenario.workload.output_tokens_per_s:
+        return ""
+    lines = throughput_lines(describe_throughput(scenario.workload, scenario.hardware.gpu))
+    return "<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>"
 
 
 def _flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -145,7 +184,7 @@ def _scenarios_html(paths: list[Path]) -> str:
             f" &middot; {len(rows)} values, {sum(r['comment'].startswith('default') for r in rows)} defaults</summary>"
             + table_html(rows, columns={"parameter": "parameter", "value": "value", "comment": "source / note"},
                          formats={"value": _toml_value_html}, css_class="text")
-            + "</details>")
+            + "</details>" + _throughput_html(path))
     return "".join(parts)
 
 

@@ -53,6 +53,7 @@ def run_breakeven(args: argparse.Namespace) -> int:
     summary["ton_usd_date"] = price_note["date"]
     summary["ton_usd_origin"] = price_note["origin"]
     summary["token"] = scenario.network.token  # what the ton_* fields count (TON, or RENDER on Render)
+    summary["throughput"] = throughput_info(scenario)  # where the throughput came from (issue 15)
     if args.json:
         print(json.dumps(summary, allow_nan=False))
         return 0
@@ -100,6 +101,16 @@ def run_ledger(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- helpers
 
 
+def throughput_info(scenario) -> dict | None:
+    """Where the scenario's throughput came from; None on Render when no throughput is given
+    (it pays per GPU-hour). Shared with simulate."""
+    from analysis.econ.throughput import describe_throughput
+
+    if scenario.network.name == "render" and not scenario.workload.output_tokens_per_s:
+        return None
+    return describe_throughput(scenario.workload, scenario.hardware.gpu)
+
+
 def positive_price(text: str) -> float:
     """argparse type of --ton-usd/--token-usd (shared with compare)."""
     try:
@@ -135,6 +146,7 @@ def _breakeven_text(s: dict, path) -> str:
         f"{tok} price used: {s['ton_usd']:.4f} USD ({when})",
         ("Render Network (jobs priced in USD, paid in RENDER; epoch rewards in RENDER)" if render
          else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {s['utilisation']:.0%} utilisation",
+        *throughput_text(s.get("throughput")),
         f"{tok} per day to sell (payouts whole, less the node wallet's gas): {s['ton_per_day']:,.3f} {tok}",
         f"Income: {_money(s['usd_income_per_day'])} a day = {_money(s['usd_per_gpu_hour'], digits=3)} per GPU-hour",
         "Costs per day: " + ", ".join(f"{k} {v:,.2f}" for k, v in costs.items()) + " USD",
@@ -166,6 +178,13 @@ def _breakeven_text(s: dict, path) -> str:
                      f"{_money(s['hardware_resale_end_usd'])} (age {s['hardware_age_years']:g} y at start; straight-line "
                      f"book value {_money(s['hardware_book_end_usd'])}, not used), {held} at the last price; discounted")
     return "\n".join(lines)
+
+
+def throughput_text(info: dict | None) -> list[str]:
+    """:func:`throughput_info` as text lines (none for None). Shared with simulate."""
+    from analysis.econ.throughput import throughput_lines
+
+    return [] if info is None else throughput_lines(info)
 
 
 def util_text(u) -> str:

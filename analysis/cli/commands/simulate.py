@@ -53,6 +53,11 @@ def run_simulate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
+    from analysis.cli.commands.economics import throughput_info, throughput_text
+
+    # Where the throughput came from (issue 15): on stderr with --json, so stdout stays one object.
+    for line in throughput_text(throughput_info(scenario)):
+        print(line, file=sys.stderr if args.json else sys.stdout)
     sim = simulate(scenario, args.method, args.paths, args.horizon_days, args.seed, args.strategies,
                    start_price=args.start_price, window_days=args.window_days, drift_annual=args.drift_annual,
                    vol_annual=args.vol_annual, option_vol=args.option_vol, workers=args.workers)
