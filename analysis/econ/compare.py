@@ -390,9 +390,12 @@ def gpu_rental_token_alternatives(cache_dir: str | Path | None = None,
     """
     frame = rates.all_rates(cache_dir) if all_rates is None else all_rates
     rows = []
+    summaries: dict[str, pd.DataFrame] = {}  # one summary per GPU, not per throughput measurement
     for t in reference_table("inference_throughput.csv"):
         gpu, tps = t["gpu"], float(t["output_tokens_per_s_per_gpu"])
-        summary = rates.summarise_rates(frame[frame["gpu"] == gpu])
+        if gpu not in summaries:
+            summaries[gpu] = rates.summarise_rates(frame[frame["gpu"] == gpu])
+        summary = summaries[gpu]
         for kind in HYPERSCALER_KINDS:
             options = summary[summary["kind"] == kind]
             if options.empty:
