@@ -64,3 +64,25 @@ def test_stationary_block_walk_equals_the_numpy_loop():
     walk = stationary_block_walk(np.array([[3], [0], [0], [1], [0]]), np.array([[True], [False], [False],
                                                                                   [True], [False]]), 5)
     assert walk.ravel().tolist() == [3, 4, 0, 1, 2]
+
+
+def test_garch_recursion_equals_the_numpy_loop():
+    from analysis.core.numeric import garch_recursion
+
+    rng = np.random.default_rng(13)
+    z = rng.standard_t(3.5, size=(120, 41))
+    omega, alpha, beta, first, cap = 0.12, 0.09, 0.9, 4.0, 30.0
+    expected = z.copy()  # the reference: day by day in numpy
+    variance = np.full(z.shape[1], min(first, cap))
+    shock = np.empty(z.shape[1])
+    for t in range(z.shape[0]):
+        np.multiply(np.sqrt(variance), expected[t], out=shock)
+        expected[t] = shock
+        variance *= beta
+        variance += omega + alpha * shock * shock
+        np.minimum(variance, cap, out=variance)
+    got = garch_recursion(z.copy(), first, omega, alpha, beta, cap)
+    np.testing.assert_array_equal(got, expected)
+    # hand-worked: one path, z = 1, 2: e_1 = sqrt(4) * 1 = 2; s2_2 = 0.9 * 4 + 0.12 + 0.09 * 4 = 4.08
+    two = garch_recursion(np.array([[1.0], [2.0]]), first, omega, alpha, beta, cap)
+    assert two[0, 0] == 2.0 and abs(two[1, 0] - 2 * np.sqrt(4.08)) < 1e-15

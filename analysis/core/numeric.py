@@ -121,3 +121,30 @@ def _block_walk(index, new_block, n_obs):  # pragma: no cover - compiled
             if not new_block[t, j]:
                 nxt = index[t - 1, j] + 1
                 index[t, j] = 0 if nxt == n_obs else nxt
+
+
+def garch_recursion(z: np.ndarray, first_variance: float, omega: float, alpha: float, beta: float,
+                    max_variance: float) -> np.ndarray:
+    """GARCH(1,1) shocks in place on day-major standardised draws ``z [days, paths]``.
+
+    Day by day: ``e_t = sqrt(s2_t) z_t``, then ``s2_{t+1} = min(beta s2_t + (omega + alpha e_t^2),
+    max_variance)``, starting at ``min(first_variance, max_variance)`` -- the numpy loop's
+    operations in its order (the same bits), compiled with the GIL released.
+    """
+    if z.ndim != 2:
+        raise ValueError("z must be a [days, paths] array")
+    _garch_rows(z, float(first_variance), float(omega), float(alpha), float(beta), float(max_variance))
+    return z
+
+
+@numba.njit(cache=True, nogil=True)
+def _garch_rows(z, first_variance, omega, alpha, beta, max_variance):  # pragma: no cover - compiled
+    days, paths = z.shape
+    variance = np.full(paths, min(first_variance, max_variance))
+    for t in range(days):
+        for j in range(paths):
+            shock = np.sqrt(variance[j]) * z[t, j]
+            z[t, j] = shock
+            v = variance[j] * beta
+            v = v + (omega + alpha * shock * shock)
+            variance[j] = min(v, max_variance)

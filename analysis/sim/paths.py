@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import DataError, InputError
-from analysis.core.numeric import cumsum_days, stationary_block_walk
+from analysis.core.numeric import cumsum_days, garch_recursion, stationary_block_walk
 from analysis.core.units import DAYS_PER_YEAR
 
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
@@ -330,14 +330,7 @@ class GarchModel:
         _check_size(n_paths, horizon_days)
         z = rng.standard_t(self.nu, size=(horizon_days, n_paths))
         z *= np.sqrt((self.nu - 2.0) / self.nu)
-        variance = np.full(n_paths, min(self.first_variance, self.max_variance))
-        shock = np.empty(n_paths)
-        for t in range(horizon_days):
-            np.multiply(np.sqrt(variance), z[t], out=shock)
-            z[t] = shock
-            variance *= self.beta
-            variance += self.omega + self.alpha * shock * shock
-            np.minimum(variance, self.max_variance, out=variance)
+        garch_recursion(z, self.first_variance, self.omega, self.alpha, self.beta, self.max_variance)
         z += self.mu
         z /= 100.0
         return z
