@@ -148,3 +148,42 @@ def _garch_rows(z, first_variance, omega, alpha, beta, max_variance):  # pragma:
             v = variance[j] * beta
             v = v + (omega + alpha * shock * shock)
             variance[j] = min(v, max_variance)
+
+
+def bootstrap_log_growth(starts: np.ndarray, uniforms: np.ndarray, new_block_probability: float,
+                         returns: np.ndarray) -> np.ndarray:
+    """Day-major cumulative log growth ``[days + 1, paths]`` of stationary-bootstrap paths, in one pass.
+
+    The index walk of :func:`stationary_block_walk` (a new block where ``uniforms < p``), the
+    gather ``returns[index]`` and the cumulative sum of :func:`cumsum_days`, fused: no index or
+    gathered array is written, and the additions are cumsum's, in its order (the same bits).
+    """
+    if starts.ndim != 2 or starts.shape != uniforms.shape:
+        raise ValueError("starts and uniforms must be [days, paths] arrays of the same shape")
+    days, paths = starts.shape
+    out = np.empty((days + 1, paths))
+    _bootstrap_rows(starts, uniforms, float(new_block_probability), np.ascontiguousarray(returns, dtype=np.float64),
+                    out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _bootstrap_rows(starts, uniforms, p, returns, out):  # pragma: no cover - compiled
+    days, paths = starts.shape
+    n_obs = returns.size
+    index = np.empty(paths, dtype=np.int64)
+    for j in range(paths):
+        out[0, j] = 0.0
+    if days == 0:
+        return
+    for j in range(paths):
+        index[j] = starts[0, j]  # row 0 always starts a block
+        out[1, j] = returns[index[j]]
+    for t in range(1, days):
+        for j in range(paths):
+            if uniforms[t, j] < p:
+                index[j] = starts[t, j]
+            else:
+                nxt = index[j] + 1
+                index[j] = 0 if nxt == n_obs else nxt
+            out[t + 1, j] = out[t, j] + returns[index[j]]

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import DataError, InputError
-from analysis.core.numeric import cumsum_days, garch_recursion, stationary_block_walk
+from analysis.core.numeric import bootstrap_log_growth, cumsum_days, garch_recursion, stationary_block_walk
 from analysis.core.units import DAYS_PER_YEAR
 
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
@@ -204,8 +204,12 @@ class BootstrapModel:
         return stationary_block_walk(starts, new_block, n_obs)  # row 0 always starts a block
 
     def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
-        index = self.sample_indices(n_paths, horizon_days, rng)
-        return log_growth_from_returns(self.log_returns[index])
+        # The draws of sample_indices, in its order; walk, gather and cumulative sum in one pass
+        # (the same numbers as log_growth_from_returns(log_returns[sample_indices(...)])).
+        _check_size(n_paths, horizon_days)
+        starts = rng.integers(len(self.log_returns), size=(horizon_days, n_paths), dtype=np.int64)
+        uniforms = rng.random((horizon_days, n_paths))
+        return bootstrap_log_growth(starts, uniforms, 1.0 / self.block_length, self.log_returns)
 
     def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         return prices_from_log_growth(self.start_price, self.sample_log_growth(n_paths, horizon_days, rng))
