@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
           f"median of {args.runs} runs (min..max)")
     print(f"  python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
           f"{workers} thread(s) by default; chunks of {simulation.chunk_width(args.days):,} paths")
+    gbm = pathgen.fit_gbm(closes)
+    print(f"  GBM drift {gbm.drift_annual:+.3f}/year ({gbm.drift_source}), volatility {gbm.vol_annual:.3f}/year")
     print(f"  peak memory after imports and data: {peak_rss_mb():,.0f} MB")
     for method in args.methods.split(","):  # warm up: numba cache, fits, page cache
         simulation.simulate(scenario, method, 64, args.days, args.seed, closes=closes)
@@ -117,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  peak memory (process, max RSS) {peak:,.0f} MB")
     summary = simulation.simulate(scenario, "gbm", min(args.paths, 20_000), args.days, args.seed,
                                   closes=closes).summary()
-    print("\nsanity: net USD over the horizon, gbm (mean / P5 / P95)")
+    print("\nsanity: net USD over the horizon, gbm (mean / P5 / P95; perp: collateral P95, P(liquidation))")
     for name, s in summary.items():
-        print(f"  {name:<16}{s['mean_usd']:>14,.0f}{s['p5_usd']:>14,.0f}{s['p95_usd']:>14,.0f}")
+        extra = (f"{s['peak_collateral_p95_usd']:>14,.0f}{s['prob_liquidation']:>8.1%}"
+                 if s["peak_collateral_max_usd"] > 0 else "")
+        print(f"  {name:<16}{s['mean_usd']:>14,.0f}{s['p5_usd']:>14,.0f}{s['p95_usd']:>14,.0f}{extra}")
     return 0
 
 

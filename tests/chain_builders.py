@@ -31,6 +31,10 @@ OWNER = addr(0xA11CE)        # the worker owner's wallet
 ROOT_OWNER = addr(0x0BEEF)
 
 
+# A stand-in for the root's code: any cell, so the account state carries a real code BOC.
+ROOT_CODE = begin_cell().store_uint(0xC0C0, 16).end_cell()
+
+
 def b64(cell: Cell) -> str:
     return base64.b64encode(cell.to_boc()).decode()
 
@@ -162,7 +166,7 @@ class FakeTon:
 
     def add_root(self, params: Cell, root: Address = MAINNET_ROOT) -> Cell:
         data = root_data_cell(params)
-        self.accounts[root] = {"balance": "5000000000", "code": "te6cc", "data": b64(data),
+        self.accounts[root] = {"balance": "5000000000", "code": b64(ROOT_CODE), "data": b64(data),
                                "last_transaction_lt": "61000000000001", "last_transaction_hash": "abc=",
                                "frozen_hash": None, "status": "active"}
         return data
@@ -200,7 +204,9 @@ def toncenter_handler(fake: FakeTon):
             txs = fake.transactions.get(_address_arg(request.args["account"]), [])
             start = int(request.args.get("start_utime", 0))
             end = int(request.args.get("end_utime", 2**40))
-            txs = sorted((t for t in txs if start <= t["now"] <= end), key=lambda t: int(t["lt"]),
+            start_lt = int(request.args.get("start_lt", 0))
+            txs = sorted((t for t in txs if start <= t["now"] <= end and int(t["lt"]) >= start_lt),
+                         key=lambda t: int(t["lt"]),
                          reverse=request.args.get("sort", "desc") == "desc")
             offset, limit = int(request.args.get("offset", 0)), int(request.args.get("limit", 10))
             return _json({"transactions": txs[offset:offset + limit], "address_book": {}})

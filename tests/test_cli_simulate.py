@@ -20,9 +20,15 @@ KEYS = {"mean_usd", "p5_usd", "p50_usd", "p95_usd", "prob_loss", "prob_payback",
 SMALL = ["--paths", "200", "--horizon-days", "60", "--seed", "5"]
 
 
-def _json(capsys, argv):
+def _json(capsys, argv, part=None):
+    """The JSON output (keyed by strategy), or with ``part="assumptions"`` what each entry repeats."""
     assert main(argv) == 0
-    return json.loads(capsys.readouterr().out)
+    out = json.loads(capsys.readouterr().out)
+    if part == "assumptions":
+        shown = [entry["assumptions"] for entry in out.values()]
+        assert all(a == shown[0] for a in shown)
+        return shown[0]
+    return out
 
 
 def test_json_is_keyed_by_strategy_and_matches_the_library(capsys):
@@ -112,3 +118,47 @@ def test_python_dash_m(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert set(json.loads(proc.stdout)) == {"hold"}
+
+
+def test_every_default_is_printed(capsys):
+    assert main(["simulate", "--scenario", SCENARIO, "--method", "gbm", *SMALL]) == 0
+    text = capsys.readouterr().out
+    assert "drift: +0.0%/year, zero (default: E[S_t] = S_0)" in text
+    assert "perp funding: historical: the record on 0% of the path days" in text
+    assert "+0.0%/year on the others ([treasury] funding_rate_annual)" in text
+    assert "initial 10% and maintenance 5% of the short's notional" in text
+    assert "10.0%/year cost of capital, no cap" in text
+    # 20 nanoTON per adjusted token at the start price
+    assert "USD per million adjusted tokens: 20 nanoTON at the start price" in text
+    assert "perp_hedge: collateral peak P50" in text and "P(liquidation)" in text
+    a = _json(capsys, ["simulate", "--scenario", SCENARIO, "--method", "gbm", *SMALL, "--json"], "assumptions")
+    assert a["drift_annual"] == 0.0 and a["drift"].startswith("+0.0%/year, zero")
+    assert (a["funding_mode"], a["funding_rate_annual"]) == ("historical", 0.0)
+    assert (a["initial_margin_fraction"], a["maintenance_margin_fraction"], a["cost_of_capital_annual"]) == \
+        (0.1, 0.05, 0.1)
+    assert a["max_collateral_usd"] is None
+    assert "start price" in a["usd_pegged"]
+
+
+def test_drift_is_opt_in(capsys):
+    base = ["simulate", "--scenario", SCENARIO, "--method", "gbm", *SMALL, "--json"]
+    hist = _json(capsys, [*base, "--drift", "historical"], "assumptions")
+    assert hist["drift_annual"] > 0.3 and "historical (estimated from" in hist["drift"]
+    given = _json(capsys, [*base, "--drift-annual", "-0.2"], "assumptions")
+    assert given["drift_annual"] == -0.2 and "given" in given["drift"]
+    assert main([*base, "--drift", "historical", "--drift-annual", "0.1"]) == 2   # one or the other
+    assert "--drift-annual" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["breakeven", "ledger", "simulate"])
+@pytest.mark.parametrize("old, new, needle", [
+    ('strategy = "sell_on_payout"', 'strategy = "yolo"', '[treasury] strategy = "yolo" is not known'),
+    ("[treasury]", "[treasury]\nvol_premium = -0.5", "[treasury] vol_premium = -0.5 is out of range"),
+])
+def test_one_treasury_validator_for_every_command(capsys, tmp_path, command, old, new, needle):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(open(SCENARIO).read().replace(old, new, 1))
+    extra = ["--out", str(tmp_path / "ledger.csv")] if command == "ledger" else []
+    assert main([command, "--scenario", str(bad), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err

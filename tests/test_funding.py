@@ -88,16 +88,49 @@ def test_rates_per_day_from_a_number_and_from_history():
     np.testing.assert_allclose(funding.funding_rates_per_day(0.365, 4), [0.001] * 4)
     daily = pd.DataFrame({"rate_per_day": [0.002, 0.004]},
                          index=pd.DatetimeIndex(["2024-03-02", "2024-03-03"], name="date"))
+    # without dates (random paths) no day is on record: every day takes the fallback, never the mean
     flat = funding.funding_rates_per_day("historical", 3, daily=daily)
-    np.testing.assert_allclose(flat, [0.003] * 3)
+    np.testing.assert_allclose(flat, [0.0] * 3)
     dated = funding.funding_rates_per_day("historical", 3, dates=pd.date_range("2024-03-01", periods=3), daily=daily)
-    np.testing.assert_allclose(dated, [0.003, 0.002, 0.004])  # unknown days get the mean
+    np.testing.assert_allclose(dated, [0.0, 0.002, 0.004])  # the unknown day gets the fallback, 0
+    fallback = funding.funding_rates_per_day("historical", 3, dates=pd.date_range("2024-03-01", periods=3),
+                                             daily=daily, fallback_rate_annual=-0.365)
+    np.testing.assert_allclose(fallback, [-0.001, 0.002, 0.004])
     per_path = funding.funding_rates_per_day(
         "historical", 2, daily=daily,
         dates=np.array([["2024-03-02", "2024-03-03"], ["2024-03-03", "2024-03-04"]], dtype="datetime64[D]"))
-    np.testing.assert_allclose(per_path, [[0.002, 0.004], [0.004, 0.003]])
+    np.testing.assert_allclose(per_path, [[0.002, 0.004], [0.004, 0.0]])
+
+
+def test_joint_days_pair_each_funding_record_with_that_days_return():
+    closes = pd.Series([1.0, 1.1, 0.99, 1.2], index=pd.date_range("2024-03-01", periods=4))
+    daily = pd.DataFrame({"rate_per_day": [0.002, 0.004, 0.001]},
+                         index=pd.DatetimeIndex(["2024-03-01", "2024-03-03", "2024-03-09"], name="date"))
+    joint = funding.joint_returns_and_funding(closes, daily)
+    # 03-01 has no return (no close before it), 03-09 no price: only 03-03 has both
+    assert list(joint.index) == [pd.Timestamp("2024-03-03")]
+    assert joint["log_return"].iloc[0] == pytest.approx(np.log(0.99 / 1.1))
+    assert joint["rate_per_day"].iloc[0] == 0.004
+
+
+def test_vendored_readings_keep_their_sources():
+    readings = funding.funding_readings()
+    assert readings["source"].str.startswith("http").all()
+    # mostly negative across venues: shorts pay
+    assert (readings["annualised"].dropna() < 0).mean() > 0.8
 
 
 def test_bad_rate_is_an_input_error():
     with pytest.raises(InputError, match="funding_rate_annual"):
         funding.funding_rates_per_day("recent", 3)
+
+
+def test_coinalyze_readings_of_2025_average_about_plus_3_percent_a_year(shared_data):
+    """The issue's figure, from the real Coinalyze file in ../shared/data (not vendored: fetch funding adds
+    such days to the cache): Binance TONUSDT closed at +2.7 %/year on average in Jul-Oct 2025."""
+    raw = pd.read_csv(shared_data / "ton_funding_binance_coinalyze_daily.csv")
+    full_days = raw[raw["date"] < "2025-10-25"]               # the last day is partial (SOURCES.md)
+    rate_per_4h = full_days["funding_rate"] / 100.0           # percent per 4-hour interval
+    per_day = pd.Series(6 * rate_per_4h.to_numpy())
+    assert len(per_day) == 89
+    assert funding.annualised(per_day.mean()) == pytest.approx(0.027, abs=0.002)

@@ -83,6 +83,17 @@ def test_garch_recursion_equals_the_numpy_loop():
         np.minimum(variance, cap, out=variance)
     got = garch_recursion(z.copy(), first, omega, alpha, beta, cap)
     np.testing.assert_array_equal(got, expected)
+    # with the variance drag (neutral drift): each day's shock less the variance it was drawn at / 200
+    dragged = z.copy()
+    variance = np.full(z.shape[1], min(first, cap))
+    for t in range(z.shape[0]):
+        np.multiply(np.sqrt(variance), dragged[t], out=shock)
+        np.subtract(shock, variance / 200.0, out=dragged[t])
+        variance *= beta
+        variance += omega + alpha * shock * shock
+        np.minimum(variance, cap, out=variance)
+    np.testing.assert_array_equal(garch_recursion(z.copy(), first, omega, alpha, beta, cap, variance_drag=True),
+                                  dragged)
     # hand-worked: one path, z = 1, 2: e_1 = sqrt(4) * 1 = 2; s2_2 = 0.9 * 4 + 0.12 + 0.09 * 4 = 4.08
     two = garch_recursion(np.array([[1.0], [2.0]]), first, omega, alpha, beta, cap)
     assert two[0, 0] == 2.0 and abs(two[1, 0] - 2 * np.sqrt(4.08)) < 1e-15

@@ -126,18 +126,23 @@ def test_gbm_log_returns_have_the_given_moments():
 
 def test_gbm_estimates_from_the_window(ton):
     window = 365
-    model = paths.fit_gbm(ton, window_days=window)
+    model = paths.fit_gbm(ton, window_days=window, drift_annual="historical")
     r = np.diff(np.log(ton.to_numpy()))[-window:]
     s = r.std(ddof=1)
     assert model.vol_annual == pytest.approx(s * np.sqrt(365))
     assert model.drift_annual == pytest.approx((r.mean() + s * s / 2) * 365)
+    assert model.drift_source.startswith("historical")
+    neutral = paths.fit_gbm(ton, window_days=window)          # the default: zero drift, same volatility
+    assert (neutral.drift_annual, neutral.vol_annual) == (0.0, model.vol_annual)
+    assert neutral.drift_source.startswith("zero")
     given = paths.fit_gbm(ton, drift_annual=0.0, vol_annual=0.5)
     assert (given.drift_annual, given.vol_annual) == (0.0, 0.5)
 
 
 def test_garch_simulation_keeps_the_unconditional_variance():
     # percent returns: long-run variance omega / (1 - alpha - beta) = 0.1 / 0.05 = 2
-    model = paths.GarchModel(mu=0.05, omega=0.1, alpha=0.1, beta=0.85, nu=8.0, first_variance=2.0, start_price=1.0)
+    model = paths.GarchModel(mu=0.05, omega=0.1, alpha=0.1, beta=0.85, nu=8.0, first_variance=2.0, start_price=1.0,
+                             drift_annual=None)    # historical: the fitted constant mean
     returns = 100 * model.sample_returns(4000, 60, np.random.default_rng(5))
     assert returns.mean() == pytest.approx(0.05, abs=0.02)
     assert returns.var() == pytest.approx(2.0, rel=0.05)
@@ -164,7 +169,8 @@ def test_garch_fit_recovers_parameters_of_an_arch_simulation():
 
 def test_garch_variance_cap_stops_an_explosive_model():
     # alpha + beta = 1.1: without a cap the variance grows without bound along the paths
-    explosive = paths.GarchModel(mu=0.0, omega=0.5, alpha=0.3, beta=0.8, nu=5.0, first_variance=4.0, start_price=1.0)
+    explosive = paths.GarchModel(mu=0.0, omega=0.5, alpha=0.3, beta=0.8, nu=5.0, first_variance=4.0, start_price=1.0,
+                                 drift_annual=None)
     capped = dataclasses.replace(explosive, max_variance=25.0)      # 5 % a day at most
     free = 100 * explosive.sample_returns(20000, 120, np.random.default_rng(3))
     held = 100 * capped.sample_returns(20000, 120, np.random.default_rng(3))
@@ -175,7 +181,7 @@ def test_garch_variance_cap_stops_an_explosive_model():
 
 
 def test_garch_fit_caps_variance_at_the_worst_fitted_day(ton):
-    model = paths.fit_garch(ton)
+    model = paths.fit_garch(ton, drift="historical")
     assert model.first_variance <= model.max_variance < np.inf
     returns = 100 * paths.log_returns(ton)
     # the worst fitted day is of the order of the largest squared move on record

@@ -67,7 +67,12 @@ def test_network_defaults_come_from_the_reference_csv():
     assert s.network.onchain_fee_ton == _csv_value("onchain_operation_cost")
     assert s.network.coefficient_milli == _csv_value("worker_coefficient_default")
     # Treasury defaults of MODEL_INTERFACE.md; staking from the CSV's TON estimate.
-    assert s.treasury.every_days == 30 and s.treasury.funding_rate_annual == "historical"
+    assert s.treasury.every_days == 30
+    # neutral funding (issue 14): the record where there is one, 0 elsewhere; the hedge's collateral
+    # costs the scenario's own discount rate
+    assert (s.treasury.funding, s.treasury.funding_rate_annual) == ("historical", 0.0)
+    assert s.treasury.cost_of_capital_annual == s.finance.discount_rate_annual
+    assert s.treasury.max_collateral_usd is None
     with open(reference_path("network_parameters.csv"), newline="") as handle:
         staking = [float(r["value"]) for r in csv.DictReader(handle) if r["parameter"] == "staking_gross_yield_estimate"]
     assert s.treasury.staking_apy == staking[0]
@@ -100,7 +105,12 @@ def test_negative_utilisation_is_one_line_naming_the_field():
     ({"finance__start": "2024-13-01"}, '[finance] start = "2024-13-01" is not a date; use YYYY-MM-DD'),
     ({"finance__start": dt.datetime(2024, 12, 1, 10, 0)}, "has a time of day"),
     ({"finance__horizon_days": 0}, "[finance] horizon_days = 0 is out of range"),
-    ({"treasury__funding_rate_annual": "recent"}, '[treasury] funding_rate_annual = \'recent\' is not valid'),
+    ({"treasury__funding_rate_annual": "recent"}, '[treasury] funding_rate_annual = "recent" is not valid'),
+    ({"treasury__funding": "mean"}, '[treasury] funding = "mean" is not valid; use one of historical, fixed, bootstrap'),
+    ({"treasury__strategy": "yolo"}, '[treasury] strategy = "yolo" is not known'),
+    ({"treasury__vol_premium": -0.5}, "[treasury] vol_premium = -0.5 is out of range"),
+    ({"treasury__maintenance_margin_fraction": 0.5}, "is above initial_margin_fraction"),
+    ({"treasury__max_collateral_usd": 0}, "[treasury] max_collateral_usd = 0.0 is out of range"),
     ({"treasury__hedge_ratio": 2}, "[treasury] hedge_ratio = 2.0 is out of range"),
 ])
 def test_invalid_fields(changes, needle):

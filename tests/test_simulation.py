@@ -6,13 +6,15 @@ import dataclasses
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.core.errors import InputError
 from analysis.core.resources import SCENARIO_DIR
 from analysis.econ.ledger import daily_ledger, path_income
 from analysis.econ.metrics import path_metrics
-from analysis.econ.scenario import load_scenario
+from analysis.econ.scenario import load_scenario, scenario_with
+from analysis.market import funding
 from analysis.market.prices import daily_closes
 from analysis.sim import simulation
 from analysis.sim.strategies import STRATEGY_NAMES
@@ -108,8 +110,11 @@ def test_historical_sell_on_payout_matches_the_engines_ledger(bought):
     position = sim.positions["sell_on_payout"][0]
     cash = (ledger["cumulative_net_usd"] + ledger["node_wallet_usd"].cumsum()).to_numpy()
     np.testing.assert_allclose(position[1:-1], cash[:-1], rtol=1e-12)
-    # usd_pegged: the engine's pricing mode, sold on payout
-    pegged = dataclasses.replace(bought, pricing=dataclasses.replace(bought.pricing, mode="usd_pegged"))
+    # usd_pegged: the engine's pricing mode, sold on payout, pegged at the path's start price (the
+    # scenario leaves usd_per_m_adjusted_tokens out): 20 nanoTON x S_0 per adjusted token
+    peg = bought.network.price_per_token_nanoton * 1e-9 * path[0, 0] * 1e6
+    pegged = dataclasses.replace(bought, pricing=dataclasses.replace(bought.pricing, mode="usd_pegged",
+                                                                      usd_per_m_adjusted_tokens=peg))
     pm = path_metrics(pegged, path)
     assert sim.outcomes["usd_pegged"].net_usd[0] == pytest.approx(pm["cumulative_cash_usd"][0, -1]
                                                                   + pm["terminal_usd"][0] - wallet)
@@ -176,3 +181,92 @@ def test_given_paths_are_checked(bought):
         simulation.simulate(bought, "gbm", price_paths=np.where(np.eye(3, 11) > 0, np.nan, good))
     with pytest.raises(InputError, match="shape"):
         simulation.simulate(bought, "gbm", price_paths=np.ones(5))
+
+
+def _flat_closes(price: float = 2.0, days: int = 400) -> pd.DataFrame:
+    return pd.DataFrame({"close_usd": np.full(days, price)},
+                        index=pd.date_range("2024-01-01", periods=days, freq="D"))
+
+
+@pytest.mark.parametrize("file", ["hgx_h100_8x_colo.toml", "h100_nvl_owned.toml"])
+def test_usd_pegged_equals_sell_on_payout_on_a_flat_path(file):
+    # pegged at the start price: at a constant price the USD network pays what the TON one does
+    scenario = load_scenario(SCENARIO_DIR / file)
+    closes = _flat_closes()
+    start = dataclasses.replace(scenario, finance=dataclasses.replace(scenario.finance, start=dt.date(2024, 3, 1)))
+    sim = simulation.simulate(start, "historical", horizon_days=200, strategies=["sell_on_payout", "usd_pegged"],
+                              closes=closes)
+    a, b = sim.outcomes["usd_pegged"].net_usd, sim.outcomes["sell_on_payout"].net_usd
+    np.testing.assert_allclose(a, b, rtol=1e-9)
+    assert "start price 2.0000" in sim.notes["usd_pegged"]
+
+
+def test_usd_pegged_keeps_a_price_the_scenario_sets():
+    scenario = scenario_with(load_scenario(BOUGHT), {"pricing.usd_per_m_adjusted_tokens": 0.05})
+    assert "pricing.usd_per_m_adjusted_tokens" in scenario.given_keys
+    usd, note = simulation.pegged_usd_per_m(scenario, 2.0)
+    assert usd == 0.05 and "[pricing] usd_per_m_adjusted_tokens" in note
+    usd, note = simulation.pegged_usd_per_m(load_scenario(BOUGHT), 2.0)
+    assert usd == pytest.approx(20e-9 * 2.0 * 1e6) and "start price" in note
+
+
+@pytest.mark.parametrize("method", ["gbm", "bootstrap"])
+def test_martingale_hold_and_sell_on_payout_have_the_same_mean_at_zero_drift(bought, method):
+    # E[S_t] = S_0 on every day, so holding TON to the horizon and selling each payout on arrival
+    # have the same expected USD when nothing else differs (no fees). The paired difference's
+    # standard error is the test's yardstick.
+    free = scenario_with(bought, {"treasury.trading_fee_bps": 0.0})
+    sim = simulation.simulate(free, method, 20_000, horizon_days=180, seed=8, strategies=["hold", "sell_on_payout"])
+    diff = sim.outcomes["hold"].net_usd - sim.outcomes["sell_on_payout"].net_usd
+    se = diff.std(ddof=1) / np.sqrt(diff.size)
+    assert abs(diff.mean()) < 4 * se
+    assert sim.notes["drift_annual"] == 0.0
+    # with the historical drift, holding looks better by far more than the noise
+    up = simulation.simulate(free, method, 20_000, horizon_days=180, seed=8, strategies=["hold", "sell_on_payout"],
+                             drift="historical")
+    gap = up.outcomes["hold"].net_usd - up.outcomes["sell_on_payout"].net_usd
+    assert gap.mean() > 10 * se and up.notes["drift_annual"] > 0.3
+
+
+def test_bootstrap_expected_growth_is_flat_at_zero_drift():
+    ton = daily_closes("ton")
+    from analysis.sim import paths as pathgen
+    model = pathgen.fit_bootstrap(ton)
+    growth = model.expected_growth(365)                        # exact, from the chain's expectation
+    assert np.max(np.abs(growth - 1)) < 0.005
+    raw = pathgen.fit_bootstrap(ton, drift="historical")
+    assert raw.expected_growth(365)[-1] > 1.3                  # the recorded returns: +85 %/year
+    # a given drift: E[S_t] grows at it
+    given = pathgen.fit_bootstrap(ton, drift=0.2)
+    assert given.expected_growth(365)[-1] == pytest.approx(np.exp(0.2), rel=0.01)
+
+
+def test_funding_bootstrap_draws_recorded_funding_with_its_days_returns(owned):
+    t = dataclasses.replace(owned.treasury, funding="bootstrap", strategy="perp_hedge")
+    scenario = dataclasses.replace(owned, treasury=t)
+    sim = simulation.simulate(scenario, "bootstrap", 500, horizon_days=90, seed=2, strategies=["perp_hedge", "hold"])
+    assert sim.notes["funding_mode"] == "bootstrap"
+    # the days with both a funding record and a TON return (a return needs the day before's close)
+    recorded = funding.daily_funding(funding.read_funding())
+    closes = daily_closes("ton")
+    assert sim.notes["funding_bootstrap_days"] == len(recorded.index.intersection(closes.index[1:])) > 50
+    assert "resampled with the TON returns" in sim.notes["funding"]
+    with pytest.raises(InputError, match="--method bootstrap"):
+        simulation.simulate(scenario, "gbm", 10, horizon_days=10, seed=1)
+    # funding changes the hedge: the same paths at 0 funding give another outcome
+    fixed = dataclasses.replace(scenario, treasury=dataclasses.replace(t, funding="fixed"))
+    assert simulation.simulate(fixed, "gbm", 50, horizon_days=30, seed=1).notes["funding"].startswith("fixed +0.0%")
+
+
+def test_historical_funding_uses_only_the_record(owned):
+    # Dec 2024 has no funding record: the hedge gets the fallback (0), not the record's mean
+    moved = dataclasses.replace(owned, finance=dataclasses.replace(owned.finance, start=dt.date(2024, 12, 1)))
+    sim = simulation.simulate(moved, "historical", horizon_days=180, strategies=["perp_hedge"])
+    assert sim.notes["funding_recorded_fraction"] == 0.0
+    zero = dataclasses.replace(moved, treasury=dataclasses.replace(moved.treasury, funding="fixed"))
+    same = simulation.simulate(zero, "historical", horizon_days=180, strategies=["perp_hedge"])
+    assert sim.outcomes["perp_hedge"].net_usd[0] == same.outcomes["perp_hedge"].net_usd[0]
+    # spring 2024 is on record: there it differs
+    spring = dataclasses.replace(owned, finance=dataclasses.replace(owned.finance, start=dt.date(2024, 3, 2)))
+    on_record = simulation.simulate(spring, "historical", horizon_days=50, strategies=["perp_hedge"])
+    assert on_record.notes["funding_recorded_fraction"] > 0.8

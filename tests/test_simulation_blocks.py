@@ -1,7 +1,7 @@
-"""The simulation's fast routes against the reference (each policy's full position array from
-analysis.sim.strategies.run_strategy, metrics by analysis.sim.risk.path_outcomes): the compiled scan of
-every policy in one pass (analysis.sim.kernels, the default) and the numpy blocks of days
-(``compiled=False``); and the threads, which must not change the numbers."""
+"""The compiled scan (analysis.sim.kernels, the one implementation of the policies' books) against
+metrics computed independently from its position arrays (analysis.sim.risk.path_outcomes); with and
+without positions kept; and the threads, which must not change the numbers. The positions
+themselves are checked against a day-by-day reference in tests/test_strategies.py."""
 
 from __future__ import annotations
 
@@ -14,22 +14,25 @@ from analysis.core.errors import InputError
 from analysis.core.resources import SCENARIO_DIR
 from analysis.econ.scenario import load_scenario
 from analysis.sim import simulation
+from analysis.sim.risk import path_outcomes
 from analysis.sim.strategies import STRATEGY_NAMES
 
 
 def _compare(scenario, method, n_paths, horizon, seed, **kwargs):
     ref = simulation.simulate(scenario, method, n_paths, horizon, seed, keep_paths=True, **kwargs)
-    for compiled in (True, False):
-        fast = simulation.simulate(scenario, method, n_paths, horizon, seed, compiled=compiled, **kwargs)
-        assert fast.strategies == ref.strategies
-        for name in fast.strategies:
-            a, b = fast.outcomes[name], ref.outcomes[name]
+    fast = simulation.simulate(scenario, method, n_paths, horizon, seed, **kwargs)
+    assert fast.strategies == ref.strategies
+    for name in fast.strategies:
+        kept = ref.outcomes[name]
+        numpy_metrics = path_outcomes(ref.positions[name], kept.net_usd)
+        for a, b, what in ((kept, numpy_metrics, "kernel vs numpy metrics"), (fast.outcomes[name], kept, "kept")):
             scale = max(1.0, float(np.max(np.abs(b.net_usd))))
-            message = f"{name}, compiled={compiled}"
+            message = f"{name}: {what}"
             np.testing.assert_allclose(a.net_usd, b.net_usd, rtol=1e-12, atol=1e-12 * scale, err_msg=message)
             np.testing.assert_allclose(a.max_drawdown_usd, b.max_drawdown_usd, rtol=1e-12, atol=1e-12 * scale,
                                        err_msg=message)
             np.testing.assert_array_equal(a.payback_day, b.payback_day, err_msg=message)
+        np.testing.assert_array_equal(fast.outcomes[name].peak_collateral_usd, kept.peak_collateral_usd)
     return fast
 
 
@@ -38,21 +41,21 @@ def _compare(scenario, method, n_paths, horizon, seed, **kwargs):
     ("h100_nvl_owned.toml", None),           # owned: the position starts at 0, payback from day 1 exactly
     ("h100_nvl_owned.toml", "repriced"),     # per-path income for every policy
 ])
-def test_fast_routes_match_the_full_position_arrays(file, mode):
+def test_kernel_metrics_match_the_full_position_arrays(file, mode):
     scenario = load_scenario(SCENARIO_DIR / file)
     if mode:
         scenario = dataclasses.replace(scenario, pricing=dataclasses.replace(scenario.pricing, mode=mode))
-    # 100 days: several blocks, a partial last block, a horizon that is not a multiple of 30
+    # 100 days: several tiles' worth of paths, a horizon that is not a multiple of 30
     sim = _compare(scenario, "gbm", 300, 100, 5)
     assert sim.strategies == list(STRATEGY_NAMES)
 
 
-def test_fast_routes_match_on_rolling_paths_with_per_path_funding():
+def test_kernel_metrics_match_on_rolling_paths_with_per_path_funding():
     scenario = load_scenario(SCENARIO_DIR / "h100_nvl_owned.toml")
     _compare(scenario, "rolling", 1, 64, None, strategies=["perp_hedge", "collar", "cover_costs", "usd_pegged"])
 
 
-def test_fast_routes_match_with_garch_option_vol_and_bootstrap():
+def test_kernel_metrics_match_with_garch_option_vol_and_bootstrap():
     scenario = load_scenario(SCENARIO_DIR / "hgx_h100_8x_colo.toml")
     _compare(scenario, "bootstrap", 50, 45, 3, strategies=["put_protection", "collar", "sell_every"],
              option_vol="garch")

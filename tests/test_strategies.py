@@ -12,6 +12,7 @@ from analysis.core.errors import InputError
 from analysis.sim import strategies as st
 from analysis.sim.options import black_scholes_call, black_scholes_put
 from analysis.sim.paths import GbmModel
+from analysis.sim.risk import summarise
 
 D = 95  # three full option months and a 5-day stub
 SELLING = ["hold", "sell_on_payout", "sell_every", "cover_costs", "stake", "perp_hedge"]
@@ -38,9 +39,11 @@ def reference(name, S, q, opex, capex, unpaid, p: st.TreasuryParams, funding, ex
     f, keep = p.fee, 1 - p.fee
     cash, ton, short = -capex, 0.0, 0.0
     growth = (1 + p.staking_apy) ** (1 / 365) if name == "stake" else 1.0
+    collateral = 0.0
     if name == "perp_hedge":
         short = p.hedge_ratio * (exp_q.sum() + exp_unpaid)
         cash -= f * short * S[0]
+        collateral = p.initial_margin_fraction * short * S[0]   # posted on day 0
     options = []  # (expiry, notional, put strike, call strike or None)
 
     def buy_options(t):
@@ -62,7 +65,9 @@ def reference(name, S, q, opex, capex, unpaid, p: st.TreasuryParams, funding, ex
         price = S[t]
         cash -= opex[t - 1]
         if name == "perp_hedge":
+            cash -= p.cost_of_capital_annual / 365 * collateral   # yesterday's collateral, held over the day
             cash += funding[t - 1] * short * S[t - 1]
+            account = collateral + short * (S[t - 1] - price) + funding[t - 1] * short * S[t - 1]
         ton = ton * growth + q[t - 1]
         last = t == D
         if name in ("sell_on_payout", "perp_hedge") or (name == "sell_every" and (t % p.every_days == 0 or last)) \
@@ -70,9 +75,20 @@ def reference(name, S, q, opex, capex, unpaid, p: st.TreasuryParams, funding, ex
             cash += ton * price * keep
             ton = 0.0
         if name == "perp_hedge":
-            back = short if last else min(p.hedge_ratio * q[t - 1], short)
+            back = min(p.hedge_ratio * q[t - 1], short)
             cash += back * (S[0] - price) - f * back * price
             short -= back
+            required = p.initial_margin_fraction * short * price
+            if account < p.maintenance_margin_fraction * short * price:       # margin call
+                if p.max_collateral_usd is not None and required > p.max_collateral_usd:
+                    cash += short * (S[0] - price) - f * short * price       # liquidated at the close
+                    short, required = 0.0, 0.0
+                collateral = required
+            else:
+                collateral = min(account, required)                          # excess swept back
+            if last:
+                cash += short * (S[0] - price) - f * short * price
+                short = 0.0
         if name == "cover_costs":
             sell = ton if last else min(ton, opex[t - 1] / (price * keep))
             cash += sell * price * keep
@@ -145,9 +161,13 @@ def test_constant_price_every_selling_policy_gives_the_same_usd_up_to_fees(fee_b
     nets = {name: st.run_strategy(name, S, flows, params, market).net_usd for name in st.STRATEGIES}
     for name in ["hold", "sell_on_payout", "sell_every", "cover_costs", "stake"]:
         np.testing.assert_allclose(nets[name], expected_net, rtol=1e-12)
-    # the perp opens and closes H TON of short: fee on both legs, no P&L
+    # the perp opens and closes H TON of short: fee on both legs, no P&L; its collateral is the
+    # initial margin on the open short each day (nothing moves the account), at the cost of capital
     hedged = q.sum() + 4.0
-    np.testing.assert_allclose(nets["perp_hedge"], expected_net - 2 * f * hedged * price, rtol=1e-12)
+    open_short = hedged - np.concatenate([[0], np.cumsum(q)])[:-1]          # short held over days 1..D
+    capital = params.cost_of_capital_annual / 365 * params.initial_margin_fraction * price * open_short.sum()
+    assert capital > 0
+    np.testing.assert_allclose(nets["perp_hedge"], expected_net - 2 * f * hedged * price - capital, rtol=1e-12)
     # options expire worthless: the premiums are the only difference
     starts, ends = st.option_periods(D)
     cum = np.concatenate([[0], np.cumsum(q)])
@@ -177,7 +197,7 @@ def test_full_perp_hedge_without_costs_locks_in_the_start_price(vol):
     flows = _flows(q)
     S = _gbm(50, seed=10, vol=vol, start=2.5)
     S[0, 1:] = np.linspace(2.5, 0.3, D)   # and a crash
-    params = st.TreasuryParams(hedge_ratio=1.0, trading_fee_bps=0.0)
+    params = st.TreasuryParams(hedge_ratio=1.0, trading_fee_bps=0.0, cost_of_capital_annual=0.0)
     result = st.perp_hedge(S, flows, params, st.Market(funding_rate_per_day=0.0))
     locked = (q.sum() + 4.0) * 2.5 - 3.0 * D - 2.0 * D
     np.testing.assert_allclose(result.net_usd, locked, rtol=1e-12)
@@ -285,7 +305,71 @@ def test_unknown_strategy_and_bad_parameters_are_input_errors():
         st.TreasuryParams(hedge_ratio=-1)
     with pytest.raises(InputError, match=r"\[treasury\] every_days"):
         st.TreasuryParams(every_days=0)
-    with pytest.raises(InputError, match=r"\[treasury\] strategy = 'hodl'"):
+    with pytest.raises(InputError, match=r'\[treasury\] strategy = "hodl" is not known'):
         st.TreasuryParams(strategy="hodl")
     with pytest.raises(InputError, match="price paths of"):
         st.hold(np.ones((2, D)), _flows(np.zeros(D)), st.TreasuryParams())
+
+
+def _rally(cap=None):
+    """A hand-worked rally: short 100 TON at 1.00, TON goes 1.5, 2.5, 3.0; one payout of 100 TON on day 3."""
+    q = np.array([0.0, 0.0, 100.0])
+    flows = st.Flows(payout_ton=q, usd_opex_per_day=np.zeros(3), unpaid_ton=0.0, expected_payout_ton=q,
+                     expected_unpaid_ton=0.0)
+    params = st.TreasuryParams(trading_fee_bps=0.0, initial_margin_fraction=0.2, maintenance_margin_fraction=0.1,
+                               cost_of_capital_annual=0.365, max_collateral_usd=cap)   # 0.1 % a day
+    S = np.array([[1.0, 1.5, 2.5, 3.0]])
+    return st.perp_hedge(S, flows, params, st.Market(funding_rate_per_day=0.0))
+
+
+def test_margin_on_a_hand_worked_rally():
+    r = _rally()
+    # day 0: post 0.2 x 100 x 1.00 = 20.
+    # day 1: the 20 held costs 0.02; the account is 20 - 100 x 0.5 = -30 < 0.1 x 150: top up to 0.2 x 150 = 30;
+    #        position: 100 sold short - 0.02 - 150 to buy back = -50.02
+    # day 2: 30 costs 0.03; account 30 - 100 x 1.0 = -70 < 25: top up to 50; position 100 - 0.05 - 250 = -150.05
+    # day 3: 50 costs 0.05; the 100 TON payout sold at 3.00 buys the short back; account 50 - 50 = 0 released;
+    #        position 100 - 0.10 = 99.90: the start price locked in, less the cost of capital
+    np.testing.assert_allclose(r.position_usd[0], [0.0, -50.02, -150.05, 99.90], rtol=1e-12)
+    o = r.outcomes
+    assert o.peak_collateral_usd[0] == pytest.approx(50.0)
+    assert o.cost_of_capital_usd[0] == pytest.approx(0.10)
+    assert np.isnan(o.liquidation_day[0])
+
+
+def test_margin_cap_liquidates_at_the_close():
+    r = _rally(cap=40.0)
+    # day 2: the top-up to 50 would pass the cap of 40: the short is bought back at 2.50 (loss realised),
+    #        cash 100 - 0.05 - 250 = -150.05; day 3: the payout is sold unhedged at 3.00: 149.95
+    np.testing.assert_allclose(r.position_usd[0], [0.0, -50.02, -150.05, 149.95], rtol=1e-12)
+    o = r.outcomes
+    assert o.liquidation_day[0] == 2.0
+    assert o.peak_collateral_usd[0] == pytest.approx(30.0)
+    assert o.cost_of_capital_usd[0] == pytest.approx(0.05)
+    summary = summarise(o)
+    assert summary["prob_liquidation"] == 1.0 and summary["peak_collateral_max_usd"] == pytest.approx(30.0)
+
+
+def test_a_cap_below_the_opening_margin_is_refused():
+    with pytest.raises(InputError, match="max_collateral_usd = 10 is below the day-0 initial margin"):
+        _rally(cap=10.0)
+
+
+@pytest.mark.parametrize("cap", [None, 250.0])
+def test_margin_matches_the_day_by_day_reference_on_rallies(cap):
+    rng = np.random.default_rng(21)
+    S = _gbm(8, seed=22, vol=1.5)
+    S[0, 1:] = np.linspace(2.0, 5.0, D)           # and a rally with a one-day doubling that calls margin
+    S[0, 41:] *= 2.0
+    q = _payouts(rng)
+    flows = _flows(q)
+    params = st.TreasuryParams(trading_fee_bps=10, initial_margin_fraction=0.25, maintenance_margin_fraction=0.1,
+                               cost_of_capital_annual=0.2, max_collateral_usd=cap)
+    funding = rng.normal(0.0, 0.001, D)
+    result = st.perp_hedge(S, flows, params, st.Market(funding_rate_per_day=funding))
+    for i in range(len(S)):
+        ref = reference("perp_hedge", S[i], q, flows.usd_opex_per_day, 1000.0, 4.0, params, funding, q, 4.0, 0)
+        np.testing.assert_allclose(result.position_usd[i], ref, rtol=1e-10, atol=1e-8)
+    if cap is not None:
+        assert not np.isnan(result.outcomes.liquidation_day[0])
+    assert result.outcomes.cost_of_capital_usd.min() > 0

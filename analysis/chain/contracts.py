@@ -300,3 +300,176 @@ def parse_worker_proxy_request(body: Cell | None) -> WorkerProxyRequest | None:
         return WorkerProxyRequest(query_id, owner, state, tokens, worker_part, proxy_part)
     except Exception:
         return None
+
+
+# ----------------------------------------------------------------------------- network-wide layouts
+# Opcodes from TelegramMessenger/cocoon runners/smartcontracts/Opcodes.hpp (the same values as
+# cocoon-contracts contracts/opcodes.fc; root_change_params is only in the latter).
+OP_DO_NOT_PROCESS = 0x9A1247C0
+OP_CLIENT_PROXY_TOP_UP = 0x5CFC6B87
+OP_CLIENT_PROXY_REGISTER = 0xA35CB580
+OP_CLIENT_PROXY_REFUND_GRANTED = 0xC68EBC7B
+OP_CLIENT_PROXY_REFUND_FORCE = 0xF4C354C9
+OP_EXT_CLIENT_CHARGE_SIGNED = 0xBB63FF93        # proxy-signed charge, sent to the client contract
+OP_EXT_CLIENT_GRANT_REFUND_SIGNED = 0xEFD711E1  # last charge + refund, sent to the client contract
+OP_EXT_WORKER_PAYOUT_REQUEST_SIGNED = 0xA040AD28
+OP_EXT_WORKER_LAST_PAYOUT_REQUEST_SIGNED = 0xF5F26A36
+OP_OWNER_PROXY_CLOSE = 0xB51D5A01
+OP_EXT_PROXY_CLOSE_REQUEST_SIGNED = 0x636A4391
+OP_EXT_PROXY_CLOSE_COMPLETE_REQUEST_SIGNED = 0xE511ABC7
+OP_ROOT_CHANGE_PRICE = 0xC52ED8D4               # price_per_token:Coins worker_fee_per_token:Coins
+OP_ROOT_CHANGE_PARAMS = 0x022FA189              # + delays u32 u32, min stakes Coins Coins
+OP_ROOT_UPGRADE_CONTRACTS = 0xA2370F61          # new proxy/worker/client code (^ ^ ^)
+# The proxy opcodes that pay the proxy's owner (cocoon_proxy.fc: ext_proxy_payout_request pays
+# out ``balance``; the close forms pay ``balance + stake`` on the second step).
+PROXY_OWNER_WITHDRAWAL_OPS = frozenset({OP_EXT_PROXY_PAYOUT_REQUEST, OP_OWNER_PROXY_CLOSE,
+                                        OP_EXT_PROXY_CLOSE_REQUEST_SIGNED,
+                                        OP_EXT_PROXY_CLOSE_COMPLETE_REQUEST_SIGNED})
+
+
+@dataclass(frozen=True)
+class ClientProxyRequest:
+    """A ``client_proxy_request#65448ff4`` body (client contract -> proxy).
+
+    cocoon_client.fc ``forward_message_to_proxy``: op u32, query_id u64, owner ``MsgAddress``,
+    ^[state u2, balance Coins, stake Coins, tokens_used u64, secret_hash u256], ``Maybe ^payload``;
+    the payload is ``client_proxy_top_up#5cfc6b87 coins:Coins send_excesses_to:MsgAddress``,
+    ``client_proxy_register#a35cb580 nonce:u64``, ``client_proxy_refund_granted#c68ebc7b`` or
+    ``client_proxy_refund_force#f4c354c9`` (``coins:Coins send_excesses_to:MsgAddress``); the Tolk
+    sources (contracts_tolk/messages.tolk ``ClientProxyRequest``, ``ClientStateData``) agree. Every
+    change of a client's state is forwarded this way, so the proxy's history holds them all.
+    """
+
+    query_id: int
+    owner: Address | None
+    state: int
+    balance: int          # nanoTON left on the client's account after this change
+    stake: int
+    tokens_used: int      # cumulative adjusted tokens charged so far
+    payload_op: int | None = None
+    payload_coins: int | None = None
+
+
+def parse_client_proxy_request(body: Cell | None) -> ClientProxyRequest | None:
+    """Parse a ``client_proxy_request`` body; None if it is something else or malformed."""
+    if body is None:
+        return None
+    try:
+        cs = body.begin_parse()
+        if cs.load_uint(32) != OP_CLIENT_PROXY_REQUEST:
+            return None
+        query_id = cs.load_uint(64)
+        owner = cs.load_address()
+        ss = cs.load_ref().begin_parse()
+        state, balance, stake, tokens_used = ss.load_uint(2), ss.load_coins(), ss.load_coins(), ss.load_uint(64)
+        payload = cs.load_maybe_ref()
+        payload_op = coins = None
+        if payload is not None:
+            ps = payload.begin_parse()
+            payload_op = ps.load_uint(32)
+            if payload_op in (OP_CLIENT_PROXY_TOP_UP, OP_CLIENT_PROXY_REFUND_GRANTED, OP_CLIENT_PROXY_REFUND_FORCE):
+                coins = ps.load_coins()
+        return ClientProxyRequest(query_id, owner, state, balance or 0, stake or 0, tokens_used, payload_op, coins)
+    except Exception:
+        return None
+
+
+@dataclass(frozen=True)
+class ProxyState:
+    """A proxy contract's persistent data (cocoon_proxy.fc ``pack_cocoon_proxy_data``; the
+    runner's ``ProxyContract::init_data_cell``): owner, public key u256, root, state u2, balance
+    and stake Coins, unlock_ts u32, ^params (the root's params without the code cells)."""
+
+    owner: Address | None
+    root: Address | None
+    state: int
+    balance: int
+    stake: int
+    price_per_token: int
+    worker_fee_per_token: int
+    params_version: int
+
+
+def parse_proxy_data(cell: Cell) -> ProxyState:
+    """Read a proxy's data cell; DataError when it is not the proxy layout."""
+    try:
+        cs = cell.begin_parse()
+        owner = cs.load_address()
+        cs.skip_bits(256)
+        root = cs.load_address()
+        state, balance, stake = cs.load_uint(2), cs.load_coins(), cs.load_coins()
+        cs.load_uint(32)  # unlock_ts
+        params = parse_params_cell(cs.load_ref())
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(f"COCOON proxy data: unreadable ({type(exc).__name__}: {exc})") from None
+    return ProxyState(owner, root, state, balance or 0, stake or 0, params["price_per_token"],
+                      params["worker_fee_per_token"], params["params_version"])
+
+
+def parse_worker_data(cell: Cell) -> tuple[Address | None, Address | None, int, int]:
+    """A worker contract's (owner, proxy, state, tokens) from its data cell (cocoon_worker.fc
+    ``pack_cocoon_worker_data``; ``WorkerContract::init_data_cell``: owner, proxy, proxy public
+    key u256, state u2, tokens u64, ^params)."""
+    try:
+        cs = cell.begin_parse()
+        owner, proxy = cs.load_address(), cs.load_address()
+        cs.skip_bits(256)
+        return owner, proxy, cs.load_uint(2), cs.load_uint(64)
+    except Exception as exc:
+        raise DataError(f"COCOON worker data: unreadable ({type(exc).__name__}: {exc})") from None
+
+
+def root_code_cells(data: Cell) -> dict[str, Cell | None]:
+    """The proxy, worker and client code cells the root holds (the three ``Maybe ^Cell`` at the
+    end of its params cell; ``RootContractConfig::load_from_state``)."""
+    parse_root_data(data)  # validates the whole layout first
+    cs = data.begin_parse()
+    cs.load_address()
+    cs.load_uint(32)
+    cs.load_ref()
+    params = cs.load_ref()
+    ps = params.begin_parse()
+    version = ps.load_uint(8)
+    ps.skip_bits(8 + 32 + 32 + 1 - 8)
+    ps.load_coins()
+    ps.load_coins()
+    ps.skip_bits(32 * (4 if version >= 3 else 2 if version == 2 else 0) + 64)
+    if version >= 1:
+        ps.load_coins()
+        ps.load_coins()
+    return {kind: ps.load_maybe_ref() for kind in ("proxy", "worker", "client")}
+
+
+def parse_root_price_change(body: Cell | None) -> tuple[int, int, int] | None:
+    """``(opcode, price_per_token, worker_fee_per_token)`` of a root ``root_change_price`` or
+    ``root_change_params`` body (cocoon_root.fc: op u32, query_id u64, then ``price_per_token``
+    and ``worker_fee_per_token`` as Coins); None for anything else."""
+    if body is None:
+        return None
+    try:
+        cs = body.begin_parse()
+        op = cs.load_uint(32)
+        if op not in (OP_ROOT_CHANGE_PRICE, OP_ROOT_CHANGE_PARAMS):
+            return None
+        cs.load_uint(64)
+        return op, cs.load_coins() or 0, cs.load_coins() or 0
+    except Exception:
+        return None
+
+
+def parse_root_upgrade_contracts(body: Cell | None) -> dict[str, Cell] | None:
+    """The proxy, worker and client code cells a ``root_upgrade_contracts#a2370f61`` body sets
+    (cocoon_root.fc: op u32, query_id u64, ^proxy_code, ^worker_code, ^client_code); None for
+    anything else."""
+    if body is None:
+        return None
+    try:
+        cs = body.begin_parse()
+        if cs.load_uint(32) != OP_ROOT_UPGRADE_CONTRACTS or cs.remaining_refs != 3:
+            return None
+        cs.load_uint(64)
+        return {kind: cs.load_ref() for kind in ("proxy", "worker", "client")}
+    except Exception:
+        return None

@@ -124,27 +124,29 @@ def _block_walk(index, new_block, n_obs):  # pragma: no cover - compiled
 
 
 def garch_recursion(z: np.ndarray, first_variance: float, omega: float, alpha: float, beta: float,
-                    max_variance: float) -> np.ndarray:
+                    max_variance: float, variance_drag: bool = False) -> np.ndarray:
     """GARCH(1,1) shocks in place on day-major standardised draws ``z [days, paths]``.
 
     Day by day: ``e_t = sqrt(s2_t) z_t``, then ``s2_{t+1} = min(beta s2_t + (omega + alpha e_t^2),
-    max_variance)``, starting at ``min(first_variance, max_variance)`` -- the numpy loop's
+    max_variance)``, starting at ``min(first_variance, max_variance)``; ``z_t`` becomes ``e_t``, or
+    with ``variance_drag`` ``e_t - s2_t / 200`` (sigma^2 / 2 in percent units). The numpy loop's
     operations in its order (the same bits), compiled with the GIL released.
     """
     if z.ndim != 2:
         raise ValueError("z must be a [days, paths] array")
-    _garch_rows(z, float(first_variance), float(omega), float(alpha), float(beta), float(max_variance))
+    _garch_rows(z, float(first_variance), float(omega), float(alpha), float(beta), float(max_variance),
+                bool(variance_drag))
     return z
 
 
 @numba.njit(cache=True, nogil=True)
-def _garch_rows(z, first_variance, omega, alpha, beta, max_variance):  # pragma: no cover - compiled
+def _garch_rows(z, first_variance, omega, alpha, beta, max_variance, drag):  # pragma: no cover - compiled
     days, paths = z.shape
     variance = np.full(paths, min(first_variance, max_variance))
     for t in range(days):
         for j in range(paths):
             shock = np.sqrt(variance[j]) * z[t, j]
-            z[t, j] = shock
+            z[t, j] = shock - variance[j] / 200.0 if drag else shock
             v = variance[j] * beta
             v = v + (omega + alpha * shock * shock)
             variance[j] = min(v, max_variance)

@@ -137,11 +137,14 @@ def check_price_paths(price_paths: np.ndarray, field: str = "price_paths") -> np
     return paths
 
 
-def path_income(scenario: Scenario, price_paths: np.ndarray) -> PathIncome:
+def path_income(scenario: Scenario, price_paths: np.ndarray,
+                worker_fee_by_day: np.ndarray | None = None) -> PathIncome:
     """TON earned, payouts, fees and USD costs of ``scenario`` on each price path.
 
     Vectorised over paths. The number of days D is taken from ``price_paths``
-    (``[P, D+1]``), usually ``scenario.finance.horizon_days``.
+    (``[P, D+1]``), usually ``scenario.finance.horizon_days``. ``worker_fee_by_day`` (``[D]``,
+    nanoTON per adjusted token) replaces the scenario's constant fee with the one in force on
+    each day (a replay on the chain's parameter history; ``fixed_token`` pricing only).
     """
     if scenario.network.name == "render":  # Render Network rules (issue 7): analysis/render.py
         from analysis.econ.render import path_income as render_path_income
@@ -157,6 +160,16 @@ def path_income(scenario: Scenario, price_paths: np.ndarray) -> PathIncome:
 
     tokens = daily_tokens_per_gpu(scenario.workload, net)
     fee_nanoton = worker_nanoton_per_adjusted_token(net, scenario.pricing, paths)  # [P, D]
+    if worker_fee_by_day is not None:
+        if scenario.pricing.mode != "fixed_token":
+            raise InputError(f"{scenario.origin}: the chain's parameter history replaces a fixed fee in TON; "
+                             f"[pricing] mode = {scenario.pricing.mode!r} derives the fee from USD instead; use "
+                             'mode = "fixed_token" for a replay')
+        by_day = np.asarray(worker_fee_by_day, dtype=float)
+        if by_day.shape != (n_days,) or not np.all(np.isfinite(by_day)) or np.any(by_day < 0):
+            raise InputError(f"worker_fee_by_day: expected {n_days} finite non-negative nanoTON values, got "
+                             f"shape {by_day.shape}")
+        fee_nanoton = np.broadcast_to(by_day, (paths.shape[0], n_days)).copy()
     earned_per_worker = tokens.adjusted * fee_nanoton / NANOTON_PER_TON  # TON, [P, D]
 
     # Every worker has the same traffic, so all cross the threshold on the same days.
@@ -295,7 +308,8 @@ def history_path(closes: pd.Series | pd.DataFrame, start: dt.date, end: dt.date,
 
 
 def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt.date | None = None,
-                 end: dt.date | None = None, *, start_field: str = "start", end_field: str = "end") -> pd.DataFrame:
+                 end: dt.date | None = None, *, start_field: str = "start", end_field: str = "end",
+                 parameters: pd.DataFrame | None = None) -> pd.DataFrame:
     """The day-by-day ledger of ``scenario`` on a real TON price history.
 
     Treasury policy: sell each payout at that day's close (``treasury.trading_fee_bps``
@@ -311,6 +325,11 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
         (clipped to the last close available).
     start_field, end_field : str
         How error messages name ``start``/``end`` (e.g. ``"--start"`` from the CLI).
+    parameters : DataFrame, optional
+        The network's parameters in force on each day, indexed by date with a
+        ``worker_fee_per_token`` column in nanoTON
+        (:func:`analysis.market.network_demand.parameters_in_force`); the replay then pays each
+        day's tokens at that day's fee instead of the scenario's.
 
     Returns
     -------
@@ -333,7 +352,14 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
             end = start  # history_path reports the start as outside the history
     window = history_path(series, start, end, start_field=start_field, end_field=end_field)
     paths = window.to_numpy(dtype=float)[None, :]
-    income = path_income(scenario, paths)
+    fee_by_day = None
+    if parameters is not None:
+        fees = parameters["worker_fee_per_token"].reindex(pd.DatetimeIndex(window.index[1:]))
+        if fees.isna().any():
+            raise DataError("the parameter history has no worker fee for "
+                            f"{fees.index[fees.isna()][0]:%Y-%m-%d}; run 'cocoon-econ chain network' to read it")
+        fee_by_day = fees.to_numpy(dtype=float)
+    income = path_income(scenario, paths, fee_by_day)
     proceeds = sell_on_payout_usd(income, paths, scenario.treasury.trading_fee_bps)[0]
     close = paths[0, 1:]
     n_days = income.n_days

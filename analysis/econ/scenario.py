@@ -40,6 +40,8 @@ from analysis.econ.throughput import (
 )
 
 NETWORKS = ("cocoon", "render")
+#: ``[workload] utilisation = "observed"``: the network's paid demand (analysis.econ.demand).
+OBSERVED = "observed"
 PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
 
 #: ``[network]`` key -> (network_parameters.csv row for ``cocoon``, conversion to the key's unit).
@@ -242,19 +244,94 @@ class FinanceConfig:
     horizon_days: int = 365
 
 
+#: Every ``[treasury] strategy`` the toolkit runs (analysis.sim.strategies implements them; it checks
+#: its registry against this tuple on import, so the names live in one place and a scenario naming
+#: another is refused when it is loaded, by every command).
+TREASURY_STRATEGIES = ("hold", "sell_on_payout", "sell_every", "cover_costs", "stake", "perp_hedge",
+                       "put_protection", "collar", "usd_pegged")
+#: ``[treasury] funding``: where the perp hedge's daily funding comes from (docs/risk.md).
+FUNDING_SOURCES = ("historical", "fixed", "bootstrap")
+
+
 @dataclass(frozen=True)
 class TreasuryConfig:
-    """What is done with the TON received (issue 5 checks ``strategy`` against its registry)."""
+    """What is done with the TON received, and the terms of the hedges (docs/risk.md).
+
+    Validated on construction by :func:`check_treasury` -- the one set of rules, whether the
+    table comes from a scenario file or from code (``analysis.sim.strategies.TreasuryParams``).
+
+    ``funding``: ``historical`` (recorded daily funding on the path's own dates, where there is a
+    record), ``fixed`` (``funding_rate_annual`` every day) or ``bootstrap`` (random paths: recorded
+    days resampled jointly with that day's TON return); days without a record take
+    ``funding_rate_annual`` (default 0, no mean-fill). Margin of the perp short: collateral
+    ``initial_margin_fraction`` x notional posted on day 0, topped up to it when a rally takes the
+    account below ``maintenance_margin_fraction`` x notional, the excess swept back each day; the
+    collateral costs ``cost_of_capital_annual``; when a top-up would take it above
+    ``max_collateral_usd`` (None: no cap) the short is closed at that day's close.
+    """
 
     strategy: str = "sell_on_payout"
     every_days: int = 30
     hedge_ratio: float = 1.0
     trading_fee_bps: float = 10.0
-    funding_rate_annual: float | str = "historical"
+    funding: str = "historical"
+    funding_rate_annual: float = 0.0
     put_strike: float = 0.9
     call_strike: float = 1.2
     vol_premium: float = 0.1
     staking_apy: float = 0.033
+    initial_margin_fraction: float = 0.10
+    maintenance_margin_fraction: float = 0.05
+    cost_of_capital_annual: float = 0.10
+    max_collateral_usd: float | None = None
+
+    def __post_init__(self) -> None:
+        check_treasury(self)
+
+
+#: ``[treasury]`` numeric rules: key -> (lowest, highest, lowest excluded, whole number, fix).
+TREASURY_RULES: dict[str, tuple[float | None, float | None, bool, bool, str]] = {
+    "every_days": (1, None, False, True, "use a whole number of days, at least 1"),
+    "hedge_ratio": (0.0, 1.0, False, False, "use a fraction between 0 and 1 (1 = fully hedged)"),
+    "trading_fee_bps": (0.0, 9_999.0, False, False, "use basis points between 0 and 9999, e.g. 10"),
+    "funding_rate_annual": (-10.0, 10.0, False, False,
+                            "use an annual rate as a fraction, e.g. -0.07 (positive pays the short)"),
+    "put_strike": (0.0, 10.0, True, False, "use a strike as a fraction of the spot, e.g. 0.9"),
+    "call_strike": (0.0, 10.0, True, False, "use a strike as a fraction of the spot, e.g. 1.2"),
+    "vol_premium": (0.0, 10.0, False, False, "use a volatility mark-up of 0 or more, e.g. 0.1"),
+    "staking_apy": (0.0, 1.0, False, False, "use an annual yield as a fraction between 0 and 1, e.g. 0.033"),
+    "initial_margin_fraction": (0.0, 1.0, True, False,
+                                "use a fraction of the short's notional above 0 and at most 1, e.g. 0.1"),
+    "maintenance_margin_fraction": (0.0, 1.0, True, False,
+                                    "use a fraction of the notional above 0, at most initial_margin_fraction"),
+    "cost_of_capital_annual": (0.0, 10.0, False, False, "use an annual rate as a fraction, e.g. 0.10"),
+    "max_collateral_usd": (0.0, None, True, False, "use a positive USD amount, or leave it out for no cap"),
+}
+
+
+def check_treasury(treasury: TreasuryConfig) -> None:
+    """Raise one ``InputError`` line naming the first invalid ``[treasury]`` field and its fix."""
+    if treasury.strategy not in TREASURY_STRATEGIES:
+        close = difflib.get_close_matches(str(treasury.strategy), TREASURY_STRATEGIES, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise InputError(f"[treasury] strategy = {_show(treasury.strategy)} is not known; {hint}"
+                         f"use one of {', '.join(TREASURY_STRATEGIES)}")
+    if treasury.funding not in FUNDING_SOURCES:
+        raise InputError(f"[treasury] funding = {_show(treasury.funding)} is not valid; use one of "
+                         f"{', '.join(FUNDING_SOURCES)}")
+    for key, (lo, hi, lo_open, whole, fix) in TREASURY_RULES.items():
+        value = getattr(treasury, key)
+        if key == "max_collateral_usd" and value is None:
+            continue
+        ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+              and (not whole or float(value).is_integer())
+              and (lo is None or value > lo or (value == lo and not lo_open))
+              and (hi is None or value <= hi))
+        if not ok:
+            raise InputError(f"[treasury] {key} = {_show(value)} is out of range; {fix}")
+    if treasury.maintenance_margin_fraction > treasury.initial_margin_fraction:
+        raise InputError(f"[treasury] maintenance_margin_fraction = {treasury.maintenance_margin_fraction!r} is above "
+                         f"initial_margin_fraction = {treasury.initial_margin_fraction!r}; use at most the initial margin")
 
 
 @dataclass(frozen=True)
@@ -271,6 +348,15 @@ class Scenario:
     description: str = ""
     origin: str = "<scenario>"  # how error messages name it (usually the file name)
     notes: tuple[str, ...] = ()  # where defaults came from, for the CLI to print (e.g. a chain reading)
+    #: ``"table.key"`` of every value the file sets (the rest are defaults); not part of equality
+    given_keys: frozenset[str] = dataclasses.field(default=frozenset(), compare=False)
+    # utilisation = "observed": the analysis.econ.demand.ObservedUtilisation behind workload.utilisation
+    observed_utilisation: Any = None
+
+    @property
+    def utilisation_origin(self) -> str:
+        """``"observed"`` (the network's paid demand) or ``"assumed"`` (a number in the scenario)."""
+        return "observed" if self.observed_utilisation is not None else "assumed"
 
 
 _TABLES: dict[str, type] = {
@@ -359,13 +445,25 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
     pricing = _parse_pricing(v, tables["pricing"])
     hardware = _parse_hardware(v, tables["hardware"], network.name)
     workload = _parse_workload(v, tables["workload"], network.name, hardware.gpu)
+    observed = None
+    notes = _chain_default_notes(tables["network"], network) + hardware_notes(tables["hardware"], hardware)
+    if tables["workload"].get("utilisation") == OBSERVED:
+        if network.name != "cocoon":
+            raise InputError(f'{origin}: [workload] utilisation = "observed" is only known for COCOON (read from its '
+                             "chain); give a Render scenario a fraction between 0 and 1")
+        from analysis.econ.demand import observed_utilisation  # econ.demand imports this module
+
+        observed = observed_utilisation(workload, network)
+        workload = dataclasses.replace(workload, utilisation=observed.utilisation)
+        notes = (*notes, observed.describe())
     operations = _parse_operations(v, tables["operations"])
     finance = _parse_finance(v, tables["finance"])
-    treasury = _parse_treasury(v, tables["treasury"])
+    treasury = _parse_treasury(v, tables["treasury"], finance)
+    given = frozenset(f"{table}.{key}" for table, raw in tables.items() for key in raw)
     return Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
                     operations=operations, finance=finance, treasury=treasury, path=path,
-                    description=description, origin=origin,
-                    notes=_chain_default_notes(tables["network"], network) + hardware_notes(tables["hardware"], hardware))
+                    description=description, origin=origin, notes=notes, observed_utilisation=observed,
+                    given_keys=given)
 
 
 def to_mapping(scenario: Scenario) -> dict[str, Any]:
@@ -374,13 +472,17 @@ def to_mapping(scenario: Scenario) -> dict[str, Any]:
     if scenario.description:
         out["description"] = scenario.description
     for table in _TABLES:
-        out[table] = dataclasses.asdict(getattr(scenario, table))
+        # TOML has no null: a None (e.g. [treasury] max_collateral_usd, no cap) is left out
+        out[table] = {k: v for k, v in dataclasses.asdict(getattr(scenario, table)).items() if v is not None}
     # Only the keys the scenario's network understands (the others are rejected on parsing).
     other = RENDER_KEYS if scenario.network.name == "cocoon" else COCOON_KEYS
     for key in other:
         out["network"].pop(key, None)
     if scenario.network.name == "render":
         out.pop("pricing")
+    observed = scenario.observed_utilisation
+    if observed is not None and scenario.workload.utilisation == observed.utilisation:
+        out["workload"]["utilisation"] = OBSERVED
     return out
 
 
@@ -396,7 +498,9 @@ def scenario_with(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
         for part in parts[:-1]:
             target = target.setdefault(part, {})
         target[parts[-1]] = value
-    return parse_scenario(mapping, origin=scenario.origin, path=scenario.path)
+    changed = parse_scenario(mapping, origin=scenario.origin, path=scenario.path)
+    # the round trip through to_mapping sets every key; keep what the file set, plus the changes
+    return dataclasses.replace(changed, given_keys=scenario.given_keys | frozenset(changes))
 
 
 # --------------------------------------------------------------------------- on-chain defaults (issue 8)
@@ -544,6 +648,10 @@ def _parse_hardware(v: _Validator, t: Mapping[str, Any], network: str) -> Hardwa
 
 def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon", gpu: str = "") -> WorkloadConfig:
     frac = "use a fraction between 0 and 1"
+    given = t.get("utilisation")
+    if isinstance(given, str) and given != OBSERVED:
+        raise InputError(f'{v.origin}: [workload] utilisation = "{given}" is a string, not a number; {frac} or "observed" '
+                         "(the COCOON network's paid demand)")
     # Render pays per GPU-hour, so token throughput is optional there (used only to express
     # the customer's price per million tokens); COCOON pays per token and needs it -- given, or
     # looked up from the measured rows for the model (issue 15).
@@ -586,7 +694,9 @@ def _parse_workload(v: _Validator, t: Mapping[str, Any], network: str = "cocoon"
         cached_prompt_fraction=v.number("workload", t, "cached_prompt_fraction", 0.0, lo=0.0, hi=1.0, fix=frac),
         reasoning_output_fraction=v.number("workload", t, "reasoning_output_fraction", 0.0, lo=0.0, hi=1.0,
                                            fix=frac),
-        utilisation=v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
+        # "observed" is resolved by parse_scenario once the network is known (0.0 until then).
+        utilisation=0.0 if t.get("utilisation") == OBSERVED else
+        v.number("workload", t, "utilisation", None, lo=0.0, hi=1.0, fix=frac),
         model=model, engine=engine, cc_overhead_fraction=cc, throughput_source=source,
     )
 
@@ -617,35 +727,50 @@ def _parse_finance(v: _Validator, t: Mapping[str, Any]) -> FinanceConfig:
     )
 
 
-def _parse_treasury(v: _Validator, t: Mapping[str, Any]) -> TreasuryConfig:
-    funding = t.get("funding_rate_annual", "historical")
-    if isinstance(funding, str):
-        if funding != "historical":
-            raise InputError(f'{v.origin}: [treasury] funding_rate_annual = {funding!r} is not valid; '
-                             'use a number (annual rate) or "historical"')
+def _parse_treasury(v: _Validator, t: Mapping[str, Any], finance: FinanceConfig | None = None) -> TreasuryConfig:
+    """Types here; ranges and names in :func:`check_treasury` (run by ``TreasuryConfig`` itself)."""
+    funding = v.string("treasury", t, "funding", default="historical")
+    rate = t.get("funding_rate_annual", 0.0)
+    if isinstance(rate, str):
+        if rate != "historical" or "funding" in t:
+            raise InputError(f"{v.origin}: [treasury] funding_rate_annual = {_show(rate)} is not valid; use a number "
+                             '(annual rate, the fallback for days without a funding record) and funding = '
+                             '"historical", "fixed" or "bootstrap"')
+        # the old spelling of funding = "historical"; days without a record now take 0, not a mean
+        funding, rate = "historical", 0.0
     else:
-        funding = v.number("treasury", t, "funding_rate_annual", None, lo=-10.0, hi=10.0,
-                           fix='use an annual rate as a fraction or "historical"')
+        rate = v.number("treasury", t, "funding_rate_annual", 0.0, fix=TREASURY_RULES["funding_rate_annual"][4])
     try:
         staking_default = network_parameter("ton", "staking_gross_yield_estimate")
     except KeyError:
         staking_default = 0.033
-    return TreasuryConfig(
+    # the hedge's collateral costs the owner's own discount rate unless the table says otherwise
+    capital_default = finance.discount_rate_annual if finance is not None else TreasuryConfig.cost_of_capital_annual
+
+    def num(key: str, default: float) -> float:
+        return v.number("treasury", t, key, default, fix=TREASURY_RULES[key][4])
+
+    cap = t.get("max_collateral_usd")
+    values: dict[str, Any] = dict(
         strategy=v.string("treasury", t, "strategy", default="sell_on_payout"),
-        every_days=v.integer("treasury", t, "every_days", 30, lo=1, fix="use a whole number of days, at least 1"),
-        hedge_ratio=v.number("treasury", t, "hedge_ratio", 1.0, lo=0.0, hi=1.0, fix="use a fraction between 0 and 1"),
-        trading_fee_bps=v.number("treasury", t, "trading_fee_bps", 10.0, lo=0.0, hi=10_000.0,
-                                 fix="use basis points, e.g. 10"),
-        funding_rate_annual=funding,
-        put_strike=v.number("treasury", t, "put_strike", 0.9, lo=0.0, lo_open=True, hi=10.0,
-                            fix="use a strike as a fraction of the spot, e.g. 0.9"),
-        call_strike=v.number("treasury", t, "call_strike", 1.2, lo=0.0, lo_open=True, hi=10.0,
-                             fix="use a strike as a fraction of the spot, e.g. 1.2"),
-        vol_premium=v.number("treasury", t, "vol_premium", 0.1, lo=-1.0, hi=10.0,
-                             fix="use a volatility mark-up as a fraction, e.g. 0.1"),
-        staking_apy=v.number("treasury", t, "staking_apy", staking_default, lo=0.0, hi=1.0,
-                             fix="use an annual yield as a fraction, e.g. 0.033"),
+        every_days=v.integer("treasury", t, "every_days", 30, fix=TREASURY_RULES["every_days"][4]),
+        hedge_ratio=num("hedge_ratio", 1.0),
+        trading_fee_bps=num("trading_fee_bps", 10.0),
+        funding=funding,
+        funding_rate_annual=rate,
+        put_strike=num("put_strike", 0.9),
+        call_strike=num("call_strike", 1.2),
+        vol_premium=num("vol_premium", 0.1),
+        staking_apy=num("staking_apy", staking_default),
+        initial_margin_fraction=num("initial_margin_fraction", TreasuryConfig.initial_margin_fraction),
+        maintenance_margin_fraction=num("maintenance_margin_fraction", TreasuryConfig.maintenance_margin_fraction),
+        cost_of_capital_annual=num("cost_of_capital_annual", capital_default),
+        max_collateral_usd=None if cap is None else num("max_collateral_usd", 0.0),
     )
+    try:
+        return TreasuryConfig(**values)
+    except InputError as exc:
+        raise InputError(f"{v.origin}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- helpers

@@ -21,6 +21,7 @@ class FieldDoc(NamedTuple):
 
     value: str
     comment: str
+    commented_out: bool = False  # shown as an example line; the default (or the reference lookup) applies
 
 
 #: (table, key) -> the starter's value and its comment. Render-only keys are written commented out.
@@ -81,8 +82,8 @@ FIELD_DOCS: dict[tuple[str, str], FieldDoc] = {
         "0.0", "years; the cards' age at [finance] start (0 = new), where the resale curve starts"),
     # [workload] -- per GPU
     ("workload", "output_tokens_per_s"): FieldDoc(
-        "1500", "output tokens/s per GPU at full load; ASSUMPTION -- measure yours "
-        "(vllm bench serve) or pick a row of inference_throughput.csv"),
+        "1500", "output tokens/s per GPU at full load; left out, the measured row nearest COCOON's stack for "
+        "model and gpu is used (inference_throughput_cocoon.csv); better: import your own benchmark", True),
     ("workload", "prompt_tokens_per_output_token"): FieldDoc("2.0", "prompt tokens per output token of the traffic"),
     ("workload", "model"): FieldDoc(
         '"Qwen/Qwen3-8B"', "the served model, COCOON's default (cocoon mt-tools); without output_tokens_per_s "
@@ -93,12 +94,12 @@ FIELD_DOCS: dict[tuple[str, str], FieldDoc] = {
         "(arXiv 2409.03992, range 0.9-41 %); 0 if output_tokens_per_s was measured with CC on"),
     ("workload", "throughput_source"): FieldDoc(
         '"assumption"', "where output_tokens_per_s came from; `cocoon-econ throughput import RESULT.json "
-        "--scenario FILE --write` records your benchmark here"),
+        "--scenario FILE --write` records your benchmark here", True),
     ("workload", "cached_prompt_fraction"): FieldDoc("0.0", "fraction of prompt tokens served from the cache"),
     ("workload", "reasoning_output_fraction"): FieldDoc("0.0", "fraction of output tokens that are reasoning"),
     ("workload", "utilisation"): FieldDoc(
-        "0.01", "fraction of full load that is paid; the live network paid its workers about 1 % of a GPU's "
-        "full load (cocoon_network_activity.csv, crawl of 2026-04-07) -- raise it only with evidence"),
+        '"observed"', 'fraction of full load that is paid, or "observed": what the live network paid its workers '
+        "(newest `cocoon-econ chain network` reading, else cocoon_network_activity.csv) -- a number only with evidence"),
     # [operations] -- per GPU, incl. its share of the host
     ("operations", "power_kw"): FieldDoc("0.9", "kW per GPU at full load incl. its share of the host (assumption)"),
     ("operations", "electricity_usd_per_kwh"): FieldDoc("0.0977", "USD/kWh; US industrial average (EIA)"),
@@ -116,8 +117,18 @@ FIELD_DOCS: dict[tuple[str, str], FieldDoc] = {
     ("treasury", "every_days"): FieldDoc("30", "days between sales for periodic policies"),
     ("treasury", "hedge_ratio"): FieldDoc("1.0", "fraction of expected TON hedged by perp_hedge"),
     ("treasury", "trading_fee_bps"): FieldDoc("10", "basis points per trade"),
+    ("treasury", "funding"): FieldDoc(
+        '"historical"', 'perp funding: "historical" (recorded days only), "fixed" (funding_rate_annual) or '
+                        '"bootstrap" (recorded days resampled with their returns); docs/risk.md'),
     ("treasury", "funding_rate_annual"): FieldDoc(
-        '"historical"', 'perpetual funding a short receives: "historical" (recorded rates) or an annual fraction'),
+        "0.0", "fraction per year a short receives on days without a record (and every day when fixed); "
+               "no mean-fill"),
+    ("treasury", "initial_margin_fraction"): FieldDoc("0.10", "perp collateral posted and restored, fraction of notional"),
+    ("treasury", "maintenance_margin_fraction"): FieldDoc("0.05", "margin call below this fraction of notional"),
+    ("treasury", "cost_of_capital_annual"): FieldDoc(
+        "0.10", "fraction per year the collateral costs (default: [finance] discount_rate_annual)"),
+    ("treasury", "max_collateral_usd"): FieldDoc(
+        "50000", "USD; a top-up beyond it liquidates the short at the close (left out: no cap)", True),
     ("treasury", "put_strike"): FieldDoc("0.9", "protective put strike as a fraction of spot"),
     ("treasury", "call_strike"): FieldDoc("1.2", "collar call strike as a fraction of spot"),
     ("treasury", "vol_premium"): FieldDoc("0.1", "mark-up on the option volatility, a fraction"),
@@ -153,7 +164,8 @@ def starter_toml() -> str:
                 continue
             text = f"{key} = {doc.value}"
             # A COCOON starter: the Render-only keys are shown, commented out (a COCOON scenario refuses them).
-            prefix = "# " if table == "network" and key in RENDER_KEYS and key not in COCOON_KEYS else ""
+            render_only = table == "network" and key in RENDER_KEYS and key not in COCOON_KEYS
+            prefix = "# " if render_only or doc.commented_out else ""
             lines.append(f"{prefix}{text.ljust(width)}  # {doc.comment}")
         lines.append("")
     return "\n".join(lines)

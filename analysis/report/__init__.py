@@ -37,6 +37,7 @@ SECTION_MODULES = (
     "analysis.report.hedging",
     "analysis.report.rates",
     "analysis.report.compare",
+    "analysis.report.network",
     "analysis.report.chain",
     "analysis.report.provenance",
 )

@@ -3,8 +3,10 @@
 For each scenario (the shipped examples by default): 2,000 stationary-bootstrap TON paths over
 the scenario's horizon from today's close, run through every strategy -- a table of outcome
 metrics, fan charts of the cumulative net USD, the distribution of outcomes side by side, and
-the real TON path of 2024-12-01 .. 2025-11-30 replayed under each strategy; then what a
-GPU-day earns against the TON price over the whole history.
+the real TON path of 2024-12-01 .. 2025-11-30 replayed under each strategy; the perp hedge at
+the recorded funding distribution and at fixed rates; then what a GPU-day earns against the TON
+price over the whole history. The random paths have zero drift (``E[S_t] = S_0``), as
+``cocoon-econ simulate`` by default (docs/risk.md).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +23,7 @@ from analysis.core.errors import CocoonEconError
 from analysis.core.resources import SCENARIO_DIR
 from analysis.econ.metrics import ton_per_day, usd_costs_per_day
 from analysis.econ.scenario import Scenario, load_scenario
-from analysis.market.funding import annualised, daily_funding, read_funding
+from analysis.market.funding import annualised, daily_funding, funding_readings, read_funding
 from analysis.market.prices import daily_closes
 from analysis.report import ReportContext, Section
 from analysis.report.charts import hedging as charts
@@ -73,7 +76,8 @@ def build(ctx: ReportContext) -> Section | None:
                                                f"{REPLAY_START + dt.timedelta(days=REPLAY_DAYS - 1)} "
                                                f"(TON {change:+.0%}) under each strategy"))
             replay_html = _replay_table(replay, change)
-        blocks.append(f"<h3>{name}</h3>" + _summary_table(sim, summary, scenario) + _findings(summary)
+        blocks.append(f"<h3>{name}</h3>" + _summary_table(sim, summary, scenario) + _margin_note(sim, summary, scenario)
+                      + _findings(summary)
                       + replay_html + _funding_table(scenario, closes, daily, ctx, sim.price_paths))
     figures.append(_earnings_figure(scenarios, series))
     intro = _intro(sim, daily, series)
@@ -115,12 +119,33 @@ def _intro(sim: Simulation, daily: pd.DataFrame, series: pd.Series) -> str:
         "day by day (what liquidating that day would leave, capex paid on day 0). P(payback): the position gets "
         "back to zero within the horizon. CVaR 5%: the mean of the worst 5% of outcomes. Drawdown: the largest "
         "fall of the position from its running peak -- for the perp hedge it is the margin a rally would call.</p>"
-        f"<p class=\"note\">Caveats: there is no liquid listed TON options market, so option premiums are "
-        "theoretical. Perp funding history on record is short (Binance TONUSDT, "
-        f"{len(daily)} days: spring 2024 and early 2026; mean {funding_mean:+.0%}/year); days without a record use "
-        "that mean, which flatters the short hedge when shorts are being paid -- see the funding table. Margin, "
-        "its cost and liquidation are not modelled. Staking ignores pool minimums and withdrawal delays.</p>"
+        f"<p><b>Assumptions.</b> Drift: {html.escape(str(sim.notes.get('drift', '')))} -- the history's own drift "
+        "(TON's 4.5 years estimate it at +64 %/year with a standard error of about 47 %/year) is opt-in "
+        "(<code>--drift historical</code> or <code>--drift-annual X</code>). Perp funding: "
+        f"{html.escape(str(sim.notes.get('funding', '')))}. Margin: the short posts initial_margin_fraction of its "
+        "notional on day 0, is topped up from cash when a rally takes the account below "
+        "maintenance_margin_fraction, the collateral costs cost_of_capital_annual (in the net USD), and when a "
+        "top-up would pass max_collateral_usd the short is liquidated at that day's close. USD-pegged network: "
+        f"{html.escape(str(sim.notes.get('usd_pegged', '')))}.</p>"
+        "<p class=\"note\">Caveats: there is no liquid listed TON options market, so option premiums are "
+        f"theoretical. Perp funding on record is short ({len(daily)} days: Binance TONUSDT in spring 2024 and early "
+        f"2026; mean {funding_mean:+.0%}/year, mostly the spring-2024 rally; "
+        "<code>cocoon-econ fetch funding</code> adds more); days without a record take [treasury] funding_rate_annual (default 0), never that mean -- see the "
+        "funding table. Staking ignores pool minimums and withdrawal delays.</p>"
     )
+
+
+def _margin_note(sim: Simulation, summary: dict[str, dict], scenario: Scenario) -> str:
+    s = summary.get("perp_hedge")
+    if s is None:
+        return ""
+    t = scenario.treasury
+    cap = "no cap" if t.max_collateral_usd is None else f"a cap of {t.max_collateral_usd:,.0f} USD"
+    return (f"<p class=\"note\">Perp hedge collateral (initial {t.initial_margin_fraction:.0%}, maintenance "
+            f"{t.maintenance_margin_fraction:.0%} of the notional, {t.cost_of_capital_annual:.0%}/year cost of capital, "
+            f"{cap}): peak P50 {_fmt_usd(s['peak_collateral_p50_usd'])} / P95 {_fmt_usd(s['peak_collateral_p95_usd'])} "
+            f"/ worst {_fmt_usd(s['peak_collateral_max_usd'])} USD; cost of capital {_fmt_usd(s['cost_of_capital_mean_usd'])}"
+            f" USD on average (included above); P(liquidation) {s['prob_liquidation']:.1%}.</p>")
 
 
 def _fmt_usd(value: float | None) -> str:
@@ -174,29 +199,38 @@ def _replay_table(replay: Simulation, change: float) -> str:
 
 def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame, ctx: ReportContext,
                    paths: np.ndarray | None = None) -> str:
-    """The perp hedge's mean outcome under different funding assumptions, on the same paths
-    (``paths``: the fan charts' draw, reused rather than redrawn)."""
+    """The perp hedge at the recorded funding distribution and at fixed rates (the vendored readings).
+
+    The fixed rates run on ``paths``, the fan charts' draw, reused rather than redrawn; the
+    recorded distribution draws its own (each day's funding with its day's return)."""
     if daily.empty:
         return ""
-    rates: dict[str, float | str] = {
-        "historical (record where known, else its mean)": "historical",
-        f"first {FUNDING_WINDOW_DAYS} days on record ({daily.index[0]:%Y-%m})":
-            annualised(float(daily["rate_per_day"].iloc[:FUNDING_WINDOW_DAYS].mean())),
-        f"last {FUNDING_WINDOW_DAYS} days on record ({daily.index[-1]:%Y-%m})":
-            annualised(float(daily["rate_per_day"].iloc[-FUNDING_WINDOW_DAYS:].mean())),
+    readings = funding_readings()["annualised"].dropna()
+    spring = daily.loc[daily.index < "2025-01-01", "rate_per_day"]
+    rates: dict[str, Any] = {
+        "recorded distribution: each simulated day's funding drawn with its day's TON return "
+        "(paths from the days with both)": "bootstrap",
         "zero": 0.0,
+        f"median of {len(readings)} cross-venue readings, 2024-2026 (ton_funding_readings.csv)": float(readings.median()),
+        f"spring 2024 on record ({len(spring)} days, the rally)": annualised(float(spring.mean())),
     }
     rows = []
     for label, rate in rates.items():
-        moved = dataclasses.replace(scenario, treasury=dataclasses.replace(scenario.treasury, funding_rate_annual=rate))
+        if isinstance(rate, float) and rate != rate:   # a window without records
+            continue
+        treasury = (dataclasses.replace(scenario.treasury, funding="bootstrap") if rate == "bootstrap" else
+                    dataclasses.replace(scenario.treasury, funding="fixed", funding_rate_annual=float(rate)))
+        moved = dataclasses.replace(scenario, treasury=treasury)
         sim = simulate(moved, "bootstrap", REPORT_PATHS, seed=REPORT_SEED, strategies=["perp_hedge"], closes=closes,
-                       cache_dir=ctx.cache_dir, price_paths=paths)
+                       cache_dir=ctx.cache_dir, price_paths=None if rate == "bootstrap" else paths)
         s = sim.summary()["perp_hedge"]
         shown = "&ndash;" if isinstance(rate, str) else f"{rate:+.0%}"
         rows.append(f"<tr><td>{html.escape(label)}</td><td>{shown}</td><td>{_fmt_usd(s['mean_usd'])}</td>"
-                    f"<td>{_fmt_usd(s['p5_usd'])}</td><td>{_fmt_usd(s['p95_usd'])}</td></tr>")
-    return ("<p>Perp hedge under other funding assumptions (same paths):</p><table><tr><th>funding</th>"
-            "<th>per year</th><th>mean</th><th>P5</th><th>P95</th></tr>" + "".join(rows) + "</table>")
+                    f"<td>{_fmt_usd(s['p5_usd'])}</td><td>{_fmt_usd(s['p95_usd'])}</td>"
+                    f"<td>{_fmt_usd(s['peak_collateral_p95_usd'])}</td><td>{s['prob_liquidation']:.1%}</td></tr>")
+    return ("<p>Perp hedge at the recorded funding distribution and at fixed rates (positive pays the short; "
+            "fixed rates on the same bootstrapped paths):</p><table><tr><th>funding</th><th>per year</th><th>mean</th>"
+            "<th>P5</th><th>P95</th><th>collateral P95</th><th>P(liquidation)</th></tr>" + "".join(rows) + "</table>")
 
 
 def _earnings_figure(scenarios: list[Scenario], series: pd.Series):

@@ -40,6 +40,10 @@ REFERENCE_TABLES = {
                              "would sell for.",
     "gpu_resale_curve.csv": "The resale curve NPV and the simulation value hardware at: residual fraction of the new "
                             "price by age, derived from gpu_resale_prices.csv (log-linear in age between points).",
+    "cocoon_network_activity.csv": "A public crawl of COCOON's contracts (2026-04-07): the reference figure behind "
+                                   'utilisation = "observed" when no chain reading is cached.',
+    "ton_funding_readings.csv": "TON perpetual funding snapshots across venues (2024-2026), mostly negative: the "
+                                "fixed rates the report prices the perp hedge at.",
 }
 # Time series vendored next to them: summarised, not listed row by row.
 FUNDING_TABLE = "ton_funding_binance.csv"

@@ -21,10 +21,13 @@ def build(ctx: ReportContext) -> Section | None:
     paths = ctx.scenario_paths()
     if not paths:
         return None
+    from analysis.econ.demand import observed_utilisation
     from analysis.econ.metrics import breakeven_summary
-    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.econ.scenario import load_scenario, price_asset, scenario_with
+    from analysis.market.network_demand import observed_demand
 
     ton_usd, day = ctx.latest_ton_usd
+    demand = observed_demand(ctx.cache_dir)
     rows: list[dict[str, Any]] = []
     for path in paths:
         scenario = load_scenario(path)
@@ -34,12 +37,22 @@ def build(ctx: ReportContext) -> Section | None:
         metrics = breakeven_summary(scenario, token_usd)
         owned = bool(getattr(scenario.hardware, "already_owned", False))
         life_days = float(scenario.hardware.life_years) * DAYS_PER_YEAR
+        observed = verdict_observed = None
+        if scenario.network.name == "cocoon":  # observed demand is COCOON's (read from its chain)
+            observed = observed_utilisation(scenario.workload, scenario.network, demand).utilisation
+            at_observed = breakeven_summary(scenario_with(scenario, {"workload.utilisation": observed}), token_usd)
+            verdict_observed = verdict(at_observed, already_owned=owned, life_days=life_days, token=asset.upper())
         rows.append({
             **metrics,
             "scenario": scenario.name,
             "payback": payback_text(metrics, owned, life_days),
             "token": asset.upper(),
             "verdict": verdict(metrics, already_owned=owned, life_days=life_days, token=asset.upper()),
+            "assumed_utilisation": scenario.workload.utilisation,
+            "assumed_origin": scenario.utilisation_origin,
+            "observed_utilisation": observed,
+            "verdict_observed": verdict_observed,
+            "utilisation_needed": metrics.get("break_even_utilisation"),
         })
     intro = (
         f"<p>Each example scenario at the latest TON close, <b>{fmt_number(ton_usd, ',.4f', '$')} per TON</b> "
@@ -51,6 +64,10 @@ def build(ctx: ReportContext) -> Section | None:
         "outlay included (the purchase, or the resale value forgone when the card is already owned), turns "
         "positive at this price: simulated day by day over the scenario's horizon, and beyond it estimated as "
         "the outlay over the steady cash profit per day (&asymp;). docs/glossary.md defines each figure.</p>"
+        "<p>Every scenario is judged twice: at the utilisation it <i>assumes</i> and at the utilisation "
+        f"<i>observed</i> on the COCOON network ({html.escape(demand.describe())}), as a fraction of what the "
+        "scenario's GPU earns at full load. <i>Utilisation needed</i> is the break-even utilisation at this "
+        "price, full cost (above 100&nbsp;%: not reachable).</p>"
     )
     table = table_html(
         rows,
@@ -64,6 +81,9 @@ def build(ctx: ReportContext) -> Section | None:
             "usd_per_gpu_hour": "income (USD per GPU-hour)",
             "usd_profit_per_day": "profit after depreciation (USD/day)",
             "payback": "payback (days)",
+            "assumed_utilisation": "utilisation assumed",
+            "observed_utilisation": "utilisation observed",
+            "utilisation_needed": "utilisation needed",
         },
         formats={
             "break_even_ton_usd": lambda v: fmt_number(v, ",.3f", "$", missing="n/a"),
@@ -72,9 +92,17 @@ def build(ctx: ReportContext) -> Section | None:
             "usd_per_gpu_hour": lambda v: fmt_number(v, ",.3f", "$"),
             "usd_profit_per_day": lambda v: _signed_usd(v),
             "payback": lambda v: v,  # already HTML
+            "assumed_utilisation": _util,
+            "observed_utilisation": lambda v: "n/a (not COCOON)" if _finite(v) is None else _util(v),
+            "utilisation_needed": lambda v: "n/a" if v is None else _util(v),
         },
     )
-    verdicts = "".join(f"<li><b>{html.escape(r['scenario'])}</b>: {r['verdict']}</li>" for r in rows)
+    verdicts = "".join(
+        f"<li><b>{html.escape(r['scenario'])}</b><ul>"
+        f"<li>at {_util(r['assumed_utilisation'])} ({'observed on the network, as the scenario says' if r['assumed_origin'] == 'observed' else 'assumed'}): {r['verdict']}</li>"
+        + (f"<li>at {_util(r['observed_utilisation'])} (observed on the network): {r['verdict_observed']}</li>"
+           if r["verdict_observed"] is not None and r["assumed_origin"] != "observed" else "")
+        + "</ul></li>" for r in rows)
     return Section(title="Summary", anchor="summary", intro_html=intro + table,
                    after_html=f"<h3>Verdicts</h3><ul>{verdicts}</ul>")
 
@@ -174,6 +202,13 @@ def verdict(metrics: Mapping[str, Any], already_owned: bool = False, life_days: 
     return (f'<span class="bad">Loses money on running costs</span>: {token} must rise {cash / price - 1:.0%} '
             f"from {fmt_number(price, ',.3f', '$')} to {fmt_number(cash, ',.3f', '$')} just to pay for power and "
             f"hosting, and {full / price - 1:.0%} to {fmt_number(full, ',.3f', '$')} to cover the hardware too.")
+
+
+def _util(value: Any) -> str:
+    value = _finite(value)
+    if value is None:
+        return "n/a"
+    return f"{value:.0%}" if value >= 0.1 or value == 0 else f"{value:.2%}"
 
 
 def _finite(value: Any) -> float | None:

@@ -6,11 +6,15 @@ Per path (:func:`path_outcomes`, one scan over days of the ``position_usd`` arra
 - ``payback_day``: the first day 1..D on which the position -- cash plus everything held,
   liquidated at that day's close -- is back to zero or more, i.e. the capex has been earned
   back (NaN when it never is; the rule of :func:`analysis.econ.metrics.payback_days`);
-- ``max_drawdown_usd``: the worst fall of that cumulative position from its running peak.
+- ``max_drawdown_usd``: the worst fall of that cumulative position from its running peak;
+- for the perp hedge (0 / NaN for the other policies): ``peak_collateral_usd``, the most collateral
+  its margin account held; ``cost_of_capital_usd``, what that collateral cost over the horizon
+  (already in ``net_usd``); ``liquidation_day``, the day the short was cut (NaN: never).
 
 Across paths (:func:`summarise`): mean, median, P5 and P95 of ``net_usd``, the probability of a
 loss (``net_usd < 0``) and of payback within the horizon, CVaR at 5 % (the mean of the worst 5 %
-of outcomes), the drawdown distribution and the days-to-payback distribution.
+of outcomes), the drawdown distribution, the days-to-payback distribution, and the perp's peak
+collateral, cost of capital and probability of liquidation.
 """
 
 from __future__ import annotations
@@ -26,13 +30,19 @@ CVAR_LEVEL = 0.05
 FAN_PERCENTILES = (5, 25, 50, 75, 95)
 
 
+_MARGIN_FIELDS = ("peak_collateral_usd", "cost_of_capital_usd", "liquidation_day")
+
+
 @dataclass(frozen=True)
 class PathOutcomes:
-    """One policy's per-path outcomes (all ``[P]``)."""
+    """One policy's per-path outcomes (all ``[P]``; the margin fields None when not computed)."""
 
     net_usd: np.ndarray
     payback_day: np.ndarray
     max_drawdown_usd: np.ndarray
+    peak_collateral_usd: np.ndarray | None = None
+    cost_of_capital_usd: np.ndarray | None = None
+    liquidation_day: np.ndarray | None = None
 
     @property
     def n_paths(self) -> int:
@@ -40,8 +50,12 @@ class PathOutcomes:
 
     @staticmethod
     def concat(parts: list[PathOutcomes]) -> PathOutcomes:
-        return PathOutcomes(*(np.concatenate([getattr(p, name) for p in parts])
-                              for name in ("net_usd", "payback_day", "max_drawdown_usd")))
+        fields = {name: np.concatenate([getattr(p, name) for p in parts])
+                  for name in ("net_usd", "payback_day", "max_drawdown_usd")}
+        for name in _MARGIN_FIELDS:
+            if all(getattr(p, name) is not None for p in parts):
+                fields[name] = np.concatenate([getattr(p, name) for p in parts])
+        return PathOutcomes(**fields)
 
 
 def path_outcomes(position_usd: np.ndarray, net_usd: np.ndarray) -> PathOutcomes:
@@ -93,56 +107,6 @@ def scan_positions(rows: Iterable[np.ndarray], hardware_end_usd: float = 0.0) ->
                         max_drawdown_usd=drawdown)
 
 
-def scan_blocks(blocks: Iterable[tuple[int, np.ndarray]], hardware_end_usd: float = 0.0) -> PathOutcomes:
-    """:func:`scan_positions` over blocks of days: ``(first_day, positions [n, P])``, days 0..D in order.
-
-    What :func:`analysis.sim.strategies.iter_position_blocks` yields (a reused buffer is fine). Per
-    block: the running peak row by row, the drawdown as one 2-D subtraction and a reduction over
-    days, and the payback day only for the paths whose peak crossed zero in the block (the peak
-    never falls, so a path pays back in the block where its peak first reaches zero).
-    """
-    peak = drawdown = payback = paid = last = pk_buf = None
-    exact = False
-    for lo, block in blocks:
-        n = block.shape[0]
-        if lo == 0:
-            start = block[0]
-            peak = np.array(start, dtype=float)
-            drawdown = np.zeros_like(peak)
-            payback = np.full(peak.shape, np.nan)
-            paid = np.zeros(peak.shape, dtype=bool)
-            pk_buf = np.empty_like(block)
-            # payback looks at days 1..D; when every path starts below zero, the running peak from
-            # day 0 is below zero exactly when the one from day 1 is (see scan_positions)
-            exact = bool(np.any(start >= 0))
-        # the first block starts at day 0 (the contract above), so the state exists from here on
-        assert peak is not None and drawdown is not None and payback is not None
-        assert paid is not None and pk_buf is not None
-        pk = pk_buf[:n]
-        np.maximum(peak, block[0], out=pk[0])
-        for i in range(1, n):
-            np.maximum(pk[i - 1], block[i], out=pk[i])
-        peak[...] = pk[n - 1]
-        skip = 1 if lo == 0 else 0          # day 0 never counts as payback
-        if exact:
-            reached = block[skip:] >= 0
-            new = np.flatnonzero(reached.any(axis=0) & ~paid)
-            if new.size:
-                payback[new] = lo + skip + np.argmax(reached[:, new], axis=0)
-        else:
-            new = np.flatnonzero((peak >= 0) & ~paid)
-            if new.size:
-                payback[new] = lo + skip + np.argmax(pk[skip:, new] >= 0, axis=0)
-        if new.size:
-            paid[new] = True
-        np.subtract(pk, block, out=pk)      # fall from the running peak
-        np.maximum(drawdown, pk.max(axis=0), out=drawdown)
-        last = block[n - 1]
-    assert payback is not None and drawdown is not None, "no blocks: the blocks cover days 0..D"
-    return PathOutcomes(net_usd=np.array(last, dtype=float) + hardware_end_usd, payback_day=payback,
-                        max_drawdown_usd=drawdown)
-
-
 def cvar(values: np.ndarray, level: float = CVAR_LEVEL) -> float:
     """Mean of the worst ``level`` fraction of ``values`` (at least one value)."""
     values = np.asarray(values, dtype=float)
@@ -155,7 +119,9 @@ def summarise(outcomes: PathOutcomes) -> dict[str, float | int | None]:
 
     Keys: ``mean_usd, p5_usd, p50_usd, p95_usd, prob_loss, prob_payback, cvar5_usd,
     drawdown_p50_usd, drawdown_p95_usd, drawdown_worst_usd, payback_days_p5, payback_days_p50,
-    payback_days_p95, paths``.
+    payback_days_p95, peak_collateral_p50_usd, peak_collateral_p95_usd, peak_collateral_max_usd,
+    cost_of_capital_mean_usd, prob_liquidation, paths`` (the margin figures 0 for policies without
+    collateral).
     """
     net = outcomes.net_usd
     p5, p50, p95 = np.percentile(net, [5, 50, 95])
@@ -176,8 +142,20 @@ def summarise(outcomes: PathOutcomes) -> dict[str, float | int | None]:
         "payback_days_p5": None if days[0] is None else float(days[0]),
         "payback_days_p50": None if days[1] is None else float(days[1]),
         "payback_days_p95": None if days[2] is None else float(days[2]),
+        **_margin_summary(outcomes),
         "paths": int(net.size),
     }
+
+
+def _margin_summary(outcomes: PathOutcomes) -> dict[str, float]:
+    n = outcomes.net_usd.size
+    peak = outcomes.peak_collateral_usd if outcomes.peak_collateral_usd is not None else np.zeros(n)
+    cost = outcomes.cost_of_capital_usd if outcomes.cost_of_capital_usd is not None else np.zeros(n)
+    cut = (~np.isnan(outcomes.liquidation_day)) if outcomes.liquidation_day is not None else np.zeros(n, dtype=bool)
+    p50, p95 = np.percentile(peak, [50, 95])
+    return {"peak_collateral_p50_usd": float(p50), "peak_collateral_p95_usd": float(p95),
+            "peak_collateral_max_usd": float(np.max(peak)), "cost_of_capital_mean_usd": float(np.mean(cost)),
+            "prob_liquidation": float(np.mean(cut))}
 
 
 def fan(position_usd: np.ndarray, percentiles: tuple[int, ...] = FAN_PERCENTILES) -> np.ndarray:

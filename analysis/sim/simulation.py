@@ -8,8 +8,13 @@ drawn and processed in chunks so memory stays bounded whatever the number of pat
 ``numpy.random.SeedSequence(seed)``, and a chunk is a whole number of blocks, as many as fit
 :data:`CHUNK_BYTES` per ``[days, paths]`` array (at most :data:`CHUNK_PATHS` paths): so the
 numbers depend on the seed only -- not on the chunk width (chosen from the horizon) nor on how
-many threads run the chunks (every core by default; numpy and the compiled scan release the GIL). Each chunk's policies are evaluated in
-one compiled pass (:mod:`analysis.sim.kernels`); ``compiled=False`` uses the numpy reference.
+many threads run the chunks (every core by default; numpy and the compiled scan release the GIL).
+Each chunk's policies are evaluated in one compiled pass (:mod:`analysis.sim.kernels`).
+
+Neutral by default (docs/risk.md): random paths have zero drift unless ``drift`` says otherwise;
+perp funding is the record where there is one and ``[treasury] funding_rate_annual`` (default 0)
+elsewhere; ``usd_pegged`` pegs the USD price per token at the paths' start price. ``notes`` says
+which drift, funding and peg each run used.
 """
 
 from __future__ import annotations
@@ -29,11 +34,18 @@ from analysis.core.errors import InputError
 from analysis.econ.costs import hardware_terminal_usd
 from analysis.econ.ledger import PathIncome, path_income, payouts_day_major
 from analysis.econ.scenario import Scenario, price_asset
-from analysis.market.funding import daily_funding, funding_rates_per_day, read_funding
+from analysis.market.funding import (
+    annualised,
+    daily_funding,
+    funding_rates_per_day,
+    joint_returns_and_funding,
+    read_funding,
+    recorded_on,
+)
 from analysis.market.prices import daily_closes
 from analysis.sim import paths as pathgen
 from analysis.sim.kernels import scan_policies
-from analysis.sim.risk import PathOutcomes, path_outcomes, scan_blocks, summarise
+from analysis.sim.risk import PathOutcomes, summarise
 from analysis.sim.strategies import (
     STRATEGY_NAMES,
     USD_PEGGED,
@@ -42,11 +54,9 @@ from analysis.sim.strategies import (
     Market,
     TreasuryParams,
     check_strategy_names,
-    iter_position_blocks,
     policy_terms,
     realised_option_vol,
     realised_option_vol_from_log,
-    run_strategy,
 )
 
 CHUNK_PATHS = 8192   # the widest chunk
@@ -97,16 +107,15 @@ class _Setup:
     pegged_flat: PathIncome            # of the pegged scenario on that path (its costs)
     option_vol: float | None
     keep_paths: bool
-    compiled: bool
+    peg_note: str = ""
 
 
 def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000, horizon_days: int | None = None,
              seed: int | None = None, strategies: list[str] | None = None, *, closes: pd.DataFrame | None = None,
-             start_price: float | None = None, window_days: int | None = None, drift_annual: float | None = None,
-             vol_annual: float | None = None, option_vol: str = "realised", keep_paths: bool = False,
-             cache_dir: str | Path | None = None, workers: int | None = None,
-             compiled: bool = True, chunk_paths: int | None = None,
-             price_paths: np.ndarray | None = None) -> Simulation:
+             start_price: float | None = None, window_days: int | None = None, drift: str | float = "zero",
+             drift_annual: float | None = None, vol_annual: float | None = None, option_vol: str = "realised",
+             keep_paths: bool = False, cache_dir: str | Path | None = None, workers: int | None = None,
+             chunk_paths: int | None = None, price_paths: np.ndarray | None = None) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
     Parameters
@@ -118,7 +127,10 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     horizon_days : default ``[finance] horizon_days``.
     strategies : names from :data:`analysis.sim.strategies.STRATEGY_NAMES` (default: all).
     window_days : fit the random models on the last ``window_days`` returns only (default: all).
-    drift_annual, vol_annual : GBM parameters instead of estimates.
+    drift : of the random paths: ``"zero"`` (default, ``E[S_t] = S_0``), ``"historical"`` (estimated
+        from the returns) or an annual number (see :mod:`analysis.sim.paths`); ``drift_annual``,
+        when given, is that number.
+    vol_annual : GBM volatility instead of the estimate.
     option_vol : ``realised`` (each path's trailing 30-day volatility) or ``garch`` (the GARCH
         forecast of the next 30 days at the start) -- before ``[treasury] vol_premium``.
     keep_paths : keep the price paths and every policy's position array (for charts).
@@ -130,13 +142,17 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         run) instead of drawing: one draw serves several variants of a scenario (funding, fees,
         strategies). ``method`` then only labels them; ``n_paths``, ``seed`` and the model are unused
         and ``horizon_days`` must be ``D`` or ``None``.
-    compiled : evaluate every policy of a chunk in one compiled pass (:mod:`analysis.sim.kernels`);
-        ``False`` uses the numpy reference, one policy at a time (the same numbers up to rounding).
+
+    ``[treasury] funding = "bootstrap"`` (random paths, ``bootstrap`` method only) draws the paths from
+    the days with both a TON return and a funding record, each day's funding with its return.
     """
     if method not in pathgen.METHODS:
         raise InputError(f"method = {method!r} is not known; use one of {', '.join(pathgen.METHODS)}")
     if option_vol not in OPTION_VOL_SOURCES:
         raise InputError(f"option_vol = {option_vol!r} is not known; use realised or garch")
+    if drift_annual is not None:
+        drift = drift_annual
+    pathgen.resolve_drift(drift)
     names = check_strategy_names(list(strategies) if strategies is not None else list(STRATEGY_NAMES))
     if len(set(names)) != len(names):
         raise InputError("strategies: a strategy is listed twice; list each once")
@@ -154,25 +170,41 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"{scenario.origin}: {exc}") from None
     returns = pathgen.log_returns(series)
     notes: dict[str, Any] = {}
-    if scenario.network.name != "cocoon" and params.funding_rate_annual == "historical":
-        # Only TON funding is on record; a RENDER perp hedge is run at 0 funding (issue 7).
-        params = dataclasses.replace(params, funding_rate_annual=0.0)
-        notes["funding_note"] = "no RENDER funding history on record: perp hedge at 0 funding"
-    daily = daily_funding(read_funding(cache_dir)) if params.funding_rate_annual == "historical" else None
+    funding_mode = params.funding
+    random_method = method not in ("historical", "rolling")
+    if scenario.network.name != "cocoon" and funding_mode != "fixed":
+        # Only TON funding is on record; a RENDER perp hedge runs at the fixed rate (issue 7).
+        notes["funding_note"] = (f"no RENDER funding history on record: perp hedge at funding_rate_annual "
+                                 f"{params.funding_rate_annual:+.1%}/year")
+        funding_mode = "fixed"
+    if funding_mode == "bootstrap" and not random_method:
+        # a dated path has its own record: the joint distribution's draw is what happened
+        notes["funding_note"] = "funding = bootstrap on dated paths: the record of the paths' own days"
+        funding_mode = "historical"
+    if funding_mode == "bootstrap" and method != "bootstrap":
+        raise InputError(f"{scenario.origin}: [treasury] funding = \"bootstrap\" resamples recorded funding with "
+                         f"the TON returns of the same days, which the {method} generator does not draw; use "
+                         "--method bootstrap, or funding = \"historical\" or \"fixed\"")
+    daily = daily_funding(read_funding(cache_dir)) if funding_mode != "fixed" else None
+    joint = None
 
     seed_seq = np.random.SeedSequence(seed)
+    model: Any = None   # a fitted pathgen.PathModel (the bootstrap's indices are used for funding = bootstrap)
     if price_paths is not None:
+        if funding_mode == "bootstrap":
+            raise InputError(f"{scenario.origin}: [treasury] funding = \"bootstrap\" draws each day's funding with "
+                             "its return, which given price_paths do not carry; draw the paths in the same call")
         all_paths = _given_paths(price_paths, horizon_days)
         horizon = all_paths.shape[1] - 1
         first_price = float(all_paths[0, 0])
         n_total = all_paths.shape[0]
         width = _check_chunk_paths(chunk_paths, horizon)
         chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
-        model = None
         dates = None
         history = returns[-VOL_WINDOW_DAYS:]
         notes["price_paths"] = "given (drawn before the call)"
-    elif method in ("historical", "rolling"):
+        notes["drift"] = "the given paths' own (drawn before the call)"
+    elif not random_method:
         if method == "historical":
             start = pd.Timestamp(scenario.finance.start)
             _check_history_span(series, start, horizon, scenario.origin)
@@ -190,8 +222,20 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         width = _check_chunk_paths(chunk_paths, horizon)
         chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
         model = None
+        notes["drift"] = "the recorded path(s): no drift assumed"
     else:
-        model = pathgen.fit_model(method, series, start_price, window_days, drift_annual, vol_annual)
+        if funding_mode == "bootstrap":
+            joint = joint_returns_and_funding(series, daily)
+            if len(joint) < 2 * VOL_WINDOW_DAYS:
+                raise InputError(f"[treasury] funding = \"bootstrap\": only {len(joint)} days have both a TON return "
+                                 "and a funding record; use funding = \"historical\" or \"fixed\"")
+            fit_on = pd.Series(np.exp(np.concatenate([[0.0], np.cumsum(joint["log_return"].to_numpy())])),
+                               index=pd.date_range("2000-01-01", periods=len(joint) + 1, freq="D"))
+            model = pathgen.fit_bootstrap(fit_on, series.iloc[-1] if start_price is None else start_price,
+                                          drift=drift)
+            notes["funding_bootstrap_days"] = len(joint)
+        else:
+            model = pathgen.fit_model(method, series, start_price, window_days, drift, vol_annual)
         first_price = model.start_price
         n_total = int(n_paths)
         width = _check_chunk_paths(chunk_paths, horizon)
@@ -200,23 +244,34 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         history = returns[-VOL_WINDOW_DAYS:]
         if isinstance(model, pathgen.BootstrapModel):  # what fit_model gives for "bootstrap"
             notes["model"] = {"block_length": model.block_length, "returns": len(model.log_returns),
-                              "start_price": model.start_price}
+                              "start_price": model.start_price, "drift_annual": model.drift_annual}
         else:  # GbmModel, GarchModel: dataclasses of the fitted parameters
             notes["model"] = dataclasses.asdict(cast(Any, model))
+        notes["drift_annual"] = model.drift_annual
+        notes["drift"] = f"{_drift_text(model.drift_annual)}, {model.drift_source}"
 
-    setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths,
-                        compiled)
+    setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths)
+    notes["usd_pegged"] = setup.peg_note
     # [D], or [P, D] for rolling paths (each has its own dates)
-    funding = funding_rates_per_day(params.funding_rate_annual, horizon, dates=dates, daily=daily)
+    if funding_mode == "fixed":
+        funding = funding_rates_per_day(params.funding_rate_annual, horizon)
+    else:
+        funding = funding_rates_per_day("historical", horizon, dates=dates, daily=daily,
+                                        fallback_rate_annual=params.funding_rate_annual)
     streams = seed_seq.spawn(-(-n_total // PATH_BLOCK)) if model is not None else []
+    joint_rates = None if joint is None else joint["rate_per_day"].to_numpy()
 
     wants_vol = setup.option_vol is None and any(n in ("put_protection", "collar") for n in names)
 
     def run_chunk(k: int) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None]:
         lo, hi = chunks[k]
         vol: float | np.ndarray | None = setup.option_vol
+        rates = funding if funding.ndim == 1 else funding[lo:hi]
         if model is not None:
-            growth = sample_blocks(model, lo, hi, horizon, streams)
+            if joint_rates is not None:   # each day's funding rides with its return, block by block
+                growth, rates = _sample_joint_blocks(model, lo, hi, horizon, streams, joint_rates)
+            else:
+                growth = sample_blocks(model, lo, hi, horizon, streams)
             if wants_vol:  # each path's realised volatility, from the log prices before they are exponentiated
                 vol = realised_option_vol_from_log(growth, horizon, history)
             chunk_paths = pathgen.prices_from_log_growth(model.start_price, growth)
@@ -224,7 +279,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             chunk_paths = all_paths[lo:hi]
             if wants_vol:
                 vol = realised_option_vol(chunk_paths, history if history.ndim == 1 else history[lo:hi])
-        market = Market(funding_rate_per_day=funding if funding.ndim == 1 else funding[lo:hi], option_vol_annual=vol)
+        market = Market(funding_rate_per_day=rates, option_vol_annual=vol)
         return _run_policies(setup, chunk_paths, market)
 
     results = map_chunks(run_chunk, len(chunks), workers)
@@ -234,10 +289,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     if keep_paths:
         positions = {name: np.concatenate([r[1][name] for r in results]) for name in names}
         kept_paths = np.concatenate([r[2] for r in results])
-    notes["funding_rate_annual"] = params.funding_rate_annual
-    if daily is not None:
-        notes["historical_funding_days"] = len(daily)
-        notes["historical_funding_mean_annual"] = float(daily["rate_per_day"].mean() * 365)
+    notes.update(_funding_notes(funding_mode, params.funding_rate_annual, daily, dates, joint))
     return Simulation(scenario=scenario.name, method=method, seed_entropy=cast(int, seed_seq.entropy) if model is not None else None,
                       n_paths=n_total, horizon_days=horizon, start_price=first_price, strategies=names,
                       outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes)
@@ -279,6 +331,52 @@ def sample_blocks(model: pathgen.PathModel, lo: int, hi: int, horizon_days: int,
                                      np.random.default_rng(streams[b_lo // PATH_BLOCK]))
              for b_lo in range(lo, hi, PATH_BLOCK)]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+def _sample_joint_blocks(model: pathgen.BootstrapModel, lo: int, hi: int, horizon_days: int,
+                         streams: list[np.random.SeedSequence], joint_rates: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sample_blocks` for ``funding = "bootstrap"``: the log growth and, ``[paths, days]``, the
+    funding of the same sampled days."""
+    growth, rates = [], []
+    for b_lo in range(lo, hi, PATH_BLOCK):
+        rng = np.random.default_rng(streams[b_lo // PATH_BLOCK])
+        index = model.sample_indices(min(b_lo + PATH_BLOCK, hi) - b_lo, horizon_days, rng)
+        growth.append(pathgen.log_growth_from_returns(model.log_returns[index]))
+        rates.append(joint_rates[index])
+    if len(growth) == 1:
+        return growth[0], np.ascontiguousarray(rates[0].T)
+    return np.concatenate(growth, axis=1), np.ascontiguousarray(np.concatenate(rates, axis=1).T)
+
+
+def _drift_text(drift_annual: float) -> str:
+    return f"{drift_annual:+.1%}/year"
+
+
+def _funding_notes(mode: str, fallback: float, daily: pd.DataFrame | None, dates, joint: pd.DataFrame | None
+                   ) -> dict[str, object]:
+    """What the perp hedge's funding was, for every output (``funding`` is the sentence)."""
+    out: dict[str, object] = {"funding_mode": mode, "funding_rate_annual": fallback}
+    if mode == "fixed":
+        out["funding"] = f"fixed {fallback:+.1%}/year every day ([treasury] funding_rate_annual)"
+        return out
+    assert daily is not None
+    out["funding_record_days"] = len(daily)
+    out["funding_record_mean_annual"] = float(annualised(daily["rate_per_day"].mean())) if len(daily) else None
+    if mode == "bootstrap":
+        assert joint is not None
+        mean = float(annualised(joint["rate_per_day"].mean()))
+        out["funding"] = (f"bootstrap: recorded daily funding resampled with the TON returns of the same "
+                          f"{len(joint)} days (their mean {mean:+.1%}/year); the price paths come from those days")
+        return out
+    if dates is None:
+        covered = 0.0
+    else:
+        covered = float(np.mean(~np.isnan(recorded_on(daily, dates))))
+    out["funding_recorded_fraction"] = covered
+    out["funding"] = (f"historical: the record on {covered:.0%} of the path days ({len(daily)} days on record), "
+                      f"{fallback:+.1%}/year on the others ([treasury] funding_rate_annual)")
+    return out
 
 
 def default_workers() -> int:
@@ -329,9 +427,24 @@ def _history_before(returns: np.ndarray, series: pd.Series, starts) -> np.ndarra
     return window[0] if len(starts) == 1 else window
 
 
+def pegged_usd_per_m(scenario: Scenario, start_price: float) -> tuple[float, str]:
+    """The USD price per million adjusted tokens of the ``usd_pegged`` comparison, and where it came from.
+
+    The scenario's ``[pricing] usd_per_m_adjusted_tokens`` when its file sets it; otherwise the
+    network's TON price per token at the paths' start price, so that on day 0 the pegged network
+    pays what the real one does and only the risk transfer differs (a flat path gives
+    ``sell_on_payout`` exactly). COCOON's worker earns ``worker_fee / price_per_token`` of it.
+    """
+    if "pricing.usd_per_m_adjusted_tokens" in scenario.given_keys:
+        usd = scenario.pricing.usd_per_m_adjusted_tokens
+        return usd, f"{usd:.4f} USD per million adjusted tokens ([pricing] usd_per_m_adjusted_tokens)"
+    usd = scenario.network.price_per_token_nanoton / 1e9 * start_price * 1e6
+    return usd, (f"{usd:.4f} USD per million adjusted tokens: {scenario.network.price_per_token_nanoton} nanoTON at "
+                 f"the start price {start_price:.4f} USD/TON")
+
+
 def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, horizon: int, start_price: float,
-                option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool,
-                compiled: bool = True) -> _Setup:
+                option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool) -> _Setup:
     flat = np.full((1, horizon + 1), start_price)
     expected = path_income(scenario, flat)
     # market resale at the horizon, less the resale forgone on day 0 when owned (issue 14)
@@ -344,11 +457,16 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
     vol = None
     if option_vol == "garch" and any(n in ("put_protection", "collar") for n in names):
         vol = pathgen.fit_garch(series, window_days=window_days).vol_forecast_annual(30)
-    pegged = dataclasses.replace(scenario, pricing=dataclasses.replace(scenario.pricing, mode="usd_pegged"))
+    peg_note = ""
+    pricing = dataclasses.replace(scenario.pricing, mode="usd_pegged")
+    if scenario.network.name == "cocoon":
+        usd, peg_note = pegged_usd_per_m(scenario, start_price)
+        pricing = dataclasses.replace(pricing, usd_per_m_adjusted_tokens=usd)
+    pegged = dataclasses.replace(scenario, pricing=pricing)
     return _Setup(scenario=scenario, pegged=pegged, strategies=names, params=params, horizon_days=horizon,
                   hardware_end_usd=hardware_end, fixed_flows=fixed, expected=expected,
                   pegged_flat=path_income(pegged, flat),
-                  option_vol=vol, keep_paths=keep_paths, compiled=compiled)
+                  option_vol=vol, keep_paths=keep_paths, peg_note=peg_note)
 
 
 def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
@@ -375,17 +493,10 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
             policy_flows = Flows.from_income(income, setup.hardware_end_usd, collapse=False)
         assert policy_flows is not None  # made above whenever a policy other than the pegged one runs
         policies.append((name, policy, policy_flows))
-    if setup.keep_paths:
-        for name, policy, policy_flows in policies:
-            result = run_strategy(policy, price_paths, policy_flows, setup.params, market)
-            outcomes[name] = path_outcomes(result.position_usd, result.net_usd)
-            positions[name] = np.ascontiguousarray(result.position_usd)
-    elif setup.compiled:   # every policy in one compiled pass (analysis.sim.kernels)
-        terms = [policy_terms(policy, price_paths, policy_flows, setup.params, market)
-                 for _, policy, policy_flows in policies]
-        outcomes = dict(zip([name for name, _, _ in policies], scan_policies(terms)))
-    else:                  # the numpy reference: block by block, one policy at a time
-        for name, policy, policy_flows in policies:
-            outcomes[name] = scan_blocks(iter_position_blocks(policy, price_paths, policy_flows, setup.params, market),
-                                         policy_flows.hardware_end_usd)
+    terms = [policy_terms(policy, price_paths, policy_flows, setup.params, market) for _, policy, policy_flows in policies]
+    # every policy in one compiled pass (analysis.sim.kernels), positions kept only for charts
+    scanned, kept = scan_policies(terms, keep_positions=setup.keep_paths)
+    outcomes = dict(zip([name for name, _, _ in policies], scanned))
+    if kept is not None:
+        positions = {name: np.ascontiguousarray(kept[k].T) for k, (name, _, _) in enumerate(policies)}
     return outcomes, positions, (np.ascontiguousarray(price_paths) if setup.keep_paths else None)

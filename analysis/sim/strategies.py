@@ -29,8 +29,10 @@ Policies (``trading_fee_bps`` is charged on every spot sale and every perp trade
 - ``perp_hedge``: on day 0 short ``hedge_ratio`` x the expected TON income of the horizon on a
   linear TON/USD perpetual; as each payout arrives, sell it and buy back ``hedge_ratio`` x that
   amount of the short; the rest of the short is closed at the horizon. The open short receives
-  funding each day (``rate x short x previous close``; positive rates pay shorts). Margin and
-  its cost are not modelled.
+  funding each day (``rate x short x previous close``; positive rates pay shorts). Its collateral
+  is posted on day 0, topped up when a rally eats it and costs ``cost_of_capital_annual``; when
+  the top-up would pass ``max_collateral_usd`` the short is liquidated at that day's close
+  (:mod:`analysis.sim.margin`).
 - ``put_protection``: every 30 days buy a European put on the next 30 days' expected TON income,
   strike ``put_strike`` x spot, priced by Black-Scholes at a volatility plus ``vol_premium``; the
   TON is sold at each expiry. No liquid listed TON options market exists, so the premium is a
@@ -38,13 +40,15 @@ Policies (``trading_fee_bps`` is charged on every spot sale and every perp trade
   out at purchase, payoff cash in at expiry).
 - ``collar``: as ``put_protection``, also selling a call struck at ``call_strike`` x spot.
 
-Arrays are processed day-major (``[days, paths]``) so that each step over days is one numpy
-operation over all paths; there are no per-path Python loops.
+Each policy is reduced here to :class:`PolicyTerms`; the books are kept day by day, for every
+policy at once, by the compiled scan of :mod:`analysis.sim.kernels` -- the one implementation
+(the tests check it against an independent day-by-day reference). Arrays are day-major
+(``[days, paths]``); there are no per-path Python loops.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +57,8 @@ import numpy as np
 from analysis.core.errors import InputError
 from analysis.core.numeric import cumsum_days
 from analysis.core.units import DAYS_PER_YEAR
-from analysis.econ.scenario import TreasuryConfig
+from analysis.econ.scenario import TREASURY_STRATEGIES, TreasuryConfig
+from analysis.sim.margin import MarginTerms
 from analysis.sim.options import black_scholes_call_unit, black_scholes_put_unit
 
 OPTION_DAYS = 30   # monthly expiries
@@ -68,29 +73,8 @@ USD_PEGGED = "usd_pegged"
 @dataclass(frozen=True)
 class TreasuryParams(TreasuryConfig):
     """The scenario's ``[treasury]`` table (fields and defaults of
-    :class:`analysis.econ.scenario.TreasuryConfig`), checked for what the policies need."""
-
-    def __post_init__(self) -> None:
-        checks = [
-            ("every_days", int(self.every_days) == self.every_days and self.every_days >= 1,
-             "a whole number of days, at least 1"),
-            ("hedge_ratio", np.isfinite(self.hedge_ratio) and self.hedge_ratio >= 0, "a fraction >= 0 (1 = fully hedged)"),
-            ("trading_fee_bps", np.isfinite(self.trading_fee_bps) and 0 <= self.trading_fee_bps < 10_000,
-             "basis points between 0 and 10000"),
-            ("put_strike", np.isfinite(self.put_strike) and self.put_strike > 0, "a fraction of spot > 0 (e.g. 0.9)"),
-            ("call_strike", np.isfinite(self.call_strike) and self.call_strike > 0, "a fraction of spot > 0 (e.g. 1.2)"),
-            ("vol_premium", np.isfinite(self.vol_premium) and self.vol_premium >= 0, "a volatility >= 0 (e.g. 0.1)"),
-            ("staking_apy", np.isfinite(self.staking_apy) and self.staking_apy > -1, "a fraction per year (e.g. 0.033)"),
-            ("funding_rate_annual", self.funding_rate_annual == "historical" or (
-                not isinstance(self.funding_rate_annual, str) and np.isfinite(self.funding_rate_annual)),
-             'a fraction per year (e.g. -0.07) or "historical"'),
-        ]
-        for name, ok, fix in checks:
-            if not ok:
-                raise InputError(f"[treasury] {name} = {getattr(self, name)!r} is invalid; use {fix}")
-        if self.strategy not in STRATEGY_NAMES:
-            raise InputError(f"[treasury] strategy = {self.strategy!r} is not known; use one of "
-                             f"{', '.join(STRATEGY_NAMES)}")
+    :class:`analysis.econ.scenario.TreasuryConfig`, validated by the same
+    :func:`analysis.econ.scenario.check_treasury` on construction)."""
 
     @property
     def fee(self) -> float:
@@ -184,11 +168,13 @@ class Market:
 
 @dataclass(frozen=True)
 class StrategyResult:
-    """A policy's outcome on every path (see the module docstring)."""
+    """A policy's outcome on every path (see the module docstring); ``outcomes`` has its per-path
+    metrics (:class:`analysis.sim.risk.PathOutcomes`, incl. the perp's collateral)."""
 
     name: str
     position_usd: np.ndarray  # [P, D+1]
     net_usd: np.ndarray       # [P]
+    outcomes: Any = None
 
 
 def collapse_paths(values: Any) -> np.ndarray:
@@ -208,7 +194,7 @@ def collapse_vector(values: Any) -> np.ndarray | float:
 
 
 # ---------------------------------------------------------------------------------------------
-# internals: day-major arrays, positions produced one day at a time
+# internals: day-major arrays
 
 
 class _Days:
@@ -258,181 +244,7 @@ def _day_major(values: Any, days: int, n_paths: int) -> np.ndarray:
     return np.ascontiguousarray(arr.T)
 
 
-def _per_day(values: np.ndarray | None, days: int) -> tuple[np.ndarray, np.ndarray]:
-    """``values [D+1, 1|P]`` as something indexable by day (a number or a row), and which days are non-zero."""
-    if values is None:  # no such term: zero every day (and no day live, so never read)
-        return np.zeros(days + 1), np.zeros(days + 1, dtype=bool)
-    live = np.any(values != 0, axis=1)
-    return (values[:, 0] if values.shape[1] == 1 else values), live
-
-
-def _linear_rows(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
-                 events: dict[int, np.ndarray] | None = None) -> Iterator[np.ndarray]:
-    """Day by day, ``base_t + beta_t S_t + sum_{j<=t} (c_j S_j + events_j)`` (+ the unpaid TON on day D).
-
-    ``beta``, ``c``: ``[D+1, 1|P]`` (TON held, marked at the close; TON sold, fee-net); ``events``:
-    cash on a few days (option premiums and payoffs), ``[P]`` each. Yields one reused ``[P]``
-    buffer per day (copy it to keep it); each step is a few vector operations over all paths,
-    skipped on days where the term is zero.
-    """
-    S, D = days.S, days.D
-    beta_t, beta_live = _per_day(beta, D)
-    c_t, c_live = _per_day(c, D)
-    events = events or {}
-    step = np.diff(days.base, prepend=0.0)   # capex on day 0, then each day's costs
-    cash = np.zeros(days.P)                  # cumulative cash: costs, sales and events
-    tmp = np.empty(days.P)
-    row = np.empty(days.P)
-    for t in range(D + 1):
-        if c_live[t]:
-            np.multiply(S[t], c_t[t], out=tmp)
-            cash += tmp
-        if t in events:
-            cash += events[t]
-        if step[t]:
-            cash += step[t]
-        if t == D:
-            cash += days.unpaid_usd
-        if beta_live[t]:
-            np.multiply(S[t], beta_t[t], out=row)
-            row += cash
-            yield row
-        else:
-            yield cash
-
-
-# Block evaluation: the same positions as the row generators, computed BLOCK_DAYS days at a time
-# as 2-D day-major operations ([days, paths]), which costs a few array passes per policy instead of
-# a dozen small operations per day. A block of 8192 paths x 32 days is 2 MB, so it stays in cache.
-BLOCK_DAYS = 32
-
-
-def _block_ranges(D: int) -> list[tuple[int, int]]:
-    return [(lo, min(lo + BLOCK_DAYS, D + 1)) for lo in range(0, D + 1, BLOCK_DAYS)]
-
-
-def _linear_blocks(days: _Days, beta: np.ndarray | None, c: np.ndarray | None,
-                   events: dict[int, np.ndarray] | None = None) -> Iterator[tuple[int, np.ndarray]]:
-    """:func:`_linear_rows` by blocks of days: yields ``(first_day, positions [n, P])`` (a reused buffer).
-
-    Cash from sales is accumulated over the block's rows when sales happen on many of its days,
-    else added as a constant between the (few) sale days; costs enter as the per-day ``base``.
-    """
-    S, D, P = days.S, days.D, days.P
-    beta_t, beta_live = _per_day(beta, D)
-    c_t, c_live = _per_day(c, D)
-    c_scalar = c is not None and c.shape[1] == 1
-    b_scalar = beta is not None and beta.shape[1] == 1
-    events = events or {}
-    cash_live = c_live.copy()
-    for day in events:
-        cash_live[day] = True
-    base = days.base
-    rows = min(BLOCK_DAYS, D + 1)
-    buf = np.empty((rows, P))
-    tmp = np.empty((rows, P)) if beta is not None else None
-    cash = np.zeros(P)
-    cash_zero = True
-    for lo, hi in _block_ranges(D):
-        n = hi - lo
-        out = buf[:n]
-        Sb = S[lo:hi]
-        live = np.flatnonzero(cash_live[lo:hi]) + lo
-        any_beta = bool(beta_live[lo:hi].any())
-        if 4 * len(live) > n:   # sales on many days: running sum over the rows
-            if c_live[lo:hi].any():
-                np.multiply(Sb, c_t[lo:hi, None] if c_scalar else c_t[lo:hi], out=out)
-            else:
-                out[...] = 0.0
-            for t in live.tolist():  # Python ints (the events keys)
-                if t in events:
-                    out[t - lo] += events[t]
-            if not cash_zero:
-                out[0] += cash
-            for i in range(1, n):
-                np.add(out[i - 1], out[i], out=out[i])
-            cash[...] = out[n - 1]
-            cash_zero = False
-            out += base[lo:hi, None]
-            if any_beta:
-                assert tmp is not None  # allocated whenever there is a beta term
-                np.multiply(Sb, beta_t[lo:hi, None] if b_scalar else beta_t[lo:hi], out=tmp[:n])
-                out += tmp[:n]
-        else:                   # a few sale days: the cash is constant between them
-            if any_beta:
-                np.multiply(Sb, beta_t[lo:hi, None] if b_scalar else beta_t[lo:hi], out=out)
-                out += base[lo:hi, None]
-            else:
-                out[...] = base[lo:hi, None]
-            first = lo
-            for t in live.tolist():  # Python ints (the events keys)
-                if not cash_zero and t > first:
-                    out[first - lo:t - lo] += cash
-                if c_live[t]:
-                    cash += S[t] * c_t[t]
-                if t in events:
-                    cash += events[t]
-                cash_zero = False
-                first = t
-            if not cash_zero:
-                out[first - lo:] += cash
-        if hi == D + 1:
-            out[n - 1] += days.unpaid_usd
-        yield lo, out
-
-
-def _cover_costs_blocks(days: _Days, market: Market) -> Iterator[tuple[int, np.ndarray]]:
-    """:func:`_cover_costs_rows` by blocks of days (the sales depend on the holdings, so row by row)."""
-    S, D, P, keep, opex, base = days.S, days.D, days.P, days.keep, days.opex, days.base
-    q = days.q[:, 0] if days.q.shape[1] == 1 else days.q
-    rows = min(BLOCK_DAYS, D + 1)
-    buf = np.empty((rows, P))
-    sk = np.empty((rows, P))
-    held = np.zeros(P)       # TON held
-    cash = np.zeros(P)       # cumulative USD from sales
-    value = np.empty(P)
-    proceeds = np.empty(P)
-    for lo, hi in _block_ranges(D):
-        n = hi - lo
-        out = buf[:n]
-        np.multiply(S[lo:hi], keep, out=sk[:n])           # fee-net USD per TON sold that day
-        for i, t in enumerate(range(lo, hi)):
-            row = out[i]
-            if t == 0:
-                row[...] = base[0]
-                continue
-            held += q[t - 1]
-            np.multiply(held, sk[i], out=value)            # fee-net USD value of the TON held
-            np.add(cash, value, out=row)                   # = cash after the sale + what remains
-            row += base[t]
-            np.minimum(value, opex[t - 1], out=proceeds)   # sell up to the day's costs
-            cash += proceeds
-            value -= proceeds
-            np.divide(value, sk[i], out=held)
-        if hi == D + 1:
-            out[n - 1] += days.unpaid_usd
-        yield lo, out
-
-
-def iter_position_blocks(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
-                         market: Market | None = None) -> Iterator[tuple[int, np.ndarray]]:
-    """The policy's position by blocks of days: ``(first_day, positions [n, P])``, days 0..D in order.
-
-    The same numbers as :func:`run_strategy`'s positions (up to floating-point rounding), computed with
-    2-D operations over :data:`BLOCK_DAYS` days at a time; the block is a reused buffer.
-    """
-    days = _policy_days(name, price_paths, flows, params)
-    return _blocks(name, days, market or Market())
-
-
 _Terms = tuple["np.ndarray | None", "np.ndarray | None", "dict[int, np.ndarray] | None"]
-
-
-def _collect(name: str, days: _Days, rows: Iterable[np.ndarray]) -> StrategyResult:
-    position = np.empty((days.D + 1, days.P))
-    for t, row in enumerate(rows):
-        position[t] = row
-    return StrategyResult(name=name, position_usd=position.T, net_usd=position[days.D] + days.flows.hardware_end_usd)
 
 
 def _schedule_terms(days: _Days, sale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -457,7 +269,7 @@ def _sale_days(D: int, every_days: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# policies: each ``_<name>_rows`` yields the position day by day
+# policies: each ``_<name>_terms`` gives the coefficients of its linear books
 
 
 def _hold_terms(days: _Days, market: Market) -> _Terms:
@@ -485,47 +297,15 @@ def _stake_terms(days: _Days, market: Market) -> _Terms:
     return days.keep * discounted * growth[:, None], None, None
 
 
-def _cover_costs_rows(days: _Days, market: Market) -> Iterator[np.ndarray]:
-    S, keep = days.S, days.keep
-    held = np.zeros(days.P)       # TON held
-    cash_in = np.zeros(days.P)    # cumulative USD from sales
-    value = np.empty(days.P)
-    proceeds = np.empty(days.P)
-    row = np.full(days.P, days.base[0])
-    yield row
-    q = days.q[:, 0] if days.q.shape[1] == 1 else days.q
-    for t in range(1, days.D + 1):
-        held += q[t - 1]
-        np.multiply(held, S[t], out=value)
-        value *= keep                                        # fee-net USD value of the TON held
-        np.minimum(value, days.opex[t - 1], out=proceeds)    # sell up to the day's costs
-        cash_in += proceeds
-        value -= proceeds                                    # what remains, at market
-        np.add(cash_in, value, out=row)
-        row += days.base[t]
-        if t == days.D:
-            row += days.unpaid_usd
-        yield row
-        np.divide(value, S[t], out=held)
-        held /= keep
-
-
-def _perp_hedge_terms(days: _Days, market: Market) -> _Terms:
-    """See :func:`perp_hedge`: linear in the prices with ``c_0 = H(1-f) + F_1 H``,
-    ``c_j = q_j (1-f) - b_j (1+f) + F_{j+1} short_j``, ``beta_j = -short_j (1+f) - F_{j+1} short_j``."""
-    D, f, params = days.D, days.params.fee, days.params
+def _perp_schedule(days: _Days, market: Market) -> tuple[np.ndarray, np.ndarray]:
+    """The short's schedule ``short_t = max(H - h cum_payouts_t, 0)`` and day t's funding rate,
+    both ``[D+1, 1|P]`` (row 0: the opening short ``H``; funding 0)."""
+    D, params = days.D, days.params
     hedged = params.hedge_ratio * days.flows.expected_income_ton
-    short = np.maximum(hedged - params.hedge_ratio * days.cum_payouts(), 0.0)     # [D+1, 1|P]
-    buyback = np.concatenate([np.zeros((1, short.shape[1])), short[:-1] - short[1:]])
+    short = np.maximum(hedged - params.hedge_ratio * days.cum_payouts(), 0.0)
     rate = market.funding_rate_per_day
     funding = _day_major(np.broadcast_to(rate, (D,)) if np.ndim(rate) < 2 else rate, D, days.P)
-    funding_next = np.concatenate([funding, np.zeros((1, funding.shape[1]))])      # F_{j+1} on row j
-    carry = funding_next * short                                                   # funding earned on S_j
-    q = np.concatenate([np.zeros((1, days.q.shape[1])), days.q])
-    c = q * days.keep - buyback * (1.0 + f) + carry
-    c[0] += hedged * (1.0 - f)
-    beta = -short * (1.0 + f) - carry
-    return beta, c, None
+    return short, np.concatenate([np.zeros((1, funding.shape[1])), funding])
 
 
 def _option_terms(days: _Days, market: Market, sell_calls: bool) -> _Terms:
@@ -560,22 +340,9 @@ _TERMS: dict[str, Callable[[_Days, Market], _Terms]] = {
     "sell_on_payout": _sell_on_payout_terms,
     "sell_every": _sell_every_terms,
     "stake": _stake_terms,
-    "perp_hedge": _perp_hedge_terms,
     "put_protection": lambda days, market: _option_terms(days, market, sell_calls=False),
     "collar": lambda days, market: _option_terms(days, market, sell_calls=True),
 }
-
-
-def _rows(name: str, days: _Days, market: Market) -> Iterator[np.ndarray]:
-    if name == "cover_costs":
-        return _cover_costs_rows(days, market)
-    return _linear_rows(days, *_TERMS[name](days, market))
-
-
-def _blocks(name: str, days: _Days, market: Market) -> Iterator[tuple[int, np.ndarray]]:
-    if name == "cover_costs":
-        return _cover_costs_blocks(days, market)
-    return _linear_blocks(days, *_TERMS[name](days, market))
 
 
 @dataclass(frozen=True)
@@ -585,7 +352,9 @@ class PolicyTerms:
     ``kind == "linear"``: ``position_t = cash_t + base_t + beta_t S_t`` with
     ``cash_t = cash_{t-1} + c_t S_t + events_t`` (every policy but ``cover_costs``);
     ``kind == "cover_costs"``: the holdings recursion of :func:`cover_costs` with payouts ``q``
-    and daily costs ``opex``. ``unpaid_usd`` (``[P]`` or a number) is added on day D.
+    and daily costs ``opex``; ``kind == "perp"``: the short of :func:`perp_hedge` with its
+    schedule ``short``, daily ``funding`` and ``margin`` (:mod:`analysis.sim.margin`), payouts ``q``.
+    ``unpaid_usd`` (``[P]`` or a number) is added on day D.
     """
 
     kind: str
@@ -599,6 +368,9 @@ class PolicyTerms:
     events: dict[int, np.ndarray] | None = None  # cash on a few days, [P] each (linear)
     q: np.ndarray | None = None         # [D, 1|P] payouts (cover_costs)
     opex: np.ndarray | None = None      # [D] USD costs per day (cover_costs)
+    short: np.ndarray | None = None     # [D+1, 1|P] scheduled short after day t's buy-back (perp)
+    funding: np.ndarray | None = None   # [D+1, 1|P] day t's funding per unit notional, row 0 = 0 (perp)
+    margin: MarginTerms | None = None   # (perp)
 
 
 def policy_terms(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
@@ -609,21 +381,25 @@ def policy_terms(name: str, price_paths: np.ndarray, flows: Flows, params: Treas
                   hardware_end_usd=flows.hardware_end_usd)
     if name == "cover_costs":
         return PolicyTerms(kind="cover_costs", q=days.q, opex=days.opex, **common)
+    if name == "perp_hedge":
+        short, funding = _perp_schedule(days, market or Market())
+        margin = MarginTerms.from_params(params)
+        margin.check_opening(float(np.max(short[0])), days.S[0])
+        return PolicyTerms(kind="perp", q=days.q, short=short, funding=funding, margin=margin, **common)
     beta, c, events = _TERMS[name](days, market or Market())
     return PolicyTerms(kind="linear", beta=beta, c=c, events=events, **common)
 
 
 def run_strategy(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
                  market: Market | None = None) -> StrategyResult:
-    """Run the policy called ``name`` (one of :data:`STRATEGIES`) on every path."""
-    days, rows = _start(name, price_paths, flows, params, market)
-    return _collect(name, days, rows)
+    """Run the policy called ``name`` (one of :data:`STRATEGIES`) on every path, keeping its
+    ``[P, D+1]`` positions (the compiled scan of :mod:`analysis.sim.kernels`)."""
+    from analysis.sim.kernels import scan_policies  # numba: imported where it runs
 
-
-def _start(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
-           market: Market | None) -> tuple[_Days, Iterator[np.ndarray]]:
-    days = _policy_days(name, price_paths, flows, params)
-    return days, _rows(name, days, market or Market())
+    terms = policy_terms(name, price_paths, flows, params, market)
+    (outcomes,), positions = scan_policies([terms], keep_positions=True)
+    assert positions is not None   # asked for
+    return StrategyResult(name=name, position_usd=positions[0].T, net_usd=outcomes.net_usd, outcomes=outcomes)
 
 
 def hold(price_paths: np.ndarray, flows: Flows, params: TreasuryParams, market: Market | None = None) -> StrategyResult:
@@ -660,10 +436,13 @@ def perp_hedge(price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
 
     With ``short_t = max(H - h cum_payouts_t, 0)`` (``H = h`` x expected income), buy-backs
     ``b_t = short_{t-1} - short_t``, fee ``f``, funding ``F_t`` (fraction of notional, positive
-    pays shorts), the liquidation value is linear in the prices::
+    pays shorts), cost of capital ``C_t`` on the collateral (:mod:`analysis.sim.margin`) and no
+    liquidation, the liquidation value is::
 
         position_t = base_t + H (1 - f) S_0 + sum_{j=1..t} (q_j (1 - f) - b_j (1 + f)) S_j
-                     + sum_{j=1..t} F_j short_{j-1} S_{j-1} - short_t (1 + f) S_t
+                     + sum_{j=1..t} F_j short_{j-1} S_{j-1} - short_t (1 + f) S_t - sum_{j<=t} C_j
+
+    A liquidation on day L closes the whole short at ``S_L`` (fee included); later payouts are sold.
     """
     return run_strategy("perp_hedge", price_paths, flows, params, market)
 
@@ -751,6 +530,8 @@ STRATEGIES: dict[str, Strategy] = {
     "collar": collar,
 }
 STRATEGY_NAMES = (*STRATEGIES, USD_PEGGED)
+# the names a scenario may give are checked when it is loaded (analysis.econ.scenario); they must be these
+assert STRATEGY_NAMES == TREASURY_STRATEGIES, "analysis.econ.scenario.TREASURY_STRATEGIES is out of date"
 
 
 def check_strategy_names(names: list[str] | tuple[str, ...], field: str = "strategies") -> list[str]:

@@ -49,7 +49,7 @@ MAX_PAGE = 1000            # api/v3 limit maximum
 
 TRANSACTION_COLUMNS = (
     "tx_hash", "lt", "utime", "time", "account", "aborted", "in_msg_hash", "in_source",
-    "in_destination", "in_value_nanoton", "in_opcode", "in_bounced", "in_body", "in_comment",
+    "in_destination", "in_value_nanoton", "in_opcode", "in_bounced", "in_body", "in_comment", "out_msgs",
 )
 
 
@@ -118,8 +118,8 @@ def _client(client: HttpClient | None, base_url: str, session: requests.Session 
 def parse_toncenter_account_state(payload: Any) -> dict[str, Any]:
     """Account state from a v3 ``addressInformation`` or v2 ``getAddressInformation`` payload.
 
-    Returns ``{"status", "balance_nanoton", "data" (Cell or None), "last_transaction_lt",
-    "last_transaction_hash", "api"}``.
+    Returns ``{"status", "balance_nanoton", "data" (Cell or None), "code" (Cell or None),
+    "last_transaction_lt", "last_transaction_hash", "api"}``.
     """
     if isinstance(payload, dict) and "ok" in payload:  # v2 envelope
         if not payload.get("ok"):
@@ -139,6 +139,7 @@ def parse_toncenter_account_state(payload: Any) -> dict[str, Any]:
         "status": status,
         "balance_nanoton": int(result.get("balance") or 0),
         "data": decode_boc(result.get("data"), what="toncenter account data"),
+        "code": decode_boc(result.get("code"), what="toncenter account code"),
         "last_transaction_lt": int(lt) if lt not in (None, "") else None,
         "last_transaction_hash": tx_hash,
         "api": api,
@@ -247,7 +248,8 @@ def parse_toncenter_transactions(payload: Any) -> pd.DataFrame:
     ``account`` (raw form), ``aborted``, and of the incoming message: ``in_msg_hash``,
     ``in_source`` (None for external messages), ``in_destination``, ``in_value_nanoton``
     (int; 0 when absent), ``in_opcode`` (int or None), ``in_bounced``, ``in_body`` (base64 BOC
-    or None), ``in_comment`` (text comment or None).
+    or None), ``in_comment`` (text comment or None), and ``out_msgs``: a tuple of
+    ``{"destination", "value_nanoton", "opcode", "body"}`` dicts, one per outgoing message.
     """
     if not isinstance(payload, dict) or not isinstance(payload.get("transactions"), list):
         raise FetchError(f"toncenter: expected {{'transactions': [...]}}, got {str(payload)[:200]!r}")
@@ -270,6 +272,10 @@ def parse_toncenter_transactions(payload: Any) -> pd.DataFrame:
             "in_bounced": bool(msg.get("bounced") or False),
             "in_body": content.get("body"),
             "in_comment": decoded.get("comment") if decoded.get("type") == "text_comment" else None,
+            "out_msgs": tuple({"destination": out.get("destination"), "value_nanoton": int(out.get("value") or 0),
+                               "opcode": _opcode(out.get("opcode")),
+                               "body": (out.get("message_content") or {}).get("body")}
+                              for out in tx.get("out_msgs") or ()),
         })
     frame = pd.DataFrame(rows, columns=[c for c in TRANSACTION_COLUMNS if c != "time"])
     frame["lt"] = frame["lt"].astype("int64")
@@ -289,14 +295,15 @@ def _epoch(moment: datetime | None) -> int | None:
 
 
 def get_toncenter_transactions(account: str | Address, *, start: datetime | None = None,
-                               end: datetime | None = None, page_size: int = 500,
+                               end: datetime | None = None, start_lt: int | None = None, page_size: int = 500,
                                base_url: str = DEFAULT_BASE_URL, session: requests.Session | None = None,
                                client: HttpClient | None = None,
                                progress: bool | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """All transactions of ``account`` between ``start`` and ``end`` (UTC), oldest first.
 
     Pages through ``api/v3/transactions`` with ``limit``/``offset`` and ``sort=asc`` until a
-    page comes back shorter than ``page_size``.
+    page comes back shorter than ``page_size``. ``start_lt`` (inclusive, the API's own
+    parameter) reads only transactions from that logical time on: an incremental refresh.
 
     Returns
     -------
@@ -314,6 +321,8 @@ def get_toncenter_transactions(account: str | Address, *, start: datetime | None
         params["start_utime"] = s
     if (e := _epoch(end)) is not None:
         params["end_utime"] = e
+    if start_lt is not None:
+        params["start_lt"] = int(start_lt)
     frames, offset, pages = [], 0, 0
     with progress_bar("toncenter transactions", enabled=progress) as bar:
         while True:
@@ -331,6 +340,8 @@ def get_toncenter_transactions(account: str | Address, *, start: datetime | None
         frame = frame[frame["utime"] >= s]
     if (e := _epoch(end)) is not None:
         frame = frame[frame["utime"] <= e]
+    if start_lt is not None:
+        frame = frame[frame["lt"] >= int(start_lt)]
     return frame.reset_index(drop=True), {"source": "toncenter v3 transactions", "url": http.url("api/v3/transactions"),
                                           "pages": pages, "account": addr}
 

@@ -40,6 +40,27 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     payouts.add_argument("--json", action="store_true", help="print one JSON object")
     payouts.set_defaults(func=run_payouts)
 
+    net = sub.add_parser("network", help="observed demand: what the whole COCOON network pays, day by day",
+                         description="Discover COCOON's proxies, workers and clients from the root contract "
+                                     "(code-cell hashes), read their transactions from toncenter v3 (incremental, "
+                                     "cached) and print the daily client spend, worker payouts, commission and "
+                                     "active workers, with each worker's paid adjusted tokens per day.")
+    net.add_argument("--start", help="first UTC day of the table, YYYY-MM-DD (default: the first event)")
+    net.add_argument("--end", help="last UTC day of the table, YYYY-MM-DD (default: the last event)")
+    net.add_argument("--proxy", action="append", default=[], metavar="ADDR",
+                     help="a known proxy address to add to the candidates (repeatable)")
+    net.add_argument("--base-url", help="toncenter API root (a mirror, a proxy or a test server)")
+    net.add_argument("--root", default=MAINNET_ROOT, help="root contract (default: COCOON mainnet)")
+    net.add_argument("--window", type=int, default=30, metavar="DAYS",
+                     help="trailing window of the per-worker demand and implied utilisation (default 30)")
+    net.add_argument("--offline", action="store_true", help="use the cached reading only (no request)")
+    net.add_argument("--scenario", help="a scenario TOML: add each worker's implied utilisation of its GPU "
+                                        "(paid adjusted tokens per day / the scenario's full-load tokens per day)")
+    net.add_argument("--json", action="store_true",
+                     help='print {"days": [...], "totals": {...}, "workers": [...], "proxies": [...]}')
+    net.add_argument("--out", help="write the daily table as CSV to this file")
+    net.set_defaults(func=run_network)
+
     rec = commands.add_parser("reconcile", help="compare a worker's actual payouts with a scenario",
                               description="Actual COCOON payouts (cumulative TON and USD) against the scenario's "
                                           "ledger over the same days, with the implied utilisation and price.")
@@ -185,6 +206,115 @@ def run_reconcile(args: argparse.Namespace) -> int:
     if meta["days_without_close"]:
         print(f"no TON/USD close for {', '.join(meta['days_without_close'])}: their USD is unknown")
     return 0
+
+
+def run_network(args: argparse.Namespace) -> int:
+    from analysis.chain import network
+    from analysis.chain import readings as chain
+    from analysis.market.store import atomic_write_csv
+
+    first, last = chain.parse_day(args.start, "--start"), chain.parse_day(args.end, "--end")
+    if first and last and first > last:
+        raise chain.InputError(f"--start {first} is after --end {last}; swap them")
+    if args.window < 1:
+        raise chain.InputError(f"--window: {args.window} days; use at least 1")
+    reading = network.read_network(root=args.root, proxies=args.proxy, base_url=args.base_url,
+                                   refresh=not args.offline, window_days=args.window)
+    summary = network.network_summary(reading, window_days=args.window)
+    days = network.daily_network(reading.events, first, last)
+    totals = network.network_totals(reading.events, first, last)
+    workers = network.worker_demand(reading.events, reading.contracts, pd_date(summary["window_end"]), args.window)
+    proxies = network.proxy_table(reading, first, last)
+    implied = None
+    if args.scenario:
+        from analysis.econ.demand import full_load_adjusted_tokens_per_day, implied_utilisation
+        from analysis.econ.scenario import load_scenario
+
+        scenario = load_scenario(args.scenario)
+        if scenario.network.name != "cocoon":
+            raise chain.InputError(f"--scenario {args.scenario}: a Render scenario; COCOON's demand needs a COCOON one")
+        full = full_load_adjusted_tokens_per_day(scenario.workload, scenario.network)
+        workers["implied_utilisation"] = implied_utilisation(workers["adjusted_tokens_per_day"].to_numpy(float),
+                                                             scenario.workload, scenario.network)
+        implied = {"scenario": scenario.name, "full_load_adjusted_tokens_per_day": full,
+                   "median": implied_utilisation(summary["median_adjusted_tokens_per_worker_day"],
+                                                 scenario.workload, scenario.network),
+                   "assumed": scenario.workload.utilisation}
+    window = {k: summary[k] for k in ("window_days", "window_start", "window_end", "workers_paid_in_window",
+                                      "median_adjusted_tokens_per_worker_day", "p10_adjusted_tokens_per_worker_day",
+                                      "p90_adjusted_tokens_per_worker_day")}
+    if args.out:
+        out = days.reset_index()
+        out["date"] = out["date"].dt.strftime("%Y-%m-%d")
+        atomic_write_csv(out, args.out)
+    if args.json:
+        rows = days.reset_index()
+        rows["date"] = rows["date"].dt.strftime("%Y-%m-%d")
+        params = reading.params.assign(time=reading.params["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                       date=reading.params["date"].dt.strftime("%Y-%m-%d"))
+        print(json.dumps({"days": json.loads(rows.to_json(orient="records")), "totals": {**totals, **window},
+                          "workers": json.loads(workers.to_json(orient="records")),
+                          "proxies": json.loads(proxies.to_json(orient="records")),
+                          "params": json.loads(params.to_json(orient="records")),
+                          "implied_utilisation": implied,
+                          "meta": {k: v for k, v in summary.items() if k not in ("workers", "totals")}},
+                         indent=2, default=str))
+        return 0
+    counts = summary["contracts"]
+    print(f"COCOON network from root {network._friendly(summary['root'])}: {counts['proxy']} proxies, "
+          f"{counts['worker']} workers, {counts['client']} clients; read {summary['read_at']} "
+          f"({summary.get('requests', 0)} requests, {summary.get('new_transactions', 0)} new transactions)")
+    shown = days[(days["payouts"] > 0) | (days["client_spend_ton"] > 0)]
+    if len(shown):
+        print(f"  {'day (UTC)':<10} {'client TON':>11} {'payouts TON':>12} {'commission':>11} {'adj. tokens':>14} "
+              f"{'workers':>7} {'clients':>7} {'P50 tokens/worker':>18}")
+        for day, r in shown.iterrows():
+            p50 = "" if math.isnan(r["worker_adjusted_tokens_p50"]) else f"{r['worker_adjusted_tokens_p50']:,.0f}"
+            print(f"  {day:%Y-%m-%d} {r['client_spend_ton']:>11.4f} {r['worker_payouts_ton']:>12.4f} "
+                  f"{r['commission_ton']:>11.4f} {r['adjusted_tokens_paid']:>14,.0f} {int(r['active_workers']):>7} "
+                  f"{int(r['active_clients']):>7} {p50:>18}")
+        quiet = len(days) - len(shown)
+        if quiet:
+            print(f"  ({quiet} day(s) without charges or payouts not shown; --out writes every day)")
+    span = f"{days.index[0]:%Y-%m-%d} .. {days.index[-1]:%Y-%m-%d}" if len(days) else "no events"
+    print(f"totals ({span}): client spend {totals['client_spend_ton']:.4f} TON in {totals['charges']} charge(s); "
+          f"worker payouts {totals['worker_payouts_ton']:.4f} TON in {totals['payouts']} payout(s) to "
+          f"{totals['workers_paid']} worker(s), {totals['adjusted_tokens_paid']:,} adjusted tokens; commission "
+          f"{totals['commission_ton']:.4f} TON")
+    print(f"kept apart (not income): refunds {totals['refunds_ton']:.4f} TON, proxy-owner withdrawals "
+          f"{totals['withdrawals_ton']:.4f} TON, top-ups {totals['top_ups_ton']:.4f} TON")
+    print(f"demand over the {window['window_days']} days {window['window_start']} .. {window['window_end']}: "
+          f"median {window['median_adjusted_tokens_per_worker_day']:,.0f} paid adjusted tokens per worker per day "
+          f"(P10 {window['p10_adjusted_tokens_per_worker_day']:,.0f}, P90 {window['p90_adjusted_tokens_per_worker_day']:,.0f}) "
+          f"over {window['workers_paid_in_window']} worker(s) paid; scenarios with utilisation = \"observed\" use "
+          "the median")
+    if implied is not None:
+        print(f"implied utilisation of {implied['scenario']}'s GPU ({implied['full_load_adjusted_tokens_per_day']:,.0f} "
+              f"adjusted tokens a day at full load): network median {implied['median']:.3%}, against the "
+              f"{implied['assumed']:.0%} it assumes; per worker: "
+              + (", ".join(f"{network._friendly(w)[:6]}…{network._friendly(w)[-4:]} {u:.3%}"
+                           for w, u in zip(workers["worker"], workers["implied_utilisation"])) or "none paid"))
+    changes = reading.params[reading.params["price_per_token"].notna()]
+    if len(changes):
+        print("parameters (price / worker fee, nanoTON per adjusted token): " + "; ".join(
+            f"{int(r.price_per_token)} / {int(r.worker_fee_per_token)} from {r.date:%Y-%m-%d} "
+            f"({'proxy ' + network._friendly(r.address) if r.scope == 'proxy' else r.source.split(' in ')[0]})"
+            for r in changes.itertuples(index=False)))
+    if totals["skipped"]:
+        print("not counted: " + ", ".join(f"{n} {network.SKIP_REASONS.get(r, r)}" for r, n in
+                                          sorted(totals["skipped"].items())))
+    if summary.get("capped_wallets"):
+        print(f"note: {len(summary['capped_wallets'])} busy wallet(s) read only in part for counterparties "
+              f"({network.MAX_WALLET_PAGES} pages each); pass --proxy for a proxy you know of")
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0
+
+
+def pd_date(text: str):
+    import datetime as dt
+
+    return dt.date.fromisoformat(str(text))
 
 
 def _pct(value: float) -> str:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from analysis.cli.commands.economics import positive_price, util_text
+from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario, utilisation_text
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -21,6 +22,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                     "and utilisation at which the network beats the market rental rate (compared net of power). "
                     "Customer view: USD per million tokens against inference APIs and renting a GPU.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    add_utilisation_argument(p)
     p.add_argument("--ton-usd", "--token-usd", dest="token_usd", type=positive_price, default=None, metavar="X",
                    help="price of the network's token in USD: TON, or RENDER for a Render scenario "
                         "(default: the latest daily close)")
@@ -34,9 +36,8 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 def run_compare(args: argparse.Namespace) -> int:
     from analysis.econ.compare import compare
-    from analysis.econ.scenario import load_scenario
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_cli_scenario(args)
     for note in getattr(scenario, "notes", ()):  # e.g. network defaults from a saved on-chain reading
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     result = compare(scenario, args.token_usd, rental_occupancy=args.rental_occupancy, rental_fee=args.rental_fee)
@@ -58,7 +59,7 @@ def _text(r: dict) -> str:
     lines = [f"{r['scenario']} ({r['network']}): {tok} at {r['token_usd']:.4f} USD ({when})",
              "",
              f"Provider view, {p['gpu']}, USD per GPU-hour (wall clock)",
-             f"  on {r['network']}: {_usd(p['network_usd_per_gpu_hour'])} at {p['utilisation']:.0%} utilisation, "
+             f"  on {r['network']}: {_usd(p['network_usd_per_gpu_hour'])} at {utilisation_text(p['utilisation'])} utilisation, "
              f"payouts sold on arrival; power {_usd(p['power_usd_per_gpu_hour'])}"]
     alts = [a for a in p["alternatives"] if a["statistic"] == "latest"]
     if alts:

@@ -10,12 +10,20 @@ import math
 import sys
 from pathlib import Path
 
+from analysis.cli.scenario_args import (
+    add_utilisation_argument,
+    load_cli_scenario,
+    utilisation_fields,
+    utilisation_text,
+)
+
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
     """Add ``breakeven`` and ``ledger``."""
     p = commands.add_parser("breakeven", help="break-even TON price, utilisation, NPV/IRR/payback of a scenario",
                             description="Break-even metrics of a scenario at a constant TON price.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    add_utilisation_argument(p)
     p.add_argument("--ton-usd", "--token-usd", dest="ton_usd", type=positive_price, default=None, metavar="X",
                    help="price of the network's token in USD (TON; RENDER for a Render scenario) to evaluate at "
                         "(default: the latest daily close)")
@@ -25,6 +33,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p = commands.add_parser("ledger", help="day-by-day ledger of a scenario on the historical TON price",
                             description="Daily ledger (sell each payout at that day's close) and optional tax CSV.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    add_utilisation_argument(p)
     p.add_argument("--start", type=_date("--start"), default=None, metavar="YYYY-MM-DD",
                    help="first day (default: [finance] start)")
     p.add_argument("--end", type=_date("--end"), default=None, metavar="YYYY-MM-DD",
@@ -32,15 +41,18 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p.add_argument("--out", required=True, type=Path, metavar="CSV", help="ledger CSV to write")
     p.add_argument("--tax", type=Path, default=None, metavar="CSV",
                    help="also write a tax-style income ledger (income at receipt, FIFO sales and gains)")
+    p.add_argument("--params-history", action="store_true",
+                   help="pay each day at the worker fee in force that day, from the chain's parameter history "
+                        "(cached by 'chain network') instead of the scenario's fee")
     p.set_defaults(func=run_ledger)
 
 
 def run_breakeven(args: argparse.Namespace) -> int:
     from analysis.econ.metrics import breakeven_summary
-    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.econ.scenario import price_asset
     from analysis.market.prices import latest_close
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_cli_scenario(args)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     price_note: dict[str, str | None]
@@ -53,6 +65,7 @@ def run_breakeven(args: argparse.Namespace) -> int:
     summary["ton_usd_date"] = price_note["date"]
     summary["ton_usd_origin"] = price_note["origin"]
     summary["token"] = scenario.network.token  # what the ton_* fields count (TON, or RENDER on Render)
+    summary.update(utilisation_fields(scenario))
     summary["throughput"] = throughput_info(scenario)  # where the throughput came from (issue 15)
     if args.json:
         print(json.dumps(summary, allow_nan=False))
@@ -63,16 +76,23 @@ def run_breakeven(args: argparse.Namespace) -> int:
 
 def run_ledger(args: argparse.Namespace) -> int:
     from analysis.econ.ledger import daily_ledger
-    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.econ.scenario import price_asset
     from analysis.econ.tax import sell_on_payout_tax_ledger, tax_summary, write_tax_csv
     from analysis.market.prices import daily_closes
     from analysis.market.store import atomic_write_csv
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_cli_scenario(args)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}")
     closes = daily_closes(price_asset(scenario))
-    ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end")
+    parameters = _parameters_in_force(scenario, closes) if args.params_history else None
+    ledger = daily_ledger(scenario, closes, start=args.start, end=args.end, start_field="--start", end_field="--end",
+                          parameters=parameters)
+    if parameters is not None:
+        fees = ledger["worker_nanoton_per_token"]
+        changes = fees[fees.ne(fees.shift())]
+        print("note: worker fee in force each day from the chain's parameter history (chain network): "
+              + ", ".join(f"{v:g} nanoTON from {d:%Y-%m-%d}" for d, v in changes.items()))
     out = ledger.reset_index()
     out["date"] = out["date"].dt.strftime("%Y-%m-%d")
     atomic_write_csv(out, args.out)
@@ -99,6 +119,18 @@ def run_ledger(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _parameters_in_force(scenario, closes):
+    from analysis.core.errors import InputError
+    from analysis.market.network_demand import parameters_in_force, read_parameter_history
+
+    if scenario.network.name != "cocoon":
+        raise InputError("--params-history: only COCOON's parameters are read from the chain; drop the option")
+    history = read_parameter_history()
+    if history is None or history.empty:
+        raise InputError("--params-history: no parameter history cached; run 'cocoon-econ chain network' first")
+    return parameters_in_force(history, closes.index)
 
 
 def throughput_info(scenario) -> dict | None:
@@ -145,7 +177,8 @@ def _breakeven_text(s: dict, path) -> str:
         f"{s['scenario']}  ({path})",
         f"{tok} price used: {s['ton_usd']:.4f} USD ({when})",
         ("Render Network (jobs priced in USD, paid in RENDER; epoch rewards in RENDER)" if render
-         else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {s['utilisation']:.0%} utilisation",
+         else f"Pricing mode: {s['pricing_mode']}") + f"; {s['gpus']} GPU(s) at {utilisation_text(s['utilisation'])} utilisation"
+        + (" (observed on the network)" if s.get("utilisation_origin") == "observed" else ""),
         *throughput_text(s.get("throughput")),
         f"{tok} per day to sell (payouts whole, less the node wallet's gas): {s['ton_per_day']:,.3f} {tok}",
         f"Income: {_money(s['usd_income_per_day'])} a day = {_money(s['usd_per_gpu_hour'], digits=3)} per GPU-hour",

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario
+
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
 
 
@@ -18,6 +20,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                     "strategy, the distribution of net USD over the horizon (hardware at market resale), the "
                     "probability of a loss and of payback, CVaR 5%%, drawdown and days to payback.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
+    add_utilisation_argument(p)
     p.add_argument("--method", choices=METHODS, default="bootstrap",
                    help="price paths: the real path from [finance] start (historical), every historical start "
                         "date (rolling), stationary block bootstrap, GBM or GARCH(1,1)-t (default: bootstrap)")
@@ -34,7 +37,13 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                    help="TON/USD at the start (default: the latest close; historical: the real price)")
     p.add_argument("--window-days", type=_at_least_one("--window-days"), default=None, metavar="N",
                    help="fit bootstrap/gbm/garch on the last N daily returns (default: all)")
-    p.add_argument("--drift-annual", type=float, default=None, metavar="X", help="GBM drift per year (default: estimated)")
+    drift = p.add_mutually_exclusive_group()
+    drift.add_argument("--drift", choices=("zero", "historical"), default="zero",
+                       help="drift of the random paths (bootstrap, gbm, garch): zero, so E[price] stays at the start "
+                            "price (default), or historical, estimated from the returns (opt-in: 4.5 years of TON "
+                            "give +64%%/year with a standard error of about 47%%/year)")
+    drift.add_argument("--drift-annual", type=_positive("--drift-annual", any_sign=True), default=None, metavar="X",
+                       help="drift of the random paths as a fraction per year, E[S_t] = S_0 exp(X t) (e.g. 0.2)")
     p.add_argument("--vol-annual", type=_positive("--vol-annual", allow_zero=True), default=None, metavar="X",
                    help="GBM volatility per year (default: estimated)")
     p.add_argument("--option-vol", choices=("realised", "garch"), default="realised",
@@ -47,10 +56,10 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from analysis.econ.scenario import load_scenario, price_asset
+    from analysis.econ.scenario import price_asset
     from analysis.sim.simulation import simulate
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_cli_scenario(args)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
     from analysis.cli.commands.economics import throughput_info, throughput_text
@@ -59,17 +68,60 @@ def run_simulate(args: argparse.Namespace) -> int:
     for line in throughput_text(throughput_info(scenario)):
         print(line, file=sys.stderr if args.json else sys.stdout)
     sim = simulate(scenario, args.method, args.paths, args.horizon_days, args.seed, args.strategies,
-                   start_price=args.start_price, window_days=args.window_days, drift_annual=args.drift_annual,
+                   start_price=args.start_price, window_days=args.window_days,
+                   drift=args.drift if args.drift_annual is None else args.drift_annual,
                    vol_annual=args.vol_annual, option_vol=args.option_vol, workers=args.workers)
     summary = sim.summary()
     basis = _net_basis(scenario, sim.horizon_days)
     if args.json:
-        for entry in summary.values():   # which "net" net_usd is (docs/glossary.md), per strategy
+        shown = assumptions(sim, scenario)
+        for entry in summary.values():   # which "net" net_usd is (docs/glossary.md) and every assumption
             entry.update(basis)
+            entry["assumptions"] = shown
         print(json.dumps(summary, allow_nan=False))
         return 0
     print(_text(sim, summary, scenario.treasury.strategy, price_asset(scenario).upper(), basis))
+    print(_assumption_lines(assumptions(sim, scenario)))
     return 0
+
+
+def assumptions(sim, scenario) -> dict[str, object]:
+    """Every assumption behind the numbers, defaults included (printed with the text, in the JSON)."""
+    t = scenario.treasury
+    notes = sim.notes
+    out: dict[str, object] = {
+        "method": sim.method,
+        "drift": notes.get("drift"),
+        "drift_annual": notes.get("drift_annual"),
+        "funding": notes.get("funding"),
+        "funding_mode": notes.get("funding_mode"),
+        "funding_rate_annual": notes.get("funding_rate_annual"),
+        "initial_margin_fraction": t.initial_margin_fraction,
+        "maintenance_margin_fraction": t.maintenance_margin_fraction,
+        "cost_of_capital_annual": t.cost_of_capital_annual,
+        "max_collateral_usd": t.max_collateral_usd,
+        "hedge_ratio": t.hedge_ratio,
+        "trading_fee_bps": t.trading_fee_bps,
+        "usd_pegged": notes.get("usd_pegged") or None,
+    }
+    if "funding_note" in notes:
+        out["funding_note"] = notes["funding_note"]
+    return out
+
+
+def _assumption_lines(a: dict[str, object]) -> str:
+    cap = "no cap" if a["max_collateral_usd"] is None else f"cap {a['max_collateral_usd']:,.0f} USD"
+    lines = [f"drift: {a['drift']}",
+             f"perp funding: {a['funding']}; positive pays the short",
+             f"perp margin: initial {a['initial_margin_fraction']:.0%} and maintenance "
+             f"{a['maintenance_margin_fraction']:.0%} of the short's notional, collateral at "
+             f"{a['cost_of_capital_annual']:.1%}/year cost of capital, {cap} (then liquidated at the close); "
+             f"hedge ratio {a['hedge_ratio']:.0%}; trading fee {a['trading_fee_bps']:g} bps"]
+    if a.get("funding_note"):
+        lines.append(f"note: {a['funding_note']}")
+    if a.get("usd_pegged"):
+        lines.append(f"usd_pegged: {a['usd_pegged']}")
+    return "\n".join(lines)
 
 
 def _net_basis(scenario, horizon_days: int) -> dict:
@@ -103,11 +155,12 @@ def _text(sim, summary: dict[str, dict], chosen: str, token: str = "TON", basis:
                      f"{s['drawdown_p95_usd']:>14,.0f}{payback:>12}")
     lines.append("* the scenario's [treasury] strategy. usd_pegged: the network prices in USD, so it carries the "
                  f"{token} risk. Options are theoretical (no liquid listed {token} options market).")
-    funding = sim.notes.get("funding_rate_annual")
-    if funding == "historical":
-        lines.append(f"perp funding: historical daily rates where known, else their mean "
-                     f"({sim.notes['historical_funding_mean_annual']:+.1%}/year over "
-                     f"{sim.notes['historical_funding_days']} days on record); positive pays the short")
+    for name, s in summary.items():
+        if s["peak_collateral_max_usd"] > 0:
+            lines.append(f"{name}: collateral peak P50 {s['peak_collateral_p50_usd']:,.0f} / P95 "
+                         f"{s['peak_collateral_p95_usd']:,.0f} / max {s['peak_collateral_max_usd']:,.0f} USD, cost of "
+                         f"capital {s['cost_of_capital_mean_usd']:,.0f} USD (mean, in net USD), P(liquidation) "
+                         f"{s['prob_liquidation']:.1%}")
     return "\n".join(lines)
 
 
@@ -123,13 +176,15 @@ def _at_least_one(flag: str):
     return parse
 
 
-def _positive(flag: str, allow_zero: bool = False):
+def _positive(flag: str, allow_zero: bool = False, any_sign: bool = False):
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{flag} = {text!r} is not a number") from None
-        if not (value > 0 or (allow_zero and value == 0)) or value != value or value == float("inf"):
+        if value != value or abs(value) == float("inf"):
+            raise argparse.ArgumentTypeError(f"{flag} = {text} must be a finite number")
+        if not (any_sign or value > 0 or (allow_zero and value == 0)):
             raise argparse.ArgumentTypeError(f"{flag} = {text} must be a positive number")
         return value
     return parse
