@@ -58,13 +58,12 @@ def optimal_block_length(x: np.ndarray) -> tuple[float, float]:
         if first_m is None and lag >= k_n and inside[lag - k_n: lag].all():
             first_m = lag - k_n
     m = min(2 * max(first_m, 1) if first_m is not None else m_max, m_max)
-    k = np.arange(1, m + 1)
-    weight = np.where(k / m <= 0.5, 1.0, 2 * (1 - k / m))
     g = 0.0
     long_run = float(acv[0])
-    for lag, w in zip(k, weight, strict=True):  # in order, as a sum of scalars: arch's rounding
-        g += 2 * w * lag * acv[lag]
-        long_run += 2 * w * acv[lag]
+    for j in range(1, m + 1):  # in order, as a sum of scalars: arch's rounding
+        w = 1.0 if j / m <= 0.5 else 2 * (1 - j / m)
+        g += 2 * w * j * float(acv[j])
+        long_run += 2 * w * float(acv[j])
     stationary = ((2 * g ** 2) / (2 * long_run ** 2)) ** (1 / 3) * n ** (1 / 3)
     circular = ((2 * g ** 2) / (4 / 3 * long_run ** 2)) ** (1 / 3) * n ** (1 / 3)
     return float(min(stationary, b_max)), float(min(circular, b_max))
