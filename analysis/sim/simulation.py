@@ -284,7 +284,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
 
     results = map_chunks(run_chunk, len(chunks), workers)
 
-    outcomes = {name: PathOutcomes.concat([r[0][name] for r in results]) for name in names}
+    # strategy by strategy, dropping each chunk's arrays once joined: not all of them twice at once
+    outcomes = {name: PathOutcomes.concat([r[0].pop(name) for r in results]) for name in names}
     positions = kept_paths = None
     if keep_paths:
         positions = {name: np.concatenate([r[1][name] for r in results]) for name in names}
