@@ -34,3 +34,34 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("COCOON_ECON_CACHE", str(cache))
     return cache
+
+
+# --------------------------------------------------------------------------- live checks offline
+# `pytest -m remote_data` without a network skips each live test with the reason, instead of
+# failing on the first connection error (issue 13). One probe per run, bounded to a few seconds.
+_REMOTE_PROBE_HOSTS = (("toncenter.com", 443), ("api.binance.com", 443))
+_remote_reason: list[str | None] = []
+
+
+def _network_reason() -> str | None:
+    """None when a public API answers a TCP connect, else why not (cached for the run)."""
+    if not _remote_reason:
+        import socket
+
+        reason = None
+        for host, port in _REMOTE_PROBE_HOSTS:
+            try:
+                with socket.create_connection((host, port), timeout=3):
+                    reason = None
+                    break
+            except OSError as exc:
+                reason = f"no network: cannot reach {host}:{port} ({exc.__class__.__name__}: {exc})"
+        _remote_reason.append(reason)
+    return _remote_reason[0]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("remote_data") is not None:
+        reason = _network_reason()
+        if reason:
+            pytest.skip(f"remote_data: {reason}")

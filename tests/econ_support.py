@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import json
+import math
 from pathlib import Path
+from typing import Any
 
 from analysis.econ.scenario import Scenario, parse_scenario
 
@@ -51,3 +55,30 @@ def simple_scenario(**changes) -> Scenario:
     )
     base.update(changes)
     return scenario(**base)
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for a scenario value (NaN and infinities included, as TOML writes them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return json.dumps(value)
+
+
+def scenario_toml(mapping: dict) -> str:
+    """A scenario mapping (``name`` and flat tables) as TOML text, values as given (even absurd ones)."""
+    lines = [f"name = {json.dumps(mapping['name'])}"]
+    for table, keys in mapping.items():
+        if isinstance(keys, dict):
+            lines.append(f"[{table}]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in keys.items()]
+    return "\n".join(lines) + "\n"

@@ -92,6 +92,7 @@ def installed(tmp_path_factory):
     assert "analysis/data/snapshot/ton_usd_daily_close.csv" in names
     assert "analysis/data/scenarios/h200_single.toml" in names
     assert "analysis/py.typed" in names
+    assert "analysis/app/assets/app.css" in names  # the app serves its stylesheet itself
     assert not any(n.startswith("tests/") for n in names)
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, env=env)

@@ -179,8 +179,8 @@ def test_toml_dates_and_strings_both_work(tmp_path):
 def test_scenario_with_revalidates_and_round_trips():
     s = scenario()
     assert parse_scenario(to_mapping(s), origin="test.toml") == s
-    s2 = scenario_with(s, {"workload.utilisation": 0.8, "network.worker_fee_per_token_nanoton": 38})
-    assert s2.workload.utilisation == 0.8 and s2.network.worker_fee_per_token_nanoton == 38
+    s2 = scenario_with(s, {"workload.utilisation": 0.8, "network.worker_fee_per_token_nanoton": 15})
+    assert s2.workload.utilisation == 0.8 and s2.network.worker_fee_per_token_nanoton == 15
     assert s.workload.utilisation == 0.6  # frozen original unchanged
     with pytest.raises(InputError, match="utilisation = -1.0 is out of range"):
         scenario_with(s, {"workload.utilisation": -1.0})

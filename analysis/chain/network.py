@@ -87,7 +87,7 @@ from analysis.market.network_demand import (
     SUMMARY_FILE,
     typed_parameter_history,
 )
-from analysis.market.store import atomic_write_csv, atomic_write_text
+from analysis.market.store import atomic_write_csv, atomic_write_text, cache_lock
 from analysis.market.store import cache_dir as resolve_cache_dir
 from analysis.sources import toncenter
 from analysis.sources.http import HttpClient
@@ -235,12 +235,14 @@ def save_network_cache(reading: NetworkReading, summary: dict[str, Any],
     (One function so a cache lock can wrap the whole write.)
     """
     folder = network_cache_dir(cache_dir)
-    atomic_write_csv(_csv_time(reading.events.loc[:, list(EVENT_COLUMNS)]), folder / "events.csv")
-    atomic_write_csv(_csv_time(reading.params.loc[:, list(PARAM_HISTORY_COLUMNS)]), folder / "params.csv")
-    atomic_write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=2, default=str))
-    # contracts.csv last: it holds the lt each account was read up to, so an interrupted write
-    # makes the next refresh read again rather than skip.
-    atomic_write_csv(reading.contracts.loc[:, list(CONTRACT_COLUMNS)], folder / "contracts.csv")
+    # One lock for the set (issue 13): a concurrent crawl never interleaves its files with these.
+    with cache_lock(folder / "contracts.csv"):
+        atomic_write_csv(_csv_time(reading.events.loc[:, list(EVENT_COLUMNS)]), folder / "events.csv")
+        atomic_write_csv(_csv_time(reading.params.loc[:, list(PARAM_HISTORY_COLUMNS)]), folder / "params.csv")
+        atomic_write_text(folder / SUMMARY_FILE, json.dumps(summary, indent=2, default=str))
+        # contracts.csv last: it holds the lt each account was read up to, so an interrupted write
+        # makes the next refresh read again rather than skip.
+        atomic_write_csv(reading.contracts.loc[:, list(CONTRACT_COLUMNS)], folder / "contracts.csv")
     return folder
 
 

@@ -46,7 +46,7 @@ from analysis.market.chain_params import (  # noqa: F401  (re-exported: the chai
     read_params_csv,
 )
 from analysis.market.prices import daily_closes
-from analysis.market.store import atomic_write_csv, atomic_write_text
+from analysis.market.store import atomic_write_csv, atomic_write_text, cache_lock
 from analysis.market.store import cache_dir as resolve_cache_dir
 from analysis.sources import tonapi, toncenter
 from analysis.sources.http import HttpClient
@@ -143,11 +143,12 @@ def save_chain_params(params: RootParams, metadata: dict[str, Any], cache_dir: s
     """Append this reading to ``<cache>/chain/params.csv`` (atomic rewrite; same-time rows replaced)."""
     path = resolve_cache_dir(cache_dir) / PARAMS_FILE
     new = params_frame(params, metadata)
-    if path.exists():
-        old = read_params_csv(path)
-        old = old[~old["observed"].isin(new["observed"])]
-        new = pd.concat([old, new], ignore_index=True)
-    return atomic_write_csv(new.sort_values(["observed", "parameter"], kind="stable"), path)
+    with cache_lock(path):  # re-read and merge under the lock: a concurrent save keeps its reading
+        if path.exists():
+            old = read_params_csv(path)
+            old = old[~old["observed"].isin(new["observed"])]
+            new = pd.concat([old, new], ignore_index=True)
+        return atomic_write_csv(new.sort_values(["observed", "parameter"], kind="stable"), path)
 
 
 # ----------------------------------------------------------------------------- payouts
@@ -241,8 +242,9 @@ def fetch_payouts(owner: str | Address | None, *, start: str | date | None = Non
         path = payouts_cache_path(owner_addr, cache_dir)
         meta["cache"] = str(path)
         meta["fetched_at"] = _iso(datetime.now(UTC))
-        write_payouts_csv(payouts, path)
-        atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=2))
+        with cache_lock(path):  # the CSV and its .json change together
+            write_payouts_csv(payouts, path)
+            atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=2))
     return payouts, meta
 
 

@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "analysis.cli.commands.chain",      # chain params, chain payouts, reconcile
     "analysis.cli.commands.report",     # report
     "analysis.cli.commands.init",       # init
+    "analysis.cli.commands.app",        # app (Dash, imported only when it runs)
+    "analysis.cli.commands.sweep",      # sweep
 )
 
 
@@ -75,6 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
         _silence_stdout()
         return 0
+    except OSError as exc:
+        # A write that failed after every check passed (disk full, permission changed): one line.
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"{PROG}: error: cannot complete{where}: {_one_line(exc.strerror or exc)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"{PROG}: error: out of memory; use fewer --paths or a shorter --horizon-days", file=sys.stderr)
+        return 1
 
 
 def _silence_stdout() -> None:
@@ -84,8 +94,11 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+def _one_line(exc: BaseException | str) -> str:
+    # The last line of defence: no configured key value and no URL password reaches the terminal.
+    from analysis.sources.http import redact_text
+
+    return redact_text(" ".join(str(exc).split()))
 
 
 if __name__ == "__main__":

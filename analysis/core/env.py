@@ -17,7 +17,7 @@ The prefixed name wins when both are set.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 PREFIX = "COCOON_ECON_"
 
@@ -41,3 +41,28 @@ def env_value(name: str, environ: Mapping[str, str] | None = None) -> str:
         if value:
             return value
     return ""
+
+
+#: Variables whose values are secrets: scrubbed from every message and log line (:func:`scrub_secrets`).
+SECRET_VARIABLES = tuple(name for name in ALIASES if name.endswith("_KEY"))
+# Shorter values are not scrubbed: replacing "1" or "ab" everywhere would garble messages and hide nothing.
+_MIN_SECRET_LEN = 4
+_REDACTED = "***"
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> set[str]:
+    """The values of every configured API key (prefixed names and aliases), for scrubbing."""
+    env = os.environ if environ is None else environ
+    names = [*SECRET_VARIABLES, *(alias for name in SECRET_VARIABLES for alias in ALIASES[name])]
+    return {env[var] for var in names if len(env.get(var, "")) >= _MIN_SECRET_LEN}
+
+
+def scrub_secrets(text: str, extra: Iterable[str] = ()) -> str:
+    """``text`` with every configured key value (and each of ``extra``) replaced by ``***``.
+
+    Longest first, so a key that contains another is scrubbed whole.
+    """
+    values = {v for v in (*secret_values(), *extra) if v and len(v) >= _MIN_SECRET_LEN}
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, _REDACTED)
+    return text

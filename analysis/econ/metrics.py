@@ -397,6 +397,8 @@ def profit_sensitivity(scenario: Scenario, ton_usd: float, swings=DEFAULT_SWINGS
                 values = (current * lo, current * hi)
             if key == "workload.utilisation":
                 values = tuple(min(max(v, 0.0), 1.0) for v in values)
+            if key == "network.worker_fee_per_token_nanoton":  # the fee is a share of the client's price
+                values = tuple(min(v, scenario.network.price_per_token_nanoton) for v in values)
             if isinstance(current, int) and not isinstance(current, bool):
                 values = tuple(max(1, int(round(v))) for v in values)
             results = [monthly_profit_at(scenario_with(scenario, {key: v}), ton_usd) for v in values]

@@ -20,7 +20,6 @@ import dataclasses
 import datetime as dt
 import difflib
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import Any
 from analysis.core.errors import InputError
 from analysis.core.gpus import COCOON_GPUS, GPUS, gpu_from_alias
 from analysis.core.resources import reference_path
+from analysis.core.tomlfile import read_toml
+from analysis.econ.bounds import SCENARIO_BOUNDS, check_scenario_bounds
 from analysis.econ.resale import resale_curve
 from analysis.econ.throughput import (
     COCOON_DEFAULT_MODEL,
@@ -40,6 +41,8 @@ from analysis.econ.throughput import (
 )
 
 NETWORKS = ("cocoon", "render")
+#: Largest scenario file read (the examples are about 2 KB).
+MAX_SCENARIO_BYTES = 1024 * 1024
 #: ``[workload] utilisation = "observed"``: the network's paid demand (analysis.econ.demand).
 OBSERVED = "observed"
 PRICING_MODES = ("fixed_token", "usd_pegged", "repriced")
@@ -399,21 +402,9 @@ def load_scenario(path: str | Path) -> Scenario:
         column), or any field is missing, mistyped, out of range or unknown.
     """
     path = Path(path)
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"--scenario: file {str(path)!r} not found; pass the path of a scenario TOML "
-                         "(write one with 'cocoon-econ init', or list the examples with 'cocoon-econ init --list')"
-                         ) from None
-    except IsADirectoryError:
-        raise InputError(f"--scenario: {str(path)!r} is a folder; pass a scenario TOML file") from None
-    try:
-        mapping = tomllib.loads(text.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                         "save the scenario as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path.name}: not valid TOML: {exc}; fix the file") from None
+    mapping = read_toml(path, flag="--scenario", kind="scenario",
+                        examples="write one with 'cocoon-econ init', or list the examples with 'cocoon-econ init --list'",
+                        max_bytes=MAX_SCENARIO_BYTES, size_hint="examples in data/scenarios/")
     return parse_scenario(mapping, origin=path.name, path=path)
 
 
@@ -460,10 +451,12 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
     finance = _parse_finance(v, tables["finance"])
     treasury = _parse_treasury(v, tables["treasury"], finance)
     given = frozenset(f"{table}.{key}" for table, raw in tables.items() for key in raw)
-    return Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
-                    operations=operations, finance=finance, treasury=treasury, path=path,
-                    description=description, origin=origin, notes=notes, observed_utilisation=observed,
-                    given_keys=given)
+    scenario = Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
+                        operations=operations, finance=finance, treasury=treasury, path=path,
+                        description=description, origin=origin, notes=notes, observed_utilisation=observed,
+                        given_keys=given)
+    check_scenario_bounds(scenario)  # physically meaningful ranges and cross-field rules, in one place
+    return scenario
 
 
 def to_mapping(scenario: Scenario) -> dict[str, Any]:
@@ -567,6 +560,7 @@ def _parse_network(v: _Validator, t: Mapping[str, Any]) -> NetworkConfig:
     fee = v.integer("network", t, "worker_fee_per_token_nanoton", defaults["worker_fee_per_token_nanoton"], lo=1,
                     fix="use a whole number of nanoTON per adjusted token, at least 1")
     coefficient = v.number("network", t, "coefficient", defaults["coefficient"], lo=0.0, lo_open=True,
+                           hi=SCENARIO_BOUNDS[("network", "coefficient")].hi,  # before the rounding below overflows
                            fix="use a positive ratio (1.0 = 1000 in the contract)")
     if abs(coefficient * 1000 - round(coefficient * 1000)) > 1e-9:
         raise InputError(f"{v.origin}: [network] coefficient = {coefficient!r} has more than 3 decimals; "
@@ -744,8 +738,10 @@ def _parse_treasury(v: _Validator, t: Mapping[str, Any], finance: FinanceConfig 
         staking_default = network_parameter("ton", "staking_gross_yield_estimate")
     except KeyError:
         staking_default = 0.033
-    # the hedge's collateral costs the owner's own discount rate unless the table says otherwise
-    capital_default = finance.discount_rate_annual if finance is not None else TreasuryConfig.cost_of_capital_annual
+    # the hedge's collateral costs the owner's own discount rate unless the table says otherwise (floored at
+    # 0: capital never pays to be held; a bad discount rate is reported under its own name by the bounds check)
+    capital_default = (max(finance.discount_rate_annual, 0.0) if finance is not None
+                       else TreasuryConfig.cost_of_capital_annual)
 
     def num(key: str, default: float) -> float:
         return v.number("treasury", t, key, default, fix=TREASURY_RULES[key][4])

@@ -660,5 +660,8 @@ def write_workload_values(scenario_path: str | Path, values: dict[str, Any], com
     import tomllib
 
     parse_scenario(tomllib.loads(new_text), origin=path.name, path=path)
-    atomic_write_text(path, new_text)
+    from analysis.core.outputs import check_output
+
+    # A regular file only; a symlinked scenario keeps its link and its target is edited (issue 13).
+    atomic_write_text(check_output("--scenario", path, "scenario.toml"), new_text)
     return new_text

@@ -23,6 +23,7 @@ from analysis.core.errors import DataError, FetchError, InputError
 from analysis.core.resources import DATA_DIR, REFERENCE_DIR, SNAPSHOT_DIR
 from analysis.market.store import cache_dir as _cache_dir
 from analysis.market.store import (
+    cache_lock,
     funding_cache_path,
     manifest_key,
     merge_funding,
@@ -122,16 +123,55 @@ def read_snapshot(asset: str = "ton") -> pd.DataFrame:
     return frame.sort_index()
 
 
-def read_price_caches(asset: str = "ton", cache_dir: str | Path | None = None) -> dict[str, pd.DataFrame]:
-    """The cached daily prices of ``asset``, one frame per source present (in preference order)."""
+def read_price_caches(asset: str = "ton", cache_dir: str | Path | None = None, *,
+                      strict: bool = True) -> dict[str, pd.DataFrame]:
+    """The cached daily prices of ``asset``, one frame per source present (in preference order).
+
+    ``strict`` (default): a close that is 0, negative or infinite is a :class:`DataError`
+    naming the file and the fix; ``strict=False`` returns the frame as stored (``data status``).
+    """
     out = {}
     for source in PRICE_SOURCES:
         path = price_cache_path(asset, source, cache_dir)
         if path.exists():
             frame = read_prices_csv(path)
+            if strict and (problem := bad_close_problem(frame, path, asset, source)):
+                raise DataError(problem)
             if not frame.empty:
                 out[source] = frame
     return out
+
+
+def bad_close_problem(frame: pd.DataFrame, path: Path, asset: str, source: str) -> str | None:
+    """What is wrong with a cached price file whose closes are <= 0 or infinite (None when none is)."""
+    close = frame["close"].to_numpy(dtype=float)
+    bad = ~np.isnan(close) & ~(np.isfinite(close) & (close > 0))
+    if not bad.any():
+        return None
+    day = frame.index[bad][0].date()
+    return (f"{path}: the close of {day} is {close[bad][0]:g}, not a positive finite price "
+            f"({int(bad.sum())} such day(s)); delete the file and run 'cocoon-econ fetch prices --asset {asset} "
+            f"--source {source} --start {frame.index[0].date()}' to fetch it again")
+
+
+#: A latest close older than this many days is reported on stderr by every command using it.
+STALE_AFTER_DAYS = 7
+
+
+def stale_close_note(closes: pd.DataFrame, asset: str = "ton", today: dt.date | None = None) -> str | None:
+    """A warning when the latest close in ``closes`` is more than :data:`STALE_AFTER_DAYS` days old.
+
+    Names the command that refreshes it; None when the close is recent.
+    """
+    if closes.empty:
+        return None
+    last = closes.index[-1].date()
+    age = ((today or today_utc()) - last).days
+    if age <= STALE_AFTER_DAYS:
+        return None
+    return (f"the latest {asset.upper()}/USD close is of {last}, {age} days old (more than {STALE_AFTER_DAYS}); "
+            f"refresh it with 'cocoon-econ fetch prices --asset {asset} --source binance "
+            f"--start {last + dt.timedelta(days=1)}'")
 
 
 class LatestClose(NamedTuple):
@@ -339,13 +379,17 @@ def refresh_prices(asset: str, source: str, start: dt.date, end: dt.date, *, cac
         hint = "; ".join(notes) or "check --start/--end (was the instrument listed then?)"
         raise FetchError(f"{source}: no {asset.upper()} candles for {_runs_text(runs)}; "
                          f"the cache is unchanged ({hint})")
-    new_rows = 0 if new is None else int((~new.index.isin(have)).sum())
-    merged = merge_prices(old, new) if new is not None else old
-    if new is not None:
-        write_prices_csv(merged, path)
-    if runs:
-        entry = _manifest_entry(entry, metas, runs, merged, moment)
-        write_manifest_entry(key, entry, cache_dir)
+    with cache_lock(path):
+        # Re-read under the lock: another process may have merged its own days meanwhile.
+        old = read_prices_csv(path) if path.exists() else None
+        have = old.index if old is not None else []
+        new_rows = 0 if new is None else int((~new.index.isin(have)).sum())
+        merged = merge_prices(old, new) if new is not None else old
+        if new is not None:
+            write_prices_csv(merged, path)
+        if runs:
+            write_manifest_entry(key, lambda current: _manifest_entry(current, metas, runs, merged, moment),
+                                 cache_dir)
     rows = 0 if merged is None else len(merged)
     return Refresh(path=path, requested=runs, new_rows=new_rows, rows=rows,
                    first=None if merged is None or not rows else merged.index[0].date().isoformat(),
@@ -382,16 +426,18 @@ def refresh_funding(source: str, start: dt.date, end: dt.date, *, asset: str = "
     if new is None and any(a < today_utc(moment) for a, _ in runs):
         raise FetchError(f"{source}: no {asset.upper()} funding events for {_runs_text(runs)}; the cache is "
                          f"unchanged (check --start/--end; OKX keeps only about three months)")
-    before = set() if old is None else set(old["time"])
-    new_rows = 0 if new is None else int((~new["time"].isin(before)).sum())
-    merged = merge_funding(old, new) if new is not None else old
-    if new is not None:
-        write_funding_csv(merged, path)
-    if runs:
-        closed = [(a, min(b, today_utc(moment) - dt.timedelta(days=1))) for a, b in runs]
-        closed = [(a, b) for a, b in closed if a <= b]
-        entry = _manifest_entry(entry, metas, closed, merged, moment, time_col=True)
-        write_manifest_entry(key, entry, cache_dir)
+    with cache_lock(path):
+        old = read_funding_csv(path) if path.exists() else None  # re-read under the lock
+        before = set() if old is None else set(old["time"])
+        new_rows = 0 if new is None else int((~new["time"].isin(before)).sum())
+        merged = merge_funding(old, new) if new is not None else old
+        if new is not None:
+            write_funding_csv(merged, path)
+        if runs:
+            closed = [(a, min(b, today_utc(moment) - dt.timedelta(days=1))) for a, b in runs]
+            closed = [(a, b) for a, b in closed if a <= b]
+            write_manifest_entry(key, lambda current: _manifest_entry(current, metas, closed, merged, moment,
+                                                                      time_col=True), cache_dir)
     rows = 0 if merged is None else len(merged)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     return Refresh(path=path, requested=runs, new_rows=new_rows, rows=rows,
@@ -406,11 +452,14 @@ def _runs_text(runs: list[tuple[dt.date, dt.date]]) -> str:
 
 def _manifest_entry(entry: dict, metas: list[dict], runs: list[tuple[dt.date, dt.date]], merged: Any,
                     moment: dt.datetime, *, time_col: bool = False) -> dict:
+    from analysis.sources.http import redact_url  # here: it imports requests, which breakeven does not need
+
     out = dict(entry)
     if metas:
         meta = metas[-1]
         out.update({"source": meta.get("source"), "label": meta.get("label"), "symbol": meta.get("symbol"),
-                    "url": meta.get("url")})
+                    # no user:password@ or key-like query values in the manifest (issue 13)
+                    "url": redact_url(meta["url"]) if meta.get("url") else meta.get("url")})
     out["updated_at"] = iso_utc(moment)
     out["requested"] = merge_spans([*entry.get("requested", []), *[[a.isoformat(), b.isoformat()] for a, b in runs]])
     if merged is not None and len(merged):
@@ -441,14 +490,25 @@ def data_status(cache_dir: str | Path | None = None) -> list[dict[str, Any]]:
     for asset in ASSETS:
         snap = read_snapshot(asset)
         out.append(_price_row("prices", asset, "snapshot", SNAPSHOT_DIR / SNAPSHOT_FILES[asset], snap, None))
-        for source, frame in read_price_caches(asset, cache_dir).items():
+        problems = []
+        for source, frame in read_price_caches(asset, cache_dir, strict=False).items():
             path = price_cache_path(asset, source, cache_dir)
             updated = manifest.get(manifest_key(path, cache_dir), {}).get("updated_at")
             out.append(_price_row("prices", asset, "cache", path, frame, updated, source=source))
+            if problem := bad_close_problem(frame, path, asset, source):  # flagged, not fatal, here
+                out[-1]["problem"] = problem
+                problems.append(problem)
+        if problems:   # the canonical series cannot be built from a bad file: say so instead
+            row = _price_row("prices", asset, "canonical", None, snap.iloc[:0], None)
+            row["problem"] = "not built: a cached file has a bad close (see above)"
+            out.append(row)
+            continue
         canon = daily_closes(asset, cache_dir)
         row = _price_row("prices", asset, "canonical", None, canon, None)
         row["detail"] = f"{canon.attrs['origin']}: " + ", ".join(
             f"{n} days from {o}" for o, n in canon.attrs["days_by_origin"].items() if n)
+        if note := stale_close_note(canon, asset):
+            row["stale"] = note
         out.append(row)
     reference = read_funding_csv(REFERENCE_DIR / REFERENCE_FUNDING_FILE)
     out.append(_funding_row("reference", REFERENCE_DIR / REFERENCE_FUNDING_FILE, reference, None, "binance"))

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import requests
 
-from analysis.core.errors import DataError, InputError
+from analysis.core.errors import DataError, FetchError, InputError
 from analysis.core.gpus import CANONICAL_GPUS, validate_gpu
 from analysis.core.resources import reference_path
 from analysis.market import store
@@ -114,17 +114,20 @@ def append_history(frame: pd.DataFrame, cache_dir: str | Path | None = None) -> 
         The history file and how many rows were new.
     """
     path = history_path(cache_dir)
-    old = read_history(cache_dir)
     # Round-trip the new rows through CSV so they compare exactly with the stored ones.
     new = _read_rates_csv(to_csv_text(tidy_rates(frame)), "new rates")
-    combined = concat_rates([old, new])
-    key = to_csv_text(combined).splitlines()[1:]
-    keep = ~pd.Series(key).duplicated().to_numpy()
-    combined = combined[keep].sort_values(["observed_at", "provider", "gpu", "pricing", "offering", "region"],
-                                          kind="stable").reset_index(drop=True)
-    added = len(combined) - len(old)
-    if added or not path.exists():
-        atomic_write_text(path, to_csv_text(combined))
+    # Rate snapshots cannot be fetched again: read-merge-write under the cache lock so a
+    # concurrent `fetch rates` never drops this one's rows (issue 13).
+    with store.cache_lock(path):
+        old = read_history(cache_dir)
+        combined = concat_rates([old, new])
+        key = to_csv_text(combined).splitlines()[1:]
+        keep = ~pd.Series(key).duplicated().to_numpy()
+        combined = combined[keep].sort_values(["observed_at", "provider", "gpu", "pricing", "offering", "region"],
+                                              kind="stable").reset_index(drop=True)
+        added = len(combined) - len(old)
+        if added or not path.exists():
+            atomic_write_text(path, to_csv_text(combined))
     return path, added
 
 
@@ -321,6 +324,14 @@ def fetch_rates(source: str, *, gpu: str | None = None, providers: list[str] | N
         frame, meta = gpuhunt_catalog.get_gpuhunt_catalog(providers, gpus=gpus, version=catalog_version,
                                                           **options)
     meta = {**meta, "rows": len(frame)}
+    if frame.empty and source in ("vastai", "runpod"):
+        # An answer with no usable offer is a failed fetch (exit 1), not "0 new" (issue 13).
+        skipped = ", ".join(f"{n} {why}" for why, n in (meta.get("skipped") or {}).items() if n)
+        got = sum((meta.get("offers") or {}).values()) if isinstance(meta.get("offers"), dict) else None
+        raise FetchError(f"{source}: the answer has no usable offer"
+                         + (f" ({got} offer(s) returned{'; skipped: ' + skipped if skipped else ''})"
+                            if got is not None else "")
+                         + "; nothing added to the history (try again later, or another --gpu)")
     if save:
         path, added = append_history(frame, cache_dir)
         meta.update(history=str(path), added=added)

@@ -2,7 +2,9 @@
 (its layout, CSV formats, merge rules and manifest).
 
 Every cache write is atomic (temp file in the same folder, fsync, then rename), so an
-interrupted or failed fetch leaves the previous file byte-identical.
+interrupted or failed fetch leaves the previous file byte-identical. Every read-merge-write
+of a cache file runs under :func:`cache_lock` (a cross-process file lock), so two fetches
+into the same cache at once both keep their rows (issue 13).
 """
 
 from __future__ import annotations
@@ -10,15 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.core.errors import DataError
+from analysis.core.errors import DataError, FetchError
+from analysis.core.outputs import atomic_write_bytes  # the cache writes as user outputs do
 from analysis.sources.common import as_date
 
 CACHE_ENV = "COCOON_ECON_CACHE"
@@ -40,23 +43,53 @@ def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
     return Path(platformdirs.user_cache_dir("cocoon-econ", appauthor=False))
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: a temp file beside it, fsync, then rename."""
+#: Longest wait for another process's lock on a cache file before giving up with a clear error.
+LOCK_TIMEOUT_S = 120.0
+
+
+@contextmanager
+def cache_lock(path: str | os.PathLike[str], timeout_s: float | None = None) -> Iterator[Path]:
+    """Hold a cross-process lock on the cache file ``path`` (``.<name>.lock`` beside it).
+
+    Wrap every read-merge-write of a cache file in it: the lock is taken *after* the network
+    fetch (so two fetches run side by side) and held while the file is re-read, merged and
+    replaced, so neither fetch's rows are lost::
+
+        with cache_lock(path):
+            old = read(path)                 # re-read under the lock
+            atomic_write_text(path, merge(old, new))
+
+    The lock is re-entrant within a process. Raises :class:`~analysis.core.errors.FetchError`
+    naming the lock file when another process holds it for longer than ``timeout_s``.
+    """
+    import filelock
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    lock_path = target.with_name(f".{target.name}.lock")  # stays (unlinking a lock file races)
+    lock = filelock.FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S if timeout_s is None else timeout_s)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes 0600 files; keep the old file's mode, else the usual 0644.
-        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+        lock.acquire()
+    except filelock.Timeout:
+        raise FetchError(f"{target}: another cocoon-econ process holds {lock_path.name} for more than "
+                         f"{lock.timeout:.0f} s; wait for it to finish (or delete {lock_path} if none runs)") from None
+    try:
+        yield target
+    finally:
+        lock.release()
+
+
+def locked_update(path: str | os.PathLike[str], merge: Callable[[Path], str | bytes | None]) -> Path:
+    """Under :func:`cache_lock`, call ``merge(path)`` (it re-reads the current file) and write what it returns.
+
+    ``merge`` returns the new text or bytes, or None to leave the file as it is. The write is
+    atomic (:func:`atomic_write_bytes`).
+    """
+    with cache_lock(path) as target:
+        data = merge(target)
+        if data is not None:
+            atomic_write_bytes(target, data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
@@ -230,12 +263,19 @@ def read_manifest(cache: str | os.PathLike[str] | None = None) -> dict[str, Any]
     return data
 
 
-def write_manifest_entry(key: str, entry: dict[str, Any], cache: str | os.PathLike[str] | None = None) -> Path:
-    """Atomically replace one manifest entry (the others are kept)."""
-    manifest = read_manifest(cache)
-    manifest[key] = entry
-    text = json.dumps(dict(sorted(manifest.items())), indent=2, sort_keys=True) + "\n"
-    return atomic_write_text(cache_dir(cache) / MANIFEST_NAME, text)
+def write_manifest_entry(key: str, entry: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
+                         cache: str | os.PathLike[str] | None = None) -> Path:
+    """Atomically replace one manifest entry (the others are kept), under :func:`cache_lock`.
+
+    ``entry`` may be a function of the entry as stored now (``{}`` when absent), called under
+    the lock, so concurrent writers merge rather than overwrite each other's spans.
+    """
+    path = cache_dir(cache) / MANIFEST_NAME
+    with cache_lock(path):
+        manifest = read_manifest(cache)
+        manifest[key] = entry(manifest.get(key, {})) if callable(entry) else entry
+        text = json.dumps(dict(sorted(manifest.items())), indent=2, sort_keys=True) + "\n"
+        return atomic_write_text(path, text)
 
 
 def merge_spans(spans: Iterable[Sequence[Any]]) -> list[list[str]]:

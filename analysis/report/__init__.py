@@ -26,6 +26,7 @@ import plotly.offline
 
 from analysis import __version__
 from analysis.core.errors import InputError
+from analysis.core.outputs import check_output
 from analysis.core.resources import SCENARIO_DIR
 from analysis.market.store import atomic_write_text
 
@@ -39,6 +40,7 @@ SECTION_MODULES = (
     "analysis.report.compare",
     "analysis.report.network",
     "analysis.report.chain",
+    "analysis.report.sweep",        # only with a sweep's results (report --sweep)
     "analysis.report.provenance",
 )
 
@@ -52,6 +54,7 @@ class ReportContext:
 
     scenario_files: list[Path] | None = None  # None: the shipped examples
     cache_dir: Path | None = None
+    sweep_path: Path | None = None             # a sweep's results (cocoon-econ sweep --out)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def scenario_paths(self) -> list[Path]:
@@ -162,22 +165,26 @@ values, drag to zoom, double-click to reset).</p></footer>
 
 
 def build_report(out: str | Path = "reports/report.html", scenario_files: list[Path] | None = None,
-                 cache_dir: Path | None = None) -> Path:
+                 cache_dir: Path | None = None, sweep_file: Path | None = None) -> Path:
     """Build the report and write it atomically to ``out``; returns the path.
 
     Raises
     ------
     InputError
-        A scenario file is missing or invalid (checked before anything is built), or ``out``
-        cannot be written.
+        A scenario file is missing or invalid, ``sweep_file`` is not a sweep's results (checked
+        before anything is built), or ``out`` cannot be written.
     """
-    out = Path(out)
-    if out.is_dir():
-        raise InputError(f"--out: {str(out)!r} is a folder; give a file path such as {out / 'report.html'}")
-    ctx = ReportContext(scenario_files=check_scenario_files(scenario_files), cache_dir=cache_dir)
+    target = check_output("--out", out, "report.html")  # a regular file, symlinks followed (issue 13)
+    if sweep_file is not None:
+        from analysis.sweep.results import read_results
+
+        read_results(sweep_file)  # raises InputError naming the file
+    ctx = ReportContext(scenario_files=check_scenario_files(scenario_files), cache_dir=cache_dir,
+                        sweep_path=None if sweep_file is None else Path(sweep_file))
     text = render_html(build_sections(ctx), ctx)
     try:
-        return atomic_write_text(out, text)
+        atomic_write_text(target, text)
+        return Path(out)
     except OSError as exc:
         raise InputError(f"--out: cannot write {str(out)!r} ({exc.strerror or exc}); "
                          "choose a writable file path") from None

@@ -54,7 +54,11 @@ def build(ctx: ReportContext) -> Section | None:
             "verdict_observed": verdict_observed,
             "utilisation_needed": metrics.get("break_even_utilisation"),
         })
-    intro = (
+    from analysis.market.prices import stale_close_note
+
+    stale = stale_close_note(ctx.ton_closes, "ton", today=ctx.generated_at.date())  # as of the report
+    warning = f'<p class="warning"><b>Stale price:</b> {html.escape(stale)}.</p>' if stale else ""
+    intro = warning + (
         f"<p>Each example scenario at the latest TON close, <b>{fmt_number(ton_usd, ',.4f', '$')} per TON</b> "
         f"on {day.date()}, held constant. <i>Break-even (full cost)</i> is the TON price at which income "
         "covers running costs and the hardware's depreciation; <i>break-even (cash)</i> covers running costs "

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import InputError
+from analysis.econ.bounds import check_argument
 from analysis.econ.costs import hardware_terminal_usd
 from analysis.econ.ledger import PathIncome, path_income, payouts_day_major
 from analysis.econ.scenario import Scenario, price_asset
@@ -44,6 +45,7 @@ from analysis.market.funding import (
 )
 from analysis.market.prices import daily_closes
 from analysis.sim import paths as pathgen
+from analysis.sim.budget import check_run_budget
 from analysis.sim.kernels import scan_policies
 from analysis.sim.risk import PathOutcomes, summarise
 from analysis.sim.strategies import (
@@ -115,7 +117,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
              start_price: float | None = None, window_days: int | None = None, drift: str | float = "zero",
              drift_annual: float | None = None, vol_annual: float | None = None, option_vol: str = "realised",
              keep_paths: bool = False, cache_dir: str | Path | None = None, workers: int | None = None,
-             chunk_paths: int | None = None, price_paths: np.ndarray | None = None) -> Simulation:
+             chunk_paths: int | None = None, price_paths: np.ndarray | None = None,
+             funding_daily: pd.DataFrame | None = None) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
     Parameters
@@ -142,6 +145,9 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         run) instead of drawing: one draw serves several variants of a scenario (funding, fees,
         strategies). ``method`` then only labels them; ``n_paths``, ``seed`` and the model are unused
         and ``horizon_days`` must be ``D`` or ``None``.
+    closes, funding_daily : the price history (:func:`~analysis.market.prices.daily_closes`) and the
+        daily funding (:func:`~analysis.market.funding.daily_funding` of the recorded payments) to use
+        instead of reading them from the cache (a sweep reads them once and ships them to its workers).
 
     ``[treasury] funding = "bootstrap"`` (random paths, ``bootstrap`` method only) draws the paths from
     the days with both a TON return and a funding record, each day's funding with its return.
@@ -161,6 +167,14 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"horizon_days = {horizon} must be a whole number of days, at least 1")
     if int(n_paths) != n_paths or n_paths < 1:
         raise InputError(f"paths = {n_paths} must be a whole number, at least 1")
+    if window_days is not None:
+        check_argument("--window-days", window_days)  # arch cannot fit 3 returns
+    numeric_drift = drift if isinstance(drift, (int, float)) and not isinstance(drift, bool) else None
+    for flag, value in (("--start-price", start_price), ("--drift-annual", numeric_drift),
+                        ("--vol-annual", vol_annual)):
+        check_argument(flag, value)
+    if method not in ("historical", "rolling") and price_paths is None:  # before reading prices or fitting (issue 13)
+        _check_budget(int(n_paths), int(horizon), len(names), workers, keep_paths)
     if closes is None:  # TON for COCOON, RENDER for a Render scenario
         closes = daily_closes(price_asset(scenario), cache_dir=None if cache_dir is None else str(cache_dir))
     series = pathgen.close_series(closes)
@@ -185,7 +199,9 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"{scenario.origin}: [treasury] funding = \"bootstrap\" resamples recorded funding with "
                          f"the TON returns of the same days, which the {method} generator does not draw; use "
                          "--method bootstrap, or funding = \"historical\" or \"fixed\"")
-    daily = daily_funding(read_funding(cache_dir)) if funding_mode != "fixed" else None
+    daily = None
+    if funding_mode != "fixed":
+        daily = daily_funding(read_funding(cache_dir)) if funding_daily is None else funding_daily
     joint = None
 
     seed_seq = np.random.SeedSequence(seed)
@@ -198,6 +214,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         horizon = all_paths.shape[1] - 1
         first_price = float(all_paths[0, 0])
         n_total = all_paths.shape[0]
+        _check_budget(n_total, horizon, len(names), workers, keep_paths)
         width = _check_chunk_paths(chunk_paths, horizon)
         chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
         dates = None
@@ -219,6 +236,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             notes["first_start"], notes["last_start"] = f"{starts[0]:%Y-%m-%d}", f"{starts[-1]:%Y-%m-%d}"
         first_price = float(all_paths[0, 0])
         n_total = all_paths.shape[0]
+        _check_budget(n_total, horizon, len(names), workers, keep_paths)
         width = _check_chunk_paths(chunk_paths, horizon)
         chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
         model = None
@@ -238,6 +256,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             model = pathgen.fit_model(method, series, start_price, window_days, drift, vol_annual)
         first_price = model.start_price
         n_total = int(n_paths)
+        _check_budget(n_total, horizon, len(names), workers, keep_paths)
         width = _check_chunk_paths(chunk_paths, horizon)
         chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
         dates = None
@@ -378,6 +397,12 @@ def _funding_notes(mode: str, fallback: float, daily: pd.DataFrame | None, dates
     out["funding"] = (f"historical: the record on {covered:.0%} of the path days ({len(daily)} days on record), "
                       f"{fallback:+.1%}/year on the others ([treasury] funding_rate_annual)")
     return out
+
+
+def _check_budget(n_paths: int, horizon: int, n_strategies: int, workers: int | None, keep_paths: bool) -> None:
+    """Refuse a run that would not fit in memory or time, before any path is drawn (issue 13)."""
+    n_chunks = -(-n_paths // CHUNK_PATHS)
+    check_run_budget(n_paths, horizon, n_strategies, min(int(workers or default_workers()), n_chunks), keep_paths)
 
 
 def default_workers() -> int:

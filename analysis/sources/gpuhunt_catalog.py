@@ -46,7 +46,7 @@ import requests
 from analysis.core.errors import FetchError, InputError
 from analysis.core.gpus import SXM_ONLY_PROVIDERS, canonical_gpu, warn_unknown_gpus
 from analysis.core.progress import progress_bar
-from analysis.sources.http import RETRY_STATUS, HttpClient, HttpError, _retry_after_s, redact_url
+from analysis.sources.http import BodyRetry, HttpClient, Reply
 from analysis.sources.rate_table import concat_rates, empty_rates, rates_frame
 
 CATALOG_URL_ENV = "GPUHUNT_CATALOG_URL"
@@ -220,46 +220,14 @@ def _get_bytes(client: HttpClient, path: str, check: Callable[[bytes], str | Non
 
     :class:`HttpClient` only decodes JSON; catalogs are a text file and a zip.
     """
-    url = client.url(path)
-    shown = redact_url(url)
-    session = client.session
-    assert session is not None          # HttpClient.__post_init__ made one
-    attempt = 0
-    while True:
-        wait: float | None = None
-        status: int | None = None
-        problem: str | None
-        try:
-            response = session.get(url, headers=client.headers, timeout=client.timeout_s)
-        except requests.Timeout:
-            problem = f"timed out after {client.timeout_s:g} s"
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:
-            problem = f"connection failed ({type(exc).__name__})"
-        else:
-            status = response.status_code
-            if status == 200:
-                problem = check(response.content) if check else None
-                if problem is None:
-                    return response.content
-            else:
-                message = _s3_message(response.text)
-                problem = f"HTTP {status}" + (f": {message}" if message else "")
-                if status not in RETRY_STATUS:
-                    raise HttpError(f"{client.source}: {problem} ({shown})", status_code=status,
-                                    payload=message, url=shown)
-                wait = _retry_after_s(response)
-        if attempt >= client.max_retries:
-            raise HttpError(f"{client.source}: {problem} ({shown}); gave up after {attempt + 1} attempts",
-                            status_code=status, url=shown)
-        if wait is None:
-            wait = client.backoff_s * (2 ** attempt)
-        if wait > client.max_wait_s:
-            raise HttpError(f"{client.source}: {problem} ({shown}); the server asks to wait {wait:.0f} s, "
-                            f"more than the {client.max_wait_s:.0f} s allowed; try again later",
-                            status_code=status, url=shown)
-        client.sleep(wait)
-        attempt += 1
+    def accept(reply: Reply) -> bytes:
+        problem = check(reply.body) if check else None
+        if problem is not None:
+            raise BodyRetry(problem)
+        return reply.body
+
+    # The client's deadline, size cap, redirect and secret rules apply here too.
+    return client.request("GET", path, accept=accept, error_message=_s3_message)
 
 
 def _check_zip(data: bytes) -> str | None:
@@ -314,6 +282,8 @@ def get_gpuhunt_catalog(providers: Iterable[str] | None = None, *, gpus: Iterabl
         raise InputError(f"layout: use 'provider' or 'bundle', not {layout!r}")
     if version is not None and not _VERSION.match(version):
         raise InputError(f"--catalog-version: expected YYYYMMDD or YYYYMMDD-<run>, got {version!r}")
+    # A full catalog bundle is a zip of every provider (tens of MB): a larger cap than a JSON API.
+    http_options.setdefault("max_bytes", 256 * 2**20)
     client = HttpClient(root, "gpuhunt", session=session, **http_options)
     meta: dict[str, Any] = {"source": SOURCE, "url": root, "layout": layout, "versions": {}, "failed": {},
                             "rows": 0, "unknown_gpu": 0}

@@ -43,6 +43,8 @@ from analysis.sources.http import HttpClient, HttpError, keyed_client
 DEFAULT_BASE_URL = "https://toncenter.com"
 SOURCE = "toncenter"
 API_KEY_ENV = "COCOON_ECON_TONCENTER_API_KEY"  # alias TONCENTER_API_KEY
+#: Most transaction pages fetched in one call (2,000 x 500 = 1 million transactions).
+MAX_PAGES = 2000
 KEYLESS_INTERVAL_S = 1.0   # toncenter's limit without a key: about 1 request per second
 KEYED_INTERVAL_S = 0.1     # a free key allows 10 requests per second
 MAX_PAGE = 1000            # api/v3 limit maximum
@@ -254,21 +256,34 @@ def parse_toncenter_transactions(payload: Any) -> pd.DataFrame:
     if not isinstance(payload, dict) or not isinstance(payload.get("transactions"), list):
         raise FetchError(f"toncenter: expected {{'transactions': [...]}}, got {str(payload)[:200]!r}")
     rows = []
-    for tx in payload["transactions"]:
+    for i, tx in enumerate(payload["transactions"]):
+        if not isinstance(tx, dict):
+            raise FetchError(f"toncenter: transaction #{i} is a {type(tx).__name__}, not an object; "
+                             "the server's answer is malformed (try again later or another --base-url)")
+        missing = [k for k in ("hash", "lt", "now") if tx.get(k) in (None, "")]
+        if missing:
+            raise FetchError(f"toncenter: transaction #{i} has no {', '.join(missing)}; the server's answer is "
+                             "malformed (try again later or another --base-url)")
         msg = tx.get("in_msg") or {}
         content = msg.get("message_content") or {}
         decoded = content.get("decoded") or {}
+        try:
+            lt, now, value = int(tx["lt"]), int(tx["now"]), int(msg.get("value") or 0)
+            opcode = _opcode(msg.get("opcode"))
+        except (TypeError, ValueError):
+            raise FetchError(f"toncenter: transaction {tx['hash']} has a non-integer lt, now, value or opcode; "
+                             "the server's answer is malformed") from None
         rows.append({
             "tx_hash": tx["hash"],
-            "lt": int(tx["lt"]),
-            "utime": int(tx["now"]),
+            "lt": lt,
+            "utime": now,
             "account": tx.get("account"),
             "aborted": bool((tx.get("description") or {}).get("aborted", False)),
             "in_msg_hash": msg.get("hash"),
             "in_source": msg.get("source"),
             "in_destination": msg.get("destination"),
-            "in_value_nanoton": int(msg.get("value") or 0),
-            "in_opcode": _opcode(msg.get("opcode")),
+            "in_value_nanoton": value,
+            "in_opcode": opcode,
             "in_bounced": bool(msg.get("bounced") or False),
             "in_body": content.get("body"),
             "in_comment": decoded.get("comment") if decoded.get("type") == "text_comment" else None,
@@ -298,12 +313,15 @@ def get_toncenter_transactions(account: str | Address, *, start: datetime | None
                                end: datetime | None = None, start_lt: int | None = None, page_size: int = 500,
                                base_url: str = DEFAULT_BASE_URL, session: requests.Session | None = None,
                                client: HttpClient | None = None,
-                               progress: bool | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+                               progress: bool | None = None,
+                               max_pages: int = MAX_PAGES) -> tuple[pd.DataFrame, dict[str, Any]]:
     """All transactions of ``account`` between ``start`` and ``end`` (UTC), oldest first.
 
     Pages through ``api/v3/transactions`` with ``limit``/``offset`` and ``sort=asc`` until a
     page comes back shorter than ``page_size``. ``start_lt`` (inclusive, the API's own
     parameter) reads only transactions from that logical time on: an incremental refresh.
+    A page with no transaction not seen before (the server ignoring ``offset``), or more than
+    ``max_pages`` pages, is a :class:`~analysis.core.errors.FetchError`, never an endless loop.
 
     Returns
     -------
@@ -324,12 +342,22 @@ def get_toncenter_transactions(account: str | Address, *, start: datetime | None
     if start_lt is not None:
         params["start_lt"] = int(start_lt)
     frames, offset, pages = [], 0, 0
+    seen: set[str] = set()
     with progress_bar("toncenter transactions", enabled=progress) as bar:
         while True:
+            if pages >= max_pages:
+                raise FetchError(f"toncenter: more than {max_pages} pages of {page_size} transactions for {addr}; "
+                                 "narrow the range (--start/--end) and fetch it in parts")
             payload = http.get_json("api/v3/transactions", {**params, "offset": offset})
             page = parse_toncenter_transactions(payload)
             pages += 1
             bar.update(1)
+            fresh = set(page["tx_hash"]) - seen
+            if len(page) and not fresh:
+                # A server that repeats a page (ignores offset) would otherwise be paged forever.
+                raise FetchError(f"toncenter: page {pages} (offset {offset}) repeats transactions already received; "
+                                 "the server's paging makes no progress (try again later or another --base-url)")
+            seen |= fresh
             frames.append(page)
             if len(page) < page_size:
                 break

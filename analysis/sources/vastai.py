@@ -222,6 +222,9 @@ def get_vastai_offers(gpus: Iterable[str] | None = None, *, offer_types: Iterabl
         frame = parse_vastai_offers(payload, observed_at=observed_at, offer_type=offer_type,
                                     verified_only=verified)
         meta["offers"][offer_type] = int(frame.attrs.get("offers", 0))
+        skipped = meta.setdefault("skipped", {})
+        for reason in ("unverified", "unrentable", "malformed"):
+            skipped[reason] = skipped.get(reason, 0) + int(frame.attrs.get(reason, 0))
         meta["unknown_gpu"] += int(frame.attrs.get("unknown_gpu", 0))
         # A100 40 GB and 80 GB share Vast names; keep the asked-for ones (and unknown names).
         frames.append(frame[frame["gpu"].isin(wanted) | (frame["gpu"] == "")])

@@ -124,13 +124,17 @@ def _money(value: float) -> str:
 
 def run_payouts(args: argparse.Namespace) -> int:
     from analysis.chain import readings as chain
+    from analysis.core.outputs import check_outputs
 
+    outs = check_outputs({"--out": args.out, "--tax": args.tax}, {"--out": "payouts.csv", "--tax": "tax.csv"})
     payouts, meta = chain.fetch_payouts(args.owner, start=args.start, end=args.end, root=args.root,
                                         check_origin=not args.skip_origin_check, base_url=args.base_url)
-    if args.out:
-        meta["out"] = str(chain.write_payouts_csv(payouts, args.out))
-    if args.tax:
-        meta["tax"] = str(chain.write_tax_csv(payouts, args.tax))
+    if (out_path := outs["--out"]) is not None:
+        chain.write_payouts_csv(payouts, out_path)
+        meta["out"] = str(args.out)
+    if (tax_path := outs["--tax"]) is not None:
+        chain.write_tax_csv(payouts, tax_path)
+        meta["tax"] = str(args.tax)
     totals = {"payouts": len(payouts), "ton": float(payouts["ton"].sum()),
               "adjusted_tokens": int(payouts["adjusted_tokens"].sum()) if len(payouts) else 0,
               "usd": float(payouts["usd"].sum(min_count=1)) if len(payouts) else 0.0}
@@ -211,8 +215,10 @@ def run_reconcile(args: argparse.Namespace) -> int:
 def run_network(args: argparse.Namespace) -> int:
     from analysis.chain import network
     from analysis.chain import readings as chain
+    from analysis.core.outputs import check_output
     from analysis.market.store import atomic_write_csv
 
+    out_file = check_output("--out", args.out, "network.csv") if args.out is not None else None  # before the crawl
     first, last = chain.parse_day(args.start, "--start"), chain.parse_day(args.end, "--end")
     if first and last and first > last:
         raise chain.InputError(f"--start {first} is after --end {last}; swap them")
@@ -243,10 +249,10 @@ def run_network(args: argparse.Namespace) -> int:
     window = {k: summary[k] for k in ("window_days", "window_start", "window_end", "workers_paid_in_window",
                                       "median_adjusted_tokens_per_worker_day", "p10_adjusted_tokens_per_worker_day",
                                       "p90_adjusted_tokens_per_worker_day")}
-    if args.out:
+    if out_file is not None:
         out = days.reset_index()
         out["date"] = out["date"].dt.strftime("%Y-%m-%d")
-        atomic_write_csv(out, args.out)
+        atomic_write_csv(out, out_file)
     if args.json:
         rows = days.reset_index()
         rows["date"] = rows["date"].dt.strftime("%Y-%m-%d")

@@ -35,12 +35,18 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from analysis.cli.staleness import warn_if_stale
+    from analysis.core.finite import check_finite
     from analysis.econ.compare import compare
+    from analysis.econ.scenario import price_asset
 
     scenario = load_cli_scenario(args)
     for note in getattr(scenario, "notes", ()):  # e.g. network defaults from a saved on-chain reading
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
-    result = compare(scenario, args.token_usd, rental_occupancy=args.rental_occupancy, rental_fee=args.rental_fee)
+    result = check_finite(compare(scenario, args.token_usd, rental_occupancy=args.rental_occupancy,
+                                  rental_fee=args.rental_fee), "compare")
+    if args.token_usd is None:
+        warn_if_stale(price_asset(scenario))
     if args.json:
         print(json.dumps(result, allow_nan=False))
         return 0

@@ -48,6 +48,8 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_breakeven(args: argparse.Namespace) -> int:
+    from analysis.cli.staleness import warn_if_stale
+    from analysis.core.finite import check_finite
     from analysis.econ.metrics import breakeven_summary
     from analysis.econ.scenario import price_asset
     from analysis.market.prices import latest_close
@@ -59,9 +61,10 @@ def run_breakeven(args: argparse.Namespace) -> int:
     if args.ton_usd is None:
         latest = latest_close(price_asset(scenario))
         price, price_note = latest.close_usd, {"date": latest.day.isoformat(), "origin": latest.origin}
+        warn_if_stale(price_asset(scenario))
     else:
         price, price_note = args.ton_usd, {"date": None, "origin": "--ton-usd"}
-    summary = breakeven_summary(scenario, price)
+    summary = check_finite(breakeven_summary(scenario, price), "breakeven")
     summary["ton_usd_date"] = price_note["date"]
     summary["ton_usd_origin"] = price_note["origin"]
     summary["token"] = scenario.network.token  # what the ton_* fields count (TON, or RENDER on Render)
@@ -75,12 +78,15 @@ def run_breakeven(args: argparse.Namespace) -> int:
 
 
 def run_ledger(args: argparse.Namespace) -> int:
+    from analysis.core.outputs import check_outputs
     from analysis.econ.ledger import daily_ledger
     from analysis.econ.scenario import price_asset
     from analysis.econ.tax import sell_on_payout_tax_ledger, tax_summary, write_tax_csv
     from analysis.market.prices import daily_closes
     from analysis.market.store import atomic_write_csv
 
+    # Both outputs checked before any work, both computed before either is written (issue 13).
+    outs = check_outputs({"--out": args.out, "--tax": args.tax}, {"--out": "ledger.csv", "--tax": "tax.csv"})
     scenario = load_cli_scenario(args)
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}")
@@ -93,14 +99,24 @@ def run_ledger(args: argparse.Namespace) -> int:
         changes = fees[fees.ne(fees.shift())]
         print("note: worker fee in force each day from the chain's parameter history (chain network): "
               + ", ".join(f"{v:g} nanoTON from {d:%Y-%m-%d}" for d, v in changes.items()))
+    from analysis.core.finite import check_finite
+
+    check_finite(ledger.select_dtypes("number").sum().to_dict(), "ledger")
     out = ledger.reset_index()
     out["date"] = out["date"].dt.strftime("%Y-%m-%d")
-    atomic_write_csv(out, args.out)
+    tax = sell_on_payout_tax_ledger(ledger) if args.tax is not None else None
+    out_path, tax_path = outs["--out"], outs["--tax"]
+    assert out_path is not None  # --out is required
+    atomic_write_csv(out, out_path)
     first, last = ledger.index[0].date(), ledger.index[-1].date()
     wanted = (args.start or scenario.finance.start) + dt.timedelta(days=scenario.finance.horizon_days - 1)
     clipped = args.end is None and last < wanted
     print(f"wrote {args.out}: {len(ledger)} days {first} .. {last}"
           + (f" (horizon cut at the last TON close; the scenario runs to {wanted})" if clipped else ""))
+    if clipped:
+        from analysis.cli.staleness import warn_if_stale
+
+        warn_if_stale(price_asset(scenario))
     print(f"  {ledger['payout_ton'].sum():,.2f} TON received whole in {int(ledger['payouts'].sum())} payouts "
           f"(the proxy pays their gas; {ledger['node_gas_ton'].sum():,.2f} TON kept for the node wallet's own gas; "
           f"{ledger.attrs['unpaid_ton']:,.2f} TON unpaid at the end)")
@@ -109,9 +125,8 @@ def run_ledger(args: argparse.Namespace) -> int:
           f"{ledger['node_wallet_usd'].sum():,.2f} USD (capital, still held); "
           f"ledger net cash {ledger['cumulative_net_usd'].iloc[-1]:,.2f} USD")
     print(f"  ({ledger.attrs['net_basis']}; docs/glossary.md)")
-    if args.tax is not None:
-        tax = sell_on_payout_tax_ledger(ledger)
-        write_tax_csv(tax, args.tax)
+    if tax is not None and tax_path is not None:
+        write_tax_csv(tax, tax_path)
         totals = tax_summary(tax)
         print(f"wrote {args.tax}: income {totals['income_usd']:,.2f} USD at receipt, proceeds "
               f"{totals['proceeds_usd']:,.2f} USD, gain {totals['gain_usd']:,.2f} USD")
@@ -151,6 +166,12 @@ def positive_price(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a TON/USD price like 1.5") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive price; give a TON/USD price like 1.5")
+    from analysis.econ.bounds import ARGUMENT_BOUNDS
+
+    bound = ARGUMENT_BOUNDS["--ton-usd"]
+    if not bound.lo <= value <= bound.hi:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range; use {bound.lo:g} to {bound.hi:g} {bound.unit} "
+                                         f"({bound.why})")
     return value
 
 

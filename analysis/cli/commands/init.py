@@ -45,13 +45,12 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    from analysis.market.store import atomic_write_text
+    from analysis.core.outputs import check_output, write_output
 
     out: Path = args.out
-    if out.exists() and not args.force:
+    target = check_output("--out", out, "scenario.toml")  # a regular file; a symlink's target (issue 13)
+    if target.exists() and not args.force:
         raise InputError(f"--out: {out} exists; choose another file or pass --force to overwrite it")
-    if out.exists() and not out.is_file():
-        raise InputError(f"--out: {out} is not a regular file; give a file path ending in .toml")
-    atomic_write_text(out, text)
+    write_output(target, text)
     print(f"wrote {out}; check it with: cocoon-econ breakeven --scenario {out}")
     return 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from pathlib import Path
 
 from analysis.core.errors import FetchError, InputError
+from analysis.core.outputs import check_output, write_output
 
 # The parser's choices, spelled out so that building it imports neither pandas nor the sources;
 # tests/test_cli_startup.py checks they equal analysis.market.prices' tables.
@@ -68,14 +68,14 @@ def _parse_range(args: argparse.Namespace) -> tuple[dt.date, dt.date]:
         raise InputError(f"--start {start} is in the future (today is {today} UTC); use a past day")
     if args.base_url and not args.base_url.startswith(("http://", "https://")):
         raise InputError(f"--base-url: {args.base_url!r} must start with http:// or https://")
-    if args.out and Path(args.out).is_dir():
-        raise InputError(f"--out: {args.out} is a folder; give a file name such as prices.csv")
+    if args.out is not None:
+        args.out_file = check_output("--out", args.out, "prices.csv")  # before any request (issue 13)
     return start, end
 
 
 def run_fetch_prices(args: argparse.Namespace) -> int:
     from analysis.market import prices
-    from analysis.market.store import atomic_write_text, prices_csv_text
+    from analysis.market.store import prices_csv_text
     from analysis.sources.common import format_runs, today_utc
 
     start, end = _parse_range(args)
@@ -85,7 +85,7 @@ def run_fetch_prices(args: argparse.Namespace) -> int:
         if frame.empty:
             raise FetchError(f"{args.source}: no {name} candles for {start}..{end}; nothing written"
                              + (f" ({meta['note']})" if meta.get("note") else ""))
-        atomic_write_text(args.out, prices_csv_text(frame))
+        write_output(args.out_file, prices_csv_text(frame))
         print(f"wrote {len(frame)} days of {name} from {meta['label']} to {args.out}: "
               f"{frame.index[0].date()}..{frame.index[-1].date()}; gaps: {format_runs(meta['gaps'])}")
         if meta.get("note"):
@@ -105,14 +105,14 @@ def run_fetch_prices(args: argparse.Namespace) -> int:
 
 def run_fetch_funding(args: argparse.Namespace) -> int:
     from analysis.market import prices
-    from analysis.market.store import atomic_write_text, funding_csv_text
+    from analysis.market.store import funding_csv_text
 
     start, end = _parse_range(args)
     if args.out:
         frame, meta = prices.fetch_funding(args.source, start, end, base_url=args.base_url)
         if frame.empty:
             raise FetchError(f"{args.source}: no TON funding events for {start}..{end}; nothing written")
-        atomic_write_text(args.out, funding_csv_text(frame))
+        write_output(args.out_file, funding_csv_text(frame))
         hours = "/".join(sorted({f"{h:g}" for h in frame["interval_hours"].dropna()}))
         print(f"wrote {len(frame)} funding events from {meta['label']} to {args.out}: "
               f"{frame['time'].iloc[0]:%Y-%m-%dT%H:%MZ}..{frame['time'].iloc[-1]:%Y-%m-%dT%H:%MZ}; "
@@ -157,7 +157,11 @@ def run_data_status(args: argparse.Namespace) -> int:
         extra = f"; {row['detail']}" if row.get("detail") else ""
         updated = f"; updated {row['updated']}" if row.get("updated") else ""
         print(f"  {label:<22}{span}  {row['rows']} {unit}; gaps: {gaps}{extra}{updated}{where and ';'}{where}")
-        if row["origin"] == "canonical":
+        if row.get("problem"):
+            print(f"    PROBLEM: {row['problem']}")
+        if row.get("stale"):
+            print(f"    stale: {row['stale']}")
+        if row["origin"] == "canonical" and not row.get("problem"):
             table = prices.source_disagreement(row["asset"])
             for d in table.itertuples():
                 print(f"    {d.source_a} vs {d.source_b}: {d.days} days, median {d.median_rel_diff:.2%}, "

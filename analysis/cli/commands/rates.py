@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.core.gpus import CANONICAL_GPUS, validate_gpu
+from analysis.core.outputs import check_output, write_output
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,15 +55,15 @@ def _notes(caught: list[warnings.WarningMessage]) -> None:
 def run_fetch_rates(args: argparse.Namespace) -> int:
     """Fetch, append to the history, print a summary."""
     from analysis.market import rates
-    from analysis.market.store import atomic_write_text
 
+    out_file = check_output("--out", args.out, "rates.csv") if args.out is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         frame, meta = rates.fetch_rates(args.source, gpu=args.gpu, providers=args.provider, region=args.region,
                                         catalog_version=args.catalog_version, base_url=args.base_url)
     _notes(caught)
-    if args.out:
-        atomic_write_text(args.out, rates.to_csv_text(frame))
+    if out_file is not None:
+        write_output(out_file, rates.to_csv_text(frame))
     print(f"{args.source}: {len(frame)} rows from {meta.get('url', '')}; "
           f"{meta['added']} new in {meta['history']}" + (f"; written to {args.out}" if args.out else ""))
     summary = rates.summarise_prices(frame)

@@ -12,12 +12,17 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                    help="scenario TOML file (repeatable); default: the shipped examples (cocoon-econ init --list)")
     p.add_argument("--out", type=Path, default=Path("reports/report.html"), metavar="PATH",
                    help="output HTML path (default: reports/report.html)")
+    p.add_argument("--sweep", type=Path, default=None, metavar="PARQUET",
+                   help="add a section for a sweep's results (the --out of cocoon-econ sweep): heat maps and a "
+                        "tornado of what moves net USD")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from analysis.cli.staleness import warn_if_stale
     from analysis.report import build_report
 
-    path = build_report(out=args.out, scenario_files=args.scenario)
+    path = build_report(out=args.out, scenario_files=args.scenario, sweep_file=args.sweep)
     print(f"wrote {path}")
+    warn_if_stale("ton")  # the summary says it too; said here so a script sees it (issue 13)
     return 0

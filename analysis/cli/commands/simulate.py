@@ -56,6 +56,8 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from analysis.cli.staleness import warn_if_stale
+    from analysis.core.finite import check_finite
     from analysis.econ.scenario import price_asset
     from analysis.sim.simulation import simulate
 
@@ -67,11 +69,19 @@ def run_simulate(args: argparse.Namespace) -> int:
     # Where the throughput came from (issue 15): on stderr with --json, so stdout stays one object.
     for line in throughput_text(throughput_info(scenario)):
         print(line, file=sys.stderr if args.json else sys.stdout)
+    if args.method not in ("historical", "rolling"):  # say what a long run will cost before it starts
+        from analysis.sim.budget import describe_estimate
+
+        if estimate := describe_estimate(args.paths, args.horizon_days or scenario.finance.horizon_days,
+                                         len(args.strategies or ()) or 9, args.workers):
+            print(f"note: {estimate}", file=sys.stderr)
     sim = simulate(scenario, args.method, args.paths, args.horizon_days, args.seed, args.strategies,
                    start_price=args.start_price, window_days=args.window_days,
                    drift=args.drift if args.drift_annual is None else args.drift_annual,
                    vol_annual=args.vol_annual, option_vol=args.option_vol, workers=args.workers)
-    summary = sim.summary()
+    summary = check_finite(sim.summary(), "simulate")
+    if args.start_price is None and args.method != "historical":
+        warn_if_stale(price_asset(scenario))
     basis = _net_basis(scenario, sim.horizon_days)
     if args.json:
         shown = assumptions(sim, scenario)
