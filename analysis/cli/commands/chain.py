@@ -7,8 +7,11 @@ import json
 import math
 import sys
 
-from analysis.chain import readings as chain
-from analysis.chain.contracts import MAINNET_ROOT, PARAMETER_UNITS
+# Spelled out so that building the parser imports neither pandas nor pytoniq;
+# tests/test_cli_startup.py checks they equal analysis.chain's.
+APIS = ("toncenter", "tonapi")
+OWNER_ENV = "COCOON_ECON_OWNER_ADDRESS"
+MAINNET_ROOT = "EQCns7bYSp0igFvS1wpb5wsZjCKCV19MD5AVzI4EyxsnU73k"
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -20,7 +23,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
     params = sub.add_parser("params", help="read COCOON's live parameters from the root contract",
                             description="Read the root contract's data cell and print the network parameters.")
-    params.add_argument("--api", choices=chain.APIS, default="toncenter",
+    params.add_argument("--api", choices=APIS, default="toncenter",
                         help="toncenter (TONCENTER_API_KEY) or tonapi (TONAPI_KEY); default toncenter")
     params.add_argument("--base-url", help="API root (a mirror, a proxy or a test server)")
     params.add_argument("--root", default=MAINNET_ROOT, help="root contract (default: COCOON mainnet)")
@@ -68,7 +71,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def _owner_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--owner", help=f"the worker owner's wallet (default: ${chain.OWNER_ENV})")
+    parser.add_argument("--owner", help=f"the worker owner's wallet (default: ${OWNER_ENV})")
     parser.add_argument("--start", help="first UTC day, YYYY-MM-DD (payouts: the wallet's first transaction; "
                                         "reconcile: the scenario's [finance] start)")
     parser.add_argument("--end", help="last UTC day, YYYY-MM-DD (payouts: now; reconcile: the last TON close)")
@@ -84,6 +87,9 @@ def _multiplier(value: int) -> str:
 
 
 def run_params(args: argparse.Namespace) -> int:
+    from analysis.chain import readings as chain
+    from analysis.chain.contracts import PARAMETER_UNITS
+
     params, meta = chain.read_root_params(api=args.api, root=args.root, base_url=args.base_url)
     saved = str(chain.save_chain_params(params, meta)) if args.save else None
     read_at = meta["read_at"].strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -117,6 +123,7 @@ def _money(value: float) -> str:
 
 
 def run_payouts(args: argparse.Namespace) -> int:
+    from analysis.chain import readings as chain
     from analysis.core.outputs import check_outputs
 
     outs = check_outputs({"--out": args.out, "--tax": args.tax}, {"--out": "payouts.csv", "--tax": "tax.csv"})
@@ -158,6 +165,7 @@ def run_payouts(args: argparse.Namespace) -> int:
 
 
 def run_reconcile(args: argparse.Namespace) -> int:
+    from analysis.chain import readings as chain
     from analysis.chain.reconcile import default_window, reconcile
     from analysis.econ.scenario import load_scenario
     from analysis.market.prices import daily_closes
@@ -206,6 +214,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
 
 def run_network(args: argparse.Namespace) -> int:
     from analysis.chain import network
+    from analysis.chain import readings as chain
     from analysis.core.outputs import check_output
     from analysis.market.store import atomic_write_csv
 
