@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# Compile the numba kernels once now (cached on disk) rather than on the first simulate/report.
+	-@$(BIN)/python -m analysis simulate --scenario data/scenarios/hgx_h100_8x_colo.toml --method bootstrap \
+		--paths 64 --horizon-days 30 --seed 1 >/dev/null 2>&1
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +32,7 @@ test: check
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/strategies.py
+	$(BIN)/python benchmarks/cli.py
 
 wheel: $(STAMP)
 	$(BIN)/python -m build --wheel --outdir dist .

@@ -6,6 +6,7 @@ import json
 import math
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from econ_support import EXAMPLES, SCENARIO_DIR, scenario, simple_scenario
@@ -208,3 +209,45 @@ def test_report_section_covers_the_examples_quickly():
         assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     assert any("price needed to beat" in f.layout.title.text for f in built.figures)
     assert any("per million output" in f.layout.xaxis.title.text for f in built.figures)
+
+
+def _generated_rates(rows: int, seed: int) -> pd.DataFrame:
+    """A rates history of ``rows`` rows: rental and hyperscaler providers, several rows a day,
+    gaps of months, some rows unpriced (the shape of rates/history.csv after many fetches)."""
+    rng = np.random.default_rng(seed)
+    pairs = [("vastai", "marketplace"), ("runpod", "community"), ("runpod", "secure"), ("lambda", "on_demand"),
+             ("nebius", "on_demand"), ("marketplace_index", "index"), ("aws", "on_demand"), ("gcp", "spot")]
+    pick = rng.integers(len(pairs), size=rows)
+    day = pd.Timestamp("2022-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 4 * 365, size=rows), unit="D")
+    day = day + pd.to_timedelta(rng.integers(0, 86_400, size=rows), unit="s")
+    usd = np.round(rng.uniform(0.5, 6.0, size=rows), 2)
+    usd[rng.random(rows) < 0.05] = np.nan
+    return pd.DataFrame({"provider": [pairs[i][0] for i in pick], "pricing": [pairs[i][1] for i in pick],
+                         "observed_at": day, "usd_per_gpu_hour": usd,
+                         "source": [f"src{i % 3}" for i in pick]})
+
+
+def test_history_in_one_pass_equals_the_month_by_month_scan():
+    # Reference: market_rental_rate scanned for each month (the old loop) on a generated table,
+    # window 365 days and a short 40-day window that leaves months without quotes.
+    s = load_scenario(EXAMPLES[0])
+    frame = _generated_rates(6000, seed=3)
+    days = pd.date_range("2021-11-01", "2026-03-31", freq="D")
+    closes = pd.Series(1.0 + 0.001 * np.arange(len(days)), index=days)
+    for window in (365, 40):
+        hist = cmp.beat_market_history(s, closes, frame, window_days=window)
+        assert len(hist) == 53
+        empty = 0
+        for month, row in hist.iterrows():
+            market = cmp.market_rental_rate(frame, as_of=month, window_days=window)
+            if market is None:
+                empty += 1
+                assert row["rental_quotes"] == 0 and math.isnan(row["rental_usd_per_gpu_hour"])
+                assert not row["beats"]
+                continue
+            assert row["rental_usd_per_gpu_hour"] == market["usd_per_gpu_hour"]
+            assert row["rental_quotes"] == market["quotes"]
+            be = cmp.break_even_vs_rental(s, row["close_usd"], market["usd_per_gpu_hour"])
+            assert row["token_usd_to_beat"] == be["token_usd_to_beat"]
+            assert row["beats"] == (be["network_net_usd_per_gpu_hour"] >= be["rental_net_usd_per_gpu_hour"])
+        assert empty >= 2  # the months before the first row

@@ -201,3 +201,12 @@ def test_bad_sizes_are_input_errors():
         model.sample(0, 10, np.random.default_rng(0))
     with pytest.raises(InputError, match="horizon_days"):
         model.sample(5, 0, np.random.default_rng(0))
+
+
+def test_bootstrap_log_growth_in_one_pass_equals_walk_gather_cumsum():
+    # the fused kernel gives the bits of the three steps it replaces, from the same generator state
+    returns = np.random.default_rng(2).normal(0, 0.04, 300)
+    model = paths.BootstrapModel(log_returns=returns, block_length=3.7, start_price=2.0)
+    fused = model.sample_log_growth(57, 90, np.random.default_rng(8))
+    steps = paths.log_growth_from_returns(returns[model.sample_indices(57, 90, np.random.default_rng(8))])
+    np.testing.assert_array_equal(fused, steps)

@@ -46,11 +46,44 @@ def test_random_paths_run_every_strategy_reproducibly(bought):
 
 
 def test_chunks_do_not_change_a_path(bought, monkeypatch):
-    # the first chunk's paths are the same whatever the total number of paths
-    monkeypatch.setattr(simulation, "CHUNK_PATHS", 100)
+    # the first block's paths are the same whatever the total number of paths
+    monkeypatch.setattr(simulation, "PATH_BLOCK", 100)
     small = simulation.simulate(bought, "bootstrap", 100, horizon_days=40, seed=9, strategies=["hold"])
     large = simulation.simulate(bought, "bootstrap", 250, horizon_days=40, seed=9, strategies=["hold"])
     np.testing.assert_array_equal(small.outcomes["hold"].net_usd, large.outcomes["hold"].net_usd[:100])
+
+
+@pytest.mark.parametrize("method", ["gbm", "bootstrap", "garch"])
+def test_numbers_do_not_depend_on_chunk_width_or_threads(bought, monkeypatch, method):
+    # Each block of PATH_BLOCK paths has its own stream: chunks of 1, 2 or 5 blocks (the last one
+    # partial) on 1 or 2 threads give the same bits, path by path and policy by policy.
+    monkeypatch.setattr(simulation, "PATH_BLOCK", 64)
+    runs = [simulation.simulate(bought, method, 300, horizon_days=30, seed=21, chunk_paths=width, workers=threads)
+            for width, threads in ((64, 1), (128, 2), (320, 1), (192, 2))]
+    for other in runs[1:]:
+        for name in STRATEGY_NAMES:
+            np.testing.assert_array_equal(other.outcomes[name].net_usd, runs[0].outcomes[name].net_usd)
+            np.testing.assert_array_equal(other.outcomes[name].max_drawdown_usd,
+                                          runs[0].outcomes[name].max_drawdown_usd)
+    # ... and a different seed gives other paths
+    assert not np.array_equal(simulation.simulate(bought, method, 300, horizon_days=30, seed=22, chunk_paths=64)
+                              .outcomes["hold"].net_usd, runs[0].outcomes["hold"].net_usd)
+
+
+def test_chunk_width_follows_the_horizon():
+    # 8 blocks (the widest chunk) at a year, one block at five years; a chunk's array stays in budget
+    assert simulation.chunk_width(365) == simulation.CHUNK_PATHS == 8192
+    assert simulation.chunk_width(1825) == simulation.PATH_BLOCK == 1024
+    assert simulation.chunk_width(730) == 4096
+    for days in (30, 365, 730, 1000, 1825):
+        width = simulation.chunk_width(days)
+        assert width % simulation.PATH_BLOCK == 0
+        assert width == simulation.PATH_BLOCK or width * (days + 1) * 8 <= simulation.CHUNK_BYTES
+
+
+def test_chunk_paths_must_be_whole_blocks(bought):
+    with pytest.raises(InputError, match="multiple of 1024"):
+        simulation.simulate(bought, "gbm", 10, horizon_days=10, seed=1, chunk_paths=1000)
 
 
 def test_historical_sell_on_payout_matches_the_engines_ledger(bought):
@@ -122,6 +155,32 @@ def test_bad_arguments_are_input_errors(owned, kwargs, field):
     args = {"method": "gbm", "n_paths": 10, "horizon_days": 10, "seed": 0} | kwargs
     with pytest.raises(InputError, match=field):
         simulation.simulate(owned, **args)
+
+
+def test_given_paths_give_the_numbers_of_the_draw(bought):
+    # One draw serves several variants: running on a keep_paths run's price paths gives that run's
+    # numbers (the option volatility is taken from the prices instead of the log growth: rounding).
+    drawn = simulation.simulate(bought, "bootstrap", 200, horizon_days=45, seed=5, keep_paths=True)
+    again = simulation.simulate(bought, "bootstrap", horizon_days=None, price_paths=drawn.price_paths)
+    assert again.n_paths == 200 and again.horizon_days == 45 and again.notes["price_paths"].startswith("given")
+    for name in STRATEGY_NAMES:
+        np.testing.assert_allclose(again.outcomes[name].net_usd, drawn.outcomes[name].net_usd, rtol=1e-12, atol=1e-6)
+    # a variant (zero funding) on the same paths equals drawing them again with the same seed
+    moved = dataclasses.replace(bought, treasury=dataclasses.replace(bought.treasury, funding_rate_annual=0.0))
+    variant = simulation.simulate(moved, "bootstrap", price_paths=drawn.price_paths, strategies=["perp_hedge"])
+    redrawn = simulation.simulate(moved, "bootstrap", 200, horizon_days=45, seed=5, strategies=["perp_hedge"])
+    np.testing.assert_allclose(variant.outcomes["perp_hedge"].net_usd, redrawn.outcomes["perp_hedge"].net_usd,
+                               rtol=1e-12, atol=1e-6)
+
+
+def test_given_paths_are_checked(bought):
+    good = np.full((3, 11), 1.5)
+    with pytest.raises(InputError, match="horizon_days = 12"):
+        simulation.simulate(bought, "gbm", price_paths=good, horizon_days=12)
+    with pytest.raises(InputError, match="positive finite"):
+        simulation.simulate(bought, "gbm", price_paths=np.where(np.eye(3, 11) > 0, np.nan, good))
+    with pytest.raises(InputError, match="shape"):
+        simulation.simulate(bought, "gbm", price_paths=np.ones(5))
 
 
 def _flat_closes(price: float = 2.0, days: int = 400) -> pd.DataFrame:

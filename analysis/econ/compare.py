@@ -220,9 +220,7 @@ def market_rental_rate(frame: pd.DataFrame, as_of=None, window_days: int | None 
     """
     if frame.empty:
         return None
-    priced = frame.dropna(subset=["usd_per_gpu_hour"])
-    kinds = np.array([rates.provider_kind(p, q) for p, q in zip(priced["provider"], priced["pricing"])])
-    priced = priced[np.isin(kinds, RENTAL_KINDS)]
+    priced = _rental_rows(frame)
     day = priced["observed_at"].dt.floor("D")
     if as_of is not None:
         end = pd.Timestamp(as_of)
@@ -243,6 +241,48 @@ def market_rental_rate(frame: pd.DataFrame, as_of=None, window_days: int | None 
     return {"usd_per_gpu_hour": float(np.median(values)), "quotes": len(latest),
             "observed_at": _day(max(x[3] for x in latest)),
             "source": "median of the latest price of " + ", ".join(f"{p} {q} ({s})" for p, q, _, _, s in latest)}
+
+
+def _rental_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The priced rows of rental providers (:data:`RENTAL_KINDS`); each (provider, pricing) pair
+    classified once, not each row."""
+    priced = frame.dropna(subset=["usd_per_gpu_hour"])
+    pairs = priced[["provider", "pricing"]].drop_duplicates()
+    rental = {(p, q) for p, q in zip(pairs["provider"], pairs["pricing"], strict=True)
+              if rates.provider_kind(p, q) in RENTAL_KINDS}
+    keep = [(p, q) in rental for p, q in zip(priced["provider"], priced["pricing"], strict=True)]
+    return priced[np.asarray(keep, dtype=bool)]
+
+
+def _market_rates_as_of(frame: pd.DataFrame, ends: pd.DatetimeIndex,
+                        window_days: int | None) -> list[dict[str, Any] | None]:
+    """:func:`market_rental_rate`'s ``usd_per_gpu_hour`` and ``quotes`` as of each day of ``ends``,
+    in one grouped pass: the median per (provider, pricing, day) once, then for each end the
+    latest day of each pair inside the window (a binary search), then the median over pairs.
+    Linear in the rows (a loop over months of a full scan was quadratic as the history grows)."""
+    if frame.empty or not len(ends):
+        return [None] * len(ends)
+    priced = _rental_rows(frame)
+    if priced.empty:
+        return [None] * len(ends)
+    daily = (priced.assign(day=priced["observed_at"].dt.floor("D"))
+             .groupby(["provider", "pricing", "day"], sort=True)["usd_per_gpu_hour"].median())
+    ends = ends.tz_localize("UTC") if ends.tz is None else ends
+    end_ns = ends.as_unit("ns").asi8
+    columns = []
+    for _, series in daily.groupby(level=["provider", "pricing"], sort=True):
+        days = pd.DatetimeIndex(series.index.get_level_values("day")).as_unit("ns").asi8
+        at = np.searchsorted(days, end_ns, side="right") - 1
+        ok = at >= 0
+        if window_days is not None:
+            ok &= days[np.maximum(at, 0)] > end_ns - window_days * 86_400 * 10 ** 9
+        columns.append(np.where(ok, series.to_numpy()[np.maximum(at, 0)], np.nan))
+    medians = np.column_stack(columns)
+    quotes = np.isfinite(medians).sum(axis=1)
+    out: list[dict[str, Any] | None] = []
+    for row, n in zip(medians, quotes, strict=True):
+        out.append({"usd_per_gpu_hour": float(np.median(row[np.isfinite(row)])), "quotes": int(n)} if n else None)
+    return out
 
 
 def break_even_vs_rental(scenario: Scenario, token_usd: float, rate_usd_per_gpu_hour: float, *,
@@ -282,8 +322,8 @@ def beat_market_history(scenario: Scenario, closes: pd.DataFrame | pd.Series | N
     series = series.sort_index()
     monthly = series.groupby(series.index.to_period("M")).tail(1)
     rows = []
-    for day, close in monthly.items():
-        market = market_rental_rate(frame, as_of=day, window_days=window_days)
+    markets = _market_rates_as_of(frame, pd.DatetimeIndex(monthly.index), window_days)
+    for (day, close), market in zip(monthly.items(), markets, strict=True):
         if market is None:
             rows.append({"month": day, "close_usd": close, "rental_usd_per_gpu_hour": np.nan, "rental_quotes": 0,
                          "token_usd_to_beat": np.nan, "network_usd_per_gpu_hour": network_usd_per_gpu_hour(
@@ -371,9 +411,12 @@ def gpu_rental_token_alternatives(cache_dir: str | Path | None = None,
     """
     frame = rates.all_rates(cache_dir) if all_rates is None else all_rates
     rows = []
+    summaries: dict[str, pd.DataFrame] = {}  # one summary per GPU, not per throughput measurement
     for t in reference_table("inference_throughput.csv"):
         gpu, tps = t["gpu"], float(t["output_tokens_per_s_per_gpu"])
-        summary = rates.summarise_rates(frame[frame["gpu"] == gpu])
+        if gpu not in summaries:
+            summaries[gpu] = rates.summarise_rates(frame[frame["gpu"] == gpu])
+        summary = summaries[gpu]
         for kind in HYPERSCALER_KINDS:
             options = summary[summary["kind"] == kind]
             if options.empty:

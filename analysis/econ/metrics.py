@@ -34,10 +34,10 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
 from analysis.core.errors import InputError
 from analysis.core.plain import plain
+from analysis.core.roots import brentq
 from analysis.core.units import NANOTON_PER_TON
 from analysis.econ.costs import (
     DAYS_PER_MONTH,

@@ -10,14 +10,14 @@ days, ascending, unique) with ``close_usd`` and ``source`` columns. Stablecoin q
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import requests
 
 from analysis.core.errors import DataError, FetchError, InputError
 from analysis.core.resources import DATA_DIR, REFERENCE_DIR, SNAPSHOT_DIR
@@ -38,9 +38,10 @@ from analysis.market.store import (
     write_manifest_entry,
     write_prices_csv,
 )
-from analysis.sources import binance, bybit, coingecko, kraken, okx
 from analysis.sources.common import find_gaps, iso_utc, today_utc, utc_now
-from analysis.sources.http import redact_url
+
+if TYPE_CHECKING:
+    import requests
 
 SNAPSHOT_FILES = {"ton": "ton_usd_daily_close.csv", "render": "render_usd_daily_close.csv"}
 REFERENCE_FUNDING_FILE = "ton_funding_binance.csv"
@@ -66,20 +67,26 @@ ASSETS = {
                     kraken="RENDERUSD", bybit="RENDERUSDT", okx_swap="RENDER-USDT-SWAP"),
 }
 
+
+def _source(name: str) -> Any:
+    """The module ``analysis.sources.<name>``, imported on first use (requests stays out of start-up)."""
+    return importlib.import_module(f"analysis.sources.{name}")
+
+
 # Price sources, in the canonical series' order of preference for a day several cover:
 # spot venues with deep TON books first, then the aggregate, then perpetual futures.
 PRICE_SOURCES: dict[str, Callable[..., tuple[pd.DataFrame, dict]]] = {
-    "binance": lambda a, s, e, **kw: binance.get_binance_klines(s, e, a.binance, market="spot", **kw),
-    "okx": lambda a, s, e, **kw: okx.get_okx_candles(s, e, a.okx, **kw),
-    "kraken": lambda a, s, e, **kw: kraken.get_kraken_ohlc(s, e, a.kraken, **kw),
-    "coingecko": lambda a, s, e, **kw: coingecko.get_coingecko_market_chart(s, e, a.coingecko, **kw),
-    "bybit": lambda a, s, e, **kw: bybit.get_bybit_klines(s, e, a.bybit, **kw),
-    "binance-futures": lambda a, s, e, **kw: binance.get_binance_klines(s, e, a.binance, market="futures", **kw),
+    "binance": lambda a, s, e, **kw: _source("binance").get_binance_klines(s, e, a.binance, market="spot", **kw),
+    "okx": lambda a, s, e, **kw: _source("okx").get_okx_candles(s, e, a.okx, **kw),
+    "kraken": lambda a, s, e, **kw: _source("kraken").get_kraken_ohlc(s, e, a.kraken, **kw),
+    "coingecko": lambda a, s, e, **kw: _source("coingecko").get_coingecko_market_chart(s, e, a.coingecko, **kw),
+    "bybit": lambda a, s, e, **kw: _source("bybit").get_bybit_klines(s, e, a.bybit, **kw),
+    "binance-futures": lambda a, s, e, **kw: _source("binance").get_binance_klines(s, e, a.binance, market="futures", **kw),
 }
 FUNDING_SOURCES: dict[str, Callable[..., tuple[pd.DataFrame, dict]]] = {
-    "binance": lambda a, s, e, **kw: binance.get_binance_funding(s, e, a.binance, **kw),
-    "okx": lambda a, s, e, **kw: okx.get_okx_funding(s, e, a.okx_swap, **kw),
-    "bybit": lambda a, s, e, **kw: bybit.get_bybit_funding(s, e, a.bybit, **kw),
+    "binance": lambda a, s, e, **kw: _source("binance").get_binance_funding(s, e, a.binance, **kw),
+    "okx": lambda a, s, e, **kw: _source("okx").get_okx_funding(s, e, a.okx_swap, **kw),
+    "bybit": lambda a, s, e, **kw: _source("bybit").get_bybit_funding(s, e, a.bybit, **kw),
 }
 
 
@@ -456,6 +463,8 @@ def _runs_text(runs: list[tuple[dt.date, dt.date]]) -> str:
 
 def _manifest_entry(entry: dict, metas: list[dict], runs: list[tuple[dt.date, dt.date]], merged: Any,
                     moment: dt.datetime, *, time_col: bool = False) -> dict:
+    from analysis.sources.http import redact_url  # here: it imports requests, which breakeven does not need
+
     out = dict(entry)
     if metas:
         meta = metas[-1]

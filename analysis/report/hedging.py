@@ -16,6 +16,7 @@ import datetime as dt
 import html
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.core.errors import CocoonEconError
@@ -76,7 +77,7 @@ def build(ctx: ReportContext) -> Section | None:
             replay_html = _replay_table(replay, change)
         blocks.append(f"<h3>{name}</h3>" + _summary_table(sim, summary, scenario) + _margin_note(sim, summary, scenario)
                       + _findings(summary)
-                      + replay_html + _funding_table(scenario, closes, daily, ctx))
+                      + replay_html + _funding_table(scenario, closes, daily, ctx, sim.price_paths))
     figures.append(_earnings_figure(scenarios, series))
     intro = _intro(sim, daily, series)
     after = "".join(blocks) + "".join(f'<p class="note">{n}</p>' for n in notes)
@@ -98,7 +99,7 @@ def _intro(sim: Simulation, daily: pd.DataFrame, series: pd.Series) -> str:
         "<p>COCOON pays a fixed TON price per token, so a GPU owner's dollars move one for one with TON. "
         f"Each scenario is run over {REPORT_PATHS:,} TON price paths drawn by a stationary block bootstrap of the "
         f"daily log returns since {series.index[0]:%Y-%m-%d} (mean block {block:.1f} days, chosen by "
-        f"<code>arch.bootstrap.optimal_block_length</code>), starting at today's close "
+        "the Politis-White rule, the numbers of <code>arch.bootstrap.optimal_block_length</code>), starting at today's close "
         f"({series.iloc[-1]:.4f} USD on {series.index[-1]:%Y-%m-%d}); reproduce or vary it with "
         "<code>cocoon-econ simulate --method bootstrap|gbm|garch|rolling|historical</code>.</p>"
         "<p><b>Strategies.</b> <i>hold</i>: keep every payout, sell at the end. <i>sell on payout</i>: sell each "
@@ -195,8 +196,12 @@ def _replay_table(replay: Simulation, change: float) -> str:
             f"{cells}</table>")
 
 
-def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame, ctx: ReportContext) -> str:
-    """The perp hedge at the recorded funding distribution and at fixed rates (the vendored readings)."""
+def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame, ctx: ReportContext,
+                   paths: np.ndarray | None = None) -> str:
+    """The perp hedge at the recorded funding distribution and at fixed rates (the vendored readings).
+
+    The fixed rates run on ``paths``, the fan charts' draw, reused rather than redrawn; the
+    recorded distribution draws its own (each day's funding with its day's return)."""
     if daily.empty:
         return ""
     readings = funding_readings()["annualised"].dropna()
@@ -216,7 +221,7 @@ def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame
                     dataclasses.replace(scenario.treasury, funding="fixed", funding_rate_annual=float(rate)))
         moved = dataclasses.replace(scenario, treasury=treasury)
         sim = simulate(moved, "bootstrap", REPORT_PATHS, seed=REPORT_SEED, strategies=["perp_hedge"], closes=closes,
-                       cache_dir=ctx.cache_dir)
+                       cache_dir=ctx.cache_dir, price_paths=None if rate == "bootstrap" else paths)
         s = sim.summary()["perp_hedge"]
         shown = "&ndash;" if isinstance(rate, str) else f"{rate:+.0%}"
         rows.append(f"<tr><td>{html.escape(label)}</td><td>{shown}</td><td>{_fmt_usd(s['mean_usd'])}</td>"

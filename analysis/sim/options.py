@@ -3,16 +3,17 @@
 There is no liquid listed TON options market, so these are theoretical costs: what a desk
 quoting at the given volatility would charge. Volatility is annual (365-day crypto year), time
 in years, rates continuously compounded. ``N`` is the standard normal CDF
-``scipy.special.ndtr`` (what ``scipy.stats.norm.cdf`` evaluates, without its per-call
-argument handling, which dominates on the small arrays the strategies price).
+:func:`analysis.core.numeric.ndtr` (``scipy.special.ndtr``'s formula compiled, so scipy.special
+is not imported at start-up; ``scipy.stats.norm.cdf``'s per-call argument handling would
+dominate on the small arrays the strategies price).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr
 
 from analysis.core.errors import InputError
+from analysis.core.numeric import ndtr
 
 ArrayLike = float | np.ndarray
 

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import DataError, InputError
-from analysis.core.numeric import cumsum_days
+from analysis.core.numeric import bootstrap_log_growth, cumsum_days, garch_recursion, stationary_block_walk
 from analysis.core.units import DAYS_PER_YEAR
 
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
@@ -260,16 +260,15 @@ class BootstrapModel:
         n_obs = len(self.log_returns)
         starts = rng.integers(n_obs, size=(horizon_days, n_paths), dtype=np.int64)
         new_block = rng.random((horizon_days, n_paths)) < 1.0 / self.block_length
-        index = starts  # row 0 always starts a block
-        for t in range(1, horizon_days):
-            nxt = index[t - 1] + 1
-            nxt[nxt == n_obs] = 0
-            np.copyto(index[t], nxt, where=~new_block[t])
-        return index
+        return stationary_block_walk(starts, new_block, n_obs)  # row 0 always starts a block
 
     def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
-        index = self.sample_indices(n_paths, horizon_days, rng)
-        return log_growth_from_returns(self.log_returns[index])
+        # The draws of sample_indices, in its order; walk, gather and cumulative sum in one pass
+        # (the same numbers as log_growth_from_returns(log_returns[sample_indices(...)])).
+        _check_size(n_paths, horizon_days)
+        starts = rng.integers(len(self.log_returns), size=(horizon_days, n_paths), dtype=np.int64)
+        uniforms = rng.random((horizon_days, n_paths))
+        return bootstrap_log_growth(starts, uniforms, 1.0 / self.block_length, self.log_returns)
 
     def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         return prices_from_log_growth(self.start_price, self.sample_log_growth(n_paths, horizon_days, rng))
@@ -306,17 +305,18 @@ def fit_bootstrap(closes: pd.DataFrame | pd.Series, start_price: float | None = 
                   drift: str | float = "zero") -> BootstrapModel:
     """A stationary bootstrap of the daily log returns, shifted to the ``drift`` asked for.
 
-    The expected block length defaults to ``arch.bootstrap.optimal_block_length`` (Politis &
-    White 2004, with Patton, Politis & White 2009) of the returns, at least one day. The returns
+    The expected block length defaults to the Politis & White (2004) estimate with the correction
+    of Patton, Politis & White (2009) (:func:`analysis.sim.block_length.optimal_block_length`, the
+    numbers of ``arch.bootstrap.optimal_block_length`` without importing arch), at least one day. The returns
     are shifted by ``mu / 365 - log lambda`` (:func:`bootstrap_growth_rate`) so that ``E[S_t]``
     grows at ``mu`` per year (``drift = "zero"``: not at all); ``"historical"`` keeps them as
     recorded (``drift_annual`` then reports ``365 log lambda``).
     """
-    from arch.bootstrap import optimal_block_length
+    from analysis.sim.block_length import optimal_block_length
 
     returns = log_returns(closes, window_days)
     if block_length is None:
-        block_length = float(optimal_block_length(returns)["stationary"].iloc[0])
+        block_length = optimal_block_length(returns)[0]
     if not np.isfinite(block_length) or block_length < 1:
         block_length = 1.0
     mu = resolve_drift(drift)
@@ -438,19 +438,10 @@ class GarchModel:
         _check_size(n_paths, horizon_days)
         z = rng.standard_t(self.nu, size=(horizon_days, n_paths))
         z *= np.sqrt((self.nu - 2.0) / self.nu)
-        variance = np.full(n_paths, min(self.first_variance, self.max_variance))
-        shock = np.empty(n_paths)
         drift = self.drift_annual
-        neutral = drift is not None
-        for t in range(horizon_days):
-            np.multiply(np.sqrt(variance), z[t], out=shock)
-            if neutral:   # percent units: sigma^2 / 2 in fractions is variance / 2e4, i.e. variance / 200 percent
-                np.subtract(shock, variance / 200.0, out=z[t])
-            else:
-                z[t] = shock
-            variance *= self.beta
-            variance += self.omega + self.alpha * shock * shock
-            np.minimum(variance, self.max_variance, out=variance)
+        # neutral drift: each day's log return less sigma^2 / 2 (percent units: variance / 200)
+        garch_recursion(z, self.first_variance, self.omega, self.alpha, self.beta, self.max_variance,
+                        variance_drag=drift is not None)
         z += self.mu if drift is None else 100.0 * drift / DAYS_PER_YEAR
         z /= 100.0
         return z

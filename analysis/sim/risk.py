@@ -160,4 +160,6 @@ def _margin_summary(outcomes: PathOutcomes) -> dict[str, float]:
 
 def fan(position_usd: np.ndarray, percentiles: tuple[int, ...] = FAN_PERCENTILES) -> np.ndarray:
     """Percentiles across paths of the cumulative position on each day: ``[len(percentiles), D+1]``."""
-    return np.percentile(np.asarray(position_usd, dtype=float), percentiles, axis=0)
+    # Along the contiguous axis (days x paths): the same numbers, partitioned without strides.
+    by_day = np.ascontiguousarray(np.asarray(position_usd, dtype=float).T)
+    return np.percentile(by_day, percentiles, axis=1)

@@ -3,11 +3,13 @@
 ``simulate`` ties the layers together: a price scenario generator (:mod:`analysis.sim.paths`), the
 economics engine's income on those paths (:func:`analysis.econ.ledger.path_income`), the policies
 (:mod:`analysis.sim.strategies`) and the per-path metrics (:mod:`analysis.sim.risk`). Random paths are
-drawn and processed in chunks of :data:`CHUNK_PATHS` so memory stays bounded whatever the number
-of paths; chunk ``i`` uses the ``i``-th child of ``numpy.random.SeedSequence(seed)``, so the
-numbers depend on the seed only -- not on how many threads run the chunks (every core by
-default; numpy and the compiled scan release the GIL). Each chunk's policies are evaluated in
-one compiled pass (:mod:`analysis.sim.kernels`).
+drawn and processed in chunks so memory stays bounded whatever the number of paths. Each block of
+:data:`PATH_BLOCK` paths draws from its own stream, the ``b``-th child of
+``numpy.random.SeedSequence(seed)``, and a chunk is a whole number of blocks, as many as fit
+:data:`CHUNK_BYTES` per ``[days, paths]`` array (at most :data:`CHUNK_PATHS` paths): so the
+numbers depend on the seed only -- not on the chunk width (chosen from the horizon) nor on how
+many threads run the chunks (every core by default; numpy and the compiled scan release the GIL).
+Each chunk's policies are evaluated in one compiled pass (:mod:`analysis.sim.kernels`).
 
 Neutral by default (docs/risk.md): random paths have zero drift unless ``drift`` says otherwise;
 perp funding is the record where there is one and ``[treasury] funding_rate_annual`` (default 0)
@@ -59,7 +61,11 @@ from analysis.sim.strategies import (
     realised_option_vol_from_log,
 )
 
-CHUNK_PATHS = 8192
+CHUNK_PATHS = 8192   # the widest chunk
+PATH_BLOCK = 1024    # paths per random stream; a chunk is a whole number of blocks
+# Bytes of one float64 [days + 1, paths] array of a chunk: 8 blocks (8,192 paths) up to 365 days,
+# one block at 1,825 days (measured there: 0.85x the time and a third of the memory of 8,192).
+CHUNK_BYTES = 24 * 2 ** 20
 _R = TypeVar("_R")
 OPTION_VOL_SOURCES = ("realised", "garch")
 
@@ -111,6 +117,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
              start_price: float | None = None, window_days: int | None = None, drift: str | float = "zero",
              drift_annual: float | None = None, vol_annual: float | None = None, option_vol: str = "realised",
              keep_paths: bool = False, cache_dir: str | Path | None = None, workers: int | None = None,
+             chunk_paths: int | None = None, price_paths: np.ndarray | None = None,
              funding_daily: pd.DataFrame | None = None) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
@@ -132,6 +139,12 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     keep_paths : keep the price paths and every policy's position array (for charts).
     workers : threads the chunks of paths run on (default: every core); the numbers do not
         depend on it.
+    chunk_paths : paths per chunk, a multiple of :data:`PATH_BLOCK` (default: from the horizon,
+        :func:`chunk_width`); the numbers do not depend on it.
+    price_paths : already drawn paths ``[P, D+1]`` (e.g. ``price_paths`` of a ``keep_paths=True``
+        run) instead of drawing: one draw serves several variants of a scenario (funding, fees,
+        strategies). ``method`` then only labels them; ``n_paths``, ``seed`` and the model are unused
+        and ``horizon_days`` must be ``D`` or ``None``.
     closes, funding_daily : the price history (:func:`~analysis.market.prices.daily_closes`) and the
         daily funding (:func:`~analysis.market.funding.daily_funding` of the recorded payments) to use
         instead of reading them from the cache (a sweep reads them once and ships them to its workers).
@@ -160,7 +173,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     for flag, value in (("--start-price", start_price), ("--drift-annual", numeric_drift),
                         ("--vol-annual", vol_annual)):
         check_argument(flag, value)
-    if method not in ("historical", "rolling"):  # before reading prices or fitting: refuse early (issue 13)
+    if method not in ("historical", "rolling") and price_paths is None:  # before reading prices or fitting (issue 13)
         _check_budget(int(n_paths), int(horizon), len(names), workers, keep_paths)
     if closes is None:  # TON for COCOON, RENDER for a Render scenario
         # TON/X closes when the scenario is in another currency: every model then resamples or fits the
@@ -201,7 +214,22 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
 
     seed_seq = np.random.SeedSequence(seed)
     model: Any = None   # a fitted pathgen.PathModel (the bootstrap's indices are used for funding = bootstrap)
-    if not random_method:
+    if price_paths is not None:
+        if funding_mode == "bootstrap":
+            raise InputError(f"{scenario.origin}: [treasury] funding = \"bootstrap\" draws each day's funding with "
+                             "its return, which given price_paths do not carry; draw the paths in the same call")
+        all_paths = _given_paths(price_paths, horizon_days)
+        horizon = all_paths.shape[1] - 1
+        first_price = float(all_paths[0, 0])
+        n_total = all_paths.shape[0]
+        _check_budget(n_total, horizon, len(names), workers, keep_paths)
+        width = _check_chunk_paths(chunk_paths, horizon)
+        chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
+        dates = None
+        history = returns[-VOL_WINDOW_DAYS:]
+        notes["price_paths"] = "given (drawn before the call)"
+        notes["drift"] = "the given paths' own (drawn before the call)"
+    elif not random_method:
         if method == "historical":
             start = pd.Timestamp(scenario.finance.start)
             _check_history_span(series, start, horizon, scenario.origin)
@@ -217,7 +245,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         first_price = float(all_paths[0, 0])
         n_total = all_paths.shape[0]
         _check_budget(n_total, horizon, len(names), workers, keep_paths)
-        chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
+        width = _check_chunk_paths(chunk_paths, horizon)
+        chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
         model = None
         notes["drift"] = "the recorded path(s): no drift assumed"
     else:
@@ -236,7 +265,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         first_price = model.start_price
         n_total = int(n_paths)
         _check_budget(n_total, horizon, len(names), workers, keep_paths)
-        chunks = [(i, min(i + CHUNK_PATHS, n_total)) for i in range(0, n_total, CHUNK_PATHS)]
+        width = _check_chunk_paths(chunk_paths, horizon)
+        chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
         dates = None
         history = returns[-VOL_WINDOW_DAYS:]
         if isinstance(model, pathgen.BootstrapModel):  # what fit_model gives for "bootstrap"
@@ -255,7 +285,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     else:
         funding = funding_rates_per_day("historical", horizon, dates=dates, daily=daily,
                                         fallback_rate_annual=params.funding_rate_annual)
-    children = seed_seq.spawn(len(chunks)) if model is not None else [None] * len(chunks)
+    streams = seed_seq.spawn(-(-n_total // PATH_BLOCK)) if model is not None else []
     joint_rates = None if joint is None else joint["rate_per_day"].to_numpy()
 
     wants_vol = setup.option_vol is None and any(n in ("put_protection", "collar") for n in names)
@@ -265,13 +295,10 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         vol: float | np.ndarray | None = setup.option_vol
         rates = funding if funding.ndim == 1 else funding[lo:hi]
         if model is not None:
-            rng = np.random.default_rng(children[k])
-            if joint_rates is not None:   # each day's funding rides with its return
-                index = model.sample_indices(hi - lo, horizon, rng)
-                growth = pathgen.log_growth_from_returns(model.log_returns[index])
-                rates = np.ascontiguousarray(joint_rates[index].T)
+            if joint_rates is not None:   # each day's funding rides with its return, block by block
+                growth, rates = _sample_joint_blocks(model, lo, hi, horizon, streams, joint_rates)
             else:
-                growth = model.sample_log_growth(hi - lo, horizon, rng)
+                growth = sample_blocks(model, lo, hi, horizon, streams)
             if wants_vol:  # each path's realised volatility, from the log prices before they are exponentiated
                 vol = realised_option_vol_from_log(growth, horizon, history)
             chunk_paths = pathgen.prices_from_log_growth(model.start_price, growth)
@@ -284,7 +311,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
 
     results = map_chunks(run_chunk, len(chunks), workers)
 
-    outcomes = {name: PathOutcomes.concat([r[0][name] for r in results]) for name in names}
+    # strategy by strategy, dropping each chunk's arrays once joined: not all of them twice at once
+    outcomes = {name: PathOutcomes.concat([r[0].pop(name) for r in results]) for name in names}
     positions = kept_paths = None
     if keep_paths:
         positions = {name: np.concatenate([r[1][name] for r in results]) for name in names}
@@ -293,6 +321,60 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     return Simulation(scenario=scenario.name, method=method, seed_entropy=cast(int, seed_seq.entropy) if model is not None else None,
                       n_paths=n_total, horizon_days=horizon, start_price=first_price, strategies=names,
                       outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes)
+
+
+def _given_paths(price_paths: np.ndarray, horizon_days: int | None) -> np.ndarray:
+    paths = np.asarray(price_paths, dtype=np.float64)
+    if paths.ndim != 2 or paths.shape[0] < 1 or paths.shape[1] < 2:
+        raise InputError(f"price_paths: shape {paths.shape} is not [paths, days + 1] with at least one day")
+    if horizon_days is not None and paths.shape[1] - 1 != horizon_days:
+        raise InputError(f"price_paths hold {paths.shape[1] - 1} days but horizon_days = {horizon_days}; "
+                         "leave horizon_days out or give the paths' horizon")
+    if not np.all(np.isfinite(paths)) or not np.all(paths > 0):
+        raise InputError("price_paths: every price must be a positive finite number of USD")
+    return paths
+
+
+def chunk_width(horizon_days: int) -> int:
+    """Paths per chunk at ``horizon_days``: the whole blocks of :data:`PATH_BLOCK` paths whose
+    ``[days + 1, paths]`` float64 array fits :data:`CHUNK_BYTES`, at least one block, at most
+    :data:`CHUNK_PATHS` paths."""
+    blocks = CHUNK_BYTES // (PATH_BLOCK * (int(horizon_days) + 1) * 8)
+    return PATH_BLOCK * int(min(max(blocks, 1), max(CHUNK_PATHS // PATH_BLOCK, 1)))
+
+
+def _check_chunk_paths(chunk_paths: int | None, horizon_days: int) -> int:
+    if chunk_paths is None:
+        return chunk_width(horizon_days)
+    if int(chunk_paths) != chunk_paths or chunk_paths < PATH_BLOCK or chunk_paths % PATH_BLOCK:
+        raise InputError(f"chunk_paths = {chunk_paths} must be a whole multiple of {PATH_BLOCK} paths")
+    return int(chunk_paths)
+
+
+def sample_blocks(model: pathgen.PathModel, lo: int, hi: int, horizon_days: int,
+                  streams: list[np.random.SeedSequence]) -> np.ndarray:
+    """Day-major log growth ``[days + 1, hi - lo]`` of paths ``lo..hi`` (``lo`` on a block boundary):
+    each block of :data:`PATH_BLOCK` paths drawn from its own stream ``streams[b]``."""
+    parts = [model.sample_log_growth(min(b_lo + PATH_BLOCK, hi) - b_lo, horizon_days,
+                                     np.random.default_rng(streams[b_lo // PATH_BLOCK]))
+             for b_lo in range(lo, hi, PATH_BLOCK)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+def _sample_joint_blocks(model: pathgen.BootstrapModel, lo: int, hi: int, horizon_days: int,
+                         streams: list[np.random.SeedSequence], joint_rates: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sample_blocks` for ``funding = "bootstrap"``: the log growth and, ``[paths, days]``, the
+    funding of the same sampled days."""
+    growth, rates = [], []
+    for b_lo in range(lo, hi, PATH_BLOCK):
+        rng = np.random.default_rng(streams[b_lo // PATH_BLOCK])
+        index = model.sample_indices(min(b_lo + PATH_BLOCK, hi) - b_lo, horizon_days, rng)
+        growth.append(pathgen.log_growth_from_returns(model.log_returns[index]))
+        rates.append(joint_rates[index])
+    if len(growth) == 1:
+        return growth[0], np.ascontiguousarray(rates[0].T)
+    return np.concatenate(growth, axis=1), np.ascontiguousarray(np.concatenate(rates, axis=1).T)
 
 
 def _drift_text(drift_annual: float) -> str:

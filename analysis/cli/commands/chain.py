@@ -7,10 +7,14 @@ import json
 import math
 import sys
 
-from analysis.chain import readings as chain
-from analysis.chain.contracts import MAINNET_ROOT, PARAMETER_UNITS
 from analysis.cli.currency import add_currency_argument, checked_currency, printed_in
 from analysis.cli.scenario_args import load_cli_scenario
+
+# Spelled out so that building the parser imports neither pandas nor pytoniq;
+# tests/test_cli_startup.py checks they equal analysis.chain's.
+APIS = ("toncenter", "tonapi")
+OWNER_ENV = "COCOON_ECON_OWNER_ADDRESS"
+MAINNET_ROOT = "EQCns7bYSp0igFvS1wpb5wsZjCKCV19MD5AVzI4EyxsnU73k"
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -22,7 +26,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
     params = sub.add_parser("params", help="read COCOON's live parameters from the root contract",
                             description="Read the root contract's data cell and print the network parameters.")
-    params.add_argument("--api", choices=chain.APIS, default="toncenter",
+    params.add_argument("--api", choices=APIS, default="toncenter",
                         help="toncenter (TONCENTER_API_KEY) or tonapi (TONAPI_KEY); default toncenter")
     params.add_argument("--base-url", help="API root (a mirror, a proxy or a test server)")
     params.add_argument("--root", default=MAINNET_ROOT, help="root contract (default: COCOON mainnet)")
@@ -72,7 +76,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def _owner_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--owner", help=f"the worker owner's wallet (default: ${chain.OWNER_ENV})")
+    parser.add_argument("--owner", help=f"the worker owner's wallet (default: ${OWNER_ENV})")
     parser.add_argument("--start", help="first UTC day, YYYY-MM-DD (payouts: the wallet's first transaction; "
                                         "reconcile: the scenario's [finance] start)")
     parser.add_argument("--end", help="last UTC day, YYYY-MM-DD (payouts: now; reconcile: the last TON close)")
@@ -88,6 +92,9 @@ def _multiplier(value: int) -> str:
 
 
 def run_params(args: argparse.Namespace) -> int:
+    from analysis.chain import readings as chain
+    from analysis.chain.contracts import PARAMETER_UNITS
+
     params, meta = chain.read_root_params(api=args.api, root=args.root, base_url=args.base_url)
     saved = str(chain.save_chain_params(params, meta)) if args.save else None
     read_at = meta["read_at"].strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -135,6 +142,8 @@ def run_payouts(args: argparse.Namespace) -> int:
 
 
 def _run_payouts(args: argparse.Namespace, outs: dict, currency: str, closes) -> int:
+    from analysis.chain import readings as chain
+
     payouts, meta = chain.fetch_payouts(args.owner, start=args.start, end=args.end, root=args.root,
                                         check_origin=not args.skip_origin_check, base_url=args.base_url)
     if closes is not None:   # the cache keeps USD values; the output is valued in the chosen currency
@@ -184,6 +193,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
 
 
 def _run_reconcile(args: argparse.Namespace, scenario) -> int:
+    from analysis.chain import readings as chain
     from analysis.chain.reconcile import default_window, reconcile
     from analysis.market.prices import daily_closes
 
@@ -235,6 +245,7 @@ def _run_reconcile(args: argparse.Namespace, scenario) -> int:
 
 def run_network(args: argparse.Namespace) -> int:
     from analysis.chain import network
+    from analysis.chain import readings as chain
     from analysis.core.outputs import check_output
     from analysis.market.store import atomic_write_csv
 

@@ -7,9 +7,12 @@ import datetime as dt
 
 from analysis.core.errors import FetchError, InputError
 from analysis.core.outputs import check_output, write_output
-from analysis.market import prices
-from analysis.market.store import cache_dir, funding_csv_text, prices_csv_text
-from analysis.sources.common import format_runs, today_utc
+
+# The parser's choices, spelled out so that building it imports neither pandas nor the sources;
+# tests/test_cli_startup.py checks they equal analysis.market.prices' tables.
+PRICE_SOURCES = ("binance", "okx", "kraken", "coingecko", "bybit", "binance-futures")
+ASSETS = ("ton", "render")
+FUNDING_SOURCES = ("binance", "okx", "bybit")
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -18,9 +21,9 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
         "prices", help="fetch daily candles (TON/USD by default) into the cache or a CSV",
         description="Fetch daily closed candles. Without --out, merge them into the cache "
                     "(only days not stored yet are requested). Dates are UTC days, inclusive.")
-    p.add_argument("--source", required=True, choices=list(prices.PRICE_SOURCES),
+    p.add_argument("--source", required=True, choices=PRICE_SOURCES,
                    help="coingecko, binance (spot), okx, kraken; also bybit and binance-futures (perpetuals)")
-    p.add_argument("--asset", default="ton", choices=list(prices.ASSETS), help="ton (default) or render")
+    p.add_argument("--asset", default="ton", choices=ASSETS, help="ton (default) or render")
     _range_args(p)
     p.set_defaults(func=run_fetch_prices)
 
@@ -28,7 +31,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
         "funding", help="fetch TON perpetual funding history into the cache or a CSV",
         description="Fetch TON perpetual funding events (rate per funding interval). Without --out, "
                     "merge them into the cache.")
-    f.add_argument("--source", required=True, choices=list(prices.FUNDING_SOURCES))
+    f.add_argument("--source", required=True, choices=FUNDING_SOURCES)
     _range_args(f)
     f.set_defaults(func=run_fetch_funding, asset="ton")
 
@@ -65,6 +68,8 @@ def _date(value: str, name: str) -> dt.date:
 
 
 def _parse_range(args: argparse.Namespace) -> tuple[dt.date, dt.date]:
+    from analysis.sources.common import today_utc
+
     today = today_utc()
     start = _date(args.start, "--start")
     end = _date(args.end, "--end") if args.end else today
@@ -80,6 +85,10 @@ def _parse_range(args: argparse.Namespace) -> tuple[dt.date, dt.date]:
 
 
 def run_fetch_prices(args: argparse.Namespace) -> int:
+    from analysis.market import prices
+    from analysis.market.store import prices_csv_text
+    from analysis.sources.common import format_runs, today_utc
+
     start, end = _parse_range(args)
     name = f"{args.asset.upper()}/USD"
     if args.out:
@@ -106,6 +115,9 @@ def run_fetch_prices(args: argparse.Namespace) -> int:
 
 
 def run_fetch_funding(args: argparse.Namespace) -> int:
+    from analysis.market import prices
+    from analysis.market.store import funding_csv_text
+
     start, end = _parse_range(args)
     if args.out:
         frame, meta = prices.fetch_funding(args.source, start, end, base_url=args.base_url)
@@ -148,6 +160,10 @@ def run_fetch_fx(args: argparse.Namespace) -> int:
 
 
 def run_data_status(args: argparse.Namespace) -> int:
+    from analysis.market import prices
+    from analysis.market.store import cache_dir
+    from analysis.sources.common import format_runs
+
     rows = prices.data_status()
     root = cache_dir()
     files = sorted(p for p in root.rglob("*.csv")) if root.is_dir() else []

@@ -7,12 +7,17 @@ import json
 import sys
 import warnings
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analysis.core.gpus import CANONICAL_GPUS, validate_gpu
 from analysis.core.outputs import check_output, write_output
-from analysis.market import rates
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The parser's choices, spelled out so that building it imports neither pandas nor the sources;
+# tests/test_cli_startup.py checks they equal analysis.market.rates.SOURCES.
+SOURCES = ("vastai", "runpod", "azure", "gpuhunt")
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -21,7 +26,7 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
         "rates", help="fetch GPU rental rates (Vast.ai, RunPod, Azure, gpuhunt catalogs) into the history",
         description="Fetch GPU rental prices from one source, normalise them and append the snapshot "
                     "to the cache's rates/history.csv.")
-    fetch.add_argument("--source", required=True, choices=rates.SOURCES, help="where to fetch from")
+    fetch.add_argument("--source", required=True, choices=SOURCES, help="where to fetch from")
     fetch.add_argument("--gpu", help=f"keep one GPU ({', '.join(CANONICAL_GPUS)})")
     fetch.add_argument("--provider", action="append", metavar="NAME",
                        help="gpuhunt catalog provider (aws, gcp, azure, oci, lambda, nebius, runpod, verda, "
@@ -49,6 +54,8 @@ def _notes(caught: list[warnings.WarningMessage]) -> None:
 
 def run_fetch_rates(args: argparse.Namespace) -> int:
     """Fetch, append to the history, print a summary."""
+    from analysis.market import rates
+
     out_file = check_output("--out", args.out, "rates.csv") if args.out is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
@@ -68,6 +75,8 @@ def run_fetch_rates(args: argparse.Namespace) -> int:
 
 def run_rates(args: argparse.Namespace) -> int:
     """Print the latest and median price per provider and pricing kind."""
+    from analysis.market import rates
+
     gpu = validate_gpu(args.gpu)
     history = rates.rate_history(gpu)
     summary = rates.summarise_rates(history)
@@ -93,6 +102,8 @@ def run_rates(args: argparse.Namespace) -> int:
 
 
 def _day(value: pd.Timestamp | None) -> str | None:
+    import pandas as pd
+
     if value is None or pd.isna(value):
         return None
     return pd.Timestamp(value).strftime("%Y-%m-%d")

@@ -1,0 +1,53 @@
+"""Start-up: building the parser and ``--help`` import no heavy library; the parser's spelled-out
+choices equal the library's tables. (Timings are measured in benchmarks/startup.py, not here.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from analysis.chain import contracts, readings
+from analysis.cli.commands import chain as chain_cli
+from analysis.cli.commands import prices as prices_cli
+from analysis.cli.commands import rates as rates_cli
+from analysis.market import prices, rates
+
+HEAVY = ("pandas", "numpy", "numba", "scipy", "arch", "statsmodels", "requests", "pytoniq_core", "tqdm",
+         "plotly", "pyarrow")
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = code + "\nimport json, sys; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**os.environ}).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_building_the_parser_imports_nothing_heavy():
+    loaded = _modules_after("from analysis.cli.main import build_parser; build_parser()")
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_help_imports_nothing_heavy():
+    code = ("import contextlib, io\nfrom analysis.cli.main import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main(['--help'])\n    except SystemExit:\n        pass")
+    loaded = _modules_after(code)
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_breakeven_path_imports_no_scipy_numba_or_requests():
+    loaded = _modules_after("import analysis.econ.metrics, analysis.market.prices")
+    assert not loaded & {"scipy", "numba", "arch", "statsmodels", "requests", "tqdm"}
+
+
+def test_spelled_out_choices_equal_the_library():
+    assert prices_cli.PRICE_SOURCES == tuple(prices.PRICE_SOURCES)
+    assert prices_cli.ASSETS == tuple(prices.ASSETS)
+    assert prices_cli.FUNDING_SOURCES == tuple(prices.FUNDING_SOURCES)
+    assert rates_cli.SOURCES == tuple(rates.SOURCES)
+    assert chain_cli.APIS == tuple(readings.APIS)
+    assert chain_cli.OWNER_ENV == readings.OWNER_ENV
+    assert chain_cli.MAINNET_ROOT == contracts.MAINNET_ROOT
