@@ -19,8 +19,8 @@ MAINNET_ROOT = "EQCns7bYSp0igFvS1wpb5wsZjCKCV19MD5AVzI4EyxsnU73k"
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
     """Add ``chain params``, ``chain payouts`` and ``reconcile``."""
-    group = commands.add_parser("chain", help="COCOON on-chain data: live parameters and a worker's payouts",
-                                description="Read COCOON's root contract and a worker owner's payouts.")
+    group = commands.add_parser("chain", help="COCOON on-chain data: live parameters, a worker's payouts, what the network pays",
+                                description="Read COCOON's root contract, a worker owner's payouts and the whole network's activity.")
     sub = group.add_subparsers(dest="chain_what", metavar="WHAT", parser_class=type(group))
     sub.required = True
 
