@@ -222,9 +222,6 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         horizon = all_paths.shape[1] - 1
         first_price = float(all_paths[0, 0])
         n_total = all_paths.shape[0]
-        _check_budget(n_total, horizon, len(names), workers, keep_paths)
-        width = _check_chunk_paths(chunk_paths, horizon)
-        chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
         dates = None
         history = returns[-VOL_WINDOW_DAYS:]
         notes["price_paths"] = "given (drawn before the call)"
@@ -244,9 +241,6 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             notes["first_start"], notes["last_start"] = f"{starts[0]:%Y-%m-%d}", f"{starts[-1]:%Y-%m-%d}"
         first_price = float(all_paths[0, 0])
         n_total = all_paths.shape[0]
-        _check_budget(n_total, horizon, len(names), workers, keep_paths)
-        width = _check_chunk_paths(chunk_paths, horizon)
-        chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
         model = None
         notes["drift"] = "the recorded path(s): no drift assumed"
     else:
@@ -264,9 +258,6 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             model = pathgen.fit_model(method, series, start_price, window_days, drift, vol_annual)
         first_price = model.start_price
         n_total = int(n_paths)
-        _check_budget(n_total, horizon, len(names), workers, keep_paths)
-        width = _check_chunk_paths(chunk_paths, horizon)
-        chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
         dates = None
         history = returns[-VOL_WINDOW_DAYS:]
         if isinstance(model, pathgen.BootstrapModel):  # what fit_model gives for "bootstrap"
@@ -276,6 +267,11 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             notes["model"] = dataclasses.asdict(cast(Any, model))
         notes["drift_annual"] = model.drift_annual
         notes["drift"] = f"{_drift_text(model.drift_annual)}, {model.drift_source}"
+
+    # One plan for every kind of path: the run's budget, then chunks of whole path blocks.
+    _check_budget(n_total, horizon, len(names), workers, keep_paths)
+    width = _check_chunk_paths(chunk_paths, horizon)
+    chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
 
     setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths)
     notes["usd_pegged"] = setup.peg_note
