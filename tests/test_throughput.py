@@ -311,6 +311,13 @@ def test_damaged_files_are_one_line_errors(tmp_path):
         assert needles[name] in str(exc.value) and "\n" not in str(exc.value), (name, exc.value)
     with pytest.raises(InputError, match="not found"):
         tp.read_benchmark_file(tmp_path / "absent.json")
+    # a device would be read until memory runs out; an oversized file is refused before parsing
+    with pytest.raises(InputError, match="not a regular file"):
+        tp.read_benchmark_file("/dev/zero")
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (tp.MAX_RESULT_BYTES + 1))
+    with pytest.raises(InputError, match="is larger than"):
+        tp.read_benchmark_file(big)
 
 
 # --------------------------------------------------------------------------- CLI

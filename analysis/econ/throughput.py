@@ -36,6 +36,7 @@ from typing import Any
 from analysis.core.errors import DataError, InputError
 from analysis.core.gpus import canonical_gpu
 from analysis.core.resources import reference_path
+from analysis.core.tomlfile import read_user_text
 
 #: ``spec/spec-worker/worker-config.json``: ``"max_active_requests": 60`` -- the proxy sends a
 #: worker no more than this many requests at once (runners/proxy/ProxyRunner.cpp).
@@ -544,6 +545,10 @@ def parse_bench_result(payload: dict, origin: str = "<result>") -> BenchmarkRun:
                      "`vllm bench serve --save-result` writes or SGLang bench_serving's JSON lines")
 
 
+#: A benchmark result read whole; vLLM's --save-detailed files of ~10k requests are tens of MB.
+MAX_RESULT_BYTES = 256 * 2**20
+
+
 def read_benchmark_file(path: str | Path) -> list[BenchmarkRun]:
     """Every run in a result file: one JSON object (``--save-result``), or one per line
     (``--append-result``, SGLang's ``.jsonl``).
@@ -555,14 +560,9 @@ def read_benchmark_file(path: str | Path) -> list[BenchmarkRun]:
         serving-benchmark result.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"RESULT: file {str(path)!r} not found; pass the JSON file your benchmark saved") from None
-    except IsADirectoryError:
-        raise InputError(f"RESULT: {str(path)!r} is a folder; pass the JSON file your benchmark saved") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); pass the JSON result") from None
+    text = read_user_text(path, flag="RESULT", what="benchmark result JSON",
+                          examples="the file `vllm bench serve --save-result` or SGLang bench_serving wrote",
+                          max_bytes=MAX_RESULT_BYTES, size_hint="result files with per-request details are tens of MB")
     try:
         payloads = [json.loads(text)]
     except json.JSONDecodeError:
