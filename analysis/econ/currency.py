@@ -56,13 +56,15 @@ def scenario_in_currency(scenario: Scenario, currency: str | None) -> Scenario:
     source = "US-dollar" if scenario.currency == "USD" else scenario.currency   # "USD" would be relabelled
     note = (f"--currency {code}: the scenario's {source} costs converted at the ECB rate of "
             f"{scenario.finance.start} ({factor:.6g} {code} per {source.replace('-', ' ')})")
-    return _with_notes(out, (note, *out.notes))
+    # given_keys: what the user's file set, not everything to_mapping wrote back (a peg left out of
+    # the file stays derived from the start price in simulations)
+    return _with_notes(out, (note, *out.notes), scenario.given_keys)
 
 
-def _with_notes(scenario: Scenario, notes: tuple[str, ...]) -> Scenario:
+def _with_notes(scenario: Scenario, notes: tuple[str, ...], given_keys: frozenset[str]) -> Scenario:
     import dataclasses
 
-    return dataclasses.replace(scenario, notes=notes)
+    return dataclasses.replace(scenario, notes=notes, given_keys=given_keys)
 
 
 def relabel_key(name: str, currency: str) -> str:

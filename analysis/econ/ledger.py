@@ -124,6 +124,36 @@ class PathIncome:
         return sum((self.usd_opex[k] for k in OPEX_KINDS), np.zeros(self.n_days))
 
 
+def uses_usd_prices(scenario: Scenario) -> bool:
+    """Whether the scenario's income depends on a price the network sets in US dollars: the
+    ``usd_pegged``/``repriced`` peg of COCOON, or Render's job price."""
+    return scenario.network.name == "render" or scenario.pricing.mode != "fixed_token"
+
+
+def usd_priced_paths(price_paths: np.ndarray, usd_fx_index: np.ndarray) -> np.ndarray:
+    """The prices the income of the network's US-dollar prices is computed on, in another currency.
+
+    A scenario in currency X holds the network's USD prices (the ``usd_pegged``/``repriced`` peg,
+    Render's ``job_usd_per_gpu_hour``) converted at ``fx_per_usd``, the ECB rate of ``[finance]
+    start`` (:func:`analysis.econ.scenario.parse_scenario`). On day t the network pays
+    ``usd / (TON/USD)_t`` TON = ``usd * fx_0 * index_t / (TON/X)_t`` with ``index_t = fx_t / fx_0``
+    (X per USD on day t over that rate): the same TON as the engine's ``usd * fx_0 / p`` on
+    ``p = (TON/X)_t / index_t``. So the income functions run unchanged on these prices and the
+    TON they give is valued at the real TON/X prices; the fiat value of a dollar-priced payout then
+    moves with X/USD (docs/currency.md). ``fixed_token`` income does not use the prices at all.
+    """
+    paths = check_price_paths(price_paths)
+    index = np.asarray(usd_fx_index, dtype=float)
+    if index.ndim == 1:
+        index = index[None, :]
+    if index.shape[-1] != paths.shape[1] or index.shape[0] not in (1, paths.shape[0]):
+        raise InputError(f"usd_fx_index: shape {np.shape(usd_fx_index)} does not match the price paths "
+                         f"{paths.shape}; use [paths, days + 1] or [days + 1]")
+    if not np.all(np.isfinite(index)) or np.any(index <= 0):
+        raise InputError("usd_fx_index: every value must be a positive finite ratio of two ECB rates")
+    return paths / index
+
+
 def check_price_paths(price_paths: np.ndarray, field: str = "price_paths") -> np.ndarray:
     """``price_paths`` as a 2-D float64 array ``[P, D+1]`` of positive finite prices."""
     paths = np.asarray(price_paths, dtype=float)
@@ -138,14 +168,19 @@ def check_price_paths(price_paths: np.ndarray, field: str = "price_paths") -> np
 
 
 def path_income(scenario: Scenario, price_paths: np.ndarray,
-                worker_fee_by_day: np.ndarray | None = None) -> PathIncome:
+                worker_fee_by_day: np.ndarray | None = None, *,
+                usd_fx_index: np.ndarray | None = None) -> PathIncome:
     """TON earned, payouts, fees and USD costs of ``scenario`` on each price path.
 
     Vectorised over paths. The number of days D is taken from ``price_paths``
     (``[P, D+1]``), usually ``scenario.finance.horizon_days``. ``worker_fee_by_day`` (``[D]``,
     nanoTON per adjusted token) replaces the scenario's constant fee with the one in force on
     each day (a replay on the chain's parameter history; ``fixed_token`` pricing only).
+    ``usd_fx_index`` (``[P, D+1]`` or ``[D+1]``; see :func:`usd_priced_paths`): in a scenario in
+    another currency, the network's US-dollar prices follow the dollar day by day.
     """
+    if usd_fx_index is not None and uses_usd_prices(scenario):
+        price_paths = usd_priced_paths(price_paths, usd_fx_index)
     if scenario.network.name == "render":  # Render Network rules (issue 7): analysis/render.py
         from analysis.econ.render import path_income as render_path_income
 
@@ -196,14 +231,18 @@ def path_income(scenario: Scenario, price_paths: np.ndarray,
     )
 
 
-def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 32) -> tuple[np.ndarray, np.ndarray]:
+def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 32, *,
+                      usd_fx_index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``payout_ton`` and ``unpaid_ton`` of :func:`path_income`, from day-major prices.
 
     ``prices`` is ``[D+1, P]`` (C order; ``price_paths.T``). Returns ``payout_ton [D, P]``
     (day-major; ``.T`` is path_income's ``[P, D]``) and ``unpaid_ton [P]``, computed with the
     same operations as :func:`path_income` (so the same numbers) but ``block_days`` days at a
     time in place, which is what a simulation over many paths needs from the engine.
+    ``usd_fx_index`` is day-major too (``[D+1, P]``; :func:`usd_priced_paths`).
     """
+    if usd_fx_index is not None and uses_usd_prices(scenario):
+        prices = np.ascontiguousarray(usd_priced_paths(np.asarray(prices).T, np.asarray(usd_fx_index).T).T)
     if scenario.network.name != "cocoon":
         raise InputError(f"{scenario.origin}: [network] name = {scenario.network.name!r} is not modelled yet; "
                          'use name = "cocoon"')
@@ -359,7 +398,7 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
             raise DataError("the parameter history has no worker fee for "
                             f"{fees.index[fees.isna()][0]:%Y-%m-%d}; run 'cocoon-econ chain network' to read it")
         fee_by_day = fees.to_numpy(dtype=float)
-    income = path_income(scenario, paths, fee_by_day)
+    income = path_income(scenario, paths, fee_by_day, usd_fx_index=_ledger_fx_index(scenario, closes, window))
     proceeds = sell_on_payout_usd(income, paths, scenario.treasury.trading_fee_bps)[0]
     close = paths[0, 1:]
     n_days = income.n_days
@@ -404,6 +443,18 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
                        unpaid_ton=float(income.unpaid_ton[0]), node_wallet_ton=float(income.node_wallet_ton),
                        net_basis=NET_BASIS["ledger"])
     return frame
+
+
+def _ledger_fx_index(scenario: Scenario, closes: pd.Series | pd.DataFrame, window: pd.Series) -> np.ndarray | None:
+    """The real X-per-USD index of the ledger's days (:func:`usd_priced_paths`), for a scenario in
+    another currency whose network prices in US dollars; ``None`` when nothing needs it."""
+    if (scenario.currency == "USD" or not uses_usd_prices(scenario) or not isinstance(closes, pd.DataFrame)
+            or "fx_per_usd" not in closes.columns):
+        return None
+    rates = closes["fx_per_usd"].reindex(pd.DatetimeIndex(window.index)).to_numpy(dtype=float)
+    if not np.all(np.isfinite(rates)):
+        raise DataError("the TON/X closes have no ECB rate for some ledger day; run 'cocoon-econ fetch fx'")
+    return rates / scenario.fx_per_usd
 
 
 def _unpaid_by_day(income: PathIncome, gpus: int, threshold: float) -> np.ndarray:

@@ -495,8 +495,8 @@ def parse_scenario(mapping: Mapping[str, Any], origin: str = "<scenario>", path:
         network = dataclasses.replace(network, job_usd_per_gpu_hour=network.job_usd_per_gpu_hour * rate)
         # "US dollar", not the code: the CLI relabels the unit USD of engine amounts into the currency.
         money_notes.append(f"{finance.currency}: {rate:.6g} {finance.currency} per US dollar (ECB, {finance.start}); "
-                           "the network's US-dollar prices (the dollar peg, Render's job price) are converted at "
-                           "this rate for the whole run")
+                           "the network's US-dollar prices (the dollar peg, Render's job price) start at this rate "
+                           "and follow the ECB rate of each day in the ledger and simulations")
     scenario = Scenario(name=name, network=network, pricing=pricing, hardware=hardware, workload=workload,
                         operations=operations, finance=finance, treasury=treasury, path=path,
                         description=description, origin=origin, notes=notes + tuple(money_notes),

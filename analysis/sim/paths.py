@@ -270,6 +270,20 @@ class BootstrapModel:
         uniforms = rng.random((horizon_days, n_paths))
         return bootstrap_log_growth(starts, uniforms, 1.0 / self.block_length, self.log_returns)
 
+    def sample_log_growth_pair(self, n_paths: int, horizon_days: int, rng: np.random.Generator,
+                               other_returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`sample_log_growth` and, from the same draws (the same resampled days), the log
+        growth of ``other_returns`` (aligned with ``log_returns``: another series of the same days)."""
+        _check_size(n_paths, horizon_days)
+        other = np.ascontiguousarray(other_returns, dtype=float)
+        if other.shape != self.log_returns.shape:
+            raise InputError(f"other_returns: {other.shape} values for {self.log_returns.shape} returns")
+        starts = rng.integers(len(self.log_returns), size=(horizon_days, n_paths), dtype=np.int64)
+        uniforms = rng.random((horizon_days, n_paths))
+        p = 1.0 / self.block_length
+        return (bootstrap_log_growth(starts, uniforms, p, self.log_returns),
+                bootstrap_log_growth(starts, uniforms, p, other))
+
     def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         return prices_from_log_growth(self.start_price, self.sample_log_growth(n_paths, horizon_days, rng))
 

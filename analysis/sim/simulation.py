@@ -33,7 +33,7 @@ import pandas as pd
 from analysis.core.errors import InputError
 from analysis.econ.bounds import check_argument
 from analysis.econ.costs import hardware_terminal_usd
-from analysis.econ.ledger import PathIncome, path_income, payouts_day_major
+from analysis.econ.ledger import PathIncome, path_income, payouts_day_major, uses_usd_prices
 from analysis.econ.scenario import Scenario, price_asset
 from analysis.market.funding import (
     annualised,
@@ -46,6 +46,7 @@ from analysis.market.funding import (
 from analysis.market.prices import daily_closes
 from analysis.sim import paths as pathgen
 from analysis.sim.budget import check_run_budget
+from analysis.sim.fxleg import FxLeg, fit_fx_leg, recorded_index
 from analysis.sim.kernels import scan_policies
 from analysis.sim.risk import PathOutcomes, summarise
 from analysis.sim.strategies import (
@@ -90,6 +91,9 @@ class Simulation:
     positions: dict[str, np.ndarray] | None = None
     price_paths: np.ndarray | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    #: ``[P, D+1]`` X per USD over the scenario's rate beside each kept path (a run in another
+    #: currency whose network prices in US dollars; :mod:`analysis.sim.fxleg`), else ``None``
+    usd_fx_index: np.ndarray | None = None
 
     def summary(self) -> dict[str, dict]:
         """:func:`analysis.sim.risk.summarise` of each policy, keyed by name."""
@@ -110,6 +114,7 @@ class _Setup:
     option_vol: float | None
     keep_paths: bool
     peg_note: str = ""
+    index_0: float | None = None        # the X/USD index on day 0 when the USD prices follow X/USD
 
 
 def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000, horizon_days: int | None = None,
@@ -118,7 +123,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
              drift_annual: float | None = None, vol_annual: float | None = None, option_vol: str = "realised",
              keep_paths: bool = False, cache_dir: str | Path | None = None, workers: int | None = None,
              chunk_paths: int | None = None, price_paths: np.ndarray | None = None,
-             funding_daily: pd.DataFrame | None = None) -> Simulation:
+             funding_daily: pd.DataFrame | None = None, usd_fx_index: np.ndarray | None = None) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
     Parameters
@@ -145,6 +150,9 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         run) instead of drawing: one draw serves several variants of a scenario (funding, fees,
         strategies). ``method`` then only labels them; ``n_paths``, ``seed`` and the model are unused
         and ``horizon_days`` must be ``D`` or ``None``.
+    usd_fx_index : with ``price_paths`` in a scenario in another currency, the X-per-USD index beside
+        them (``usd_fx_index`` of the ``keep_paths=True`` run that drew them); without it the
+        network's US-dollar prices stay at the rate of ``[finance] start`` on the given paths.
     closes, funding_daily : the price history (:func:`~analysis.market.prices.daily_closes`) and the
         daily funding (:func:`~analysis.market.funding.daily_funding` of the recorded payments) to use
         instead of reading them from the cache (a sweep reads them once and ships them to its workers).
@@ -268,12 +276,46 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         notes["drift_annual"] = model.drift_annual
         notes["drift"] = f"{_drift_text(model.drift_annual)}, {model.drift_source}"
 
+    # The network's US-dollar prices in another currency follow X/USD day by day (analysis.sim.fxleg).
+    fx_leg: FxLeg | None = None
+    recorded_fx: np.ndarray | None = None
+    if (scenario.currency != "USD" and isinstance(closes, pd.DataFrame) and "fx_per_usd" in closes.columns
+            and (uses_usd_prices(scenario) or USD_PEGGED in names)):
+        rate = scenario.fx_per_usd
+        if price_paths is not None:
+            if usd_fx_index is not None:
+                recorded_fx = _given_index(usd_fx_index, all_paths.shape)
+                notes["usd_fx"] = (f"the network's US-dollar prices follow the {scenario.currency} per US dollar index "
+                                   "given with the paths")
+            else:
+                notes["usd_fx"] = (f"given paths without their {scenario.currency} per US dollar index: the network's "
+                                   f"US-dollar prices at the ECB rate of [finance] start ({rate:.6g} {scenario.currency}"
+                                   " per US dollar)")
+        elif method == "historical":
+            row = series.index.get_indexer([pd.Timestamp(scenario.finance.start) - pd.Timedelta(days=1)])
+            recorded_fx = recorded_index(closes, series, row, horizon, rate, rescale_to_latest=False)
+        elif method == "rolling":
+            rows = series.index.get_indexer(starts) - 1
+            recorded_fx = recorded_index(closes, series, rows, horizon, rate, rescale_to_latest=True)
+        else:
+            fx_leg = fit_fx_leg(model, closes, series, rate, window_days=window_days, drift=drift,
+                                joint_index=None if joint is None else joint.index, currency=scenario.currency)
+            notes["usd_fx"] = fx_leg.note
+        if recorded_fx is not None and "usd_fx" not in notes:
+            notes["usd_fx"] = (f"the network's US-dollar prices follow {scenario.currency} per US dollar day by "
+                               "day: the recorded ECB rates of the paths' days"
+                               + (", as moves from the latest fixing" if method == "rolling" else ""))
+    elif usd_fx_index is not None and price_paths is None:
+        raise InputError("usd_fx_index goes with price_paths; leave it out when the paths are drawn here")
+    index_0 = fx_leg.index_0 if fx_leg is not None else (float(recorded_fx[0, 0]) if recorded_fx is not None else None)
+
     # One plan for every kind of path: the run's budget, then chunks of whole path blocks.
     _check_budget(n_total, horizon, len(names), workers, keep_paths)
     width = _check_chunk_paths(chunk_paths, horizon)
     chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
 
-    setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths)
+    setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths,
+                        index_0)
     notes["usd_pegged"] = setup.peg_note
     # [D], or [P, D] for rolling paths (each has its own dates)
     if funding_mode == "fixed":
@@ -286,15 +328,24 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
 
     wants_vol = setup.option_vol is None and any(n in ("put_protection", "collar") for n in names)
 
-    def run_chunk(k: int) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None]:
+    def run_chunk(k: int) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None,
+                                   np.ndarray | None]:
         lo, hi = chunks[k]
         vol: float | np.ndarray | None = setup.option_vol
         rates = funding if funding.ndim == 1 else funding[lo:hi]
+        fx_index = None if recorded_fx is None else recorded_fx[lo:hi]
         if model is not None:
+            fx_log = None
             if joint_rates is not None:   # each day's funding rides with its return, block by block
-                growth, rates = _sample_joint_blocks(model, lo, hi, horizon, streams, joint_rates)
+                growth, rates, fx_log = _sample_joint_blocks(model, lo, hi, horizon, streams, joint_rates, fx_leg)
+            elif fx_leg is not None and fx_leg.kind == "bootstrap":   # TON/X and X/USD of the same days
+                growth, fx_log = _sample_pair_blocks(model, lo, hi, horizon, streams, fx_leg)
             else:
                 growth = sample_blocks(model, lo, hi, horizon, streams)
+                if fx_leg is not None:
+                    fx_log = _sample_fx_blocks(fx_leg, growth, lo, hi, streams)
+            if fx_log is not None:
+                fx_index = np.exp(fx_log, out=fx_log).T
             if wants_vol:  # each path's realised volatility, from the log prices before they are exponentiated
                 vol = realised_option_vol_from_log(growth, horizon, history)
             chunk_paths = pathgen.prices_from_log_growth(model.start_price, growth)
@@ -303,20 +354,23 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             if wants_vol:
                 vol = realised_option_vol(chunk_paths, history if history.ndim == 1 else history[lo:hi])
         market = Market(funding_rate_per_day=rates, option_vol_annual=vol)
-        return _run_policies(setup, chunk_paths, market)
+        return _run_policies(setup, chunk_paths, market, fx_index)
 
     results = map_chunks(run_chunk, len(chunks), workers)
 
     # strategy by strategy, dropping each chunk's arrays once joined: not all of them twice at once
     outcomes = {name: PathOutcomes.concat([r[0].pop(name) for r in results]) for name in names}
-    positions = kept_paths = None
+    positions = kept_paths = kept_fx = None
     if keep_paths:
         positions = {name: np.concatenate([r[1][name] for r in results]) for name in names}
         kept_paths = np.concatenate([r[2] for r in results])
+        if results and results[0][3] is not None:
+            kept_fx = np.concatenate([r[3] for r in results])
     notes.update(_funding_notes(funding_mode, params.funding_rate_annual, daily, dates, joint))
     return Simulation(scenario=scenario.name, method=method, seed_entropy=cast(int, seed_seq.entropy) if model is not None else None,
                       n_paths=n_total, horizon_days=horizon, start_price=first_price, strategies=names,
-                      outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes)
+                      outcomes=outcomes, positions=positions, price_paths=kept_paths, notes=notes,
+                      usd_fx_index=kept_fx)
 
 
 def _given_paths(price_paths: np.ndarray, horizon_days: int | None) -> np.ndarray:
@@ -329,6 +383,15 @@ def _given_paths(price_paths: np.ndarray, horizon_days: int | None) -> np.ndarra
     if not np.all(np.isfinite(paths)) or not np.all(paths > 0):
         raise InputError("price_paths: every price must be a positive finite number of USD")
     return paths
+
+
+def _given_index(usd_fx_index: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    index = np.asarray(usd_fx_index, dtype=np.float64)
+    if index.shape != shape:
+        raise InputError(f"usd_fx_index: shape {index.shape} is not the price paths' {shape}")
+    if not np.all(np.isfinite(index)) or not np.all(index > 0):
+        raise InputError("usd_fx_index: every value must be a positive finite ratio of two ECB rates")
+    return index
 
 
 def chunk_width(horizon_days: int) -> int:
@@ -358,19 +421,55 @@ def sample_blocks(model: pathgen.PathModel, lo: int, hi: int, horizon_days: int,
 
 
 def _sample_joint_blocks(model: pathgen.BootstrapModel, lo: int, hi: int, horizon_days: int,
-                         streams: list[np.random.SeedSequence], joint_rates: np.ndarray
-                         ) -> tuple[np.ndarray, np.ndarray]:
+                         streams: list[np.random.SeedSequence], joint_rates: np.ndarray, fx_leg: FxLeg | None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """:func:`sample_blocks` for ``funding = "bootstrap"``: the log growth and, ``[paths, days]``, the
-    funding of the same sampled days."""
-    growth, rates = [], []
+    funding of the same sampled days (and, with ``fx_leg``, the log X/USD index of those days)."""
+    growth, rates, fx = [], [], []
     for b_lo in range(lo, hi, PATH_BLOCK):
         rng = np.random.default_rng(streams[b_lo // PATH_BLOCK])
         index = model.sample_indices(min(b_lo + PATH_BLOCK, hi) - b_lo, horizon_days, rng)
         growth.append(pathgen.log_growth_from_returns(model.log_returns[index]))
         rates.append(joint_rates[index])
-    if len(growth) == 1:
-        return growth[0], np.ascontiguousarray(rates[0].T)
-    return np.concatenate(growth, axis=1), np.ascontiguousarray(np.concatenate(rates, axis=1).T)
+        if fx_leg is not None:
+            assert fx_leg.returns is not None
+            fx.append(pathgen.log_growth_from_returns(fx_leg.returns[index]) + np.log(fx_leg.index_0))
+    fx_log = None if fx_leg is None else _join(fx)
+    return _join(growth), np.ascontiguousarray(_join(rates).T), fx_log
+
+
+def _join(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+def _sample_pair_blocks(model: pathgen.PathModel, lo: int, hi: int, horizon_days: int,
+                        streams: list[np.random.SeedSequence], fx_leg: FxLeg) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sample_blocks` of a bootstrap and the log X/USD index of the same resampled days."""
+    assert isinstance(model, pathgen.BootstrapModel) and fx_leg.returns is not None
+    growth, fx = [], []
+    for b_lo in range(lo, hi, PATH_BLOCK):
+        rng = np.random.default_rng(streams[b_lo // PATH_BLOCK])
+        g, f = model.sample_log_growth_pair(min(b_lo + PATH_BLOCK, hi) - b_lo, horizon_days, rng, fx_leg.returns)
+        f += np.log(fx_leg.index_0)
+        growth.append(g)
+        fx.append(f)
+    return _join(growth), _join(fx)
+
+
+def fx_stream(stream: np.random.SeedSequence) -> np.random.SeedSequence:
+    """The X/USD draws' stream of a path block: the first child of the block's stream (what
+    ``stream.spawn(1)[0]`` gives), built without changing ``stream``."""
+    return np.random.SeedSequence(stream.entropy, spawn_key=(*stream.spawn_key, 0), pool_size=stream.pool_size)
+
+
+def _sample_fx_blocks(fx_leg: FxLeg, growth: np.ndarray, lo: int, hi: int,
+                      streams: list[np.random.SeedSequence]) -> np.ndarray:
+    """The log X/USD index ``[days + 1, hi - lo]`` beside the day-major TON/X log growth of paths
+    ``lo..hi``, each block from its stream's first child (:func:`fx_stream`)."""
+    parts = [fx_leg.log_index(growth[:, b_lo - lo:min(b_lo + PATH_BLOCK, hi) - lo],
+                              np.random.default_rng(fx_stream(streams[b_lo // PATH_BLOCK])))
+             for b_lo in range(lo, hi, PATH_BLOCK)]
+    return _join(parts)
 
 
 def _drift_text(drift_annual: float) -> str:
@@ -474,9 +573,12 @@ def pegged_usd_per_m(scenario: Scenario, start_price: float) -> tuple[float, str
 
 
 def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, horizon: int, start_price: float,
-                option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool) -> _Setup:
+                option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool,
+                index_0: float | None = None) -> _Setup:
     flat = np.full((1, horizon + 1), start_price)
-    expected = path_income(scenario, flat)
+    # the flat forecast: today's TON/X price and today's X/USD rate held
+    flat_fx = None if index_0 is None else np.full(horizon + 1, index_0)
+    expected = path_income(scenario, flat, usd_fx_index=flat_fx)
     # market resale at the horizon, less the resale forgone on day 0 when owned (issue 14)
     hardware_end = hardware_terminal_usd(scenario.hardware, horizon)
     fixed = None
@@ -491,22 +593,27 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
     pricing = dataclasses.replace(scenario.pricing, mode="usd_pegged")
     if scenario.network.name == "cocoon":
         usd, peg_note = pegged_usd_per_m(scenario, start_price)
+        if index_0 is not None and "pricing.usd_per_m_adjusted_tokens" not in scenario.given_keys:
+            # derived in X at the paths' day 0, i.e. at that day's X/USD: in the engine's unit (X at
+            # the scenario's rate, which the index is taken over) it is usd / index_0
+            usd /= index_0
         pricing = dataclasses.replace(pricing, usd_per_m_adjusted_tokens=usd)
     pegged = dataclasses.replace(scenario, pricing=pricing)
     return _Setup(scenario=scenario, pegged=pegged, strategies=names, params=params, horizon_days=horizon,
                   hardware_end_usd=hardware_end, fixed_flows=fixed, expected=expected,
-                  pegged_flat=path_income(pegged, flat),
-                  option_vol=vol, keep_paths=keep_paths, peg_note=peg_note)
+                  pegged_flat=path_income(pegged, flat, usd_fx_index=flat_fx),
+                  option_vol=vol, keep_paths=keep_paths, peg_note=peg_note, index_0=index_0)
 
 
-def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
-                  ) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None]:
+def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market, usd_fx_index: np.ndarray | None = None
+                  ) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
     flows = setup.fixed_flows
     # The paths are day-major underneath ([D+1, P] transposed); so are the engine's outputs then,
     # which the policies use without a copy.
     engine_paths = price_paths
     if flows is None and any(n != USD_PEGGED for n in setup.strategies):
-        flows = Flows.from_income(path_income(setup.scenario, engine_paths), setup.hardware_end_usd,
+        flows = Flows.from_income(path_income(setup.scenario, engine_paths, usd_fx_index=usd_fx_index),
+                                  setup.hardware_end_usd,
                                   expected=setup.expected)
     outcomes, positions = {}, {}
     policies: list[tuple[str, str, Flows]] = []
@@ -516,10 +623,12 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
             policy = "sell_on_payout"
             if setup.pegged.network.name == "cocoon":
                 # the engine's payouts computed day-major in place (path_income's numbers)
-                payout, unpaid = payouts_day_major(setup.pegged, np.ascontiguousarray(price_paths.T))
+                payout, unpaid = payouts_day_major(
+                    setup.pegged, np.ascontiguousarray(price_paths.T),
+                    usd_fx_index=None if usd_fx_index is None else np.ascontiguousarray(usd_fx_index.T))
                 income = dataclasses.replace(setup.pegged_flat, payout_ton=payout.T, unpaid_ton=unpaid)
             else:  # Render's income model lives in analysis.econ.render, reached through path_income
-                income = path_income(setup.pegged, engine_paths)
+                income = path_income(setup.pegged, engine_paths, usd_fx_index=usd_fx_index)
             policy_flows = Flows.from_income(income, setup.hardware_end_usd, collapse=False)
         assert policy_flows is not None  # made above whenever a policy other than the pegged one runs
         policies.append((name, policy, policy_flows))
@@ -529,4 +638,5 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
     outcomes = dict(zip([name for name, _, _ in policies], scanned))
     if kept is not None:
         positions = {name: np.ascontiguousarray(kept[k].T) for k, (name, _, _) in enumerate(policies)}
-    return outcomes, positions, (np.ascontiguousarray(price_paths) if setup.keep_paths else None)
+    kept_fx = None if usd_fx_index is None or not setup.keep_paths else np.ascontiguousarray(usd_fx_index)
+    return outcomes, positions, (np.ascontiguousarray(price_paths) if setup.keep_paths else None), kept_fx

@@ -24,9 +24,10 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                     "Customer view: USD per million tokens against inference APIs and renting a GPU.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
     add_utilisation_argument(p)
-    p.add_argument("--ton-usd", "--token-usd", dest="token_usd", type=positive_price, default=None, metavar="X",
-                   help="price of the network's token in USD: TON, or RENDER for a Render scenario "
-                        "(default: the latest daily close)")
+    p.add_argument("--ton-usd", "--token-usd", "--token-price", dest="token_usd", type=positive_price, default=None,
+                   metavar="X",
+                   help="price of the network's token (TON, or RENDER for a Render scenario) in the run's currency: "
+                        "USD, or the --currency / [finance] currency (default: the latest daily close)")
     p.add_argument("--rental-occupancy", type=_fraction("--rental-occupancy", open_low=True), default=1.0,
                    metavar="F", help="share of the time a rented-out GPU is rented (default 1.0)")
     p.add_argument("--rental-fee", type=_fraction("--rental-fee", open_high=True), default=0.0, metavar="F",

@@ -25,9 +25,10 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
                             description="Break-even metrics of a scenario at a constant TON price.")
     p.add_argument("--scenario", required=True, type=Path, metavar="FILE", help="scenario TOML file")
     add_utilisation_argument(p)
-    p.add_argument("--ton-usd", "--token-usd", dest="ton_usd", type=positive_price, default=None, metavar="X",
-                   help="price of the network's token in USD (TON; RENDER for a Render scenario) to evaluate at "
-                        "(default: the latest daily close)")
+    p.add_argument("--ton-usd", "--token-usd", "--token-price", dest="ton_usd", type=positive_price, default=None,
+                   metavar="X",
+                   help="price of the network's token (TON; RENDER for a Render scenario) to evaluate at, in the "
+                        "run's currency: USD, or the --currency / [finance] currency (default: the latest daily close)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_currency_argument(p)
     p.set_defaults(func=run_breakeven)

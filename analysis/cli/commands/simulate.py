@@ -34,8 +34,10 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
     p.add_argument("--strategies", type=_names, default=None, metavar="A,B,...",
                    help="comma-separated strategies (default: all): hold, sell_on_payout, sell_every, cover_costs, "
                         "stake, perp_hedge, put_protection, collar, usd_pegged")
-    p.add_argument("--start-price", type=_positive("--start-price"), default=None, metavar="USD",
-                   help="TON/USD at the start (default: the latest close; historical: the real price)")
+    p.add_argument("--start-price", "--token-price", dest="start_price", type=_positive("--start-price"), default=None,
+                   metavar="X",
+                   help="the token's price at the start in the run's currency: TON/USD, or TON/EUR with --currency "
+                        "EUR (default: the latest close; historical: the real price)")
     p.add_argument("--window-days", type=_at_least_one("--window-days"), default=None, metavar="N",
                    help="fit bootstrap/gbm/garch on the last N daily returns (default: all)")
     drift = p.add_mutually_exclusive_group()
@@ -121,6 +123,8 @@ def assumptions(sim, scenario) -> dict[str, object]:
         "trading_fee_bps": t.trading_fee_bps,
         "usd_pegged": notes.get("usd_pegged") or None,
     }
+    if notes.get("usd_fx"):   # another currency: the network's dollar prices follow X/USD
+        out["usd_fx"] = notes["usd_fx"]
     if "funding_note" in notes:
         out["funding_note"] = notes["funding_note"]
     return out
@@ -138,6 +142,8 @@ def _assumption_lines(a: dict[str, object]) -> str:
         lines.append(f"note: {a['funding_note']}")
     if a.get("usd_pegged"):
         lines.append(f"usd_pegged: {a['usd_pegged']}")
+    if a.get("usd_fx"):
+        lines.append(f"dollar prices: {a['usd_fx']}")
     return "\n".join(lines)
 
 
