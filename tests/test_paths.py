@@ -210,3 +210,29 @@ def test_bootstrap_log_growth_in_one_pass_equals_walk_gather_cumsum():
     fused = model.sample_log_growth(57, 90, np.random.default_rng(8))
     steps = paths.log_growth_from_returns(returns[model.sample_indices(57, 90, np.random.default_rng(8))])
     np.testing.assert_array_equal(fused, steps)
+
+
+def test_garch_fit_is_kept_in_the_cache_and_read_back_without_arch(ton, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    fresh = paths.fit_garch(ton, cache_dir=tmp_path, use_cache=False)
+    assert not (tmp_path / "models").exists()
+    first = paths.fit_garch(ton, cache_dir=tmp_path)                  # fits and keeps the numbers
+    kept = list((tmp_path / "models").glob("garch_*.json"))
+    assert len(kept) == 1 and first == fresh
+    assert paths.fit_garch(ton, cache_dir=tmp_path) == fresh          # read back: the same floats
+    # another window is another fit, another file
+    other = paths.fit_garch(ton, window_days=400, cache_dir=tmp_path)
+    assert other != fresh and len(list((tmp_path / "models").glob("garch_*.json"))) == 2
+    # a fresh process reads it back without importing arch
+    code = ("import sys; from analysis.market.prices import daily_closes; from analysis.sim import paths; "
+            f"m = paths.fit_garch(daily_closes('ton'), cache_dir={str(tmp_path)!r}); "
+            "print(m.alpha, 'arch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert float(out[0]) == fresh.alpha and out[1] == "False"
+    # a damaged file is fitted again and replaced
+    kept[0].write_text("{not json")
+    assert paths.fit_garch(ton, cache_dir=tmp_path) == fresh
+    assert json.loads(kept[0].read_text())["alpha"] == fresh.alpha

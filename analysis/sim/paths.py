@@ -34,8 +34,11 @@ array is the transposed (Fortran-ordered) view, which numpy treats like any othe
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -468,37 +471,84 @@ class GarchModel:
 
 
 def fit_garch(closes: pd.DataFrame | pd.Series, start_price: float | None = None,
-              window_days: int | None = None, drift: str | float = "zero") -> GarchModel:
+              window_days: int | None = None, drift: str | float = "zero", *,
+              cache_dir: str | os.PathLike[str] | None = None, use_cache: bool = True) -> GarchModel:
     """Fit GARCH(1,1) with Student-t errors by ``arch.arch_model`` on percent log returns.
 
     The fit always has a constant mean; ``drift`` says whether the simulation uses it
     (``"historical"``) or the neutral mean of the module docstring (``"zero"``, or a number).
+
+    The fit is deterministic in the returns, and importing arch (with scipy and statsmodels) and
+    fitting cost seconds, so the fitted numbers are kept in the cache
+    (``<cache>/models/garch_<key>.json``, the key a hash of the returns and arch's version) and read
+    back on the next fit of the same returns without importing arch; ``use_cache=False`` always fits.
     """
     mu_given = resolve_drift(drift)
-    from arch import arch_model
-
     returns = 100.0 * log_returns(closes, window_days)
     if len(returns) < 100:
         raise InputError(f"window_days: a GARCH fit needs at least 100 daily returns, got {len(returns)}")
+    fitted = _garch_fit(returns, cache_dir, use_cache)
+    return GarchModel(mu=fitted["mu"], omega=fitted["omega"], alpha=fitted["alpha"], beta=fitted["beta"],
+                      nu=fitted["nu"], first_variance=fitted["first_variance"],
+                      start_price=_start_price(closes, start_price),
+                      max_variance=max(fitted["max_variance"], fitted["first_variance"]),
+                      drift_annual=mu_given,
+                      drift_source=drift_source(drift, len(returns)) if mu_given is not None else
+                      f"historical (the fitted constant mean, {fitted['mu'] * DAYS_PER_YEAR / 100:+.3f}/year "
+                      f"of log return, from {len(returns)} daily returns; opt-in)")
+
+
+_GARCH_KEYS = ("mu", "omega", "alpha", "beta", "nu", "first_variance", "max_variance")
+_GARCH_CACHE_VERSION = 1   # bump when what is fitted or stored changes
+
+
+def _garch_cache_path(returns: np.ndarray, cache_dir: str | os.PathLike[str] | None) -> Path:
+    import hashlib
+    from importlib.metadata import version
+
+    from analysis.market.store import cache_dir as resolve_cache
+
+    digest = hashlib.sha256()
+    digest.update(f"garch-v{_GARCH_CACHE_VERSION};arch {version('arch')};".encode())
+    digest.update(np.ascontiguousarray(returns, dtype="<f8").tobytes())
+    return resolve_cache(cache_dir) / "models" / f"garch_{digest.hexdigest()[:32]}.json"
+
+
+def _garch_fit(returns: np.ndarray, cache_dir: str | os.PathLike[str] | None, use_cache: bool) -> dict[str, float]:
+    """The fitted numbers of :func:`fit_garch` on percent returns: from the cache, else fitted (and kept)."""
+    path = _garch_cache_path(returns, cache_dir) if use_cache else None
+    if path is not None and path.is_file():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            values = {k: float(stored[k]) for k in _GARCH_KEYS}
+            if all(np.isfinite(v) for v in values.values()):
+                return values
+        except (OSError, ValueError, KeyError, TypeError):
+            pass   # unreadable or from elsewhere: fit again and replace it
+    from arch import arch_model
+
     result = arch_model(returns, mean="Constant", vol="GARCH", p=1, q=1, dist="t").fit(disp="off")
     if result.convergence_flag != 0:
         raise DataError("GARCH fit did not converge on this price history; try another window_days "
                         "or the bootstrap method")
     params = result.params
-    first_variance = float(result.forecast(horizon=1, reindex=False).variance.iloc[-1, 0])
-    max_variance = float(np.max(np.asarray(result.conditional_volatility) ** 2))
-    return GarchModel(mu=float(params["mu"]), omega=float(params["omega"]), alpha=float(params["alpha[1]"]),
-                      beta=float(params["beta[1]"]), nu=float(params["nu"]), first_variance=first_variance,
-                      start_price=_start_price(closes, start_price), max_variance=max(max_variance, first_variance),
-                      drift_annual=mu_given,
-                      drift_source=drift_source(drift, len(returns)) if mu_given is not None else
-                      f"historical (the fitted constant mean, {float(params['mu']) * DAYS_PER_YEAR / 100:+.3f}/year "
-                      f"of log return, from {len(returns)} daily returns; opt-in)")
+    values = {"mu": float(params["mu"]), "omega": float(params["omega"]), "alpha": float(params["alpha[1]"]),
+              "beta": float(params["beta[1]"]), "nu": float(params["nu"]),
+              "first_variance": float(result.forecast(horizon=1, reindex=False).variance.iloc[-1, 0]),
+              "max_variance": float(np.max(np.asarray(result.conditional_volatility) ** 2))}
+    if path is not None:
+        from analysis.market.store import atomic_write_text
+
+        try:   # a cache that cannot be written costs the next run a fit, nothing else
+            atomic_write_text(path, json.dumps({**values, "returns": len(returns)}, indent=1) + "\n")
+        except OSError:
+            pass
+    return values
 
 
 def fit_model(method: str, closes: pd.DataFrame | pd.Series, start_price: float | None = None,
               window_days: int | None = None, drift: str | float = "zero",
-              vol_annual: float | None = None) -> PathModel:
+              vol_annual: float | None = None, cache_dir: str | os.PathLike[str] | None = None) -> PathModel:
     """The fitted random model for ``method`` in ``bootstrap``, ``gbm``, ``garch``.
 
     ``drift``: ``"zero"`` (default, neutral), ``"historical"`` or an annual number (module docstring);
@@ -510,5 +560,5 @@ def fit_model(method: str, closes: pd.DataFrame | pd.Series, start_price: float 
     if method == "gbm":
         return fit_gbm(closes, start_price, window_days, drift, vol_annual)
     if method == "garch":
-        return fit_garch(closes, start_price, window_days, drift)
+        return fit_garch(closes, start_price, window_days, drift, cache_dir=cache_dir)
     raise InputError(f"method = {method!r} is not a random generator; use bootstrap, gbm or garch")

@@ -263,7 +263,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
                                           drift=drift)
             notes["funding_bootstrap_days"] = len(joint)
         else:
-            model = pathgen.fit_model(method, series, start_price, window_days, drift, vol_annual)
+            model = pathgen.fit_model(method, series, start_price, window_days, drift, vol_annual, cache_dir=cache_dir)
         first_price = model.start_price
         n_total = int(n_paths)
         dates = None
@@ -315,7 +315,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     chunks = [(i, min(i + width, n_total)) for i in range(0, n_total, width)]
 
     setup = _make_setup(scenario, names, params, horizon, first_price, option_vol, series, window_days, keep_paths,
-                        index_0)
+                        index_0, cache_dir)
     notes["usd_pegged"] = setup.peg_note
     # [D], or [P, D] for rolling paths (each has its own dates)
     if funding_mode == "fixed":
@@ -574,7 +574,7 @@ def pegged_usd_per_m(scenario: Scenario, start_price: float) -> tuple[float, str
 
 def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, horizon: int, start_price: float,
                 option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool,
-                index_0: float | None = None) -> _Setup:
+                index_0: float | None = None, cache_dir: str | Path | None = None) -> _Setup:
     flat = np.full((1, horizon + 1), start_price)
     # the flat forecast: today's TON/X price and today's X/USD rate held
     flat_fx = None if index_0 is None else np.full(horizon + 1, index_0)
@@ -588,7 +588,7 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
         fixed = Flows.from_income(expected, hardware_end, expected=expected)
     vol = None
     if option_vol == "garch" and any(n in ("put_protection", "collar") for n in names):
-        vol = pathgen.fit_garch(series, window_days=window_days).vol_forecast_annual(30)
+        vol = pathgen.fit_garch(series, window_days=window_days, cache_dir=cache_dir).vol_forecast_annual(30)
     peg_note = ""
     pricing = dataclasses.replace(scenario.pricing, mode="usd_pegged")
     if scenario.network.name == "cocoon":
