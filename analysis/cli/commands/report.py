@@ -22,6 +22,9 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run(args: argparse.Namespace) -> int:
+    from analysis.cli.jit_start import load_numba_without_blas
+
+    load_numba_without_blas()   # before anything compiled is loaded
     from analysis.cli.staleness import warn_if_stale
     from analysis.report import build_report
 

@@ -1,0 +1,28 @@
+"""numba for a CLI process, imported without its BLAS probe (issue 20: start-up).
+
+When numba's numpy support loads (``numba.np.arraymath``, on the first compiled kernel) it checks
+whether scipy's BLAS bindings can be loaded (``numba.np.linalg.ensure_blas`` imports
+``scipy.linalg.cython_blas``), which imports the whole of ``scipy.linalg``: 0.2-0.3 s of every
+process that simulates, for nothing, since no kernel of ours calls BLAS (``np.dot``, ``np.linalg``;
+``tests/test_cli_startup.py`` checks the kernels run and scipy.linalg stays unloaded).
+
+This changes numba for the whole process (its ``np.dot`` would then be unavailable to other jitted
+code), so only the CLI's own processes do it -- a library user's numba is left as it is. It does
+nothing when numba's numpy support or scipy.linalg is already loaded.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def load_numba_without_blas() -> None:
+    """Import numba and its numpy support with ``scipy.linalg`` hidden, then unhide it."""
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    sys.modules["scipy.linalg"] = None  # type: ignore[assignment]   # an import of it raises ImportError
+    try:
+        import numba.np.arraymath  # noqa: F401  (the probe runs here and finds no BLAS)
+    finally:
+        if "scipy.linalg" in sys.modules and sys.modules["scipy.linalg"] is None:
+            del sys.modules["scipy.linalg"]
