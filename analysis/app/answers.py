@@ -312,7 +312,8 @@ def results_csv(econ: dict[str, Any] | None, sim: dict[str, Any] | None) -> str:
     class _Named:
         def writerow(self, row):
             section, item, value, unit = row
-            raw.writerow([section, relabel_key(str(item), code), value, relabel_text(str(unit), code)])
+            raw.writerow([section, relabel_key(str(item), code), relabel_text(str(value), code),
+                          relabel_text(str(unit), code)])
 
     writer = _Named()
     if econ is not None:
