@@ -638,3 +638,13 @@ def test_a_bad_currency_in_the_address_is_said_at_the_field(client):
     message = _shown(check, CURRENCY_ID + "-msg")
     assert "not an ECB reference currency" in message and "\n" not in message
     assert "econ-input" not in check
+
+
+def test_a_currency_without_a_rate_keeps_the_amounts_in_theirs_until_a_good_one(base, owned):
+    bad = convert_state(base, "XYZ")   # no rate: the amounts stay, and say which currency they are in
+    assert bad["hardware.capex"] == base["hardware.capex"] and bad["fx.amounts_in"] == "USD"
+    assert CURRENCY_KEY in read_state(bad, base).errors
+    good = convert_state(bad, "EUR")   # converted from USD, not from XYZ
+    assert "fx.amounts_in" not in good
+    assert float(good["hardware.capex"]) == pytest.approx(owned.hardware.capex_usd * fx_rate(
+        owned.finance.start, "EUR"), rel=1e-11)

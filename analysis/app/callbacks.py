@@ -49,6 +49,15 @@ CURRENCY_ID = FIELD_BY_KEY[CURRENCY_KEY].id
 MONEY_FIELDS = [f for f in FIELDS if f.money]
 
 
+def currency_options(code: str) -> list[dict[str, str]]:
+    """The currency dropdown's choices, and a link's unknown code among them (a dropdown drops a
+    value it does not offer; the field's message says what is wrong with it)."""
+    options = [{"label": label, "value": value} for value, label in FIELD_BY_KEY[CURRENCY_KEY].choices]
+    if code not in {o["value"] for o in options}:
+        options.append({"label": f"{code or '(none)'}: not an ECB currency", "value": code})
+    return options
+
+
 def named(obj: Any, currency: str) -> Any:
     """An answer (text, Dash components, a Plotly figure) with the unit USD named ``currency``
     wherever the engine says USD (:func:`analysis.econ.currency.relabel_text`); numbers untouched."""
@@ -162,7 +171,7 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
 
     @app.callback(
         Output("url", "search"), [Output(f.id, "value") for f in FIELDS], Output("hidden", "data"),
-        Output("throughput-pick", "value"),
+        Output("throughput-pick", "value"), Output(CURRENCY_ID, "options"),
         Input("url", "search"), Input("example", "value"), Input("throughput-pick", "value"), FIELD_INPUTS,
         State("hidden", "data"),
     )
@@ -184,13 +193,15 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
                 new = {**convert_state({**new, "ton_usd": "latest"}, current[CURRENCY_KEY]),
                        "ton_usd": current["ton_usd"]}
         elif trigger == CURRENCY_ID:
+            if not current.get(CURRENCY_KEY):
+                return (no_update,) * (len(FIELDS) + 4)
             # the costs (and a typed price) from the currency before (the link holds it) into the new one
             before = from_query(search, base).get(CURRENCY_KEY, "USD") if (search or "").lstrip("?") \
                 else base.get(CURRENCY_KEY, "USD")
             new = convert_state({**current, CURRENCY_KEY: before}, current.get(CURRENCY_KEY) or "")
         elif trigger == "throughput-pick":
             if pick is None:
-                return no_update, *unchanged, no_update, no_update
+                return no_update, *unchanged, no_update, no_update, no_update
             # the row's throughput and token mix, and the source the scenario's own lookup would write
             row = next(r for r in answers.throughput_rows() if r["row"] == pick)
             new = {**current, "workload.output_tokens_per_s": f"{row['output_tokens_per_s']:g}",
@@ -201,11 +212,12 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
             # a typed throughput is no longer the reference row's: it is "given" (docs/throughput.md)
             current["workload.throughput_source"] = ""
             hidden_now = {k: v for k, v in current.items() if k not in FIELD_BY_KEY}
-            return to_query(current), *unchanged, hidden_now, no_update
+            return to_query(current), *unchanged, hidden_now, no_update, no_update
         else:
-            return to_query(current), *unchanged, no_update, no_update
+            return to_query(current), *unchanged, no_update, no_update, no_update
         fields = [widget_value(f, new.get(f.key, "")) for f in FIELDS]
-        return to_query(new), *fields, {k: v for k, v in new.items() if k not in FIELD_BY_KEY}, None
+        return (to_query(new), *fields, {k: v for k, v in new.items() if k not in FIELD_BY_KEY}, None,
+                currency_options(new.get(CURRENCY_KEY, "")))
 
     @app.callback(
         [Output(f.id + "-msg", "children") for f in FIELDS], [Output(f.id + "-box", "className") for f in FIELDS],

@@ -62,8 +62,10 @@ def label_text(f: Field, currency: str) -> str:
 def _field(f: Field, text: str, currency: str = "USD") -> html.Div:
     children: list = []
     if f.widget != "check":
-        extra = {"id": f.id + "-label"} if f.money else {}
-        children.append(html.Label(label_text(f, currency), htmlFor=f.id, **extra))
+        label = label_text(f, currency)
+        # a money unit's label has an id: it follows the currency chosen
+        children.append(html.Label(label, htmlFor=f.id, id=f.id + "-label") if f.money
+                        else html.Label(label, htmlFor=f.id))
     children.append(_widget(f, text))
     if f.key == "workload.output_tokens_per_s":
         children.append(dcc.Dropdown(id="throughput-pick", options=throughput_options(), value=None,

@@ -48,6 +48,8 @@ PAGE_DEFAULTS: dict[str, str] = {
 #: The page's last change of currency (not inputs; in the link when set, docs/app.md): the currency
 #: the cost inputs and a typed token price were converted from, and the day of the ECB rate used.
 CONVERSION_KEYS = ("fx.costs_from", "fx.costs_day")
+#: Set while the currency chosen cannot be had (no rate): the currency the amounts are still in.
+AMOUNTS_IN_KEY = "fx.amounts_in"
 
 
 @dataclass(frozen=True)
@@ -239,19 +241,25 @@ def convert_state(state: Mapping[str, str], code: str) -> dict[str, str]:
 
     Works on the text, so a page with a bad field elsewhere converts too (a bad amount stays as
     typed). When no rate can be had (an unknown code, a start day without an ECB rate) only the
-    code changes: the validator then names the problem at the currency field.
+    code changes, and :data:`AMOUNTS_IN_KEY` keeps the currency the amounts are still in (the
+    next change converts from it); the validator names the problem at the currency field.
     """
     from analysis.econ.currency import cost_conversion
     from analysis.market.fx import check_currency
 
-    out = {**state, CURRENCY_KEY: code.strip().upper() if code.strip() else code}
+    code = str(code or "")
+    out = {k: v for k, v in state.items() if k != AMOUNTS_IN_KEY}
+    out[CURRENCY_KEY] = code.strip().upper() if code.strip() else code
     try:
-        source = check_currency(state.get(CURRENCY_KEY, "USD"), field="Currency")
+        source = check_currency(state.get(AMOUNTS_IN_KEY) or state.get(CURRENCY_KEY, "USD"), field="Currency")
+    except InputError:
+        return out   # amounts in an unknown currency (a link's): nothing to convert from
+    try:
         target = check_currency(code, field="Currency")
         day = dt.date.fromisoformat(state.get("finance.start", "").strip())
         factor, _ = cost_conversion(day, source, target, field=f"Currency {target} at [finance] start = {day}")
     except (CocoonEconError, ValueError):
-        return out
+        return {**out, AMOUNTS_IN_KEY: source} if code.strip().upper() != source else out
     if source == target:
         return out
     for key in (*COST_KEYS, "ton_usd"):
@@ -336,7 +344,7 @@ def mapping_from_state(state: Mapping[str, str]) -> tuple[dict[str, Any], dict[s
         state = {**state, UTILISATION_KEY: scen.OBSERVED}
     foreign = set(scen.RENDER_KEYS if network == "cocoon" else scen.COCOON_KEYS)
     for key, text in state.items():
-        if key in PAGE_DEFAULTS or key in CONVERSION_KEYS:
+        if key in PAGE_DEFAULTS or key in CONVERSION_KEYS or key == AMOUNTS_IN_KEY:
             continue
         table, _, name = key.rpartition(".")
         if table == "network" and name in foreign or (table == "pricing" and network == "render"):
