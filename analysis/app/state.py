@@ -6,6 +6,10 @@ and not only what the page shows), plus the page's own inputs (:data:`PAGE_DEFAU
 price, simulation method, paths and seed, rental occupancy and fee). The URL's query string is
 that dict (:func:`to_query`, :func:`from_query`); the inputs show the text of their key.
 
+Money is in ``finance.currency`` (the scenario's currency); the cost keys carry the scenario
+file's currency-neutral names (``hardware.capex``: an amount in that currency), and
+:func:`convert_state` converts them when the page's currency changes (docs/currency.md).
+
 :func:`read_state` turns the text into a validated :class:`~analysis.econ.scenario.Scenario`
 with the package's own validator (:func:`analysis.econ.scenario.parse_scenario`), and collects
 one message per bad field, keyed by the field, so the page shows it beside the input. Nothing
