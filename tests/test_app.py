@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -17,10 +18,12 @@ import pytest
 
 from analysis.app import answers
 from analysis.app.state import (
+    CURRENCY_KEY,
     FIELD_BY_KEY,
     FIELDS,
     MAX_PATHS,
     PAGE_DEFAULTS,
+    convert_state,
     from_query,
     read_state,
     scenario_toml,
@@ -30,10 +33,14 @@ from analysis.app.state import (
 from analysis.cli.main import main
 from analysis.core.errors import InputError
 from analysis.core.resources import example_scenarios
+from analysis.econ.currency import scenario_in_currency
 from analysis.econ.metrics import DAYS_PER_MONTH
-from analysis.econ.scenario import load_scenario, to_mapping
+from analysis.econ.scenario import NEUTRAL_COST_KEYS, load_scenario, to_mapping
+from analysis.market.fx import fx_rate
+from analysis.market.prices import daily_closes
 
 EXAMPLES = example_scenarios()
+CURRENCY_ID = FIELD_BY_KEY[CURRENCY_KEY].id
 OWNED = EXAMPLES["h100_nvl_owned"]
 
 
@@ -108,8 +115,8 @@ def test_switching_network_drops_the_other_networks_keys(base):
     ("hardware.gpus", "", "empty"),
     ("hardware.gpus", "two", "not a number"),
     ("hardware.gpus", "1.5", "whole number"),
-    ("hardware.capex_usd", "-5", "out of range"),
-    ("operations.electricity_usd_per_kwh", "abc", "not a number"),
+    ("hardware.capex", "-5", "out of range"),
+    ("operations.electricity_per_kwh", "abc", "not a number"),
     ("workload.utilisation", "1.2", "out of range"),
     ("workload.utilisation", "-0.1", "out of range"),
     ("operations.pue", "0.5", "out of range"),
@@ -459,3 +466,185 @@ def test_the_page_state_simulates_as_the_original_file(name, capsys):
     sim = answers.simulation(page, "bootstrap", 300, 5)
     cli = _json(capsys, ["simulate", "--scenario", str(path), "--paths", "300", "--seed", "5", "--json"])
     assert sim["summary"] == _numbers(cli)
+
+
+# --------------------------------------------------------------------------- the currency (issue 17)
+
+LITERAL_DOLLAR = re.compile(r"(?:TON|RENDER)/USD|USD/(?!TON\b|RENDER\b)[A-Z]{3}\b|per USD|USD-pegged|TONUSDT")
+
+
+def _money_words(obj) -> list[str]:
+    """Every "USD" in ``obj``'s text that is not a literal dollar reference (TON/USD, EUR per USD ...)."""
+    text = json.dumps(obj, ensure_ascii=False).replace("\\u0000", "")
+    return [m.group(0) for m in re.finditer(r".{0,30}\bUSD\b.{0,30}", LITERAL_DOLLAR.sub("", text))]
+
+
+@pytest.fixture(scope="module")
+def eur(base):
+    return convert_state({**base, "ton_usd": "1.5"}, "EUR")
+
+
+def test_the_check_of_dollar_words_finds_a_money_unit():
+    assert _money_words(["5.2 USD/TON", "TON/USD close x EUR per USD", "USD-pegged network"]) != []
+    assert _money_words(["TON/USD close x EUR per USD", "vol USD/EUR 7.9%", "USD-pegged network"]) == []
+
+
+def test_a_change_of_currency_converts_the_costs_as_scenario_in_currency(owned, base, eur):
+    rate = fx_rate(owned.finance.start, "EUR")   # EUR per USD on the start day: the ECB's fixing
+    assert eur[CURRENCY_KEY] == "EUR" and eur["fx.costs_from"] == "USD" and eur["fx.costs_day"] == "2025-04-01"
+    assert float(eur["hardware.capex"]) == pytest.approx(owned.hardware.capex_usd * rate, rel=1e-11)
+    assert float(eur["operations.electricity_per_kwh"]) == pytest.approx(
+        owned.operations.electricity_usd_per_kwh * rate, rel=1e-11)
+    assert float(eur["ton_usd"]) == pytest.approx(1.5 * rate, rel=1e-11)   # a typed price too
+    reading = read_state(eur, base)
+    assert reading.errors == {} and reading.general == [] and reading.currency == "EUR"
+    cli = scenario_in_currency(owned, "EUR")   # what --currency EUR does to the scenario
+    for table, names in NEUTRAL_COST_KEYS.items():
+        for usd in names.values():
+            mine, theirs = getattr(getattr(reading.scenario, table), usd), getattr(getattr(cli, table), usd)
+            assert (mine is None and theirs is None) or mine == pytest.approx(theirs, rel=1e-11), usd
+    # the note says the rate and the day, in the words of --currency
+    assert f"ECB rate of 2025-04-01 ({rate:.6g} EUR per US dollar)" in reading.conversion
+    # and back: the amounts as typed (12 significant digits absorb the rounding of the round trip)
+    back = convert_state(eur, "USD")
+    assert all(back[k] == base[k] for k in ("hardware.capex", "hardware.host_capex", "operations.electricity_per_kwh"))
+    assert back["ton_usd"] == "1.5"
+
+
+def test_the_answers_in_eur_are_the_usd_answers_times_the_ecb_rate(owned, base, eur, capsys):
+    rate = fx_rate(owned.finance.start, "EUR")
+    usd = answers.economics(owned, 1.5)
+    reading = read_state(eur, base)
+    page = answers.economics(reading.scenario, reading.ton_usd, conversion=reading.conversion)
+    for key in ("break_even_ton_usd", "break_even_ton_usd_cash", "usd_profit_per_day", "npv_usd"):
+        assert page["summary"][key] == pytest.approx(usd["summary"][key] * rate, rel=1e-9), key
+    for key in ("monthly_profit_usd", "monthly_cash_profit_usd"):
+        assert page[key] == pytest.approx(usd[key] * rate, rel=1e-9), key
+    assert page["summary"]["break_even_utilisation"] == pytest.approx(usd["summary"]["break_even_utilisation"],
+                                                                      rel=1e-9)
+    assert page["summary"]["currency"] == "EUR" and page["notes"][0] == reading.conversion
+    # and what breakeven --currency EUR prints for the same price
+    cli = _json(capsys, ["breakeven", "--scenario", str(OWNED), "--currency", "EUR", "--ton-usd",
+                         repr(reading.ton_usd), "--json"])
+    assert cli["break_even_ton_eur"] == pytest.approx(page["summary"]["break_even_ton_usd"], rel=1e-9)
+    assert cli["eur_profit_per_day"] == pytest.approx(page["summary"]["usd_profit_per_day"], rel=1e-9)
+
+
+def test_the_latest_close_in_eur_is_the_ton_eur_close(owned, base):
+    reading = read_state(convert_state(base, "EUR"), base)
+    econ = answers.economics(reading.scenario)
+    day = econ["summary"]["ton_usd_date"]
+    closes = daily_closes("ton")
+    expected = float(closes.loc[day, "close_usd"]) * fx_rate(day, "EUR")
+    assert econ["summary"]["ton_usd"] == pytest.approx(expected, rel=1e-12)
+    assert any("EUR per" in n and day in n for n in econ["notes"])
+
+
+def test_the_simulation_in_eur_is_simulate_currency_eur(base, eur, capsys):
+    reading = read_state(eur, base)
+    sim = answers.simulation(reading.scenario, "bootstrap", 300, 4, reading.ton_usd)
+    cli = _json(capsys, ["simulate", "--scenario", str(OWNED), "--currency", "EUR", "--paths", "300", "--seed", "4",
+                         "--start-price", repr(reading.ton_usd), "--json"])
+    for name, metrics in _numbers(cli).items():
+        for key in ("mean_eur", "p5_eur", "p95_eur", "prob_loss"):
+            assert sim["summary"][name][key.replace("eur", "usd")] == pytest.approx(metrics[key], rel=1e-9), (name, key)
+    assert any(n.startswith("FX: TON/EUR") for n in sim["notes"])
+
+
+def test_a_eur_state_survives_the_link_and_the_file(base, eur, tmp_path):
+    assert from_query(to_query(eur), base) == eur
+    assert "finance.currency=EUR" in to_query(eur)
+    reading = read_state(eur, base)
+    text = scenario_toml(reading.scenario)
+    assert 'currency = "EUR"' in text and "\ncapex = " in text and "capex_usd" not in text
+    path = tmp_path / "eur.toml"
+    path.write_text(text, encoding="utf-8")
+    loaded = load_scenario(path)
+    assert loaded.currency == "EUR"
+    assert loaded.hardware.capex_usd == reading.scenario.hardware.capex_usd   # the EUR amount, under capex
+    # a page started from that file shows it in EUR, under the same keys
+    again = state_from_scenario(loaded)
+    assert again[CURRENCY_KEY] == "EUR" and again["hardware.capex"] == eur["hardware.capex"]
+
+
+def test_a_hand_written_currency_link_converts_and_an_old_link_still_reads(base, owned):
+    state = from_query("?currency=EUR", base)   # like --currency EUR on the page's scenario
+    assert state[CURRENCY_KEY] == "EUR"
+    assert float(state["hardware.capex"]) == pytest.approx(owned.hardware.capex_usd * fx_rate(
+        owned.finance.start, "EUR"), rel=1e-11)
+    old = from_query("?hardware.capex_usd=25000&operations.electricity_usd_per_kwh=0.2", base)   # before issue 17
+    reading = read_state(old, base)
+    assert reading.errors == {} and reading.scenario.hardware.capex_usd == 25000
+    assert reading.scenario.operations.electricity_usd_per_kwh == 0.2
+
+
+@pytest.mark.parametrize("link", ["?currency=XYZ", "?finance.currency=XYZ", "?finance.currency=",
+                                  "?finance.currency=EUR&finance.start=2027-06-01"])
+def test_a_bad_currency_in_a_link_is_one_line_at_the_field(base, link):
+    reading = read_state(from_query(link, base), base)
+    assert list(reading.errors) == [CURRENCY_KEY] and reading.scenario is None
+    message = reading.errors[CURRENCY_KEY]
+    assert "[finance] currency" in message and "\n" not in message and "Traceback" not in message
+
+
+def test_the_page_in_eur_names_eur_everywhere(client, base):
+    out = client.change(CURRENCY_KEY, "EUR")
+    assert "finance.currency=EUR" in _shown(out["sync"], "url", "search")
+    capex = float(_shown(out["sync"], FIELD_BY_KEY["hardware.capex"].id, "value"))
+    assert capex == pytest.approx(float(base["hardware.capex"]) * fx_rate(base["finance.start"], "EUR"), rel=1e-11)
+    _, labels = client.post(FIELD_BY_KEY["hardware.capex"].id + "-label.children", CURRENCY_ID + ".value")
+    shown_labels = [v["children"] for v in labels.values()]
+    assert "Electricity (EUR/kWh)" in shown_labels and "Capex, all GPUs (EUR)" in shown_labels
+    assert "Token price (EUR)" in shown_labels and _money_words(shown_labels) == []
+    econ, sim = out["economics"], out["simulation"]
+    assert _shown(econ, "kpi-be-price")["props"]["children"].endswith(" EUR/TON")
+    assert _shown(econ, "kpi-monthly")["props"]["children"].endswith(" EUR")
+    profit = _shown(econ, "profit-chart", "figure")
+    assert profit["layout"]["yaxis"]["title"]["text"] == "profit (EUR per month)"
+    assert profit["layout"]["xaxis"]["title"]["text"] == "TON price (EUR per TON)"
+    assert "EUR per GPU-hour" in json.dumps(_shown(econ, "provider-chart", "figure")["layout"])
+    assert "cumulative net EUR" in json.dumps(_shown(sim, "fan-chart", "figure")["layout"])
+    assert "Net EUR" in _shown(sim, "sim-status")
+    notes = json.dumps(_shown(econ, "econ-notes"))
+    assert "converted at the ECB rate of 2025-04-01" in notes and "EUR per US dollar (ECB, 2025-04-01)" in notes
+    shown = {k: v for k, v in {**econ, **sim}.items() if k not in ("econ-results", "sim-results")}
+    assert _money_words(shown) == []
+    # the downloads: the CSV in EUR, the TOML a EUR scenario
+    _, answer = client.post("download-results.data", "download-results-btn.n_clicks")
+    rows = list(csv.DictReader(io.StringIO(answer["download-results"]["data"]["content"])))
+    by = {(r["section"], r["item"]): r for r in rows}
+    assert by["breakeven", "break_even_ton_eur"]["unit"] == "EUR/TON"
+    assert float(by["breakeven", "monthly_profit_eur"]["value"]) == \
+        float(_shown(econ, "kpi-monthly")["props"]["data-value"])
+    assert not [r for r in rows if "usd" in r["item"].replace("usd_pegged", "")]
+    assert _money_words([[r["unit"], r["value"]] for r in rows]) == []
+    _, answer = client.post("download-scenario.data", "download-scenario-btn.n_clicks")
+    assert '[finance]' in answer["download-scenario"]["data"]["content"]
+    assert 'currency = "EUR"' in answer["download-scenario"]["data"]["content"]
+    # another example keeps the page in EUR (its costs converted the same way)
+    client.values[("example", "value")] = "hgx_h100_8x_colo"
+    _, sync = client.post("url.search", "example.value")
+    assert _shown(sync, CURRENCY_ID, "value") == "EUR"
+    hgx = load_scenario(EXAMPLES["hgx_h100_8x_colo"])
+    assert float(_shown(sync, FIELD_BY_KEY["hardware.capex"].id, "value")) == pytest.approx(
+        hgx.hardware.capex_usd * fx_rate(hgx.finance.start, "EUR"), rel=1e-11)
+
+
+def test_a_bad_currency_in_the_address_is_said_at_the_field(client):
+    client.values[("url", "search")] = "?currency=XYZ"
+    _, sync = client.post("url.search", "url.search")
+    assert _shown(sync, CURRENCY_ID, "value") == "XYZ"
+    _, check = client.post(FIELDS[0].id + "-msg.children", CURRENCY_ID + ".value")
+    message = _shown(check, CURRENCY_ID + "-msg")
+    assert "not an ECB reference currency" in message and "\n" not in message
+    assert "econ-input" not in check
+
+
+def test_a_currency_without_a_rate_keeps_the_amounts_in_theirs_until_a_good_one(base, owned):
+    bad = convert_state(base, "XYZ")   # no rate: the amounts stay, and say which currency they are in
+    assert bad["hardware.capex"] == base["hardware.capex"] and bad["fx.amounts_in"] == "USD"
+    assert CURRENCY_KEY in read_state(bad, base).errors
+    good = convert_state(bad, "EUR")   # converted from USD, not from XYZ
+    assert "fx.amounts_in" not in good
+    assert float(good["hardware.capex"]) == pytest.approx(owned.hardware.capex_usd * fx_rate(
+        owned.finance.start, "EUR"), rel=1e-11)

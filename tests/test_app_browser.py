@@ -33,6 +33,7 @@ from analysis.cli.commands.economics import util_text
 from analysis.cli.main import main
 from analysis.core.resources import example_scenarios
 from analysis.econ.scenario import load_scenario, scenario_with, to_mapping
+from analysis.market.fx import fx_rate
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -158,7 +159,7 @@ def _num(value) -> str:
 
 def test_typed_inputs_give_the_cli_numbers(page, server, tmp_path, monkeypatch):
     _open(page, server["url"] + LIGHT)
-    typed = {"workload.utilisation": "0.7", "operations.electricity_usd_per_kwh": "0.12", "hardware.gpus": "2",
+    typed = {"workload.utilisation": "0.7", "operations.electricity_per_kwh": "0.12", "hardware.gpus": "2",
              "ton_usd": "1.5", "sim.paths": "500", "sim.seed": "42"}
     for key, text in typed.items():
         _type(page, key, text)
@@ -219,8 +220,8 @@ def test_typed_inputs_give_the_cli_numbers(page, server, tmp_path, monkeypatch):
 def test_the_link_restores_the_state(page, browser, server, requests_seen, tmp_path, monkeypatch):
     _open(page, server["url"] + LIGHT)
     _type(page, "workload.utilisation", "0.65")
-    _type(page, "hardware.capex_usd", "25000")
-    page.wait_for_function("() => location.search.includes('hardware.capex_usd=25000')", timeout=WAIT_MS)
+    _type(page, "hardware.capex", "25000")
+    page.wait_for_function("() => location.search.includes('hardware.capex=25000')", timeout=WAIT_MS)
     page.wait_for_function("() => location.search.includes('workload.utilisation=0.65')", timeout=WAIT_MS)
     link = page.url
     path = tmp_path / "linked.toml"
@@ -235,7 +236,7 @@ def test_the_link_restores_the_state(page, browser, server, requests_seen, tmp_p
         shared.on("request", lambda r: requests_seen.append(r.url))
         _open(shared, link)
         assert shared.input_value("#f-workload-utilisation") == "0.65"
-        assert shared.input_value("#f-hardware-capex-usd") == "25000"
+        assert shared.input_value("#f-hardware-capex") == "25000"
         _wait_value(shared, "#kpi-be-util", _value(page, "#kpi-be-util"))
         assert _value(shared, "#kpi-be-price") == _value(page, "#kpi-be-price")
         assert _value(shared, "#sim-row-hold .mean_usd") == _value(page, "#sim-row-hold .mean_usd")
@@ -251,7 +252,7 @@ def test_bad_values_are_marked_at_the_field_and_the_answers_stay(page, server, t
     _open(page, server["url"] + LIGHT)
     good = _value(page, "#kpi-be-price")
     npv = _value(page, "#kpi-npv")
-    for key, text, words in (("hardware.capex_usd", "-100", "out of range"),
+    for key, text, words in (("hardware.capex", "-100", "out of range"),
                              ("hardware.gpus", "abc", "not a number"),
                              ("workload.utilisation", "1.5", "out of range"),
                              ("operations.pue", "", "empty")):
@@ -267,7 +268,7 @@ def test_bad_values_are_marked_at_the_field_and_the_answers_stay(page, server, t
     assert _value(page, "#kpi-be-price") == good
     page.check("#f-utilisation-source input[value=number]")
     start = state_from_scenario(load_scenario(OWNED))  # the values the page started with
-    for key in ("hardware.capex_usd", "workload.utilisation", "operations.pue"):
+    for key in ("hardware.capex", "workload.utilisation", "operations.pue"):
         _type(page, key, start[key])
     _type(page, "hardware.gpus", "3")
     page.wait_for_function("() => document.querySelector('#general-msg').innerText === ''", timeout=WAIT_MS)
@@ -285,6 +286,45 @@ def test_bad_values_are_marked_at_the_field_and_the_answers_stay(page, server, t
     assert _value(page, "#kpi-be-util") == _num(observed["break_even_utilisation"])
     assert "utilisation observed on COCOON" in page.inner_text("#econ-notes")
     assert page.inner_text("#f-hardware-gpus-msg") == ""
+
+
+def test_the_page_in_eur(page, server, tmp_path, monkeypatch):
+    _open(page, server["url"] + LIGHT)
+    _type(page, "ton_usd", "1.5")
+    page.wait_for_function("() => location.search.includes('ton_usd=1.5')", timeout=WAIT_MS)
+    page.click("#f-finance-currency")
+    page.get_by_role("option", name="EUR (euro)").click()
+    page.wait_for_function("() => location.search.includes('finance.currency=EUR')", timeout=WAIT_MS)
+    # the CLI on the same scenario in EUR: --currency EUR converts its costs at the start day's rate,
+    # and the page converted the typed price at that rate too
+    start = load_scenario(OWNED).finance.start
+    price = float(page.input_value("#f-ton-usd"))
+    assert price == pytest.approx(1.5 * fx_rate(start, "EUR"), rel=1e-11)
+    be = _cli_json(["breakeven", "--scenario", str(OWNED), "--currency", "EUR", "--ton-usd", repr(price)],
+                   server["cache"], monkeypatch)
+    page.wait_for_function("() => document.querySelector('#kpi-be-price').innerText.endsWith('EUR/TON')",
+                           timeout=WAIT_MS)
+    assert float(_value(page, "#kpi-be-price")) == pytest.approx(be["break_even_ton_eur"], rel=1e-9)
+    assert float(_value(page, "#kpi-monthly")) == pytest.approx(be["eur_profit_per_day"] * 365 / 12, rel=1e-9)
+    assert page.inner_text("#kpi-monthly").endswith(" EUR")
+    assert page.inner_text("label[for=f-operations-electricity-per-kwh]") == "Electricity (EUR/kWh)"
+    page.wait_for_function("() => [...document.querySelectorAll('#profit-chart .ytitle')]"
+                           ".some(e => e.textContent === 'profit (EUR per month)')", timeout=WAIT_MS)
+    page.wait_for_function("() => document.querySelector('#sim-status').innerText.includes('Net EUR')",
+                           timeout=WAIT_MS)
+    assert "converted at the ECB rate of" in page.inner_text("#econ-notes")
+    assert "USD/TON" not in page.inner_text("main") and " USD per" not in page.inner_text("main")
+    # the link reproduces it
+    link = page.url
+    assert "finance.currency=EUR" in link
+    _open(page, link)
+    assert page.inner_text("#kpi-be-price").endswith("EUR/TON")
+    # a bad currency in the address: one line at the field, no crash
+    page.goto(server["url"] + "?currency=XYZ")
+    page.wait_for_function("() => { const e = document.querySelector('#f-finance-currency-msg');"
+                           " return e && e.innerText.includes('XYZ'); }", timeout=WAIT_MS)
+    message = page.inner_text("#f-finance-currency-msg")
+    assert "not an ECB reference currency" in message and "\n" not in message.strip()
 
 
 def test_the_server_logged_no_traceback_and_the_page_fetched_nothing_else(server, requests_seen):

@@ -29,6 +29,7 @@ from analysis.core.plain import plain
 from analysis.econ import compare as cmp
 from analysis.econ import throughput as tp
 from analysis.econ.costs import hardware_resale_usd, resale_forgone_usd
+from analysis.econ.currency import LITERAL_USD, relabel_key, relabel_text
 from analysis.econ.ledger import NET_BASIS
 from analysis.econ.metrics import breakeven_summary, monthly_profit_at, monthly_profit_usd
 from analysis.econ.scenario import Scenario, price_asset
@@ -56,13 +57,28 @@ def _cached(key: tuple, load: Callable[[], _T]) -> _T:
 
 
 def token_price(scenario: Scenario, ton_usd: float | None) -> dict[str, Any]:
-    """The token price used: the given one, or the latest daily close (as ``breakeven`` uses)."""
-    token = scenario.network.token
+    """The token price used, in the scenario's currency: the given one, or the latest daily close
+    (as ``breakeven`` uses; TON/X = the TON/USD close x X per USD of its day in another currency).
+
+    ``fx`` says how a close was converted (``None`` in USD or for a typed price): the rate, and the
+    note of TON closes left out after the last ECB fixing known."""
+    token, code = scenario.network.token, scenario.currency
     if ton_usd is not None:
-        return {"token": token, "usd": float(ton_usd), "date": None, "origin": "typed on the page"}
+        return {"token": token, "usd": float(ton_usd), "date": None, "origin": "typed on the page", "fx": None}
     asset = price_asset(scenario)
-    usd, day, origin = _cached(("close", asset), lambda: cmp.latest_price(asset))
-    return {"token": token, "usd": usd, "date": day, "origin": origin}
+    usd, day, origin, fx = _cached(("close", asset, code), lambda: _latest_close(asset, code))
+    return {"token": token, "usd": usd, "date": day, "origin": origin, "fx": fx}
+
+
+def _latest_close(asset: str, code: str) -> tuple[float, str, str, dict[str, Any] | None]:
+    from analysis.market.fx import fx_rate
+    from analysis.market.prices import daily_closes
+
+    usd, day, origin = cmp.latest_price(asset, currency=code)
+    if code == "USD":
+        return usd, day, origin, None
+    cut = daily_closes(asset, currency=code).attrs.get("fx_note")
+    return usd, day, origin, {"currency": code, "per_usd": fx_rate(day, code), "note": cut}
 
 
 def _rate_history(gpu: str):
@@ -75,8 +91,16 @@ def _rate_history(gpu: str):
     return _cached(("rates", gpu), load)
 
 
-def _alternatives(gpu: str):
-    return _cached(("alternatives", gpu), lambda: cmp.provider_alternatives(gpu, history=_rate_history(gpu)))
+def _rate_history_in(gpu: str, currency: str):
+    """The rental prices of ``gpu`` in ``currency``, each at the ECB rate of its observed day (as ``compare``)."""
+    if currency == "USD":
+        return _rate_history(gpu)
+    return _cached(("rates", gpu, currency), lambda: cmp.in_currency(_rate_history(gpu), currency))
+
+
+def _alternatives(gpu: str, currency: str = "USD"):
+    return _cached(("alternatives", gpu, currency),
+                   lambda: cmp.provider_alternatives(gpu, history=_rate_history_in(gpu, currency)))
 
 
 def throughput_rows(gpu: str | None = None) -> list[dict[str, Any]]:
@@ -106,10 +130,10 @@ def provider_view(scenario: Scenario, token_usd: float, rental_occupancy: float 
                   rental_fee: float = 0.0) -> dict[str, Any]:
     """The provider view of ``cocoon-econ compare``: the network's USD per GPU-hour, renting the
     GPU out (latest and median per provider) and the token price and utilisation to beat renting."""
-    gpu = scenario.hardware.gpu
-    history = _rate_history(gpu)
-    alternatives = _alternatives(gpu)
-    market = _cached(("market", gpu), lambda: cmp.market_rental_rate(history))
+    gpu, code = scenario.hardware.gpu, scenario.currency
+    history = _rate_history_in(gpu, code)
+    alternatives = _alternatives(gpu, code)
+    market = _cached(("market", gpu, code), lambda: cmp.market_rental_rate(history))
     be = None if market is None else cmp.break_even_vs_rental(
         scenario, token_usd, market["usd_per_gpu_hour"], rental_occupancy=rental_occupancy, rental_fee=rental_fee)
     return plain({"gpu": gpu, "network_usd_per_gpu_hour": cmp.network_usd_per_gpu_hour(scenario, token_usd),
@@ -136,8 +160,12 @@ def profit_curve(scenario: Scenario, token_usd: float, break_even: list[float | 
 
 
 def economics(scenario: Scenario, ton_usd: float | None = None, rental_occupancy: float = 1.0,
-              rental_fee: float = 0.0) -> dict[str, Any]:
+              rental_fee: float = 0.0, conversion: str | None = None) -> dict[str, Any]:
     """Break-even, monthly profit, payback, the profit curve and the provider view at one price.
+
+    Every amount is in the scenario's currency (``summary["currency"]``) under the engine's
+    ``usd`` names; the page and the CSV name it (:func:`analysis.econ.currency.relabel_text`).
+    ``conversion`` is the note of the page's last change of currency (the first of the notes).
 
     ``summary`` is exactly :func:`~analysis.econ.metrics.breakeven_summary` (the CLI's
     ``breakeven --json`` numbers); ``monthly_profit_usd`` and ``monthly_cash_profit_usd`` the
@@ -157,7 +185,8 @@ def economics(scenario: Scenario, ton_usd: float | None = None, rental_occupancy
                                                   cast(float | None, summary["break_even_ton_usd_cash"])])
     provider = provider_view(scenario, price["usd"], rental_occupancy, rental_fee)
     when = f"close of {price['date']} ({price['origin']})" if price["date"] else price["origin"]
-    notes = [f"{price['token']} price {price['usd']:.4f} USD: {when}",
+    notes = [*([conversion] if conversion else []), f"{price['token']} price {price['usd']:.4f} USD: {when}",
+             *_fx_lines(price),
              *(tp.throughput_lines(summary["throughput"]) if summary["throughput"] is not None else
                ["throughput: not used (Render pays per GPU-hour)"]),
              f"utilisation {scenario.workload.utilisation:.2%}: " + (
@@ -171,6 +200,18 @@ def economics(scenario: Scenario, ton_usd: float | None = None, rental_occupancy
                      f"(cocoon-econ fetch rates --source vastai --gpu {scenario.hardware.gpu})")
     return {"scenario": scenario.name, "summary": summary, **monthly, "curve": curve, "provider": provider,
             "price": price, "notes": notes + list(scenario.notes)}
+
+
+def _fx_lines(price: dict[str, Any]) -> list[str]:
+    """How a latest close was converted into the currency (nothing in USD or for a typed price)."""
+    fx = price.get("fx")
+    if not fx:
+        return []
+    token, code = price["token"], fx["currency"]
+    usd = LITERAL_USD   # the dollar itself, not the unit of the page
+    lines = [f"{token}/{code} = {token}/{usd} close x {code} per {usd} of the same day (ECB euro reference rates): "
+             f"{fx['per_usd']:.6g} {code} per {usd} on {price['date']}"]
+    return lines + ([f"note: {fx['note']}"] if fx.get("note") else [])
 
 
 def simulation(scenario: Scenario, method: str = "bootstrap", paths: int = 2000, seed: int | None = 1,
@@ -190,12 +231,25 @@ def simulation(scenario: Scenario, method: str = "bootstrap", paths: int = 2000,
     assert kept.positions is not None  # keep_paths=True keeps them
     basis = net_basis(scenario, sim.horizon_days)
     summary = {name: {**metrics, **basis} for name, metrics in sim.summary().items()}
-    notes = [_model_note(sim, price_asset(scenario).upper()), *_assumption_notes(sim, scenario)]
-    return {"scenario": sim.scenario, "method": sim.method, "paths": sim.n_paths, "horizon_days": sim.horizon_days,
-            "start_price": sim.start_price, "seed": sim.seed_entropy, "strategy": chosen,
+    notes = [_model_note(sim, price_asset(scenario).upper()), *_sim_fx_lines(sim, scenario.network.token),
+             *_assumption_notes(sim, scenario)]
+    return {"scenario": sim.scenario, "currency": scenario.currency, "method": sim.method, "paths": sim.n_paths, "horizon_days": sim.horizon_days,
+            "start_price": sim.start_price, "token": scenario.network.token, "seed": sim.seed_entropy, "strategy": chosen,
             "summary": summary, "basis": basis, "fan": fan(kept.positions[chosen]),
             "net_usd": {name: sim.outcomes[name].net_usd for name in sim.strategies},
             "notes": [n for n in notes if n]}
+
+
+def _sim_fx_lines(sim, token: str) -> list[str]:
+    """The FX risk the paths carry (what ``simulate`` prints in another currency)."""
+    fx = sim.notes.get("fx")
+    if not fx:
+        return []
+    usd, code = LITERAL_USD, fx["currency"]   # the dollar itself, not the unit of the page
+    return [f"FX: {token}/{code} = {token}/{usd} close x {code} per {usd} (ECB) of the same day; the paths carry "
+            f"both ({fx['days']} days: vol {token}/{usd} {fx['vol_ton_usd_annual']:.0%}, {usd}/{code} "
+            f"{fx['vol_fx_annual']:.1%}, correlation {fx['correlation']:+.2f} -> {token}/{code} "
+            f"{fx['vol_ton_fx_annual']:.0%} a year)"]
 
 
 def net_basis(scenario: Scenario, horizon_days: int) -> dict[str, Any]:
@@ -248,10 +302,20 @@ def cli_commands(file: str, ton_usd: float | None, method: str, paths: int, seed
 
 
 def results_csv(econ: dict[str, Any] | None, sim: dict[str, Any] | None) -> str:
-    """Every number on the page as CSV: ``section, item, value, unit``."""
+    """Every number on the page as CSV: ``section, item, value, unit``, the items and units named
+    in the page's currency (``break_even_ton_eur``, ``EUR/TON``), as the CLI's outputs are."""
+    code = ((econ or {}).get("summary") or {}).get("currency") or (sim or {}).get("currency") or "USD"
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["section", "item", "value", "unit"])
+    raw = csv.writer(out, lineterminator="\n")
+    raw.writerow(["section", "item", "value", "unit"])
+
+    class _Named:
+        def writerow(self, row):
+            section, item, value, unit = row
+            raw.writerow([section, relabel_key(str(item), code), relabel_text(str(value), code),
+                          relabel_text(str(unit), code)])
+
+    writer = _Named()
     if econ is not None:
         s = econ["summary"]
         token = s.get("token", "TON")
@@ -284,10 +348,11 @@ def results_csv(econ: dict[str, Any] | None, sim: dict[str, Any] | None) -> str:
             writer.writerow(["rental", f"{a['provider']} {a['pricing']} {a['statistic']}",
                              _cell(a["usd_per_gpu_hour"]), "USD/GPU-hour"])
     if sim is not None:
+        writer.writerow(["simulation", "currency", sim.get("currency", "USD"), ""])
         writer.writerow(["simulation", "method", sim["method"], ""])
         writer.writerow(["simulation", "paths", sim["paths"], ""])
         writer.writerow(["simulation", "seed", "" if sim["seed"] is None else sim["seed"], ""])
-        writer.writerow(["simulation", "start_price", _cell(sim["start_price"]), "USD"])
+        writer.writerow(["simulation", "start_price", _cell(sim["start_price"]), "USD/" + sim.get("token", "TON")])
         for name, metrics in sim["summary"].items():
             for key, value in metrics.items():
                 unit = "USD" if key.endswith("_usd") else "days" if "days" in key else "fraction" \

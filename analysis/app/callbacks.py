@@ -19,15 +19,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from dash import Dash, Input, Output, State, ctx, html, no_update
+from dash.development.base_component import Component
 
 from analysis.app import answers
 from analysis.app.figures import fan_chart, profit_against_price, provider_chart
-from analysis.app.layout import KPIS, state_text, widget_value
+from analysis.app.layout import KPIS, label_text, shown_currency, state_text, widget_value
 from analysis.app.state import (
+    CURRENCY_KEY,
     FIELD_BY_KEY,
     FIELDS,
     RENTAL_KEYS,
     SIM_KEYS,
+    convert_state,
     from_query,
     read_state,
     scenario_toml,
@@ -35,12 +38,44 @@ from analysis.app.state import (
     to_query,
 )
 from analysis.core.errors import CocoonEconError
+from analysis.econ.currency import relabel_text
 from analysis.econ.scenario import load_scenario
 from analysis.report.charts.hedging import LABELS, outcome_distributions
 
 log = logging.getLogger("analysis.app")
 FIELD_INPUTS = [Input(f.id, "value") for f in FIELDS]
 THROUGHPUT_ID = FIELD_BY_KEY["workload.output_tokens_per_s"].id
+CURRENCY_ID = FIELD_BY_KEY[CURRENCY_KEY].id
+MONEY_FIELDS = [f for f in FIELDS if f.money]
+
+
+def currency_options(code: str) -> list[dict[str, str]]:
+    """The currency dropdown's choices, and a link's unknown code among them (a dropdown drops a
+    value it does not offer; the field's message says what is wrong with it)."""
+    options = [{"label": label, "value": value} for value, label in FIELD_BY_KEY[CURRENCY_KEY].choices]
+    if code not in {o["value"] for o in options}:
+        options.append({"label": f"{code or '(none)'}: not an ECB currency", "value": code})
+    return options
+
+
+def named(obj: Any, currency: str) -> Any:
+    """An answer (text, Dash components, a Plotly figure) with the unit USD named ``currency``
+    wherever the engine says USD (:func:`analysis.econ.currency.relabel_text`); numbers untouched."""
+    if isinstance(obj, str):
+        return relabel_text(obj, currency)
+    if isinstance(obj, list):
+        return [named(o, currency) for o in obj]
+    if isinstance(obj, tuple):
+        return tuple(named(o, currency) for o in obj)
+    if isinstance(obj, dict):
+        return {k: named(v, currency) for k, v in obj.items()}
+    if isinstance(obj, Component):
+        if getattr(obj, "children", None) is not None:
+            obj.children = named(obj.children, currency)
+        return obj
+    if hasattr(obj, "to_plotly_json") and not isinstance(obj, Component):   # a plotly Figure
+        return named(obj.to_plotly_json(), currency)
+    return obj
 
 
 def _state(values, hidden: Mapping[str, str] | None) -> dict[str, str]:
@@ -136,7 +171,7 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
 
     @app.callback(
         Output("url", "search"), [Output(f.id, "value") for f in FIELDS], Output("hidden", "data"),
-        Output("throughput-pick", "value"),
+        Output("throughput-pick", "value"), Output(CURRENCY_ID, "options"),
         Input("url", "search"), Input("example", "value"), Input("throughput-pick", "value"), FIELD_INPUTS,
         State("hidden", "data"),
     )
@@ -152,9 +187,21 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
             scenario = load_scenario(examples[example])
             page = {k: current[k] for k in ("ton_usd", "utilisation_source", *SIM_KEYS, *RENTAL_KEYS)}
             new = state_from_scenario(scenario, page)
+            if current.get(CURRENCY_KEY, "USD") != new.get(CURRENCY_KEY, "USD"):
+                # the page stays in its currency: the example's costs converted as a change of currency
+                # converts them (the kept token price is in the page's currency already)
+                new = {**convert_state({**new, "ton_usd": "latest"}, current[CURRENCY_KEY]),
+                       "ton_usd": current["ton_usd"]}
+        elif trigger == CURRENCY_ID:
+            if not current.get(CURRENCY_KEY):
+                return (no_update,) * (len(FIELDS) + 4)
+            # the costs (and a typed price) from the currency before (the link holds it) into the new one
+            before = from_query(search, base).get(CURRENCY_KEY, "USD") if (search or "").lstrip("?") \
+                else base.get(CURRENCY_KEY, "USD")
+            new = convert_state({**current, CURRENCY_KEY: before}, current.get(CURRENCY_KEY) or "")
         elif trigger == "throughput-pick":
             if pick is None:
-                return no_update, *unchanged, no_update, no_update
+                return no_update, *unchanged, no_update, no_update, no_update
             # the row's throughput and token mix, and the source the scenario's own lookup would write
             row = next(r for r in answers.throughput_rows() if r["row"] == pick)
             new = {**current, "workload.output_tokens_per_s": f"{row['output_tokens_per_s']:g}",
@@ -165,11 +212,12 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
             # a typed throughput is no longer the reference row's: it is "given" (docs/throughput.md)
             current["workload.throughput_source"] = ""
             hidden_now = {k: v for k, v in current.items() if k not in FIELD_BY_KEY}
-            return to_query(current), *unchanged, hidden_now, no_update
+            return to_query(current), *unchanged, hidden_now, no_update, no_update
         else:
-            return to_query(current), *unchanged, no_update, no_update
+            return to_query(current), *unchanged, no_update, no_update, no_update
         fields = [widget_value(f, new.get(f.key, "")) for f in FIELDS]
-        return to_query(new), *fields, {k: v for k, v in new.items() if k not in FIELD_BY_KEY}, None
+        return (to_query(new), *fields, {k: v for k, v in new.items() if k not in FIELD_BY_KEY}, None,
+                currency_options(new.get(CURRENCY_KEY, "")))
 
     @app.callback(
         [Output(f.id + "-msg", "children") for f in FIELDS], [Output(f.id + "-box", "className") for f in FIELDS],
@@ -212,7 +260,8 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
         if not reading.economics_ok:
             return *unchanged, no_update, no_update
         try:
-            econ = answers.economics(reading.scenario, reading.ton_usd, reading.rental_occupancy, reading.rental_fee)
+            econ = answers.economics(reading.scenario, reading.ton_usd, reading.rental_occupancy, reading.rental_fee,
+                                     reading.conversion)
         except CocoonEconError as exc:
             return *unchanged, f"not updated: {exc}", no_update
         except Exception as exc:  # a bug: logged with its traceback, the page keeps its last answer
@@ -229,8 +278,9 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
         status = (f"{s['scenario']}: {s['gpus']} GPU(s), {s['token']} at {s['ton_usd']:.4f} USD; income "
                   f"{s['usd_income_per_day']:,.2f} USD/day, profit {s['usd_profit_per_day']:,.2f} USD/day "
                   f"(cash {s['usd_cash_profit_per_day']:,.2f})")
-        return (*kpis, profit_against_price(econ["curve"], s), [html.Li(n) for n in econ["notes"]],
-                _provider_summary(econ), bars, status, {k: v for k, v in econ.items() if k != "curve"})
+        shown = (*kpis, profit_against_price(econ["curve"], s), [html.Li(n) for n in econ["notes"]],
+                 _provider_summary(econ), bars, status)
+        return *named(shown, reading.currency), {k: v for k, v in econ.items() if k != "curve"}
 
     @app.callback(
         Output("sim-table", "children"), Output("fan-chart", "figure"), Output("dist-chart", "figure"),
@@ -261,7 +311,14 @@ def register(app: Dash, base: Mapping[str, str], examples: Mapping[str, Any]) ->
         label = LABELS.get(sim["strategy"], sim["strategy"])
         fan = fan_chart(sim["fan"], sim["strategy"], f"{label}: cumulative net USD, P5-P95 and P25-P75 of the paths")
         dist = outcome_distributions(sim["net_usd"], "Net USD over the horizon per strategy")
-        return _sim_table(sim), fan, dist, [html.Li(n) for n in sim["notes"]], status, _plain_sim(sim)
+        shown = (_sim_table(sim), fan, dist, [html.Li(n) for n in sim["notes"]], status)
+        return *named(shown, reading.currency), _plain_sim(sim)
+
+    @app.callback([Output(f.id + "-label", "children") for f in MONEY_FIELDS], Input(CURRENCY_ID, "value"))
+    def money_labels(code):
+        """The cost inputs' units (and the token price's) in the currency chosen."""
+        currency = shown_currency(code)
+        return [label_text(f, currency) for f in MONEY_FIELDS]
 
     @app.callback(Output("download-scenario", "data"), Input("download-scenario-btn", "n_clicks"),
                   State("econ-input", "data"), State("sim-input", "data"), prevent_initial_call=True)

@@ -8,7 +8,8 @@ from typing import Any
 from dash import dcc, html
 
 from analysis.app.answers import throughput_rows
-from analysis.app.state import FIELDS, SECTIONS, Field
+from analysis.app.state import CURRENCY_KEY, FIELDS, SECTIONS, Field
+from analysis.econ.currency import relabel_text
 
 #: Key figures of the economics: component id -> (label, summary key or page key, format).
 KPIS = (
@@ -52,10 +53,19 @@ def _widget(f: Field, text: str):
                      className="field-input")
 
 
-def _field(f: Field, text: str) -> html.Div:
+def label_text(f: Field, currency: str) -> str:
+    """A field's label with its unit, a money unit in ``currency`` ("Electricity (EUR/kWh)")."""
+    text = f.label + (f" ({f.unit})" if f.unit else "")
+    return relabel_text(text, currency) if f.money else text
+
+
+def _field(f: Field, text: str, currency: str = "USD") -> html.Div:
     children: list = []
     if f.widget != "check":
-        children.append(html.Label(f.label + (f" ({f.unit})" if f.unit else ""), htmlFor=f.id))
+        label = label_text(f, currency)
+        # a money unit's label has an id: it follows the currency chosen
+        children.append(html.Label(label, htmlFor=f.id, id=f.id + "-label") if f.money
+                        else html.Label(label, htmlFor=f.id))
     children.append(_widget(f, text))
     if f.key == "workload.output_tokens_per_s":
         children.append(dcc.Dropdown(id="throughput-pick", options=throughput_options(), value=None,
@@ -64,6 +74,14 @@ def _field(f: Field, text: str) -> html.Div:
         children.append(html.Div(f.help, className="help"))
     children.append(html.Div(id=f.id + "-msg", className="msg", role="alert"))
     return html.Div(children, className="field", id=f.id + "-box")
+
+
+def shown_currency(code: Any) -> str:
+    """The currency the labels name: ``code`` when the page knows it, else USD (its field says what is wrong)."""
+    from analysis.market.fx import ecb_currencies
+
+    value = str(code or "").strip().upper()
+    return value if value in ecb_currencies() else "USD"
 
 
 def throughput_options() -> list[dict[str, Any]]:
@@ -78,7 +96,8 @@ def _kpi(kpi_id: str, label: str) -> html.Div:
 
 def page(state: Mapping[str, str], examples: Mapping[str, str], example: str | None) -> html.Div:
     """The whole page showing ``state``; ``examples`` maps example names to their labels."""
-    sections = [html.Fieldset([html.Legend(title)] + [_field(f, state.get(f.key, "")) for f in fields],
+    currency = shown_currency(state.get(CURRENCY_KEY, "USD"))
+    sections = [html.Fieldset([html.Legend(title)] + [_field(f, state.get(f.key, ""), currency) for f in fields],
                               className="section") for title, fields in SECTIONS]
     hidden = {k: v for k, v in state.items() if k not in {f.key for f in FIELDS}}
     header = html.Header([

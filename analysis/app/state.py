@@ -6,6 +6,10 @@ and not only what the page shows), plus the page's own inputs (:data:`PAGE_DEFAU
 price, simulation method, paths and seed, rental occupancy and fee). The URL's query string is
 that dict (:func:`to_query`, :func:`from_query`); the inputs show the text of their key.
 
+Money is in ``finance.currency`` (the scenario's currency); the cost keys carry the scenario
+file's currency-neutral names (``hardware.capex``: an amount in that currency), and
+:func:`convert_state` converts them when the page's currency changes (docs/currency.md).
+
 :func:`read_state` turns the text into a validated :class:`~analysis.econ.scenario.Scenario`
 with the package's own validator (:func:`analysis.econ.scenario.parse_scenario`), and collects
 one message per bad field, keyed by the field, so the page shows it beside the input. Nothing
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from analysis.core.errors import InputError
+from analysis.core.errors import CocoonEconError, DataError, InputError
 from analysis.core.gpus import GPUS
 from analysis.econ import scenario as scen
 from analysis.econ.scenario import Scenario
@@ -45,6 +49,11 @@ PAGE_DEFAULTS: dict[str, str] = {
     "rental.occupancy": "1",
     "rental.fee": "0",
 }
+#: The page's last change of currency (not inputs; in the link when set, docs/app.md): the currency
+#: the cost inputs and a typed token price were converted from, and the day of the ECB rate used.
+CONVERSION_KEYS = ("fx.costs_from", "fx.costs_day")
+#: Set while the currency chosen cannot be had (no rate): the currency the amounts are still in.
+AMOUNTS_IN_KEY = "fx.amounts_in"
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class Field:
     unit: str = ""
     choices: tuple[tuple[str, str], ...] = ()  # (value, label) for dropdown and radio
     help: str = ""
+    money: bool = False        # the unit names the page's currency (relabelled when it changes)
 
     @property
     def id(self) -> str:
@@ -68,21 +78,39 @@ def _pairs(values) -> tuple[tuple[str, str], ...]:
     return tuple((v, v) for v in values)
 
 
+CURRENCY_KEY = "finance.currency"
+#: The cost inputs under their currency-neutral names (amounts in ``[finance] currency``, as in a
+#: scenario file), each with the ``*_usd`` name an older link may use (docs/currency.md).
+COST_KEYS: dict[str, str] = {f"{table}.{neutral}": f"{table}.{usd}"
+                             for table, names in scen.NEUTRAL_COST_KEYS.items() for neutral, usd in names.items()}
+
+
+def _currencies() -> tuple[tuple[str, str], ...]:
+    from analysis.market.fx import ecb_currencies
+
+    names = {"USD": "USD (US dollar)", "EUR": "EUR (euro)", "GBP": "GBP (pound sterling)", "CHF": "CHF (Swiss franc)",
+             "JPY": "JPY (yen)"}
+    return tuple((c, names.get(c, c)) for c in sorted(ecb_currencies()))
+
+
 #: The inputs, in page order, grouped by section.
 SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
     ("Set-up", (
         Field("network.name", "Network", "radio", choices=(("cocoon", "COCOON (TON)"), ("render", "Render (RENDER)"))),
+        Field(CURRENCY_KEY, "Currency", "dropdown", choices=_currencies(),
+              help="of the costs and every answer (ECB reference currencies); changing it converts the costs "
+                   "at the ECB rate of the start day"),
         Field("hardware.gpu", "GPU", "dropdown", choices=_pairs(GPUS)),
         Field("hardware.gpus", "GPUs", unit="count"),
-        Field("hardware.capex_usd", "Capex, all GPUs", unit="USD",
+        Field("hardware.capex", "Capex, all GPUs", unit="USD", money=True,
               help="price of the set-up, or its market value when already owned"),
         Field("hardware.already_owned", "Already owned (no cash at the start; capex is its market value)", "check"),
     )),
     ("Costs", (
         Field("operations.power_kw", "Power per GPU", unit="kW", help="at full load, incl. its share of the host"),
-        Field("operations.electricity_usd_per_kwh", "Electricity", unit="USD/kWh"),
+        Field("operations.electricity_per_kwh", "Electricity", unit="USD/kWh", money=True),
         Field("operations.pue", "PUE", unit="ratio"),
-        Field("operations.colocation_usd_per_kw_month", "Colocation", unit="USD per kW-month"),
+        Field("operations.colocation_per_kw_month", "Colocation", unit="USD per kW-month", money=True),
     )),
     ("Workload", (
         Field("workload.output_tokens_per_s", "Throughput per GPU", unit="output tokens/s",
@@ -92,7 +120,7 @@ SECTIONS: tuple[tuple[str, tuple[Field, ...]], ...] = (
         Field(UTILISATION_KEY, "Utilisation", unit="fraction 0-1"),
     )),
     ("Market and horizon", (
-        Field("ton_usd", "Token price", unit="USD", help='"latest" = the latest daily close, or a price'),
+        Field("ton_usd", "Token price", unit="USD", money=True, help='"latest" = the latest daily close, or a price'),
         Field("finance.horizon_days", "Horizon", unit="days"),
     )),
     ("Treasury", (
@@ -161,9 +189,11 @@ def state_from_scenario(scenario: Scenario, page: Mapping[str, str] | None = Non
     """The page state showing ``scenario``: its keys dotted, as text, plus the page defaults."""
     state = dict(PAGE_DEFAULTS)
     state.update(page or {})
+    usd_names = {usd: neutral for neutral, usd in COST_KEYS.items()}
     for key, value in scenario_mapping(scenario).items():
         if isinstance(value, Mapping):
-            state.update({f"{key}.{k}": _text(v) for k, v in value.items()})
+            # a cost under its neutral name: the amount in the scenario's currency (a USD file's capex_usd too)
+            state.update({usd_names.get(f"{key}.{k}", f"{key}.{k}"): _text(v) for k, v in value.items()})
         else:
             state[key] = _text(value)
     if state.get(UTILISATION_KEY) == scen.OBSERVED:  # the field shows the number observed
@@ -190,8 +220,61 @@ def from_query(search: str | None, base: Mapping[str, str]) -> dict[str, str]:
     if linked.get("network.name", base.get("network.name")) != base.get("network.name"):
         # the base's network parameters are the other network's (the validator would reject them)
         state = {k: v for k, v in state.items() if not k.startswith(("network.", "pricing."))}
+    if linked.get(CURRENCY_KEY, base.get(CURRENCY_KEY, "USD")).strip().upper() == "USD":
+        # a link from before the currency input names the costs *_usd: in USD, the same amounts
+        for neutral, usd in COST_KEYS.items():
+            if usd in linked and neutral not in linked:
+                linked[neutral] = linked.pop(usd)
+    alias = linked.pop("currency", None)   # ?currency=EUR: like --currency, the costs converted
     state.update(linked)
+    if alias is not None:
+        state = convert_state(state, alias)
     return state
+
+
+def _amount(value: float) -> str:
+    # 12 significant digits: a conversion there and back gives the typed amount again, not 29999.999999999996
+    return _text(float(f"{value:.12g}"))
+
+
+def convert_state(state: Mapping[str, str], code: str) -> dict[str, str]:
+    """``state`` in the currency ``code``: every cost input (and a typed token price) converted at
+    the ECB rate of ``[finance] start``, as :func:`analysis.econ.currency.scenario_in_currency`
+    converts a scenario's costs (the same factor, :func:`analysis.econ.currency.cost_conversion`),
+    and the conversion recorded in :data:`CONVERSION_KEYS` for the notes.
+
+    Works on the text, so a page with a bad field elsewhere converts too (a bad amount stays as
+    typed). When no rate can be had (an unknown code, a start day without an ECB rate) only the
+    code changes, and :data:`AMOUNTS_IN_KEY` keeps the currency the amounts are still in (the
+    next change converts from it); the validator names the problem at the currency field.
+    """
+    from analysis.econ.currency import cost_conversion
+    from analysis.market.fx import check_currency
+
+    code = str(code or "")
+    out = {k: v for k, v in state.items() if k != AMOUNTS_IN_KEY}
+    out[CURRENCY_KEY] = code.strip().upper() if code.strip() else code
+    try:
+        source = check_currency(state.get(AMOUNTS_IN_KEY) or state.get(CURRENCY_KEY, "USD"), field="Currency")
+    except InputError:
+        return out   # amounts in an unknown currency (a link's): nothing to convert from
+    try:
+        target = check_currency(code, field="Currency")
+        day = dt.date.fromisoformat(state.get("finance.start", "").strip())
+        factor, _ = cost_conversion(day, source, target, field=f"Currency {target} at [finance] start = {day}")
+    except (CocoonEconError, ValueError):
+        return {**out, AMOUNTS_IN_KEY: source} if code.strip().upper() != source else out
+    if source == target:
+        return out
+    for key in (*COST_KEYS, "ton_usd"):
+        try:
+            value = float(state[key].replace(",", "").strip())
+        except (KeyError, ValueError):
+            continue   # left out, "latest", or not a number (its field says so)
+        if math.isfinite(value):
+            out[key] = _amount(value * factor)
+    out.update({"fx.costs_from": source, "fx.costs_day": day.isoformat()})
+    return out
 
 
 def _annotations() -> dict[str, str]:
@@ -199,6 +282,8 @@ def _annotations() -> dict[str, str]:
     for table, cls in scen._TABLES.items():
         for f in dataclasses.fields(cls):
             out[f"{table}.{f.name}"] = str(f.type)
+    for table, names in scen.NEUTRAL_COST_KEYS.items():   # a neutral cost name takes its field's type
+        out.update({f"{table}.{neutral}": out[f"{table}.{usd}"] for neutral, usd in names.items()})
     out["name"] = out["description"] = "str"
     return out
 
@@ -263,7 +348,7 @@ def mapping_from_state(state: Mapping[str, str]) -> tuple[dict[str, Any], dict[s
         state = {**state, UTILISATION_KEY: scen.OBSERVED}
     foreign = set(scen.RENDER_KEYS if network == "cocoon" else scen.COCOON_KEYS)
     for key, text in state.items():
-        if key in PAGE_DEFAULTS:
+        if key in PAGE_DEFAULTS or key in CONVERSION_KEYS or key == AMOUNTS_IN_KEY:
             continue
         table, _, name = key.rpartition(".")
         if table == "network" and name in foreign or (table == "pricing" and network == "render"):
@@ -303,6 +388,8 @@ class Reading:
     seed: int | None = 1
     rental_occupancy: float = 1.0
     rental_fee: float = 0.0
+    currency: str = "USD"                    # of the costs and every answer ([finance] currency)
+    conversion: str | None = None            # the page's last change of currency, as a note
     errors: dict[str, str] = field(default_factory=dict)   # state key -> message shown at that input
     general: list[str] = field(default_factory=list)        # messages about keys the page does not show
 
@@ -327,7 +414,7 @@ def read_state(state: Mapping[str, str], fallback: Mapping[str, str]) -> Reading
     reading = Reading()
     errors = reading.errors
     page = {k: state.get(k, v) for k, v in PAGE_DEFAULTS.items()}
-    _read_page(page, reading)
+    _read_page(page, reading, state.get(CURRENCY_KEY, "USD"))
     mapping, type_errors = mapping_from_state(state)
     errors.update(type_errors)
     fallback_mapping, _ = mapping_from_state({**fallback, "network.name": state.get("network.name", "cocoon")})
@@ -339,7 +426,7 @@ def read_state(state: Mapping[str, str], fallback: Mapping[str, str]) -> Reading
             scenario = scen.parse_scenario(mapping, origin=ORIGIN)
             TreasuryParams.from_config(scenario.treasury)  # what the policies check (e.g. vol_premium >= 0)
             break
-        except InputError as exc:
+        except (InputError, DataError) as exc:   # DataError: e.g. a start day after the last ECB fixing
             message = _without_origin(str(exc))
             found = _message_key(message)
             scenario = None
@@ -354,7 +441,31 @@ def read_state(state: Mapping[str, str], fallback: Mapping[str, str]) -> Reading
             _set(mapping, found, _get(fallback_mapping, found))
     scenario_errors = [k for k in errors if k not in PAGE_DEFAULTS or k == "utilisation_source"]
     reading.scenario = None if scenario_errors or reading.general else scenario
+    if reading.scenario is not None:
+        reading.currency = reading.scenario.currency
+        reading.conversion = _conversion_note(state, reading, reading.scenario.currency)
     return reading
+
+
+def _conversion_note(state: Mapping[str, str], reading: Reading, currency: str) -> str | None:
+    """The note of the page's last change of currency (the words of ``--currency``), or None."""
+    from analysis.econ.currency import cost_conversion
+    from analysis.market.fx import check_currency
+
+    source, day = (state.get(k, "").strip() for k in CONVERSION_KEYS)
+    if not source and not day:
+        return None
+    try:
+        when = dt.date.fromisoformat(day)
+        source = check_currency(source, field="fx.costs_from")
+        _, words = cost_conversion(when, source, currency, field=f"fx.costs_day = {day}")
+    except (CocoonEconError, ValueError) as exc:
+        text = str(exc) if isinstance(exc, CocoonEconError) else f"fx.costs_day = {day!r} is not a date YYYY-MM-DD"
+        reading.general.append(f"{text} (the link's record of a change of currency; remove fx.costs_from and "
+                               "fx.costs_day from it)")
+        reading.scenario = None
+        return None
+    return f"currency {currency} on the page: the {words}; a token price typed then, too"
 
 
 def _get(mapping: Mapping[str, Any], key: str) -> Any:
@@ -371,7 +482,7 @@ def _set(mapping: dict[str, Any], key: str, value: Any) -> None:
         target[name] = value
 
 
-def _read_page(page: Mapping[str, str], reading: Reading) -> None:
+def _read_page(page: Mapping[str, str], reading: Reading, currency: str = "USD") -> None:
     errors = reading.errors
 
     def guarded(key, parse):
@@ -386,7 +497,7 @@ def _read_page(page: Mapping[str, str], reading: Reading) -> None:
             return None
         value = _number(text, "Token price")
         if value <= 0:
-            raise _FieldError(f"Token price = {text.strip()} is not positive; give a USD price like 1.5, or latest")
+            raise _FieldError(f"Token price = {text.strip()} is not positive; give a {currency} price like 1.5, or latest")
         return value
 
     def method(text):

@@ -10,6 +10,8 @@ report use them; an app calls :func:`scenario_in_currency` and the same function
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
 from typing import Any
 
@@ -38,14 +40,14 @@ def scenario_in_currency(scenario: Scenario, currency: str | None) -> Scenario:
     """
     if currency is None:
         return scenario
-    from analysis.market.fx import check_currency, convert_amount
+    from analysis.market.fx import check_currency
 
     code = check_currency(currency)
     if code == scenario.currency:
         return scenario
     mapping = to_mapping(scenario)
-    factor = convert_amount(1.0, scenario.finance.start, scenario.currency, code,
-                            field=f"--currency {code} at [finance] start = {scenario.finance.start}")
+    factor, words = cost_conversion(scenario.finance.start, scenario.currency, code,
+                                    field=f"--currency {code} at [finance] start = {scenario.finance.start}")
     for table, names in NEUTRAL_COST_KEYS.items():
         for neutral, usd in names.items():
             key = neutral if neutral in mapping[table] else usd
@@ -53,18 +55,29 @@ def scenario_in_currency(scenario: Scenario, currency: str | None) -> Scenario:
                 mapping[table][neutral] = mapping[table].pop(key) * factor
     mapping["finance"]["currency"] = code
     out = parse_scenario(mapping, origin=scenario.origin, path=scenario.path)
-    source = "US-dollar" if scenario.currency == "USD" else scenario.currency   # "USD" would be relabelled
-    note = (f"--currency {code}: the scenario's {source} costs converted at the ECB rate of "
-            f"{scenario.finance.start} ({factor:.6g} {code} per {source.replace('-', ' ')})")
-    # given_keys: what the user's file set, not everything to_mapping wrote back (a peg left out of
-    # the file stays derived from the start price in simulations)
-    return _with_notes(out, (note, *out.notes), scenario.given_keys)
+    note = f"--currency {code}: the scenario's {words}"
+    # given_keys: what the file set (to_mapping writes every key; a USD peg left out stays derived)
+    return dataclasses.replace(out, notes=(note, *out.notes),
+                               given_keys=scenario.given_keys | {"finance.currency"})
 
 
-def _with_notes(scenario: Scenario, notes: tuple[str, ...], given_keys: frozenset[str]) -> Scenario:
-    import dataclasses
+def cost_conversion(day: dt.date, source: str, target: str, *, field: str = "") -> tuple[float, str]:
+    """The factor that turns ``source`` amounts into ``target`` at the ECB rates of ``day``, and
+    the words saying so (``"US-dollar costs converted at the ECB rate of 2025-04-01 (0.92 EUR per
+    US dollar)"``): the conversion :func:`scenario_in_currency` applies to every cost (and the app
+    to its cost inputs). The dollar is written out, so relabelling the text leaves it alone.
 
-    return dataclasses.replace(scenario, notes=notes, given_keys=given_keys)
+    Raises
+    ------
+    InputError, DataError
+        A day without an ECB rate (one line naming it and ``field``).
+    """
+    from analysis.market.fx import convert_amount
+
+    factor = convert_amount(1.0, day, source, target, field=field)
+    name = "US-dollar" if source == "USD" else source   # "USD" would be relabelled
+    return factor, (f"{name} costs converted at the ECB rate of {day} "
+                    f"({factor:.6g} {target} per {name.replace('-', ' ')})")
 
 
 def relabel_key(name: str, currency: str) -> str:
