@@ -328,6 +328,8 @@ def test_report_in_eur(tmp_path):
     text = out.read_text()
     body = text[text.index("</head>"):]
     assert "money in EUR" in body
+    # the USD-pegged comparison's dollar leg is stated with the hedging assumptions
+    assert "follow EUR per US dollar day by day" in body
     # USD left only where it is the dollar itself: the header's FX source and quoted sources' own words
     left = __import__("re").findall(r".{40}(?<![\w-])USD(?![\w-])", body.replace("TON/USD close", ""))
     assert all("reservation 1109592 USD" in m for m in left), left

@@ -284,7 +284,7 @@ def _assumption_notes(sim, scenario: Scenario) -> list[str]:
            f"perp margin: initial {t.initial_margin_fraction:.0%} and maintenance {t.maintenance_margin_fraction:.0%} "
            f"of the short's notional, collateral at {t.cost_of_capital_annual:.1%}/year cost of capital, {cap}; "
            f"hedge ratio {t.hedge_ratio:.0%}; trading fee {t.trading_fee_bps:g} bps"]
-    out += [f"note: {notes[k]}" for k in ("funding_note", "usd_pegged") if notes.get(k)]
+    out += [f"note: {notes[k]}" for k in ("funding_note", "usd_pegged", "usd_fx") if notes.get(k)]
     return out
 
 
