@@ -11,11 +11,12 @@ report use them; an app calls :func:`scenario_in_currency` and the same function
 from __future__ import annotations
 
 import re
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from analysis.econ.scenario import NEUTRAL_COST_KEYS, Scenario, parse_scenario, to_mapping
+
+if TYPE_CHECKING:   # only relabel_frame takes a frame; the CLI's text and JSON need no pandas
+    import pandas as pd
 
 #: Names that say "priced in USD" rather than "an amount in USD": never relabelled.
 KEEP = ("usd_pegged", "ton_usd_close", "fx_per_usd")
@@ -38,11 +39,13 @@ def scenario_in_currency(scenario: Scenario, currency: str | None) -> Scenario:
     """
     if currency is None:
         return scenario
-    from analysis.market.fx import check_currency, convert_amount
+    from analysis.market.currencies import check_currency
 
     code = check_currency(currency)
     if code == scenario.currency:
         return scenario
+    from analysis.market.fx import convert_amount  # pandas: only when a conversion runs
+
     mapping = to_mapping(scenario)
     factor = convert_amount(1.0, scenario.finance.start, scenario.currency, code,
                             field=f"--currency {code} at [finance] start = {scenario.finance.start}")

@@ -845,7 +845,7 @@ def _parse_finance(v: _Validator, t: Mapping[str, Any]) -> FinanceConfig:
 
 def _currency(v: _Validator, t: Mapping[str, Any]) -> str:
     raw = v.string("finance", t, "currency", default="USD")
-    from analysis.market.fx import check_currency
+    from analysis.market.currencies import check_currency  # no pandas: every parse checks it
 
     return check_currency(raw, field=f"{v.origin}: [finance] currency")
 

@@ -32,6 +32,7 @@ import requests
 
 from analysis.core.errors import DataError, InputError
 from analysis.core.resources import SNAPSHOT_DIR
+from analysis.market.currencies import SNAPSHOT_FILE, check_currency, ecb_currencies  # noqa: F401 (re-exported)
 from analysis.market.prices import Refresh
 from analysis.market.store import (
     atomic_write_text,
@@ -46,7 +47,6 @@ from analysis.market.store import (
 from analysis.sources import ecb
 from analysis.sources.common import iso_utc, today_utc, utc_now
 
-SNAPSHOT_FILE = "ecb_eurofxref_daily.csv"
 #: First day of the ECB's euro reference rates.
 ECB_SERIES_START = dt.date(1999, 1, 4)
 #: Longest wait allowed from a UTC day back to the fixing it uses (the ECB calendar's longest).
@@ -69,28 +69,6 @@ def read_fx_snapshot() -> pd.DataFrame:
     """The embedded ECB reference rates: units of each currency per euro, one column a currency,
     one row a fixing day (blank where the ECB published none for that currency)."""
     return _snapshot().copy()
-
-
-def ecb_currencies() -> tuple[str, ...]:
-    """The currencies this toolkit can convert to: EUR and those in the embedded ECB rates."""
-    return ("EUR", *_snapshot().columns)
-
-
-def check_currency(code: Any, field: str = "--currency") -> str:
-    """``code`` as an upper-case ISO 4217 code the ECB publishes (or EUR, USD).
-
-    Raises
-    ------
-    InputError
-        One line naming ``field`` and the known codes.
-    """
-    if not isinstance(code, str) or not code.strip():
-        raise InputError(f"{field} = {code!r} is not a currency code; use a three-letter code such as EUR")
-    value = code.strip().upper()
-    if value not in ecb_currencies():
-        raise InputError(f"{field} = {code!r} is not an ECB reference currency; use one of "
-                         f"{', '.join(sorted(ecb_currencies()))}")
-    return value
 
 
 def fx_cache_path(currency: str, cache: str | os.PathLike[str] | None = None) -> Path:
