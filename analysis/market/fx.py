@@ -24,11 +24,10 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import requests
 
 from analysis.core.errors import DataError, InputError
 from analysis.core.resources import SNAPSHOT_DIR
@@ -44,8 +43,10 @@ from analysis.market.store import (
     read_manifest,
     write_manifest_entry,
 )
-from analysis.sources import ecb
 from analysis.sources.common import iso_utc, today_utc, utc_now
+
+if TYPE_CHECKING:   # requests only when refresh_fx fetches: converting amounts needs no HTTP client
+    import requests
 
 #: First day of the ECB's euro reference rates.
 ECB_SERIES_START = dt.date(1999, 1, 4)
@@ -265,6 +266,8 @@ def refresh_fx(currency: str, start: dt.date | None = None, end: dt.date | None 
     anything is written, and each file and the manifest are replaced atomically, so a failed
     fetch leaves the cache byte-identical.
     """
+    from analysis.sources import ecb  # imports requests
+
     code = check_currency(currency)
     moment = utc_now() if now is None else now
     yesterday = today_utc(moment) - dt.timedelta(days=1)
