@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.core.errors import DataError
+from analysis.core import plaincsv
+from analysis.core.errors import DataError, InputError
 from analysis.core.resources import SNAPSHOT_DIR
 from analysis.market import chain_params, currencies, fx, latest, prices, store
 
@@ -31,7 +32,7 @@ def test_the_tables_the_light_readers_copy_equal_the_pandas_ones():
     from pandas._libs.parsers import STR_NA_VALUES
 
     assert latest.PRICE_SOURCE_ORDER == tuple(prices.PRICE_SOURCES)
-    assert latest.PANDAS_NA_TEXT == frozenset(STR_NA_VALUES)
+    assert plaincsv.PANDAS_NA_TEXT == frozenset(STR_NA_VALUES)
     assert currencies.ecb_currencies() == ("EUR", *fx.read_fx_snapshot().columns)
     assert len(currencies.ecb_currencies()) == 33   # EUR + the 32 columns of the vendored ECB file
 
@@ -108,8 +109,8 @@ def test_a_file_that_is_not_plain_gives_what_pandas_gives(isolated_cache, body):
     path = store.price_cache_path("ton", "binance", isolated_cache)
     path.parent.mkdir(parents=True)
     path.write_text(body, encoding="utf-8")
-    with pytest.raises(latest._NotPlain):
-        latest._light_latest("ton", None)
+    with pytest.raises(plaincsv.NotPlain):
+        latest._light_series("ton", None)
     try:
         expected = _pandas_latest("ton")
     except DataError as exc:
@@ -145,12 +146,80 @@ def test_the_staleness_warning_is_the_pandas_one(isolated_cache):
         f"the latest TON/USD close is of {last}, 8 days old")
 
 
-def test_a_non_usd_close_goes_the_pandas_route(isolated_cache):
-    assert latest.latest_close("ton", currency="EUR") == _pandas_latest_in("EUR")
+# --------------------------------------------------------------------------- other currencies
 
 
-def _pandas_latest_in(currency):
-    return prices.latest_of(prices.daily_closes("ton", currency=currency))
+def _pandas_latest_in(currency, asset="ton"):
+    return prices.latest_of(prices.daily_closes(asset, currency=currency))
+
+
+def test_every_currencys_usd_rates_equal_fx_bit_for_bit(isolated_cache):
+    for code in currencies.ecb_currencies():
+        if code == "USD":
+            continue
+        light, pandas = currencies.usd_rates(code), fx.usd_rates(code)
+        assert light.days == [d.date() for d in pandas.index], code
+        assert np.array_equal(light.rates, pandas.to_numpy()), code
+
+
+def test_the_days_rate_and_a_converted_amount_equal_fx(isolated_cache):
+    rng = np.random.default_rng(7)
+    days = [dt.date(2020, 1, 2) + dt.timedelta(days=int(k)) for k in rng.integers(0, 2490, 60)]
+    days += [dt.date(2025, 12, 25), dt.date(2026, 1, 3), dt.date(2026, 11, 3)]   # holidays, the last wait
+    for code in ("EUR", "JPY", "GBP", "CHF", "USD"):
+        light = currencies.usd_rates(code) if code != "USD" else None   # the csv route itself, no fallback
+        for day in days:
+            assert currencies.fx_rate(day, code) == fx.fx_rate(day, code), (code, day)
+            assert light is None or light.on(day) == fx.fx_rate(day, code)
+            assert currencies.convert_amount(1234.5, day, "EUR", code) == fx.convert_amount(1234.5, day, "EUR", code)
+
+
+@pytest.mark.parametrize(("day", "code"), [(dt.date(2026, 11, 4), "EUR"), (dt.date(2019, 12, 31), "JPY"),
+                                           (dt.date(2025, 6, 1), "RUB")])
+def test_a_day_without_a_fixing_is_fxs_error(isolated_cache, day, code):
+    with pytest.raises((DataError, InputError)) as pandas_error:
+        fx.fx_rate(day, code, field="here")
+    with pytest.raises(type(pandas_error.value)) as light_error:
+        currencies.fx_rate(day, code, field="here")
+    assert str(light_error.value) == str(pandas_error.value)
+
+
+def test_cached_fixings_win_their_days_and_extend_the_rates(isolated_cache):
+    path = currencies.fx_cache_path("USD", isolated_cache)
+    path.parent.mkdir(parents=True)
+    last = fx.read_fx_snapshot().index[-1].date()
+    path.write_text(f"date,rate\n{last},1.25\n{last + dt.timedelta(days=3)},1.2625\n")
+    for day in (last, last + dt.timedelta(days=3), last + dt.timedelta(days=7)):
+        assert currencies.fx_rate(day, "EUR") == fx.fx_rate(day, "EUR") == 1 / (1.25 if day == last else 1.2625)
+    path.write_text(f"date,rate\n{last},0\n")   # a bad rate: fx's one-line error
+    with pytest.raises(DataError, match="rates must be positive"):
+        currencies.fx_rate(last, "EUR")
+
+
+@pytest.mark.parametrize("code", ["EUR", "JPY", "GBP"])
+@pytest.mark.parametrize("asset", ["ton", "render"])
+def test_the_latest_close_in_another_currency_equals_convert_closes(isolated_cache, code, asset):
+    assert latest.latest_close(asset, currency=code) == _pandas_latest_in(code, asset)
+    # closes after the last fixing + 4 days are cut; the last kept one is converted at its day's rate
+    last_fix = fx.read_fx_snapshot().index[-1].date()
+    days = [(last_fix + dt.timedelta(days=k)).isoformat() for k in (-1, 2, 4, 5, 9)]
+    _write_cache(isolated_cache, asset, "okx", days, [1.5, 1.25, 1.125, 1.0625, 1.03125], "okx")
+    got = latest.latest_close(asset, currency=code)
+    assert got == _pandas_latest_in(code, asset)
+    assert got.day == last_fix + dt.timedelta(days=4)
+    closes, _ = latest._light_series(asset, None)   # the csv route gives it, not the pandas fallback
+    assert latest._light_converted_last(closes, code, None) == (got.day, got.close_usd, "okx")
+    assert got.close_usd == 1.125 * fx.fx_rate(got.day, code)
+
+
+def test_a_close_before_the_first_fixing_is_convert_closes_error(isolated_cache):
+    _write_cache(isolated_cache, "ton", "kraken", ["2019-12-30"], [0.5], "kraken")
+    with pytest.raises(InputError) as pandas_error:
+        _pandas_latest_in("EUR")
+    with pytest.raises(InputError) as light_error:
+        latest.latest_close("ton", currency="EUR")
+    assert str(light_error.value) == str(pandas_error.value)
+    assert latest.latest_close("ton") == _pandas_latest("ton")   # in USD the day is just the oldest
 
 
 # --------------------------------------------------------------------------- chain parameters

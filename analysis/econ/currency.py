@@ -44,7 +44,7 @@ def scenario_in_currency(scenario: Scenario, currency: str | None) -> Scenario:
     code = check_currency(currency)
     if code == scenario.currency:
         return scenario
-    from analysis.market.fx import convert_amount  # pandas: only when a conversion runs
+    from analysis.market.currencies import convert_amount  # csv where the ECB files are plain (issue 20)
 
     mapping = to_mapping(scenario)
     factor = convert_amount(1.0, scenario.finance.start, scenario.currency, code,
