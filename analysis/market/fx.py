@@ -31,11 +31,16 @@ import pandas as pd
 
 from analysis.core.errors import DataError, InputError
 from analysis.core.resources import SNAPSHOT_DIR
-from analysis.market.currencies import SNAPSHOT_FILE, check_currency, ecb_currencies  # noqa: F401 (re-exported)
+from analysis.market.currencies import (  # noqa: F401 (re-exported; the csv readers of breakeven, issue 20)
+    MAX_STALE_DAYS,
+    SNAPSHOT_FILE,
+    check_currency,
+    ecb_currencies,
+    fx_cache_path,
+)
 from analysis.market.prices import Refresh
 from analysis.market.store import (
     atomic_write_text,
-    cache_dir,
     cache_lock,
     manifest_key,
     merge_spans,
@@ -50,8 +55,6 @@ if TYPE_CHECKING:   # requests only when refresh_fx fetches: converting amounts 
 
 #: First day of the ECB's euro reference rates.
 ECB_SERIES_START = dt.date(1999, 1, 4)
-#: Longest wait allowed from a UTC day back to the fixing it uses (the ECB calendar's longest).
-MAX_STALE_DAYS = 4
 BASE_CURRENCY = "USD"
 
 
@@ -70,11 +73,6 @@ def read_fx_snapshot() -> pd.DataFrame:
     """The embedded ECB reference rates: units of each currency per euro, one column a currency,
     one row a fixing day (blank where the ECB published none for that currency)."""
     return _snapshot().copy()
-
-
-def fx_cache_path(currency: str, cache: str | os.PathLike[str] | None = None) -> Path:
-    """``<cache>/fx/ecb_<CUR>.csv``: ``date,rate`` (units of CUR per euro, one row a fixing)."""
-    return cache_dir(cache) / "fx" / f"ecb_{currency}.csv"
 
 
 def _read_cache(path: Path) -> pd.Series:
