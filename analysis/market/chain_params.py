@@ -7,11 +7,11 @@ to the vendored ``network_parameters.csv`` and must not import the chain layer a
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analysis.core import plaincsv
 from analysis.core.errors import DataError
 from analysis.market.paths import cache_dir as resolve_cache_dir
 
@@ -78,18 +78,11 @@ def latest_chain_params(cache_dir: str | os.PathLike[str] | None = None) -> dict
 
 def _plain_rows(path: Path) -> list[dict[str, str]] | None:
     """The rows of ``params.csv`` read with :mod:`csv`, as :func:`read_params_csv` reads them (every
-    field a string, blanks kept), or None when the file is anything but a plain table with every
-    column (empty, a byte-order mark, a repeated header name, a row of another length): then
+    field a string, blanks kept), or None when the file is not plain (:mod:`analysis.core.plaincsv`:
+    empty, a byte-order mark, a repeated header name, a row of another length): then
     :func:`read_params_csv` reads it, so such a file fails or parses exactly as it always did."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            table = [row for row in csv.reader(handle) if row]   # pandas skips blank lines too
-    except (OSError, UnicodeDecodeError, csv.Error):
+        at, rows = plaincsv.table(path, PARAMS_COLUMNS)
+    except plaincsv.NotPlain:
         return None
-    if not table:
-        return None
-    header = table[0]
-    if (header[0].startswith("\ufeff") or len(set(header)) != len(header) or set(PARAMS_COLUMNS) - set(header)
-            or any(len(row) != len(header) for row in table[1:])):
-        return None
-    return [dict(zip(header, row, strict=True)) for row in table[1:]]
+    return [dict(zip(at, row, strict=True)) for row in rows]
