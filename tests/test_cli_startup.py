@@ -8,10 +8,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from analysis.chain import contracts, readings
 from analysis.cli.commands import chain as chain_cli
 from analysis.cli.commands import prices as prices_cli
 from analysis.cli.commands import rates as rates_cli
+from analysis.core.resources import SCENARIO_DIR
 from analysis.market import prices, rates
 
 HEAVY = ("pandas", "numpy", "numba", "scipy", "arch", "statsmodels", "requests", "pytoniq_core", "tqdm",
@@ -41,6 +44,46 @@ def test_help_imports_nothing_heavy():
 def test_breakeven_path_imports_no_scipy_numba_or_requests():
     loaded = _modules_after("import analysis.econ.metrics, analysis.market.prices")
     assert not loaded & {"scipy", "numba", "arch", "statsmodels", "requests", "tqdm"}
+
+
+#: What `cocoon-econ breakeven` must not import (issue 20: pandas alone was half its start-up).
+NOT_IN_BREAKEVEN = {"pandas", "pyarrow", "requests", "urllib3", "scipy", "numba", "arch", "statsmodels", "tqdm",
+                    "plotly"}
+
+
+def _breakeven_modules(*argv: str) -> tuple[set[str], str]:
+    """The top-level modules loaded after ``main(["breakeven", *argv])`` in a fresh interpreter, and its stdout."""
+    code = ("import contextlib, io, sys\nfrom analysis.cli.main import main\nout = io.StringIO()\n"
+            f"with contextlib.redirect_stdout(out):\n    code = main(['breakeven', *{list(argv)!r}])\n"
+            "assert code == 0, code\nprint(json.dumps(out.getvalue()))")
+    probe = ("import json\n" + code
+             + "\nprint(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    lines = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                           env={**os.environ}).stdout.splitlines()
+    return set(json.loads(lines[-1])), json.loads(lines[-2])
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"], ["--utilisation", "observed"], ["--utilisation", "observed",
+                                                                                    "--json"]])
+def test_breakeven_imports_no_pandas_requests_scipy_or_numba(extra):
+    scenario = str(SCENARIO_DIR / "hgx_h100_8x_colo.toml")   # the scenario benchmarks/cli.py times
+    loaded, out = _breakeven_modules("--scenario", scenario, *extra)
+    assert not loaded & NOT_IN_BREAKEVEN, sorted(loaded & NOT_IN_BREAKEVEN)
+    if "--json" in extra:
+        summary = json.loads(out)
+        assert summary["ton_usd_origin"].startswith("snapshot") and summary["currency"] == "USD"
+    else:
+        assert "Break-even TON price:" in out and "(close of " in out
+    assert ("observed on the network" in out or '"utilisation_origin": "observed"' in out) == ("observed" in extra)
+
+
+@pytest.mark.parametrize("currency", ["EUR", "JPY"])
+def test_breakeven_in_another_currency_imports_no_pandas_either(currency):
+    # the ECB rate of the start day and of the latest close's day are read with csv too
+    loaded, out = _breakeven_modules("--scenario", str(SCENARIO_DIR / "hgx_h100_8x_colo.toml"), "--currency",
+                                     currency, "--json")
+    assert json.loads(out)["currency"] == currency
+    assert not loaded & NOT_IN_BREAKEVEN, sorted(loaded & NOT_IN_BREAKEVEN)
 
 
 def test_spelled_out_choices_equal_the_library():

@@ -19,7 +19,7 @@ def add_currency_argument(p: argparse.ArgumentParser) -> None:
 
 def checked_currency(currency: str | None) -> str:
     """``--currency`` checked (USD when not given)."""
-    from analysis.market.fx import check_currency
+    from analysis.market.currencies import check_currency
 
     return check_currency(currency or "USD")
 

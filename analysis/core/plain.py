@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 
 def plain(value: Any) -> Any:
@@ -25,6 +25,9 @@ def plain(value: Any) -> Any:
         return value if math.isfinite(value) else None
     if isinstance(value, np.integer):
         return int(value)
-    if isinstance(value, pd.Timestamp):
+    # A Timestamp exists only once pandas is imported: asking sys.modules keeps pandas out of
+    # the commands that never build a DataFrame (breakeven starts in well under a second, issue 20).
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
     return value

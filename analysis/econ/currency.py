@@ -13,11 +13,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from analysis.econ.scenario import NEUTRAL_COST_KEYS, Scenario, parse_scenario, to_mapping
+
+if TYPE_CHECKING:   # only relabel_frame takes a frame; the CLI's text and JSON need no pandas
+    import pandas as pd
 
 #: Names that say "priced in USD" rather than "an amount in USD": never relabelled.
 KEEP = ("usd_pegged", "ton_usd_close", "fx_per_usd")
@@ -40,7 +41,7 @@ def scenario_in_currency(scenario: Scenario, currency: str | None) -> Scenario:
     """
     if currency is None:
         return scenario
-    from analysis.market.fx import check_currency
+    from analysis.market.currencies import check_currency
 
     code = check_currency(currency)
     if code == scenario.currency:
@@ -72,7 +73,7 @@ def cost_conversion(day: dt.date, source: str, target: str, *, field: str = "") 
     InputError, DataError
         A day without an ECB rate (one line naming it and ``field``).
     """
-    from analysis.market.fx import convert_amount
+    from analysis.market.currencies import convert_amount  # csv where the ECB files are plain (issue 20)
 
     factor = convert_amount(1.0, day, source, target, field=field)
     name = "US-dollar" if source == "USD" else source   # "USD" would be relabelled

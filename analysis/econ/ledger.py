@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from analysis.core.errors import DataError, InputError
 from analysis.core.units import NANOTON_PER_TON
@@ -43,6 +43,9 @@ from analysis.econ.costs import (
 )
 from analysis.econ.networks import daily_tokens_per_gpu, worker_nanoton_per_adjusted_token
 from analysis.econ.scenario import Scenario
+
+if TYPE_CHECKING:   # pandas only in the real-history ledger below: breakeven (metrics) imports none (issue 20)
+    import pandas as pd
 
 #: What each "net" figure of the toolkit counts (docs/glossary.md); outputs name their basis.
 NET_BASIS = {
@@ -322,6 +325,8 @@ def history_path(closes: pd.Series | pd.DataFrame, start: dt.date, end: dt.date,
     """The closes from the day before ``start`` through ``end`` (checked: inside the
     history, no missing days). Raises InputError naming the field and the available span,
     DataError when the series has gaps."""
+    import pandas as pd
+
     series = closes["close_usd"] if isinstance(closes, pd.DataFrame) else closes
     series = series.sort_index()
     index = pd.DatetimeIndex(series.index).normalize()
@@ -380,6 +385,8 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
     earned valued at the close, minus opex and straight-line depreciation). ``payout_ton`` is
     whole; ``node_gas_ton`` is the node wallet's gas topped up from it; ``sold_ton`` the rest.
     """
+    import pandas as pd
+
     origin = scenario.origin
     start_field = start_field if start is not None else f"{origin}: [finance] start"
     start = start if start is not None else scenario.finance.start
@@ -448,6 +455,8 @@ def daily_ledger(scenario: Scenario, closes: pd.Series | pd.DataFrame, start: dt
 def _ledger_fx_index(scenario: Scenario, closes: pd.Series | pd.DataFrame, window: pd.Series) -> np.ndarray | None:
     """The real X-per-USD index of the ledger's days (:func:`usd_priced_paths`), for a scenario in
     another currency whose network prices in US dollars; ``None`` when nothing needs it."""
+    import pandas as pd
+
     if (scenario.currency == "USD" or not uses_usd_prices(scenario) or not isinstance(closes, pd.DataFrame)
             or "fx_per_usd" not in closes.columns):
         return None

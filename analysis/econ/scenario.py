@@ -706,7 +706,7 @@ def _fx_per_usd(v: _Validator, finance: FinanceConfig) -> float:
     """Units of the scenario's currency per USD on its start day (1.0 for USD)."""
     if finance.currency == "USD":
         return 1.0
-    from analysis.market.fx import fx_rate
+    from analysis.market.currencies import fx_rate  # csv where the ECB files are plain (issue 20)
 
     return fx_rate(finance.start, finance.currency, field=f"{v.origin}: [finance] currency = "
                    f"{_show(finance.currency)} at start = {finance.start}")
@@ -845,7 +845,7 @@ def _parse_finance(v: _Validator, t: Mapping[str, Any]) -> FinanceConfig:
 
 def _currency(v: _Validator, t: Mapping[str, Any]) -> str:
     raw = v.string("finance", t, "currency", default="USD")
-    from analysis.market.fx import check_currency
+    from analysis.market.currencies import check_currency  # no pandas: every parse checks it
 
     return check_currency(raw, field=f"{v.origin}: [finance] currency")
 

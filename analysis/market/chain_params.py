@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from analysis.core import plaincsv
 from analysis.core.errors import DataError
-from analysis.market.store import cache_dir as resolve_cache_dir
+from analysis.market.paths import cache_dir as resolve_cache_dir
+
+if TYPE_CHECKING:   # every scenario parse reads this file when it exists: csv, not pandas (issue 20)
+    import pandas as pd
 
 PARAMS_FILE = Path("chain") / "params.csv"
 PARAMS_COLUMNS = ("network", "parameter", "value", "unit", "observed", "source", "notes")
@@ -26,6 +28,9 @@ SCENARIO_PARAMETERS = (
 
 
 def read_params_csv(path: Path) -> pd.DataFrame:
+    """The saved readings as a frame of strings (``save_chain_params`` merges into it)."""
+    import pandas as pd
+
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -48,21 +53,36 @@ def latest_chain_params(cache_dir: str | os.PathLike[str] | None = None) -> dict
     path = resolve_cache_dir(cache_dir) / PARAMS_FILE
     if not path.exists():
         return None
-    frame = read_params_csv(path)
-    if frame.empty:
+    rows = _plain_rows(path)
+    if rows is None:   # not a plain file: pandas reads it (and names what is wrong exactly as before)
+        rows = read_params_csv(path).to_dict("records")
+    if not rows:
         return None
-    newest = frame[frame["observed"] == frame["observed"].max()]
+    observed = max(row["observed"] for row in rows)
+    newest = [row for row in rows if row["observed"] == observed]
     out: dict[str, Any] = {}
-    for row in newest.itertuples(index=False):
-        text = row.value.strip().lower()
+    for row in newest:
+        text = row["value"].strip().lower()
         try:
-            out[row.parameter] = text == "true" if text in ("true", "false") else int(text)
+            out[row["parameter"]] = text == "true" if text in ("true", "false") else int(text)
         except ValueError:
-            raise DataError(f"{path}: parameter {row.parameter} has non-integer value {row.value!r}; delete the "
-                            "file and run 'cocoon-econ chain params --save' again") from None
+            raise DataError(f"{path}: parameter {row['parameter']} has non-integer value {row['value']!r}; delete "
+                            "the file and run 'cocoon-econ chain params --save' again") from None
     missing = [p for p in SCENARIO_PARAMETERS if p not in out]
     if missing:
-        raise DataError(f"{path}: the reading of {newest['observed'].iloc[0]} lacks {missing}")
-    out["observed"] = newest["observed"].iloc[0]
-    out["source"] = newest["source"].iloc[0]
+        raise DataError(f"{path}: the reading of {observed} lacks {missing}")
+    out["observed"] = observed
+    out["source"] = newest[0]["source"]
     return out
+
+
+def _plain_rows(path: Path) -> list[dict[str, str]] | None:
+    """The rows of ``params.csv`` read with :mod:`csv`, as :func:`read_params_csv` reads them (every
+    field a string, blanks kept), or None when the file is not plain (:mod:`analysis.core.plaincsv`:
+    empty, a byte-order mark, a repeated header name, a row of another length): then
+    :func:`read_params_csv` reads it, so such a file fails or parses exactly as it always did."""
+    try:
+        at, rows = plaincsv.table(path, PARAMS_COLUMNS)
+    except plaincsv.NotPlain:
+        return None
+    return [dict(zip(at, row, strict=True)) for row in rows]

@@ -24,18 +24,23 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import requests
 
 from analysis.core.errors import DataError, InputError
 from analysis.core.resources import SNAPSHOT_DIR
+from analysis.market.currencies import (  # noqa: F401 (re-exported; the csv readers of breakeven, issue 20)
+    MAX_STALE_DAYS,
+    SNAPSHOT_FILE,
+    check_currency,
+    ecb_currencies,
+    fx_cache_path,
+)
 from analysis.market.prices import Refresh
 from analysis.market.store import (
     atomic_write_text,
-    cache_dir,
     cache_lock,
     manifest_key,
     merge_spans,
@@ -43,14 +48,13 @@ from analysis.market.store import (
     read_manifest,
     write_manifest_entry,
 )
-from analysis.sources import ecb
 from analysis.sources.common import iso_utc, today_utc, utc_now
 
-SNAPSHOT_FILE = "ecb_eurofxref_daily.csv"
+if TYPE_CHECKING:   # requests only when refresh_fx fetches: converting amounts needs no HTTP client
+    import requests
+
 #: First day of the ECB's euro reference rates.
 ECB_SERIES_START = dt.date(1999, 1, 4)
-#: Longest wait allowed from a UTC day back to the fixing it uses (the ECB calendar's longest).
-MAX_STALE_DAYS = 4
 BASE_CURRENCY = "USD"
 
 
@@ -69,33 +73,6 @@ def read_fx_snapshot() -> pd.DataFrame:
     """The embedded ECB reference rates: units of each currency per euro, one column a currency,
     one row a fixing day (blank where the ECB published none for that currency)."""
     return _snapshot().copy()
-
-
-def ecb_currencies() -> tuple[str, ...]:
-    """The currencies this toolkit can convert to: EUR and those in the embedded ECB rates."""
-    return ("EUR", *_snapshot().columns)
-
-
-def check_currency(code: Any, field: str = "--currency") -> str:
-    """``code`` as an upper-case ISO 4217 code the ECB publishes (or EUR, USD).
-
-    Raises
-    ------
-    InputError
-        One line naming ``field`` and the known codes.
-    """
-    if not isinstance(code, str) or not code.strip():
-        raise InputError(f"{field} = {code!r} is not a currency code; use a three-letter code such as EUR")
-    value = code.strip().upper()
-    if value not in ecb_currencies():
-        raise InputError(f"{field} = {code!r} is not an ECB reference currency; use one of "
-                         f"{', '.join(sorted(ecb_currencies()))}")
-    return value
-
-
-def fx_cache_path(currency: str, cache: str | os.PathLike[str] | None = None) -> Path:
-    """``<cache>/fx/ecb_<CUR>.csv``: ``date,rate`` (units of CUR per euro, one row a fixing)."""
-    return cache_dir(cache) / "fx" / f"ecb_{currency}.csv"
 
 
 def _read_cache(path: Path) -> pd.Series:
@@ -287,6 +264,8 @@ def refresh_fx(currency: str, start: dt.date | None = None, end: dt.date | None 
     anything is written, and each file and the manifest are replaced atomically, so a failed
     fetch leaves the cache byte-identical.
     """
+    from analysis.sources import ecb  # imports requests
+
     code = check_currency(currency)
     moment = utc_now() if now is None else now
     yesterday = today_utc(moment) - dt.timedelta(days=1)

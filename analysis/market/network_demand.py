@@ -23,14 +23,16 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from analysis.core.errors import DataError
 from analysis.core.resources import reference_path
-from analysis.market.store import cache_dir as resolve_cache_dir
+from analysis.market.paths import cache_dir as resolve_cache_dir
+
+if TYPE_CHECKING:   # the observed demand is csv and json; only the parameter history is a frame (issue 20)
+    import pandas as pd
 
 NETWORK_DIR = Path("chain") / "network"
 SUMMARY_FILE = "summary.json"
@@ -136,6 +138,8 @@ def observed_demand(cache_dir: str | os.PathLike[str] | None = None) -> Observed
 
 def typed_parameter_history(frame: pd.DataFrame) -> pd.DataFrame:
     """The dated parameter table with its types (times UTC, integers nullable)."""
+    import pandas as pd
+
     out = frame.loc[:, list(PARAM_HISTORY_COLUMNS)].copy()
     out["time"] = pd.to_datetime(out["time"], utc=True, format="mixed")
     out["date"] = out["time"].dt.tz_localize(None).dt.normalize()
@@ -151,6 +155,8 @@ def read_parameter_history(cache_dir: str | os.PathLike[str] | None = None) -> p
     root's state when read) or ``proxy`` (the price and fee a proxy was deployed with: each
     proxy has its own, and a price change redeploys proxies).
     """
+    import pandas as pd
+
     path = resolve_cache_dir(cache_dir) / NETWORK_DIR / PARAMS_HISTORY_FILE
     if not path.exists():
         return None
@@ -168,6 +174,8 @@ def parameters_in_force(history: pd.DataFrame, days) -> pd.DataFrame:
     oldest proxy was deployed with (when it is older), else the first update's values (the
     earliest thing known). Indexed by ``date``.
     """
+    import pandas as pd
+
     index = pd.DatetimeIndex(pd.to_datetime(days), name="date").normalize()
     cols = ["price_per_token", "worker_fee_per_token"]
     known = history[history["price_per_token"].notna() & history["worker_fee_per_token"].notna()]

@@ -14,13 +14,20 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.core.errors import DataError, FetchError, InputError
 from analysis.core.resources import DATA_DIR, REFERENCE_DIR, SNAPSHOT_DIR
+from analysis.market.latest import (  # noqa: F401 -- re-exported; read with csv, not pandas (issue 20)
+    SNAPSHOT_FILES,
+    STALE_AFTER_DAYS,
+    LatestClose,
+    latest_close,
+    stale_note,
+)
 from analysis.market.store import cache_dir as _cache_dir
 from analysis.market.store import (
     cache_lock,
@@ -43,7 +50,6 @@ from analysis.sources.common import find_gaps, iso_utc, today_utc, utc_now
 if TYPE_CHECKING:
     import requests
 
-SNAPSHOT_FILES = {"ton": "ton_usd_daily_close.csv", "render": "render_usd_daily_close.csv"}
 REFERENCE_FUNDING_FILE = "ton_funding_binance.csv"
 
 
@@ -154,41 +160,17 @@ def bad_close_problem(frame: pd.DataFrame, path: Path, asset: str, source: str) 
             f"--source {source} --start {frame.index[0].date()}' to fetch it again")
 
 
-#: A latest close older than this many days is reported on stderr by every command using it.
-STALE_AFTER_DAYS = 7
-
-
 def stale_close_note(closes: pd.DataFrame, asset: str = "ton", today: dt.date | None = None) -> str | None:
     """A warning when the latest close in ``closes`` is more than :data:`STALE_AFTER_DAYS` days old.
 
     Names the command that refreshes it; None when the close is recent.
     """
-    if closes.empty:
-        return None
-    last = closes.index[-1].date()
-    age = ((today or today_utc()) - last).days
-    if age <= STALE_AFTER_DAYS:
-        return None
-    return (f"the latest {asset.upper()}/USD close is of {last}, {age} days old (more than {STALE_AFTER_DAYS}); "
-            f"refresh it with 'cocoon-econ fetch prices --asset {asset} --source binance "
-            f"--start {last + dt.timedelta(days=1)}'")
+    return stale_note(None if closes.empty else closes.index[-1].date(), asset, today)
 
 
-class LatestClose(NamedTuple):
-    """The newest daily close of an asset and where it came from."""
-
-    close_usd: float
-    day: dt.date
-    origin: str  # e.g. "snapshot, binance" -- the canonical series' origin and the day's source
-
-
-def latest_close(asset: str = "ton", cache_dir: str | Path | None = None, currency: str = "USD") -> LatestClose:
-    """The latest canonical daily close of ``asset`` (``"ton"``/``"render"``), its UTC day and origin.
-
-    ``currency`` other than USD: the latest close that has an ECB rate, in that currency
-    (``close_usd`` then holds TON/``currency``; see :func:`analysis.market.fx.convert_closes`).
-    """
-    closes = daily_closes(asset, cache_dir=None if cache_dir is None else str(cache_dir), currency=currency)
+def latest_of(closes: pd.DataFrame) -> LatestClose:
+    """The last day of a :func:`daily_closes` frame as a :class:`LatestClose` (the pandas route of
+    :func:`analysis.market.latest.latest_close`, which reads plain files without pandas)."""
     source = str(closes["source"].iloc[-1]) if "source" in closes.columns else ""
     origin = ", ".join(x for x in (closes.attrs.get("origin", ""), source) if x)
     return LatestClose(float(closes["close_usd"].iloc[-1]), closes.index[-1].date(), origin)

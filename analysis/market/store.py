@@ -22,26 +22,8 @@ import pandas as pd
 
 from analysis.core.errors import DataError, FetchError
 from analysis.core.outputs import atomic_write_bytes  # the cache writes as user outputs do
+from analysis.market.paths import CACHE_ENV, cache_dir, funding_cache_path, price_cache_path  # noqa: F401 (re-exported)
 from analysis.sources.common import as_date
-
-CACHE_ENV = "COCOON_ECON_CACHE"
-
-
-def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """The cache folder: ``override``, else ``$COCOON_ECON_CACHE``, else the user's cache directory.
-
-    The default is ``platformdirs.user_cache_dir("cocoon-econ")`` (``~/.cache/cocoon-econ`` on
-    Linux), never a folder inside the installed package.
-    """
-    if override is not None:
-        return Path(override)
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    import platformdirs  # only when no override is given (tests and most runs set one)
-
-    return Path(platformdirs.user_cache_dir("cocoon-econ", appauthor=False))
-
 
 #: Longest wait for another process's lock on a cache file before giving up with a clear error.
 LOCK_TIMEOUT_S = 120.0
@@ -114,16 +96,6 @@ PRICE_COLUMNS = ("date", "open", "high", "low", "close", "volume", "source")
 FUNDING_COLUMNS = ("time", "rate", "interval_hours", "source")
 MANIFEST_NAME = "manifest.json"
 _PRICE_FIELDS = ("open", "high", "low", "close", "volume")
-
-
-def price_cache_path(asset: str, source: str, cache: str | os.PathLike[str] | None = None) -> Path:
-    """``<cache>/prices/<asset>_<source>.csv``."""
-    return cache_dir(cache) / "prices" / f"{asset}_{source}.csv"
-
-
-def funding_cache_path(source: str, cache: str | os.PathLike[str] | None = None) -> Path:
-    """``<cache>/funding/<source>.csv``."""
-    return cache_dir(cache) / "funding" / f"{source}.csv"
 
 
 def manifest_key(path: Path, cache: str | os.PathLike[str] | None = None) -> str:

@@ -62,7 +62,7 @@ def _run_breakeven(args: argparse.Namespace, scenario) -> int:
     from analysis.core.finite import check_finite
     from analysis.econ.metrics import breakeven_summary
     from analysis.econ.scenario import price_asset
-    from analysis.market.prices import latest_close
+    from analysis.market.latest import latest_close  # csv, not pandas, for a USD close (issue 20)
 
     for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
         print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
