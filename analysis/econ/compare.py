@@ -438,7 +438,7 @@ def gpu_rental_token_alternatives(cache_dir: str | Path | None = None,
 
 def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupancy: float = 1.0,
             rental_fee: float = 0.0, cache_dir: str | Path | None = None,
-            with_history: bool = True) -> dict[str, Any]:
+            with_history: bool = True, with_customer: bool = True) -> dict[str, Any]:
     """The provider and customer comparison of ``scenario`` as plain numbers (JSON-ready).
 
     Parameters
@@ -448,6 +448,8 @@ def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupa
     rental_occupancy : share of the time a rented-out GPU is rented (default 1.0).
     rental_fee : marketplace commission on the rental price (default 0: listed prices).
     with_history : add the month-by-month beat-the-market history.
+    with_customer : add the customer's side (:func:`customer_view`; ``"customer"`` is None without
+        it): the report shows it once, not per scenario, and it summarises every GPU's rates.
     """
     if not 0.0 < rental_occupancy <= 1.0:
         raise InputError(f"rental_occupancy = {rental_occupancy!r} is out of range; use a fraction in (0, 1]")
@@ -482,7 +484,7 @@ def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupa
         "break_even": None if market is None else break_even_vs_rental(
             scenario, price, market["usd_per_gpu_hour"], rental_occupancy=rental_occupancy, rental_fee=rental_fee),
     }
-    customer = customer_view(scenario, price, cache_dir)
+    customer = customer_view(scenario, price, cache_dir) if with_customer else None
     out = {"scenario": scenario.name, "network": scenario.network.name, "token": token, "token_usd": price,
            "token_usd_date": price_day, "token_usd_origin": price_origin, "provider": provider,
            "customer": customer}

@@ -27,8 +27,9 @@ def build(ctx: ReportContext) -> Section | None:
     figures, rows, blocks, notes = [], [], [], []
     customer_done = False
     for s in scenarios:
+        shows_customer = s.network.name == "cocoon" and not customer_done  # the customer's side once
         try:
-            r = cmp.compare(s, cache_dir=ctx.cache_dir, with_history=False)
+            r = cmp.compare(s, cache_dir=ctx.cache_dir, with_history=False, with_customer=shows_customer)
         except CocoonEconError as exc:  # one scenario's problem is reported, not fatal
             notes.append(f"{html.escape(s.name)}: {html.escape(str(exc))}")
             continue
@@ -63,7 +64,7 @@ def build(ctx: ReportContext) -> Section | None:
                           "</code>.</p>")
         if s.network.name == "render":
             blocks.append(_render_block(s, r))
-        if s.network.name == "cocoon" and not customer_done:
+        if shows_customer:
             c = r["customer"]
             own = {"COCOON completion": c["cocoon_usd_per_m_completion"],
                    "COCOON per output token at this workload": c["cocoon_usd_per_m_output_at_workload"]}

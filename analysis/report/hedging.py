@@ -50,7 +50,7 @@ def build(ctx: ReportContext) -> Section | None:
     figures, blocks, notes = [], [], []
     for scenario in scenarios:
         sim = simulate(scenario, "bootstrap", REPORT_PATHS, seed=REPORT_SEED, closes=closes, keep_paths=True,
-                       cache_dir=ctx.cache_dir)
+                       cache_dir=ctx.cache_dir, funding_daily=daily)
         summary = sim.summary()
         assert sim.positions is not None  # keep_paths=True
         name = html.escape(scenario.name)
@@ -62,7 +62,7 @@ def build(ctx: ReportContext) -> Section | None:
                                                           "by strategy"))
         replay_html = ""
         try:
-            replay = _replay(scenario, closes, ctx)
+            replay = _replay(scenario, closes, ctx, daily)
         except CocoonEconError as exc:
             notes.append(f"{name}: no replay ({html.escape(str(exc))})")
         else:
@@ -85,10 +85,11 @@ def build(ctx: ReportContext) -> Section | None:
                    anchor="hedging")
 
 
-def _replay(scenario: Scenario, closes: pd.DataFrame, ctx: ReportContext) -> Simulation:
+def _replay(scenario: Scenario, closes: pd.DataFrame, ctx: ReportContext, daily: pd.DataFrame) -> Simulation:
     moved = dataclasses.replace(scenario, finance=dataclasses.replace(scenario.finance, start=REPLAY_START,
                                                                       horizon_days=REPLAY_DAYS))
-    return simulate(moved, "historical", closes=closes, keep_paths=True, cache_dir=ctx.cache_dir)
+    return simulate(moved, "historical", closes=closes, keep_paths=True, cache_dir=ctx.cache_dir,
+                    funding_daily=daily)
 
 
 def _intro(sim: Simulation, daily: pd.DataFrame, series: pd.Series) -> str:
@@ -201,7 +202,8 @@ def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame
     """The perp hedge at the recorded funding distribution and at fixed rates (the vendored readings).
 
     The fixed rates run on ``paths``, the fan charts' draw, reused rather than redrawn; the
-    recorded distribution draws its own (each day's funding with its day's return)."""
+    recorded distribution draws its own (each day's funding with its day's return). Every run
+    uses ``daily``, the funding record read once for the whole section."""
     if daily.empty:
         return ""
     readings = funding_readings()["annualised"].dropna()
@@ -221,7 +223,7 @@ def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame
                     dataclasses.replace(scenario.treasury, funding="fixed", funding_rate_annual=float(rate)))
         moved = dataclasses.replace(scenario, treasury=treasury)
         sim = simulate(moved, "bootstrap", REPORT_PATHS, seed=REPORT_SEED, strategies=["perp_hedge"], closes=closes,
-                       cache_dir=ctx.cache_dir, price_paths=None if rate == "bootstrap" else paths)
+                       cache_dir=ctx.cache_dir, price_paths=None if rate == "bootstrap" else paths, funding_daily=daily)
         s = sim.summary()["perp_hedge"]
         shown = "&ndash;" if isinstance(rate, str) else f"{rate:+.0%}"
         rows.append(f"<tr><td>{html.escape(label)}</td><td>{shown}</td><td>{_fmt_usd(s['mean_usd'])}</td>"

@@ -76,7 +76,8 @@ class Simulation:
 
     ``outcomes[name]`` holds per-path ``net_usd``, ``payback_day``, ``max_drawdown_usd``;
     ``positions[name]`` the ``[P, D+1]`` cumulative position and ``price_paths`` the paths, kept
-    only with ``keep_paths=True``.
+    only with ``keep_paths=True``. The positions are transposed views of day-major ``[D+1, P]``
+    arrays (Fortran-ordered ``[P, D+1]``): the same numbers, without a transposing copy.
     """
 
     scenario: str
@@ -311,7 +312,10 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     outcomes = {name: PathOutcomes.concat([r[0].pop(name) for r in results]) for name in names}
     positions = kept_paths = None
     if keep_paths:
-        positions = {name: np.concatenate([r[1][name] for r in results]) for name in names}
+        # Day-major underneath ([D+1, P], as the kernel wrote them), shown [P, D+1] by a transposed view:
+        # no copy for one chunk, and fans across paths (risk.fan) read whole days contiguously.
+        positions = {name: (results[0][1][name] if len(results) == 1 else
+                            np.concatenate([r[1][name] for r in results], axis=1)).T for name in names}
         kept_paths = np.concatenate([r[2] for r in results])
     notes.update(_funding_notes(funding_mode, params.funding_rate_annual, daily, dates, joint))
     return Simulation(scenario=scenario.name, method=method, seed_entropy=cast(int, seed_seq.entropy) if model is not None else None,
@@ -527,6 +531,6 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market
     # every policy in one compiled pass (analysis.sim.kernels), positions kept only for charts
     scanned, kept = scan_policies(terms, keep_positions=setup.keep_paths)
     outcomes = dict(zip([name for name, _, _ in policies], scanned))
-    if kept is not None:
-        positions = {name: np.ascontiguousarray(kept[k].T) for k, (name, _, _) in enumerate(policies)}
+    if kept is not None:  # day-major [D+1, P] each: simulate shows them transposed
+        positions = {name: kept[k] for k, (name, _, _) in enumerate(policies)}
     return outcomes, positions, (np.ascontiguousarray(price_paths) if setup.keep_paths else None)
