@@ -279,3 +279,13 @@ def test_reference_table_rows_are_fresh_and_an_edited_file_is_read_again(tmp_pat
     stat = table.stat()
     os.utime(table, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a later version, even on a coarse clock
     assert scenario_module.reference_table("t.csv") == [{"a": "3", "b": "4"}, {"a": "5", "b": "6"}]
+
+
+def test_compare_on_rates_read_before_equals_reading_them_itself():
+    # The report reads the rates history once and hands it to every scenario's comparison.
+    for path in EXAMPLES:
+        s = load_scenario(path)
+        given = cmp.compare(s, all_rates=rates.all_rates())
+        assert given == cmp.compare(s)
+        gpu = s.hardware.gpu
+        pd.testing.assert_frame_equal(rates.gpu_rows(rates.all_rates(), gpu), rates.rate_history(gpu))

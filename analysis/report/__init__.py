@@ -84,6 +84,21 @@ class ReportContext:
 
         return daily_closes("ton", cache_dir=self.cache_dir, currency=self.currency)
 
+    @cached_property
+    def _rates(self) -> pd.DataFrame | None:
+        from analysis.core.errors import DataError
+        from analysis.market.rates import all_rates
+
+        try:
+            return all_rates(self.cache_dir)
+        except DataError:  # a damaged fetched history: each section reads and reports it its own way
+            return None
+
+    def all_rates(self) -> pd.DataFrame | None:
+        """:func:`analysis.market.rates.all_rates`, read once per report (a copy each call), or None
+        when the fetched history cannot be read."""
+        return None if self._rates is None else self._rates.copy()
+
     @property
     def latest_ton_usd(self) -> tuple[float, pd.Timestamp]:
         """The latest TON close in USD and its date (from the series loaded once)."""
