@@ -2,6 +2,6 @@
 
 import sys
 
-from analysis.cli.main import main
+from analysis.cli.main import console_main
 
-sys.exit(main())
+sys.exit(console_main())

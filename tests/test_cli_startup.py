@@ -94,3 +94,15 @@ def test_spelled_out_choices_equal_the_library():
     assert chain_cli.APIS == tuple(readings.APIS)
     assert chain_cli.OWNER_ENV == readings.OWNER_ENV
     assert chain_cli.MAINNET_ROOT == contracts.MAINNET_ROOT
+
+
+def test_console_script_returns_mains_code_and_freezes_the_heap_for_exit():
+    # console_main skips the interpreter's exit walk over every object (issue 20): the same exit
+    # code as main, through python -m analysis as through the installed script.
+    code = ("import gc, sys\nfrom analysis.cli.main import console_main\nsys.argv = ['cocoon-econ', 'init', '--list']\n"
+            "rc = console_main()\nprint(rc, gc.get_freeze_count() > 0)\nsys.exit(rc)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ})
+    assert done.returncode == 0 and done.stdout.splitlines()[-1] == "0 True"
+    bad = subprocess.run([sys.executable, "-m", "analysis", "breakeven"], capture_output=True, text=True,
+                         env={**os.environ})
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--scenario" in bad.stderr

@@ -251,3 +251,41 @@ def test_history_in_one_pass_equals_the_month_by_month_scan():
             assert row["token_usd_to_beat"] == be["token_usd_to_beat"]
             assert row["beats"] == (be["network_net_usd_per_gpu_hour"] >= be["rental_net_usd_per_gpu_hour"])
         assert empty >= 2  # the months before the first row
+
+
+def test_compare_without_the_customer_side_has_the_same_provider_numbers():
+    # The report asks for the customer's side once (issue 20: it summarises every GPU's rates);
+    # leaving it out changes nothing else.
+    s = load_scenario(HGX)
+    full = cmp.compare(s, with_history=False)
+    lean = cmp.compare(s, with_history=False, with_customer=False)
+    assert lean["customer"] is None and full["customer"]["alternatives"]
+    assert {k: v for k, v in lean.items() if k != "customer"} == {k: v for k, v in full.items() if k != "customer"}
+
+
+def test_reference_table_rows_are_fresh_and_an_edited_file_is_read_again(tmp_path, monkeypatch):
+    import os
+
+    from analysis.econ import scenario as scenario_module
+
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n1,2\n", encoding="utf-8")
+    monkeypatch.setattr(scenario_module, "reference_path", lambda name: tmp_path / name)
+    rows = scenario_module.reference_table("t.csv")
+    assert rows == [{"a": "1", "b": "2"}]
+    rows[0]["a"] = "changed"   # a caller's edit does not reach the next caller
+    assert scenario_module.reference_table("t.csv") == [{"a": "1", "b": "2"}]
+    table.write_text("a,b\n3,4\n5,6\n", encoding="utf-8")
+    stat = table.stat()
+    os.utime(table, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a later version, even on a coarse clock
+    assert scenario_module.reference_table("t.csv") == [{"a": "3", "b": "4"}, {"a": "5", "b": "6"}]
+
+
+def test_compare_on_rates_read_before_equals_reading_them_itself():
+    # The report reads the rates history once and hands it to every scenario's comparison.
+    for path in EXAMPLES:
+        s = load_scenario(path)
+        given = cmp.compare(s, all_rates=rates.all_rates())
+        assert given == cmp.compare(s)
+        gpu = s.hardware.gpu
+        pd.testing.assert_frame_equal(rates.gpu_rows(rates.all_rates(), gpu), rates.rate_history(gpu))

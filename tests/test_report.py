@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from html.parser import HTMLParser
@@ -170,6 +171,7 @@ def test_cli_report_for_the_users_scenario(tmp_path, capsys):
     mine.write_text(text, encoding="utf-8")
     out = tmp_path / "sub" / "r.html"
     assert main(["report", "--scenario", str(mine), "--out", str(out)]) == 0
+    assert gc.get_freeze_count() == 0   # the build's frozen heap is thawed for an in-process caller
     assert str(out) in capsys.readouterr().out
     text = out.read_text(encoding="utf-8")
     assert "My own set-up" in text and "my setup.toml" in text
@@ -217,3 +219,28 @@ def test_format_helpers():
     html = table_html([{"a": "<x>", "b": 1.5}], columns={"a": "name", "b": "price (USD)"},
                       formats={"b": lambda v: fmt_number(v, ".2f", "$")})
     assert "&lt;x&gt;" in html and "<th>price (USD)</th>" in html and "<td>$1.50</td>" in html
+
+
+def test_use_template_gives_update_layouts_json_and_an_own_copy():
+    # The report's figures set their template without plotly re-validating it each time (issue 20):
+    # the JSON must be what update_layout(template=...) writes, key for key, and each figure's
+    # template its own (changing one leaves the next figure and the cached copy alone).
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from analysis.report.charts import TEMPLATE, use_template
+
+    def build():
+        fig = make_subplots(specs=[[{"secondary_y": True}]])
+        fig.add_scatter(x=[1, 2, 3], y=[3.5, -1.0, 2.25], name="a")
+        fig.add_scatter(x=[1, 2, 3], y=[10, 20, 30], name="b", secondary_y=True)
+        fig.update_layout(title="t", legend=dict(orientation="h", y=-0.2))
+        return fig
+
+    expected = build().update_layout(template=TEMPLATE).to_json()
+    fast = use_template(build())
+    assert fast.to_json() == expected
+    assert fast.layout.template.layout.paper_bgcolor == "white"
+    fast.layout.template.layout.font.size = 31
+    assert use_template(build()).to_json() == expected
+    assert use_template(go.Figure()).to_json() == go.Figure().update_layout(template=TEMPLATE).to_json()

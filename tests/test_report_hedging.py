@@ -69,3 +69,34 @@ def test_distribution_and_replay_match_the_simulations(built):
 def test_nothing_to_show_without_scenarios(tmp_path, monkeypatch):
     monkeypatch.setattr(section, "SCENARIO_DIR", tmp_path)
     assert section.build(ReportContext()) is None
+
+
+def _same_outcomes(a, b) -> None:
+    assert a.strategies == b.strategies and a.n_paths == b.n_paths and a.horizon_days == b.horizon_days
+    for name in a.strategies:
+        x, y = a.outcomes[name], b.outcomes[name]
+        for field in ("net_usd", "max_drawdown_usd", "payback_day", "peak_collateral_usd", "cost_of_capital_usd",
+                      "liquidation_day"):
+            np.testing.assert_array_equal(getattr(x, field), getattr(y, field), err_msg=f"{name}.{field}")
+    assert a.summary() == b.summary()
+
+
+def test_every_simulation_with_reused_paths_and_funding_equals_its_own_run(monkeypatch):
+    # The section reads the funding record once and runs the funding table's fixed rates on the fan
+    # charts' paths (issue 20). Each of its simulations must give the bits of the same simulation run
+    # alone the old way: its own draw from the seed, its own read of the funding record.
+    runs = []
+
+    def recording(*args, **kwargs):
+        sim = simulate(*args, **kwargs)
+        runs.append((args, kwargs, sim))
+        return sim
+
+    monkeypatch.setattr(section, "simulate", recording)
+    section.build(ReportContext(scenario_files=[SCENARIO]))
+    assert len(runs) == 6   # the fan charts' run, the replay, the funding table's four rows
+    reused = [kw for _, kw, _ in runs if kw.get("price_paths") is not None]
+    assert len(reused) == 3 and all(kw.get("funding_daily") is not None for _, kw, _ in runs)
+    for args, kwargs, sim in runs:
+        alone = {k: v for k, v in kwargs.items() if k not in ("price_paths", "funding_daily")}
+        _same_outcomes(sim, simulate(*args, **alone))

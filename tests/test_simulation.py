@@ -70,6 +70,25 @@ def test_numbers_do_not_depend_on_chunk_width_or_threads(bought, monkeypatch, me
                               .outcomes["hold"].net_usd, runs[0].outcomes["hold"].net_usd)
 
 
+def test_kept_positions_are_day_major_views_whatever_the_chunks(bought, monkeypatch):
+    # keep_paths=True keeps the kernel's day-major [D+1, P] arrays, shown [P, D+1] without a copy:
+    # one chunk or several (joined along the paths) give the same numbers, and a fan across paths
+    # reads whole days contiguously -- the same percentiles as numpy's over the [P, D+1] view.
+    from analysis.sim.risk import FAN_PERCENTILES, fan
+
+    monkeypatch.setattr(simulation, "PATH_BLOCK", 64)
+    one = simulation.simulate(bought, "bootstrap", 300, horizon_days=30, seed=4, keep_paths=True, chunk_paths=320)
+    many = simulation.simulate(bought, "bootstrap", 300, horizon_days=30, seed=4, keep_paths=True, chunk_paths=64,
+                               workers=2)
+    for name in STRATEGY_NAMES:
+        a, b = one.positions[name], many.positions[name]
+        assert a.shape == b.shape == (300, 31)
+        assert a.T.flags.c_contiguous and b.T.flags.c_contiguous
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(fan(a), np.percentile(np.array(a, order="C"), FAN_PERCENTILES, axis=0))
+    np.testing.assert_array_equal(one.price_paths, many.price_paths)
+
+
 def test_chunk_width_follows_the_horizon():
     # 8 blocks (the widest chunk) at a year, one block at five years; a chunk's array stays in budget
     assert simulation.chunk_width(365) == simulation.CHUNK_PATHS == 8192

@@ -438,7 +438,8 @@ def gpu_rental_token_alternatives(cache_dir: str | Path | None = None,
 
 def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupancy: float = 1.0,
             rental_fee: float = 0.0, cache_dir: str | Path | None = None,
-            with_history: bool = True) -> dict[str, Any]:
+            with_history: bool = True, with_customer: bool = True,
+            all_rates: pd.DataFrame | None = None) -> dict[str, Any]:
     """The provider and customer comparison of ``scenario`` as plain numbers (JSON-ready).
 
     Parameters
@@ -448,6 +449,10 @@ def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupa
     rental_occupancy : share of the time a rented-out GPU is rented (default 1.0).
     rental_fee : marketplace commission on the rental price (default 0: listed prices).
     with_history : add the month-by-month beat-the-market history.
+    with_customer : add the customer's side (:func:`customer_view`; ``"customer"`` is None without
+        it): the report shows it once, not per scenario, and it summarises every GPU's rates.
+    all_rates : the rates history (:func:`analysis.market.rates.all_rates`) read before, instead of
+        reading it again (a report reads it once for every scenario).
     """
     if not 0.0 < rental_occupancy <= 1.0:
         raise InputError(f"rental_occupancy = {rental_occupancy!r} is out of range; use a fraction in (0, 1]")
@@ -460,7 +465,8 @@ def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupa
     else:
         price, price_day, price_origin = _check_price(token_usd, "token_usd"), None, "given"
     try:
-        history = rates.rate_history(scenario.hardware.gpu, cache_dir)
+        history = (rates.rate_history(scenario.hardware.gpu, cache_dir) if all_rates is None
+                   else rates.gpu_rows(all_rates, scenario.hardware.gpu))
     except DataError:  # a damaged rates cache: the vendored reference table still answers
         reference = rates.all_rates(cache_dir, include_fetched=False)
         history = reference[reference["gpu"] == scenario.hardware.gpu].reset_index(drop=True)
@@ -482,7 +488,7 @@ def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupa
         "break_even": None if market is None else break_even_vs_rental(
             scenario, price, market["usd_per_gpu_hour"], rental_occupancy=rental_occupancy, rental_fee=rental_fee),
     }
-    customer = customer_view(scenario, price, cache_dir)
+    customer = customer_view(scenario, price, cache_dir, all_rates=all_rates) if with_customer else None
     out = {"scenario": scenario.name, "network": scenario.network.name, "token": token, "token_usd": price,
            "token_usd_date": price_day, "token_usd_origin": price_origin, "provider": provider,
            "customer": customer}
@@ -495,11 +501,13 @@ def compare(scenario: Scenario, token_usd: float | None = None, *, rental_occupa
     return plain(out)
 
 
-def customer_view(scenario: Scenario, token_usd: float, cache_dir: str | Path | None = None) -> dict[str, Any]:
+def customer_view(scenario: Scenario, token_usd: float, cache_dir: str | Path | None = None, *,
+                  all_rates: pd.DataFrame | None = None) -> dict[str, Any]:
     """The customer's side: the network's price per million tokens (COCOON) or per GPU-hour
-    (Render), against inference APIs and renting a hyperscaler GPU."""
+    (Render), against inference APIs and renting a hyperscaler GPU (``all_rates``: the rates
+    history read before, as :func:`gpu_rental_token_alternatives` takes it)."""
     apis = in_currency(api_alternatives(), scenario.currency, cache_dir)
-    gpus = in_currency(gpu_rental_token_alternatives(cache_dir), scenario.currency, cache_dir)
+    gpus = in_currency(gpu_rental_token_alternatives(cache_dir, all_rates=all_rates), scenario.currency, cache_dir)
     alternatives = pd.concat([apis, gpus], ignore_index=True) if not gpus.empty else apis
     view: dict[str, Any] = {}
     if scenario.network.name == "cocoon":

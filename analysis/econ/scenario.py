@@ -19,7 +19,9 @@ import csv
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,9 +70,18 @@ DEFAULT_USD_PER_M_ADJUSTED_TOKENS = 0.0302
 
 
 def reference_table(name: str) -> list[dict[str, str]]:
-    """Rows of a vendored reference CSV (``data/reference/<name>``) as dicts."""
-    with open(reference_path(name), newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    """Rows of a vendored reference CSV (``data/reference/<name>``) as dicts (fresh ones each call)."""
+    path = reference_path(name)
+    stat = os.stat(path)
+    return [dict(row) for row in _read_reference_rows(str(path), stat.st_mtime_ns, stat.st_size)]
+
+
+@functools.lru_cache(maxsize=64)
+def _read_reference_rows(path: str, mtime_ns: int, size: int) -> tuple[dict[str, str], ...]:
+    # Parsed once per file version: a report looks rows up several hundred times (throughput rows,
+    # network parameters); the key's mtime and size make an edited file read again.
+    with open(path, newline="", encoding="utf-8") as handle:
+        return tuple(csv.DictReader(handle))
 
 
 def network_parameter(network: str, parameter: str) -> float:

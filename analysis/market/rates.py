@@ -182,8 +182,13 @@ def rate_history(gpu: str, cache_dir: str | Path | None = None) -> pd.DataFrame:
     InputError
         For a GPU outside :data:`~analysis.core.gpus.CANONICAL_GPUS`.
     """
+    return gpu_rows(all_rates(cache_dir), gpu)
+
+
+def gpu_rows(rates: pd.DataFrame, gpu: str) -> pd.DataFrame:
+    """The rows of one GPU in ``rates`` (:func:`all_rates`), as :func:`rate_history` gives them:
+    a report reads the rates once and takes each scenario's GPU from them."""
     name = validate_gpu(gpu)
-    rates = all_rates(cache_dir)
     return rates[rates["gpu"] == name].reset_index(drop=True)
 
 

@@ -58,13 +58,18 @@ class ReportContext:
     sweep_path: Path | None = None             # a sweep's results (cocoon-econ sweep --out)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     currency: str = "USD"  # every amount, axis and table of the report (docs/currency.md)
+    # scenarios read once for every section (they are frozen), keyed by the path as given
+    _scenarios: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def scenario(self, path: str | Path):
-        """The scenario at ``path`` in the report's currency."""
-        from analysis.econ.currency import scenario_in_currency
-        from analysis.econ.scenario import load_scenario
+        """The scenario at ``path`` in the report's currency (read and converted once per report)."""
+        key = str(path)
+        if key not in self._scenarios:
+            from analysis.econ.currency import scenario_in_currency
+            from analysis.econ.scenario import load_scenario
 
-        return scenario_in_currency(load_scenario(path), self.currency)
+            self._scenarios[key] = scenario_in_currency(load_scenario(path), self.currency)
+        return self._scenarios[key]
 
     def scenario_paths(self) -> list[Path]:
         """The scenario files the report covers: the user's, else ``data/scenarios/*.toml``."""
@@ -78,6 +83,21 @@ class ReportContext:
         from analysis.market.prices import daily_closes
 
         return daily_closes("ton", cache_dir=self.cache_dir, currency=self.currency)
+
+    @cached_property
+    def _rates(self) -> pd.DataFrame | None:
+        from analysis.core.errors import DataError
+        from analysis.market.rates import all_rates
+
+        try:
+            return all_rates(self.cache_dir)
+        except DataError:  # a damaged fetched history: each section reads and reports it its own way
+            return None
+
+    def all_rates(self) -> pd.DataFrame | None:
+        """:func:`analysis.market.rates.all_rates`, read once per report (a copy each call), or None
+        when the fetched history cannot be read."""
+        return None if self._rates is None else self._rates.copy()
 
     @property
     def latest_ton_usd(self) -> tuple[float, pd.Timestamp]:

@@ -11,6 +11,7 @@ from analysis.core.errors import CocoonEconError
 from analysis.core.resources import SCENARIO_DIR
 from analysis.econ import compare as cmp
 from analysis.econ.metrics import breakeven_summary
+from analysis.market import rates
 from analysis.report import ReportContext, Section
 from analysis.report.charts import compare as charts
 
@@ -26,9 +27,12 @@ def build(ctx: ReportContext) -> Section | None:
     scenarios = [ctx.scenario(f) for f in files]
     figures, rows, blocks, notes = [], [], [], []
     customer_done = False
+    every_rate = ctx.all_rates()   # read once for every scenario (None: each reads and falls back its way)
     for s in scenarios:
+        shows_customer = s.network.name == "cocoon" and not customer_done  # the customer's side once
         try:
-            r = cmp.compare(s, cache_dir=ctx.cache_dir, with_history=False)
+            r = cmp.compare(s, cache_dir=ctx.cache_dir, with_history=False, with_customer=shows_customer,
+                            all_rates=every_rate)
         except CocoonEconError as exc:  # one scenario's problem is reported, not fatal
             notes.append(f"{html.escape(s.name)}: {html.escape(str(exc))}")
             continue
@@ -49,7 +53,9 @@ def build(ctx: ReportContext) -> Section | None:
             figures.append(charts.provider_bars(p["network_usd_per_gpu_hour"], alternatives, s.network.name,
                                                 f"{s.name}: USD per GPU-hour on {s.network.name} vs renting the "
                                                 f"{p['gpu']} elsewhere"))
-            history = cmp.beat_market_history(s, rates_frame=None, cache_dir=ctx.cache_dir)
+            history = cmp.beat_market_history(
+                s, rates_frame=None if every_rate is None else rates.gpu_rows(every_rate, s.hardware.gpu),
+                cache_dir=ctx.cache_dir)
             if (history["rental_quotes"] > 0).any():
                 figures.append(charts.beat_market_history(
                     history, tok, f"{s.name}: {tok} price needed to beat the market rental rate, by month"))
@@ -63,7 +69,7 @@ def build(ctx: ReportContext) -> Section | None:
                           "</code>.</p>")
         if s.network.name == "render":
             blocks.append(_render_block(s, r))
-        if s.network.name == "cocoon" and not customer_done:
+        if shows_customer:
             c = r["customer"]
             own = {"COCOON completion": c["cocoon_usd_per_m_completion"],
                    "COCOON per output token at this workload": c["cocoon_usd_per_m_output_at_workload"]}

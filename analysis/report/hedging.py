@@ -50,7 +50,7 @@ def build(ctx: ReportContext) -> Section | None:
     figures, blocks, notes = [], [], []
     for scenario in scenarios:
         sim = simulate(scenario, "bootstrap", REPORT_PATHS, seed=REPORT_SEED, closes=closes, keep_paths=True,
-                       cache_dir=ctx.cache_dir)
+                       cache_dir=ctx.cache_dir, funding_daily=daily)
         summary = sim.summary()
         assert sim.positions is not None  # keep_paths=True
         name = html.escape(scenario.name)
@@ -62,7 +62,7 @@ def build(ctx: ReportContext) -> Section | None:
                                                           "by strategy"))
         replay_html = ""
         try:
-            replay = _replay(scenario, closes, ctx)
+            replay = _replay(scenario, closes, ctx, daily)
         except CocoonEconError as exc:
             notes.append(f"{name}: no replay ({html.escape(str(exc))})")
         else:
@@ -77,7 +77,7 @@ def build(ctx: ReportContext) -> Section | None:
             replay_html = _replay_table(replay, change)
         blocks.append(f"<h3>{name}</h3>" + _summary_table(sim, summary, scenario) + _margin_note(sim, summary, scenario)
                       + _findings(summary)
-                      + replay_html + _funding_table(scenario, closes, daily, ctx, sim.price_paths))
+                      + replay_html + _funding_table(scenario, closes, daily, ctx, sim.price_paths, sim.usd_fx_index))
     figures.append(_earnings_figure(scenarios, series))
     intro = _intro(sim, daily, series)
     after = "".join(blocks) + "".join(f'<p class="note">{n}</p>' for n in notes)
@@ -85,10 +85,11 @@ def build(ctx: ReportContext) -> Section | None:
                    anchor="hedging")
 
 
-def _replay(scenario: Scenario, closes: pd.DataFrame, ctx: ReportContext) -> Simulation:
+def _replay(scenario: Scenario, closes: pd.DataFrame, ctx: ReportContext, daily: pd.DataFrame) -> Simulation:
     moved = dataclasses.replace(scenario, finance=dataclasses.replace(scenario.finance, start=REPLAY_START,
                                                                       horizon_days=REPLAY_DAYS))
-    return simulate(moved, "historical", closes=closes, keep_paths=True, cache_dir=ctx.cache_dir)
+    return simulate(moved, "historical", closes=closes, keep_paths=True, cache_dir=ctx.cache_dir,
+                    funding_daily=daily)
 
 
 def _intro(sim: Simulation, daily: pd.DataFrame, series: pd.Series) -> str:
@@ -198,11 +199,12 @@ def _replay_table(replay: Simulation, change: float) -> str:
 
 
 def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame, ctx: ReportContext,
-                   paths: np.ndarray | None = None) -> str:
+                   paths: np.ndarray | None = None, fx_index: np.ndarray | None = None) -> str:
     """The perp hedge at the recorded funding distribution and at fixed rates (the vendored readings).
 
     The fixed rates run on ``paths``, the fan charts' draw, reused rather than redrawn; the
-    recorded distribution draws its own (each day's funding with its day's return)."""
+    recorded distribution draws its own (each day's funding with its day's return). Every run
+    uses ``daily``, the funding record read once for the whole section."""
     if daily.empty:
         return ""
     readings = funding_readings()["annualised"].dropna()
@@ -222,7 +224,8 @@ def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame
                     dataclasses.replace(scenario.treasury, funding="fixed", funding_rate_annual=float(rate)))
         moved = dataclasses.replace(scenario, treasury=treasury)
         sim = simulate(moved, "bootstrap", REPORT_PATHS, seed=REPORT_SEED, strategies=["perp_hedge"], closes=closes,
-                       cache_dir=ctx.cache_dir, price_paths=None if rate == "bootstrap" else paths)
+                       cache_dir=ctx.cache_dir, price_paths=None if rate == "bootstrap" else paths, funding_daily=daily,
+                       usd_fx_index=None if rate == "bootstrap" else fx_index)
         s = sim.summary()["perp_hedge"]
         shown = "&ndash;" if isinstance(rate, str) else f"{rate:+.0%}"
         rows.append(f"<tr><td>{html.escape(label)}</td><td>{shown}</td><td>{_fmt_usd(s['mean_usd'])}</td>"

@@ -36,7 +36,9 @@ def build(ctx: ReportContext) -> Section | None:
     """H100 and H200 price per GPU-hour over time (reference table plus fetched snapshots)."""
     problem = ""
     try:
-        history = rates.all_rates(ctx.cache_dir)
+        history = ctx.all_rates()
+        if history is None:   # the fetched history cannot be read: say why below
+            history = rates.all_rates(ctx.cache_dir)
     except DataError as exc:  # a damaged cache must not stop the report: show the reference table
         history = rates.all_rates(ctx.cache_dir, include_fetched=False)
         problem = f"<p class='note bad'>Fetched rates left out: {html.escape(str(exc))}</p>"

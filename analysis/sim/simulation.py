@@ -77,7 +77,8 @@ class Simulation:
 
     ``outcomes[name]`` holds per-path ``net_usd``, ``payback_day``, ``max_drawdown_usd``;
     ``positions[name]`` the ``[P, D+1]`` cumulative position and ``price_paths`` the paths, kept
-    only with ``keep_paths=True``.
+    only with ``keep_paths=True``. The positions are transposed views of day-major ``[D+1, P]``
+    arrays (Fortran-ordered ``[P, D+1]``): the same numbers, without a transposing copy.
     """
 
     scenario: str
@@ -362,7 +363,10 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     outcomes = {name: PathOutcomes.concat([r[0].pop(name) for r in results]) for name in names}
     positions = kept_paths = kept_fx = None
     if keep_paths:
-        positions = {name: np.concatenate([r[1][name] for r in results]) for name in names}
+        # Day-major underneath ([D+1, P], as the kernel wrote them), shown [P, D+1] by a transposed view:
+        # no copy for one chunk, and fans across paths (risk.fan) read whole days contiguously.
+        positions = {name: (results[0][1][name] if len(results) == 1 else
+                            np.concatenate([r[1][name] for r in results], axis=1)).T for name in names}
         kept_paths = np.concatenate([r[2] for r in results])
         if results and results[0][3] is not None:
             kept_fx = np.concatenate([r[3] for r in results])
@@ -636,7 +640,7 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market, usd_fx
     # every policy in one compiled pass (analysis.sim.kernels), positions kept only for charts
     scanned, kept = scan_policies(terms, keep_positions=setup.keep_paths)
     outcomes = dict(zip([name for name, _, _ in policies], scanned))
-    if kept is not None:
-        positions = {name: np.ascontiguousarray(kept[k].T) for k, (name, _, _) in enumerate(policies)}
+    if kept is not None:  # day-major [D+1, P] each: simulate shows them transposed
+        positions = {name: kept[k] for k, (name, _, _) in enumerate(policies)}
     kept_fx = None if usd_fx_index is None or not setup.keep_paths else np.ascontiguousarray(usd_fx_index)
     return outcomes, positions, (np.ascontiguousarray(price_paths) if setup.keep_paths else None), kept_fx

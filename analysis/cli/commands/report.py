@@ -22,13 +22,26 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run(args: argparse.Namespace) -> int:
+    import gc
+    import importlib
+
     from analysis.cli.jit_start import load_numba_without_blas
 
     load_numba_without_blas()   # before anything compiled is loaded
-    from analysis.cli.staleness import warn_if_stale
-    from analysis.report import build_report
 
-    path = build_report(out=args.out, scenario_files=args.scenario, sweep_file=args.sweep, currency=args.currency)
+    from analysis.cli.staleness import warn_if_stale
+    from analysis.report import SECTION_MODULES, build_report
+
+    for name in SECTION_MODULES:
+        importlib.import_module(name)
+    # The modules just imported (pandas, numba, plotly: most of the heap) are kept out of the build's
+    # garbage collections, which otherwise walk them again each time; the report is the same.
+    gc.freeze()
+    try:
+        path = build_report(out=args.out, scenario_files=args.scenario, sweep_file=args.sweep,
+                            currency=args.currency)
+    finally:
+        gc.unfreeze()
     print(f"wrote {path}")
     warn_if_stale("ton")  # the summary says it too; said here so a script sees it (issue 13)
     return 0

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.report.charts import use_template
+
 
 def break_even_prices(table: pd.DataFrame, ton_usd_today: float, today_label: str = "") -> go.Figure:
     """Bars of the break-even TON price per scenario (all costs and cash costs only) with
@@ -27,8 +29,8 @@ def break_even_prices(table: pd.DataFrame, ton_usd_today: float, today_label: st
                   annotation_position="top left")
     fig.update_layout(title="Break-even TON price per scenario vs today's price", barmode="group",
                       xaxis_title="scenario", yaxis_title="TON price (USD per TON)",
-                      legend_title_text="costs covered", template="plotly_white")
-    return fig
+                      legend_title_text="costs covered")
+    return use_template(fig)
 
 
 def profit_heatmap(ton_usd: np.ndarray, utilisation: np.ndarray, profit_usd_per_month: np.ndarray,
@@ -57,8 +59,8 @@ def profit_heatmap(ton_usd: np.ndarray, utilisation: np.ndarray, profit_usd_per_
                         marker=dict(symbol="x", size=12, color="black"), name="today / scenario",
                         hovertemplate="today: TON %{x:.3f} USD, utilisation %{y:.0f}%<extra></extra>")
     fig.update_layout(title=title, xaxis_title="TON price (USD per TON)", yaxis_title="utilisation (%)",
-                      template="plotly_white", legend=dict(orientation="h", y=-0.2))
-    return fig
+                      legend=dict(orientation="h", y=-0.2))
+    return use_template(fig)
 
 
 def cumulative_cash(ledgers: dict[str, pd.DataFrame]) -> go.Figure:
@@ -70,9 +72,9 @@ def cumulative_cash(ledgers: dict[str, pd.DataFrame]) -> go.Figure:
                         hovertemplate="%{x|%Y-%m-%d}<br>cumulative cash %{y:,.0f} USD<extra>" + name + "</extra>")
     fig.add_hline(y=0, line_color="#888", line_width=1)
     fig.update_layout(title="Cumulative net cash on the historical TON price (sell each payout at the close)",
-                      xaxis_title="date (UTC)", yaxis_title="cumulative net cash (USD)", template="plotly_white",
+                      xaxis_title="date (UTC)", yaxis_title="cumulative net cash (USD)",
                       legend=dict(orientation="h", y=-0.2))
-    return fig
+    return use_template(fig)
 
 
 def tornado(base_usd: float, rows: pd.DataFrame, *, title: str, unit: str = "USD / month") -> go.Figure:
@@ -90,5 +92,5 @@ def tornado(base_usd: float, rows: pd.DataFrame, *, title: str, unit: str = "USD
                 customdata=order["high_usd"], hovertemplate="%{y}<br>high: %{customdata:,.0f} " + unit + "<extra></extra>")
     fig.add_vline(x=base_usd, line_color="black", line_width=1)
     fig.update_layout(title=title, barmode="overlay", xaxis_title=unit, yaxis_title="input",
-                      template="plotly_white", legend=dict(orientation="h", y=-0.2))
-    return fig
+                      legend=dict(orientation="h", y=-0.2))
+    return use_template(fig)

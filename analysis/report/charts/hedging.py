@@ -11,6 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analysis.report.charts import use_template
+
 # One colour per strategy, the same in every figure.
 COLOURS = {
     "hold": "#6b4c9a", "sell_on_payout": "#1f77b4", "sell_every": "#17becf", "cover_costs": "#8c564b",
@@ -72,9 +74,9 @@ def fan_charts(fans: dict[str, np.ndarray], title: str, percentiles: tuple[int, 
     fig.update_layout(shapes=shapes)
     fig.update_xaxes(title_text="day", title_standoff=2, title_font_size=11)
     fig.update_yaxes(title_text="cumulative net USD", col=1)
-    fig.update_layout(title=title, template="plotly_white", height=260 * rows + 80,
+    fig.update_layout(title=title, height=260 * rows + 80,
                       margin=dict(t=90))
-    return fig
+    return use_template(fig)
 
 
 def outcome_distributions(outcomes: dict[str, np.ndarray], title: str) -> go.Figure:
@@ -92,9 +94,8 @@ def outcome_distributions(outcomes: dict[str, np.ndarray], title: str) -> go.Fig
             hovertemplate=f"{label}<br>P5 {p5:,.0f} / P25 {p25:,.0f} / median {p50:,.0f} / P75 {p75:,.0f} / "
                           f"P95 {p95:,.0f} USD<extra></extra>"))
     fig.add_hline(y=0, line_width=1, line_color="#999999")
-    fig.update_layout(title=title, xaxis_title="strategy", yaxis_title="net USD over the horizon (P5-P95 whiskers)",
-                      template="plotly_white")
-    return fig
+    fig.update_layout(title=title, xaxis_title="strategy", yaxis_title="net USD over the horizon (P5-P95 whiskers)")
+    return use_template(fig)
 
 
 def replay(dates: pd.DatetimeIndex, positions: dict[str, np.ndarray], close_usd: np.ndarray, title: str) -> go.Figure:
@@ -111,11 +112,11 @@ def replay(dates: pd.DatetimeIndex, positions: dict[str, np.ndarray], close_usd:
     fig.add_trace(go.Scatter(x=dates, y=close_usd, mode="lines", name="TON/USD (right axis)",
                              line=dict(color="#222222", width=1), opacity=0.5,
                              hovertemplate="TON %{x|%Y-%m-%d}: %{y:.3f} USD<extra></extra>"), secondary_y=True)
-    fig.update_layout(title=title, template="plotly_white", legend=dict(orientation="h", y=-0.2),
+    fig.update_layout(title=title, legend=dict(orientation="h", y=-0.2),
                       xaxis_title="date")
     fig.update_yaxes(title_text="cumulative net USD (liquidation value)", secondary_y=False)
     fig.update_yaxes(title_text="TON price (USD per TON)", secondary_y=True)
-    return fig
+    return use_template(fig)
 
 
 def earnings_against_price(dates: pd.DatetimeIndex, close_usd: np.ndarray,
@@ -139,8 +140,8 @@ def earnings_against_price(dates: pd.DatetimeIndex, close_usd: np.ndarray,
     fig.add_trace(go.Scatter(x=dates, y=close_usd, mode="lines", name="TON/USD (right axis)",
                              line=dict(color="#222222", width=1), opacity=0.4,
                              hovertemplate="TON %{x|%Y-%m-%d}: %{y:.3f} USD<extra></extra>"), secondary_y=True)
-    fig.update_layout(title=title, template="plotly_white", legend=dict(orientation="h", y=-0.2),
+    fig.update_layout(title=title, legend=dict(orientation="h", y=-0.2),
                       xaxis_title="date")
     fig.update_yaxes(title_text="USD per GPU per day", secondary_y=False)
     fig.update_yaxes(title_text="TON price (USD per TON)", secondary_y=True)
-    return fig
+    return use_template(fig)

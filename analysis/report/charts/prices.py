@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.report.charts import use_template
+
 # One colour per venue span, stable across figures (plotly's default qualitative palette).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
-LAYOUT = dict(template="plotly_white", height=440, margin=dict(l=70, r=30, t=70, b=50),
+LAYOUT = dict(height=440, margin=dict(l=70, r=30, t=70, b=50),
               hovermode="closest", legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
 
 
@@ -65,7 +67,7 @@ def price_figure(closes: pd.DataFrame, asset: str = "TON", log_y: bool = True) -
             ],
         )],
     )
-    return fig
+    return use_template(fig)
 
 
 def log_ticks(low: float, high: float) -> list[float]:
@@ -119,7 +121,7 @@ def drawdown_figure(dd: pd.DataFrame, asset: str = "TON") -> go.Figure:
         yaxis=dict(title=dict(text="drawdown from peak (%)"), tickformat=".0%", rangemode="tozero"),
         showlegend=False,
     )
-    return fig
+    return use_template(fig)
 
 
 def volatility_figure(vol: pd.Series, window_days: int, full_period_vol: float | None = None,
@@ -153,7 +155,7 @@ def volatility_figure(vol: pd.Series, window_days: int, full_period_vol: float |
         xaxis=dict(title=dict(text="date (UTC)")),
         yaxis=dict(title=dict(text="volatility (% per year)"), tickformat=".0%", rangemode="tozero"),
     )
-    return fig
+    return use_template(fig)
 
 
 def returns_histogram_figure(log_returns: pd.Series, asset: str = "TON", bin_width: float = 0.005) -> go.Figure:
@@ -189,7 +191,7 @@ def returns_histogram_figure(log_returns: pd.Series, asset: str = "TON", bin_wid
         yaxis=dict(title=dict(text="days per bin (count)")),
         bargap=0.02,
     )
-    return fig
+    return use_template(fig)
 
 
 def volatility_by_year_figure(by_year: pd.DataFrame, asset: str = "TON") -> go.Figure:
@@ -216,4 +218,4 @@ def volatility_by_year_figure(by_year: pd.DataFrame, asset: str = "TON") -> go.F
         yaxis=dict(title=dict(text="volatility (% per year)"), tickformat=".0%", rangemode="tozero"),
         showlegend=False,
     )
-    return fig
+    return use_template(fig)

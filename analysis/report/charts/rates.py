@@ -7,6 +7,8 @@ import html
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.report.charts import use_template
+
 # One colour and marker per provider kind (analysis.market.rates.PROVIDER_KINDS).
 KIND_STYLE = {
     "hyperscaler on demand": ("#c0392b", "circle"),
@@ -55,7 +57,7 @@ def rates_over_time(points: pd.DataFrame, title: str) -> go.Figure:
             marker={"color": colour, "symbol": symbol, "size": 9, "line": {"width": 1, "color": "white"}},
             text=_hover(part), hovertemplate="%{text}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="date observed (UTC)", yaxis_title="USD per GPU-hour",
-                      hovermode="closest", legend_title_text="provider kind", template="plotly_white",
+                      hovermode="closest", legend_title_text="provider kind",
                       margin={"t": 60, "r": 20, "b": 50, "l": 60})
     fig.update_yaxes(rangemode="tozero")
-    return fig
+    return use_template(fig)

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.report.charts import use_template
+
 
 def sweep_heatmap(table: pd.DataFrame, *, title: str, x_title: str, y_title: str, z_title: str,
                   z_format: str = ",.3f", colorscale: str = "Viridis", reverse: bool = False) -> go.Figure:
@@ -21,10 +23,10 @@ def sweep_heatmap(table: pd.DataFrame, *, title: str, x_title: str, y_title: str
         x=x, y=y, z=np.where(np.isfinite(z), z, np.nan), text=text, texttemplate="%{text}",
         colorscale=colorscale, reversescale=reverse, colorbar=dict(title=z_title),
         hovertemplate=f"{x_title} %{{x}}<br>{y_title} %{{y}}<br>{z_title} %{{z:{z_format}}}<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, template="plotly_white")
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title)
     fig.update_xaxes(type="category")
     fig.update_yaxes(type="category")
-    return fig
+    return use_template(fig)
 
 
 def effects_tornado(effects: pd.DataFrame, baseline: float, *, title: str, unit: str = "USD") -> go.Figure:
@@ -47,9 +49,9 @@ def effects_tornado(effects: pd.DataFrame, baseline: float, *, title: str, unit:
     fig.add_vline(x=baseline, line_color="black", line_width=1, annotation_text=f"mean {baseline:,.0f} {unit}",
                   annotation_position="top")
     fig.update_layout(title=title, xaxis_title=f"mean net {unit} over the horizon", yaxis_title="input",
-                      template="plotly_white", legend=dict(orientation="h", y=-0.2),
+                      legend=dict(orientation="h", y=-0.2),
                       margin=dict(l=260))
-    return fig
+    return use_template(fig)
 
 
 def level_text(value) -> str:
