@@ -214,3 +214,11 @@ def test_cli_states_the_dollar_leg_and_takes_token_price(capsys):
     by_alias = capsys.readouterr().out
     assert main(be + ["--ton-usd", "1.4"]) == 0
     assert capsys.readouterr().out == by_alias and '"ton_eur": 1.4' in by_alias
+
+
+def test_a_given_peg_is_stated_in_dollars_in_another_currency():
+    eur = _pegged("EUR")
+    sim = simulate(eur, method="gbm", n_paths=64, seed=1, horizon_days=10, strategies=["usd_pegged"])
+    rate = eur.fx_per_usd
+    assert sim.notes["usd_pegged"].startswith("0.0300 US dollars per million adjusted tokens")
+    assert f"= {0.03 * rate:.4f} EUR at the ECB rate of {eur.finance.start}" in sim.notes["usd_pegged"]

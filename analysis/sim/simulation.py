@@ -570,6 +570,11 @@ def pegged_usd_per_m(scenario: Scenario, start_price: float) -> tuple[float, str
     """
     if "pricing.usd_per_m_adjusted_tokens" in scenario.given_keys:
         usd = scenario.pricing.usd_per_m_adjusted_tokens
+        if scenario.currency != "USD":   # held in the run's currency at the start day's rate (parse_scenario)
+            # "US dollars" in words: printed text turns the unit USD into the run's currency
+            return usd, (f"{usd / scenario.fx_per_usd:.4f} US dollars per million adjusted tokens ([pricing] "
+                         f"usd_per_m_adjusted_tokens) = {usd:.4f} {scenario.currency} at the ECB rate of "
+                         f"{scenario.finance.start}")
         return usd, f"{usd:.4f} USD per million adjusted tokens ([pricing] usd_per_m_adjusted_tokens)"
     usd = scenario.network.price_per_token_nanoton / 1e9 * start_price * 1e6
     return usd, (f"{usd:.4f} USD per million adjusted tokens: {scenario.network.price_per_token_nanoton} nanoTON at "
