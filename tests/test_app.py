@@ -648,3 +648,15 @@ def test_a_currency_without_a_rate_keeps_the_amounts_in_theirs_until_a_good_one(
     assert "fx.amounts_in" not in good
     assert float(good["hardware.capex"]) == pytest.approx(owned.hardware.capex_usd * fx_rate(
         owned.finance.start, "EUR"), rel=1e-11)
+
+
+def test_a_lower_case_currency_in_a_link_is_that_currency(base):
+    from analysis.app.callbacks import currency_options
+
+    for link in ("?finance.currency=eur", "?currency=%20eur"):
+        state = from_query(link, base)
+        assert state[CURRENCY_KEY] == "EUR"
+        reading = read_state(state, base)
+        assert reading.errors == {} and reading.scenario.currency == "EUR"
+        # the dropdown offers it as the known currency, with no "not an ECB currency" entry
+        assert not any("not an ECB currency" in str(o["label"]) for o in currency_options(state[CURRENCY_KEY]))

@@ -186,6 +186,14 @@ def test_usd_runs_have_no_fx_leg():
     assert sim.usd_fx_index is None and "usd_fx" not in sim.notes
     with pytest.raises(InputError, match="usd_fx_index goes with price_paths"):
         simulate(_pegged(), method="gbm", n_paths=64, seed=1, usd_fx_index=np.ones((64, 61)))
+    # also where the run would use one (a EUR peg drawing its own paths): refused, not dropped
+    with pytest.raises(InputError, match="usd_fx_index goes with price_paths"):
+        simulate(_pegged("EUR"), method="gbm", n_paths=64, seed=1, usd_fx_index=np.full((64, 61), 5.0),
+                 strategies=["usd_pegged"])
+    # and an index of the wrong shape is refused even where the run does not need it
+    eur_fixed = scenario_in_currency(load_scenario(H200), "EUR")
+    with pytest.raises(InputError, match="usd_fx_index: shape"):
+        simulate(eur_fixed, price_paths=np.full((4, 61), 1.2), usd_fx_index=np.ones((2, 3)), strategies=["hold"])
 
 
 def test_given_paths_without_an_index_say_so():

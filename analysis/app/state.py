@@ -217,6 +217,9 @@ def from_query(search: str | None, base: Mapping[str, str]) -> dict[str, str]:
     pairs = parse_qsl((search or "").lstrip("?"), keep_blank_values=True)
     state = dict(base)
     linked = dict(pairs)
+    for key in (CURRENCY_KEY, "currency"):   # a code as the dropdown offers it: "eur" is EUR
+        if key in linked:
+            linked[key] = linked[key].strip().upper()
     if linked.get("network.name", base.get("network.name")) != base.get("network.name"):
         # the base's network parameters are the other network's (the validator would reject them)
         state = {k: v for k, v in state.items() if not k.startswith(("network.", "pricing."))}

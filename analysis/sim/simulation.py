@@ -280,12 +280,16 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     # The network's US-dollar prices in another currency follow X/USD day by day (analysis.sim.fxleg).
     fx_leg: FxLeg | None = None
     recorded_fx: np.ndarray | None = None
+    if usd_fx_index is not None:   # checked whether or not this run needs it
+        if price_paths is None:
+            raise InputError("usd_fx_index goes with price_paths; leave it out when the paths are drawn here")
+        given_fx = _given_index(usd_fx_index, all_paths.shape)
     if (scenario.currency != "USD" and isinstance(closes, pd.DataFrame) and "fx_per_usd" in closes.columns
             and (uses_usd_prices(scenario) or USD_PEGGED in names)):
         rate = scenario.fx_per_usd
         if price_paths is not None:
             if usd_fx_index is not None:
-                recorded_fx = _given_index(usd_fx_index, all_paths.shape)
+                recorded_fx = given_fx
                 notes["usd_fx"] = (f"the network's US-dollar prices follow the {scenario.currency} per US dollar index "
                                    "given with the paths")
             else:
@@ -306,8 +310,6 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             notes["usd_fx"] = (f"the network's US-dollar prices follow {scenario.currency} per US dollar day by "
                                "day: the recorded ECB rates of the paths' days"
                                + (", as moves from the latest fixing" if method == "rolling" else ""))
-    elif usd_fx_index is not None and price_paths is None:
-        raise InputError("usd_fx_index goes with price_paths; leave it out when the paths are drawn here")
     index_0 = fx_leg.index_0 if fx_leg is not None else (float(recorded_fx[0, 0]) if recorded_fx is not None else None)
 
     # One plan for every kind of path: the run's budget, then chunks of whole path blocks.
