@@ -346,6 +346,24 @@ def test_same_paths_puts_every_cell_on_the_grid_seeds_paths(tmp_path, reference)
     assert ref.loc[0, "mean_usd"] != ref.loc[1, "mean_usd"]
 
 
+def test_same_paths_cells_take_one_draw_and_give_each_cells_own_numbers(tmp_path, monkeypatch):
+    """With same_paths the first cell draws and the others take its chunks (the process's
+    DrawCache); every cell's rows are still `simulate` alone on its own draw, to the bit."""
+    monkeypatch.setattr(sweep_run, "_DRAWS", [])
+    grid = load_grid(_write(tmp_path / "same.toml", TINY.replace("seed = 7", "seed = 7\nsame_paths = true")))
+    report = run_sweep(grid, tmp_path / "same.parquet", scheduler="inprocess", progress=False)
+    frame = read_results(report.out)
+    cache = sweep_run._DRAWS[0]
+    assert cache.stored == 1 and cache.hits == 7        # 8 cells of one chunk each: one draw
+    closes = daily_closes("ton")
+    for cell in grid.cells:
+        summary = simulate(cell.scenario, "gbm", 200, 60, 7, STRATEGIES, closes=closes, workers=1).summary()
+        rows = frame[frame["cell"] == cell.index].set_index("strategy")
+        for name in STRATEGIES:
+            for key in ("mean_usd", "p5_usd", "p95_usd", "prob_loss", "cvar5_usd", "drawdown_p95_usd"):
+                assert rows.loc[name, key] == summary[name][key], (cell.index, name, key)
+
+
 def test_ctrl_c_keeps_the_finished_cells_and_says_how_to_go_on(tiny_grid, tmp_path, monkeypatch, capsys):
     real, seen = sweep_run.simulate, []
 

@@ -124,7 +124,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
              drift_annual: float | None = None, vol_annual: float | None = None, option_vol: str = "realised",
              keep_paths: bool = False, cache_dir: str | Path | None = None, workers: int | None = None,
              chunk_paths: int | None = None, price_paths: np.ndarray | None = None,
-             funding_daily: pd.DataFrame | None = None, usd_fx_index: np.ndarray | None = None) -> Simulation:
+             funding_daily: pd.DataFrame | None = None, usd_fx_index: np.ndarray | None = None,
+             draws: DrawCache | None = None) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
     Parameters
@@ -154,6 +155,9 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     usd_fx_index : with ``price_paths`` in a scenario in another currency, the X-per-USD index beside
         them (``usd_fx_index`` of the ``keep_paths=True`` run that drew them); without it the
         network's US-dollar prices stay at the rate of ``[finance] start`` on the given paths.
+    draws : a :class:`DrawCache` kept between calls: a call that draws exactly the random chunks an
+        earlier call drew (the same model, seed, paths, horizon, X/USD leg...) takes them from it
+        instead of drawing again, bit for bit the same; a sweep's cells on the same paths use one.
     closes, funding_daily : the price history (:func:`~analysis.market.prices.daily_closes`) and the
         daily funding (:func:`~analysis.market.funding.daily_funding` of the recorded payments) to use
         instead of reading them from the cache (a sweep reads them once and ships them to its workers).
@@ -330,6 +334,12 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     joint_rates = None if joint is None else joint["rate_per_day"].to_numpy()
 
     wants_vol = setup.option_vol is None and any(n in ("put_protection", "collar") for n in names)
+    draw_key = None
+    if draws is not None and model is not None:
+        # every input of a chunk's draw (paths, options' volatility, X/USD leg, joint funding)
+        draw_key = _draw_key(model, seed_seq, n_total, horizon, chunks, fx_leg, joint_rates,
+                             history if wants_vol else None)
+        draws.start(draw_key)
 
     def run_chunk(k: int) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None,
                                    np.ndarray | None]:
@@ -337,7 +347,12 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         vol: float | np.ndarray | None = setup.option_vol
         rates = funding if funding.ndim == 1 else funding[lo:hi]
         fx_index = None if recorded_fx is None else recorded_fx[lo:hi]
-        if model is not None:
+        drawn = None if draw_key is None else draws.get(draw_key, k)   # type: ignore[union-attr]
+        if drawn is not None:   # this chunk as an earlier call drew it
+            chunk_paths, kept_vol, fx_index, kept_rates = drawn
+            vol = kept_vol if wants_vol else vol
+            rates = kept_rates if joint_rates is not None else rates
+        elif model is not None:
             fx_log = None
             if joint_rates is not None:   # each day's funding rides with its return, block by block
                 growth, rates, fx_log = _sample_joint_blocks(model, lo, hi, horizon, streams, joint_rates, fx_leg)
@@ -352,6 +367,9 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
             if wants_vol:  # each path's realised volatility, from the log prices before they are exponentiated
                 vol = realised_option_vol_from_log(growth, horizon, history)
             chunk_paths = pathgen.prices_from_log_growth(model.start_price, growth)
+            if draw_key is not None:
+                draws.put(draw_key, k, (chunk_paths, vol if wants_vol else None, fx_index,   # type: ignore[union-attr]
+                                        rates if joint_rates is not None else None))
         else:
             chunk_paths = all_paths[lo:hi]
             if wants_vol:
@@ -389,6 +407,64 @@ def _given_paths(price_paths: np.ndarray, horizon_days: int | None) -> np.ndarra
     if not np.all(np.isfinite(paths)) or not np.all(paths > 0):
         raise InputError("price_paths: every price must be a positive finite number of USD")
     return paths
+
+
+class DrawCache:
+    """The random chunks of one draw, kept for the next :func:`simulate` call that draws the same.
+
+    A sweep's cells on the same paths (``[simulation] same_paths``) differ in costs, fees or
+    strategies, not in their draw, which is 40-60 % of a large simulation; with one cache the
+    first cell draws and the others take its chunks. Holds one draw (a call with another key
+    empties it) and at most ``max_bytes`` of arrays (chunks past that are drawn each time). The
+    arrays are kept read-only, so a policy cannot change what the next call reads. Thread-safe:
+    a get returns only what was stored under the same key.
+    """
+
+    def __init__(self, max_bytes: int = 256 * 2 ** 20) -> None:
+        import threading
+
+        self.max_bytes = int(max_bytes)
+        self.hits = 0            # chunks taken from the cache
+        self.stored = 0          # chunks stored
+        self._key: str | None = None
+        self._chunks: dict[int, tuple] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def start(self, key: str) -> None:
+        """A run with ``key`` begins: keep what it drew before, else empty the cache."""
+        with self._lock:
+            if key != self._key:
+                self._key, self._chunks, self._bytes = key, {}, 0
+
+    def get(self, key: str, k: int) -> tuple | None:
+        with self._lock:
+            found = self._chunks.get(k) if key == self._key else None
+            self.hits += found is not None
+            return found
+
+    def put(self, key: str, k: int, arrays: tuple) -> None:
+        size = sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
+        with self._lock:
+            if key != self._key or k in self._chunks or self._bytes + size > self.max_bytes:
+                return
+            for a in arrays:
+                if isinstance(a, np.ndarray):
+                    a.flags.writeable = False
+            self._chunks[k] = arrays
+            self._bytes += size
+            self.stored += 1
+
+
+def _draw_key(model: Any, seed_seq: np.random.SeedSequence, n_total: int, horizon: int, chunks: list,
+              fx_leg: FxLeg | None, joint_rates: np.ndarray | None, vol_history: np.ndarray | None) -> str:
+    """A digest of everything a chunk's draw depends on (pickled: frozen dataclasses and arrays)."""
+    import hashlib
+    import pickle
+
+    parts = (type(model).__name__, model, seed_seq.entropy, seed_seq.spawn_key, n_total, horizon, chunks,
+             PATH_BLOCK, fx_leg, joint_rates, vol_history)
+    return hashlib.sha256(pickle.dumps(parts, protocol=5)).hexdigest()
 
 
 def _given_index(usd_fx_index: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

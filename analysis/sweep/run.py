@@ -52,7 +52,7 @@ from analysis.econ.metrics import break_even_ton_usd, break_even_utilisation
 from analysis.econ.scenario import Scenario, price_asset
 from analysis.market.funding import daily_funding, read_funding
 from analysis.market.prices import daily_closes
-from analysis.sim.simulation import default_workers, simulate
+from analysis.sim.simulation import DrawCache, default_workers, simulate
 from analysis.sweep import results
 from analysis.sweep.grid import Grid, SimulationConfig, cell_seed
 
@@ -174,7 +174,8 @@ def run_cell(task: CellTask, market: MarketData, sim_threads: int | None = None,
                    closes=market.closes[price_asset(scenario)], funding_daily=market.funding_daily,
                    start_price=cfg.start_price, window_days=cfg.window_days, drift=cfg.drift,
                    drift_annual=cfg.drift_annual,
-                   vol_annual=cfg.vol_annual, option_vol=cfg.option_vol, workers=threads)
+                   vol_annual=cfg.vol_annual, option_vol=cfg.option_vol, workers=threads,
+                   draws=_process_draws() if cfg.same_paths else None)
     be_price = results.finite_or_none(break_even_ton_usd(scenario))
     be_util = results.finite_or_none(break_even_utilisation(scenario, sim.start_price))
     rows = []
@@ -187,6 +188,18 @@ def run_cell(task: CellTask, market: MarketData, sim_threads: int | None = None,
     return CellResult(index=task.index, rows=rows, seconds=time.perf_counter() - t0, cpu_seconds=cpu_clock() - c0,
                       peak_rss_bytes=int(peak),
                       worker=worker, notes=_jsonable(sim.notes))
+
+
+_DRAWS: list[DrawCache] = []   # this process's one DrawCache (a Dask worker's, or the caller's)
+
+
+def _process_draws() -> DrawCache:
+    """The draw cache of this process: with ``same_paths`` every cell draws the same paths, so the
+    first cell a worker runs draws them and the others take its chunks (the same bits;
+    :class:`~analysis.sim.simulation.DrawCache`, at most 256 MiB held)."""
+    if not _DRAWS:
+        _DRAWS.append(DrawCache())
+    return _DRAWS[0]
 
 
 def run_sweep(grid: Grid, out: str | Path, *, scheduler: str = "local", workers: int | None = None,
