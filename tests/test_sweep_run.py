@@ -24,7 +24,7 @@ from analysis.cli.main import main
 from analysis.econ.metrics import usd_costs_per_day, usd_income_per_day
 from analysis.econ.scenario import scenario_with
 from analysis.market.prices import daily_closes
-from analysis.sim.simulation import simulate
+from analysis.sim.simulation import DrawCache, simulate
 from analysis.sweep import results
 from analysis.sweep import run as sweep_run
 from analysis.sweep.grid import cell_seed, load_grid
@@ -349,12 +349,13 @@ def test_same_paths_puts_every_cell_on_the_grid_seeds_paths(tmp_path, reference)
 def test_same_paths_cells_take_one_draw_and_give_each_cells_own_numbers(tmp_path, monkeypatch):
     """With same_paths the first cell draws and the others take its chunks (the process's
     DrawCache); every cell's rows are still `simulate` alone on its own draw, to the bit."""
-    monkeypatch.setattr(sweep_run, "_DRAWS", [])
+    cache = DrawCache()
+    monkeypatch.setattr(sweep_run, "_process_draws", lambda: cache)
     grid = load_grid(_write(tmp_path / "same.toml", TINY.replace("seed = 7", "seed = 7\nsame_paths = true")))
     report = run_sweep(grid, tmp_path / "same.parquet", scheduler="inprocess", progress=False)
     frame = read_results(report.out)
-    cache = sweep_run._DRAWS[0]
     assert cache.stored == 1 and cache.hits == 7        # 8 cells of one chunk each: one draw
+    assert sweep_run._DRAWS == []                       # the process's own cache is not held past the sweep
     closes = daily_closes("ton")
     for cell in grid.cells:
         summary = simulate(cell.scenario, "gbm", 200, 60, 7, STRATEGIES, closes=closes, workers=1).summary()

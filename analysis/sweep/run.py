@@ -260,24 +260,27 @@ def run_sweep(grid: Grid, out: str | Path, *, scheduler: str = "local", workers:
         except OSError as exc:
             raise InputError(f"--out: cannot write beside {str(out)!r} ({exc.strerror or exc}); choose a writable "
                              "path") from None
-        with _engine(scheduler, workers, threads_per_worker, simulation_threads, market) as engine:
-            report.engine = engine.description
-            if on_start is not None:
-                on_start(report)
-            try:
-                _drive(engine, grid, todo, out, table_schema, report, progress, say)
-            except FetchError as exc:  # the cluster went away: say what is kept and how to go on
-                raise FetchError(f"{exc}; the {report.ran} cell(s) finished are kept in {results.parts_dir(out)}; "
-                                 "run again with --resume") from None
-            except CocoonEconError:
-                raise
-            except Exception as exc:  # the cluster itself failed (connection lost, scheduler gone)
-                if not isinstance(engine, _Dask):
+        try:
+            with _engine(scheduler, workers, threads_per_worker, simulation_threads, market) as engine:
+                report.engine = engine.description
+                if on_start is not None:
+                    on_start(report)
+                try:
+                    _drive(engine, grid, todo, out, table_schema, report, progress, say)
+                except FetchError as exc:  # the cluster went away: say what is kept and how to go on
+                    raise FetchError(f"{exc}; the {report.ran} cell(s) finished are kept in {results.parts_dir(out)}; "
+                                     "run again with --resume") from None
+                except CocoonEconError:
                     raise
-                what = (f"--scheduler {scheduler}: lost the connection to the Dask scheduler" if isinstance(exc, OSError)
-                        else "the Dask cluster failed")
-                raise FetchError(f"{what} ({_one_line(exc)}); the {report.ran} cell(s) finished are kept in "
-                                 f"{results.parts_dir(out)}; run again with --resume") from None
+                except Exception as exc:  # the cluster itself failed (connection lost, scheduler gone)
+                    if not isinstance(engine, _Dask):
+                        raise
+                    what = (f"--scheduler {scheduler}: lost the connection to the Dask scheduler" if isinstance(exc, OSError)
+                            else "the Dask cluster failed")
+                    raise FetchError(f"{what} ({_one_line(exc)}); the {report.ran} cell(s) finished are kept in "
+                                     f"{results.parts_dir(out)}; run again with --resume") from None
+        finally:
+            _DRAWS.clear()   # a same-paths draw kept by the in-process loop is not held past the sweep
     # the combined file's manifest also says how the simulations were set up (fitted model, funding)
     report.rows = results.combine(out, results.with_manifest(table_schema, report.manifest),
                                   grid.simulation.strategies)
