@@ -146,15 +146,27 @@ def usd_priced_paths(price_paths: np.ndarray, usd_fx_index: np.ndarray) -> np.nd
     moves with X/USD (docs/currency.md). ``fixed_token`` income does not use the prices at all.
     """
     paths = check_price_paths(price_paths)
+    return paths / check_usd_fx_index(usd_fx_index, paths.shape, broadcast=True)
+
+
+def check_usd_fx_index(usd_fx_index: np.ndarray, shape: tuple[int, ...], *, broadcast: bool = False) -> np.ndarray:
+    """``usd_fx_index`` as float64, checked against the price paths' ``shape`` (either orientation);
+    with ``broadcast`` a ``[D+1]`` or ``[1, D+1]`` index of ``[P, D+1]`` paths is accepted too.
+
+    Raises
+    ------
+    InputError
+        Another shape, or a value that is not a positive finite ratio of two ECB rates.
+    """
     index = np.asarray(usd_fx_index, dtype=float)
-    if index.ndim == 1:
+    if broadcast and index.ndim == 1:
         index = index[None, :]
-    if index.shape[-1] != paths.shape[1] or index.shape[0] not in (1, paths.shape[0]):
-        raise InputError(f"usd_fx_index: shape {np.shape(usd_fx_index)} does not match the price paths "
-                         f"{paths.shape}; use [paths, days + 1] or [days + 1]")
+    if not (index.shape == tuple(shape) or (broadcast and index.shape == (1, shape[1]))):
+        raise InputError(f"usd_fx_index: shape {np.shape(usd_fx_index)} does not match the price paths {tuple(shape)}"
+                         + ("; use [paths, days + 1] or [days + 1]" if broadcast else ""))
     if not np.all(np.isfinite(index)) or np.any(index <= 0):
         raise InputError("usd_fx_index: every value must be a positive finite ratio of two ECB rates")
-    return paths / index
+    return index
 
 
 def check_price_paths(price_paths: np.ndarray, field: str = "price_paths") -> np.ndarray:
@@ -245,7 +257,9 @@ def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 
     ``usd_fx_index`` is day-major too (``[D+1, P]``; :func:`usd_priced_paths`).
     """
     if usd_fx_index is not None and uses_usd_prices(scenario):
-        prices = np.ascontiguousarray(usd_priced_paths(np.asarray(prices).T, np.asarray(usd_fx_index).T).T)
+        # day-major as they are: the same quotients as usd_priced_paths, without transposed copies
+        check_price_paths(np.asarray(prices).T)
+        prices = np.asarray(prices, dtype=float) / check_usd_fx_index(usd_fx_index, np.shape(prices))
     if scenario.network.name != "cocoon":
         raise InputError(f"{scenario.origin}: [network] name = {scenario.network.name!r} is not modelled yet; "
                          'use name = "cocoon"')

@@ -33,7 +33,7 @@ import pandas as pd
 from analysis.core.errors import InputError
 from analysis.econ.bounds import check_argument
 from analysis.econ.costs import hardware_terminal_usd
-from analysis.econ.ledger import PathIncome, path_income, payouts_day_major, uses_usd_prices
+from analysis.econ.ledger import PathIncome, check_usd_fx_index, path_income, payouts_day_major, uses_usd_prices
 from analysis.econ.scenario import Scenario, price_asset
 from analysis.market.funding import (
     annualised,
@@ -287,7 +287,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     if usd_fx_index is not None:   # checked whether or not this run needs it
         if price_paths is None:
             raise InputError("usd_fx_index goes with price_paths; leave it out when the paths are drawn here")
-        given_fx = _given_index(usd_fx_index, all_paths.shape)
+        given_fx = check_usd_fx_index(usd_fx_index, all_paths.shape)
     if (scenario.currency != "USD" and isinstance(closes, pd.DataFrame) and "fx_per_usd" in closes.columns
             and (uses_usd_prices(scenario) or USD_PEGGED in names)):
         rate = scenario.fx_per_usd
@@ -465,15 +465,6 @@ def _draw_key(model: Any, seed_seq: np.random.SeedSequence, n_total: int, horizo
     parts = (type(model).__name__, model, seed_seq.entropy, seed_seq.spawn_key, n_total, horizon, chunks,
              PATH_BLOCK, fx_leg, joint_rates, vol_history)
     return hashlib.sha256(pickle.dumps(parts, protocol=5)).hexdigest()
-
-
-def _given_index(usd_fx_index: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    index = np.asarray(usd_fx_index, dtype=np.float64)
-    if index.shape != shape:
-        raise InputError(f"usd_fx_index: shape {index.shape} is not the price paths' {shape}")
-    if not np.all(np.isfinite(index)) or not np.all(index > 0):
-        raise InputError("usd_fx_index: every value must be a positive finite ratio of two ECB rates")
-    return index
 
 
 def chunk_width(horizon_days: int) -> int:
