@@ -69,12 +69,12 @@ class FxLeg:
         return out
 
 
-def _fx_returns(closes: pd.DataFrame, series: pd.Series) -> pd.Series:
-    """Daily log returns of X per USD, indexed by the day they end on (as the TON/X returns)."""
+def _rates(closes: pd.DataFrame, series: pd.Series) -> np.ndarray:
+    """X per USD on each day of ``series`` (the TON/X closes), checked: every day has its ECB rate."""
     rates = closes["fx_per_usd"].reindex(series.index).to_numpy(dtype=float)
     if not np.all(np.isfinite(rates)) or np.any(rates <= 0):
         raise DataError("the TON/X closes have a day without an ECB rate; run 'cocoon-econ fetch fx'")
-    return pd.Series(np.diff(np.log(rates)), index=series.index[1:])
+    return rates
 
 
 def fit_fx_leg(model: pathgen.PathModel, closes: pd.DataFrame, series: pd.Series, scenario_rate: float, *,
@@ -84,14 +84,16 @@ def fit_fx_leg(model: pathgen.PathModel, closes: pd.DataFrame, series: pd.Series
 
     ``joint_index``: the days a ``funding = "bootstrap"`` model resamples (its returns' days).
     """
-    fx = _fx_returns(closes, series)
+    rates = _rates(closes, series)
+    # daily log returns of X per USD, indexed by the day they end on (as the TON/X returns)
+    fx = pd.Series(np.diff(np.log(rates)), index=series.index[1:])
     ton = pd.Series(pathgen.log_returns(series), index=series.index[1:])
     if joint_index is not None:
         fx, ton = fx.reindex(joint_index), ton.reindex(joint_index)
     elif window_days is not None:
         fx, ton = fx.iloc[-window_days:], ton.iloc[-window_days:]
     f, r = fx.to_numpy(dtype=float), ton.to_numpy(dtype=float)
-    index_0 = float(closes["fx_per_usd"].reindex(series.index).iloc[-1]) / scenario_rate
+    index_0 = float(rates[-1]) / scenario_rate
     neutral = drift != "historical"
     if isinstance(model, pathgen.BootstrapModel):
         if len(f) != len(model.log_returns):
@@ -132,9 +134,7 @@ def recorded_index(closes: pd.DataFrame, series: pd.Series, paths_start: np.ndar
 
     ``rescale_to_latest`` (rolling paths): each path's relative moves from the latest fixing.
     """
-    rates = closes["fx_per_usd"].reindex(series.index).to_numpy(dtype=float)
-    if not np.all(np.isfinite(rates)):
-        raise DataError("the TON/X closes have a day without an ECB rate; run 'cocoon-econ fetch fx'")
+    rates = _rates(closes, series)
     rows = np.asarray(paths_start, dtype=np.int64)[:, None] + np.arange(horizon_days + 1)
     out = rates[rows]
     if rescale_to_latest:

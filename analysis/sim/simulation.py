@@ -490,7 +490,7 @@ def sample_blocks(model: pathgen.PathModel, lo: int, hi: int, horizon_days: int,
     parts = [model.sample_log_growth(min(b_lo + PATH_BLOCK, hi) - b_lo, horizon_days,
                                      np.random.default_rng(streams[b_lo // PATH_BLOCK]))
              for b_lo in range(lo, hi, PATH_BLOCK)]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+    return _join(parts)
 
 
 def _sample_joint_blocks(model: pathgen.BootstrapModel, lo: int, hi: int, horizon_days: int,
