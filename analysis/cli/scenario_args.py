@@ -64,3 +64,13 @@ def utilisation_fields(scenario) -> dict:
 def utilisation_text(value: float) -> str:
     """A utilisation as a percentage, with decimals when it is small (observed demand is)."""
     return f"{value:.0%}" if value >= 0.1 or value == 0 else f"{value:.2%}"
+
+
+def print_scenario_notes(scenario, json_output: bool = False) -> None:
+    """Every note of the scenario (network defaults from a saved on-chain reading, a currency
+    conversion, the observed utilisation...) as ``note: ...`` lines: on stderr when the command
+    prints JSON, so stdout stays one JSON object."""
+    import sys
+
+    for note in scenario.notes:
+        print(f"note: {note}", file=sys.stderr if json_output else sys.stdout)

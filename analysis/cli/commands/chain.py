@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 
 from analysis.cli.currency import add_currency_argument, checked_currency, printed_in
-from analysis.cli.scenario_args import load_cli_scenario
+from analysis.cli.scenario_args import load_cli_scenario, print_scenario_notes
 
 # Spelled out so that building the parser imports neither pandas nor pytoniq;
 # tests/test_cli_startup.py checks they equal analysis.chain's.
@@ -197,8 +196,7 @@ def _run_reconcile(args: argparse.Namespace, scenario) -> int:
     from analysis.chain.reconcile import default_window, reconcile
     from analysis.market.prices import daily_closes
 
-    for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
-        print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
+    print_scenario_notes(scenario, args.json)
     owner = chain.resolve_owner(args.owner)
     first, last = chain.parse_day(args.start, "--start"), chain.parse_day(args.end, "--end")
     closes = daily_closes("ton", currency=scenario.currency)

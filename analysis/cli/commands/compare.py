@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
 from analysis.cli.commands.economics import positive_price, util_text
 from analysis.cli.currency import add_currency_argument, printed_in
-from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario, utilisation_text
+from analysis.cli.scenario_args import (
+    add_utilisation_argument,
+    load_cli_scenario,
+    print_scenario_notes,
+    utilisation_text,
+)
 
 
 def register(commands: argparse._SubParsersAction, fetch_commands: argparse._SubParsersAction) -> None:
@@ -49,8 +53,7 @@ def _run_compare(args: argparse.Namespace, scenario) -> int:
     from analysis.econ.compare import compare
     from analysis.econ.scenario import price_asset
 
-    for note in getattr(scenario, "notes", ()):  # e.g. network defaults from a saved on-chain reading
-        print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
+    print_scenario_notes(scenario, args.json)
     result = check_finite(compare(scenario, args.token_usd, rental_occupancy=args.rental_occupancy,
                                   rental_fee=args.rental_fee), "compare")
     if args.token_usd is None:

@@ -7,13 +7,13 @@ import argparse
 import datetime as dt
 import json
 import math
-import sys
 from pathlib import Path
 
 from analysis.cli.currency import add_currency_argument, printed_in
 from analysis.cli.scenario_args import (
     add_utilisation_argument,
     load_cli_scenario,
+    print_scenario_notes,
     utilisation_fields,
     utilisation_text,
 )
@@ -64,8 +64,7 @@ def _run_breakeven(args: argparse.Namespace, scenario) -> int:
     from analysis.econ.scenario import price_asset
     from analysis.market.latest import latest_close  # csv, not pandas, for a USD close (issue 20)
 
-    for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
-        print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
+    print_scenario_notes(scenario, args.json)
     price_note: dict[str, str | None]
     if args.ton_usd is None:
         latest = latest_close(price_asset(scenario), currency=scenario.currency)
@@ -105,8 +104,7 @@ def _run_ledger(args: argparse.Namespace, scenario, outs: dict) -> int:
     from analysis.market.prices import daily_closes
     from analysis.market.store import atomic_write_csv
 
-    for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
-        print(f"note: {note}")
+    print_scenario_notes(scenario)
     closes = daily_closes(price_asset(scenario), currency=scenario.currency)
     if closes.attrs.get("fx_note"):
         print(f"note: {closes.attrs['fx_note']}")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from analysis.cli.currency import add_currency_argument, printed_in
-from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario
+from analysis.cli.scenario_args import add_utilisation_argument, load_cli_scenario, print_scenario_notes
 
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
 
@@ -74,8 +74,7 @@ def _run_simulate(args: argparse.Namespace, scenario) -> int:
     from analysis.econ.scenario import price_asset
     from analysis.sim.simulation import simulate
 
-    for note in scenario.notes:  # e.g. network defaults from a saved on-chain reading (issue 8)
-        print(f"note: {note}", file=sys.stderr if args.json else sys.stdout)
+    print_scenario_notes(scenario, args.json)
     from analysis.cli.commands.economics import throughput_info, throughput_text
 
     # Where the throughput came from (issue 15): on stderr with --json, so stdout stays one object.
