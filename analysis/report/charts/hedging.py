@@ -109,14 +109,7 @@ def replay(dates: pd.DatetimeIndex, positions: dict[str, np.ndarray], close_usd:
                                            dash="dot" if name == "usd_pegged" else "solid"),
                                  hovertemplate=f"{label}<br>%{{x|%Y-%m-%d}}: %{{y:,.0f}} USD<extra></extra>"),
                       secondary_y=False)
-    fig.add_trace(go.Scatter(x=dates, y=close_usd, mode="lines", name="TON/USD (right axis)",
-                             line=dict(color="#222222", width=1), opacity=0.5,
-                             hovertemplate="TON %{x|%Y-%m-%d}: %{y:.3f} USD<extra></extra>"), secondary_y=True)
-    fig.update_layout(title=title, legend=dict(orientation="h", y=-0.2),
-                      xaxis_title="date")
-    fig.update_yaxes(title_text="cumulative net USD (liquidation value)", secondary_y=False)
-    fig.update_yaxes(title_text="TON price (USD per TON)", secondary_y=True)
-    return use_template(fig)
+    return _with_ton_axis(fig, dates, close_usd, title, "cumulative net USD (liquidation value)", opacity=0.5)
 
 
 def earnings_against_price(dates: pd.DatetimeIndex, close_usd: np.ndarray,
@@ -137,11 +130,18 @@ def earnings_against_price(dates: pd.DatetimeIndex, close_usd: np.ndarray,
                                  line=dict(color=colour, width=1, dash="dash"),
                                  hovertemplate=f"{name}<br>cash costs {cost:,.2f} USD per GPU-day<extra></extra>"),
                       secondary_y=False)
+    return _with_ton_axis(fig, dates, close_usd, title, "USD per GPU per day", opacity=0.4)
+
+
+def _with_ton_axis(fig: go.Figure, dates: pd.DatetimeIndex, close_usd: np.ndarray, title: str, y_title: str,
+                   opacity: float) -> go.Figure:
+    """``fig`` (made with a secondary y axis) with the TON/USD close on the right axis, the title,
+    the legend below and both axes named."""
     fig.add_trace(go.Scatter(x=dates, y=close_usd, mode="lines", name="TON/USD (right axis)",
-                             line=dict(color="#222222", width=1), opacity=0.4,
+                             line=dict(color="#222222", width=1), opacity=opacity,
                              hovertemplate="TON %{x|%Y-%m-%d}: %{y:.3f} USD<extra></extra>"), secondary_y=True)
     fig.update_layout(title=title, legend=dict(orientation="h", y=-0.2),
                       xaxis_title="date")
-    fig.update_yaxes(title_text="USD per GPU per day", secondary_y=False)
+    fig.update_yaxes(title_text=y_title, secondary_y=False)
     fig.update_yaxes(title_text="TON price (USD per TON)", secondary_y=True)
     return use_template(fig)
