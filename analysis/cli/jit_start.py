@@ -9,6 +9,9 @@ process that simulates, for nothing, since no kernel of ours calls BLAS (``np.do
 This changes numba for the whole process (its ``np.dot`` would then be unavailable to other jitted
 code), so only the CLI's own processes do it -- a library user's numba is left as it is. It does
 nothing when numba's numpy support or scipy.linalg is already loaded.
+
+When the kernels are built ahead of time (:mod:`analysis.core.compiled`), a simulating process
+does not import numba at all (:func:`prepare_kernels`).
 """
 
 from __future__ import annotations
@@ -26,3 +29,13 @@ def load_numba_without_blas() -> None:
     finally:
         if "scipy.linalg" in sys.modules and sys.modules["scipy.linalg"] is None:
             del sys.modules["scipy.linalg"]
+
+
+def prepare_kernels() -> None:
+    """Before anything compiled runs: nothing more when every kernel library is built (numba is
+    then never imported), else numba without its BLAS probe."""
+    from analysis.core.numeric import KERNELS as numeric_kernels
+    from analysis.sim.kernels import KERNELS as scan_kernels
+
+    if numeric_kernels.library() is None or scan_kernels.library() is None:
+        load_numba_without_blas()

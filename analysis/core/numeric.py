@@ -1,15 +1,25 @@
 """Small compiled numeric helpers shared by the models (no project imports: the lowest layer).
 
-Compiled with numba (cached on disk, GIL released) where a Python loop over days would hold
-the GIL between its numpy steps, which serialises the simulation's threads.
+Compiled (numba's kernels in :mod:`analysis.core.numeric_jit`, built ahead of time when
+:mod:`analysis.core.compiled` finds the library; GIL released) where a Python loop over days
+would hold the GIL between its numpy steps, which serialises the simulation's threads.
 """
 
 from __future__ import annotations
 
-import math
-
-import numba
 import numpy as np
+
+from analysis.core.compiled import KernelSet
+
+#: The kernels of :mod:`analysis.core.numeric_jit`, from the built library or numba (:mod:`analysis.core.compiled`).
+KERNELS = KernelSet("analysis.core.numeric_jit", {
+    "cumsum_rows": ("f8[2]", "f8[2]"),
+    "payout_rows": ("f8[2]", "f8", "f8", "f8", "f8", "f8", "f8", "f8[1]", "f8[1]", "f8[2]"),
+    "ndtr_flat": ("f8[1]", "f8[1]"),
+    "block_walk": ("i8[2]", "b1[2]", "i8"),
+    "garch_rows": ("f8[2]", "f8[1]", "f8", "f8", "f8", "f8", "i8"),
+    "bootstrap_rows": ("i8[2]", "f8[2]", "f8", "f8[1]", "f8[2]", "i8[1]"),
+})
 
 
 def cumsum_days(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -25,7 +35,7 @@ def cumsum_days(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
     if values.ndim == 1:
         return np.cumsum(values, out=out)
     if values.ndim == 2 and values.dtype == np.float64 and out.dtype == np.float64 and values.shape[0]:
-        _cumsum_rows(values, out)
+        KERNELS.get("cumsum_rows")(values, out)
         return out
     if out is not values:
         out[0] = values[0]
@@ -34,19 +44,8 @@ def cumsum_days(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
     return out
 
 
-@numba.njit(cache=True, nogil=True)
-def _cumsum_rows(values, out):  # pragma: no cover - compiled
-    n_days, n_paths = values.shape
-    for i in range(n_paths):
-        out[0, i] = values[0, i]
-    for t in range(1, n_days):
-        for i in range(n_paths):
-            out[t, i] = out[t - 1, i] + values[t, i]
-
-
-@numba.njit(cache=True, nogil=True)
-def payout_rows(fee_nanoton, nanoton_per_ton, adjusted, threshold, tol, gpus, per_payout,
-                cumulative, paid, out):  # pragma: no cover - compiled
+def payout_rows(fee_nanoton: np.ndarray, nanoton_per_ton: float, adjusted: float, threshold: float, tol: float,
+                gpus: float, per_payout: float, cumulative: np.ndarray, paid: np.ndarray, out: np.ndarray) -> None:
     """The days of :func:`analysis.econ.ledger.payouts_day_major`: per day and path the operations of
     :func:`analysis.econ.ledger.path_income` in its order (TON earned, running sum, payouts so far, the
     day's new ones), so the same bits, in one pass instead of ten numpy passes.
@@ -54,24 +53,8 @@ def payout_rows(fee_nanoton, nanoton_per_ton, adjusted, threshold, tol, gpus, pe
     ``fee_nanoton [n, P]``; ``cumulative`` and ``paid`` ``[P]`` carry a worker's earnings and
     payouts from the days before and are updated; ``out [n, P]`` receives the TON paid out.
     """
-    n_days, n_paths = fee_nanoton.shape
-    for t in range(n_days):
-        for i in range(n_paths):
-            earned = adjusted * fee_nanoton[t, i]
-            earned /= nanoton_per_ton
-            total = cumulative[i] + earned
-            cumulative[i] = total
-            count = total / threshold
-            count += tol
-            count = np.floor(count)
-            new = count - paid[i]
-            paid[i] = count
-            new *= gpus
-            new *= per_payout
-            out[t, i] = new
-
-
-_SQRT1_2 = 0.7071067811865476
+    KERNELS.get("payout_rows")(fee_nanoton, float(nanoton_per_ton), float(adjusted), float(threshold), float(tol),
+                               float(gpus), float(per_payout), cumulative, paid, out)
 
 
 def ndtr(x: np.ndarray | float) -> np.ndarray:
@@ -84,20 +67,8 @@ def ndtr(x: np.ndarray | float) -> np.ndarray:
     """
     values = np.asarray(x, dtype=np.float64)
     out = np.empty(values.shape)
-    _ndtr_flat(np.ascontiguousarray(values).reshape(-1), out.reshape(-1))
+    KERNELS.get("ndtr_flat")(np.ascontiguousarray(values).reshape(-1), out.reshape(-1))
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _ndtr_flat(values: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    for i in range(values.size):
-        x = values[i] * _SQRT1_2
-        z = abs(x)
-        if z < _SQRT1_2:
-            out[i] = 0.5 + 0.5 * math.erf(x)
-        else:
-            y = 0.5 * math.erfc(z)
-            out[i] = 1.0 - y if x > 0 else y
 
 
 def stationary_block_walk(index: np.ndarray, new_block: np.ndarray, n_obs: int) -> np.ndarray:
@@ -109,18 +80,8 @@ def stationary_block_walk(index: np.ndarray, new_block: np.ndarray, n_obs: int) 
     """
     if index.ndim != 2 or index.shape != new_block.shape:
         raise ValueError("index and new_block must be [days, paths] arrays of the same shape")
-    _block_walk(index, new_block, n_obs)
+    KERNELS.get("block_walk")(index, new_block, int(n_obs))
     return index
-
-
-@numba.njit(cache=True, nogil=True)
-def _block_walk(index, new_block, n_obs):  # pragma: no cover - compiled
-    days, paths = index.shape
-    for t in range(1, days):
-        for j in range(paths):
-            if not new_block[t, j]:
-                nxt = index[t - 1, j] + 1
-                index[t, j] = 0 if nxt == n_obs else nxt
 
 
 def garch_recursion(z: np.ndarray, first_variance: float, omega: float, alpha: float, beta: float,
@@ -134,22 +95,10 @@ def garch_recursion(z: np.ndarray, first_variance: float, omega: float, alpha: f
     """
     if z.ndim != 2:
         raise ValueError("z must be a [days, paths] array")
-    _garch_rows(z, float(first_variance), float(omega), float(alpha), float(beta), float(max_variance),
-                bool(variance_drag))
+    variance = np.full(z.shape[1], min(float(first_variance), float(max_variance)))
+    KERNELS.get("garch_rows")(z, variance, float(omega), float(alpha), float(beta), float(max_variance),
+                              int(bool(variance_drag)))
     return z
-
-
-@numba.njit(cache=True, nogil=True)
-def _garch_rows(z, first_variance, omega, alpha, beta, max_variance, drag):  # pragma: no cover - compiled
-    days, paths = z.shape
-    variance = np.full(paths, min(first_variance, max_variance))
-    for t in range(days):
-        for j in range(paths):
-            shock = np.sqrt(variance[j]) * z[t, j]
-            z[t, j] = shock - variance[j] / 200.0 if drag else shock
-            v = variance[j] * beta
-            v = v + (omega + alpha * shock * shock)
-            variance[j] = min(v, max_variance)
 
 
 def bootstrap_log_growth(starts: np.ndarray, uniforms: np.ndarray, new_block_probability: float,
@@ -164,28 +113,8 @@ def bootstrap_log_growth(starts: np.ndarray, uniforms: np.ndarray, new_block_pro
         raise ValueError("starts and uniforms must be [days, paths] arrays of the same shape")
     days, paths = starts.shape
     out = np.empty((days + 1, paths))
-    _bootstrap_rows(starts, uniforms, float(new_block_probability), np.ascontiguousarray(returns, dtype=np.float64),
-                    out)
+    KERNELS.get("bootstrap_rows")(starts, uniforms, float(new_block_probability),
+                                  np.ascontiguousarray(returns, dtype=np.float64), out, np.empty(paths, dtype=np.int64))
     return out
 
 
-@numba.njit(cache=True, nogil=True)
-def _bootstrap_rows(starts, uniforms, p, returns, out):  # pragma: no cover - compiled
-    days, paths = starts.shape
-    n_obs = returns.size
-    index = np.empty(paths, dtype=np.int64)
-    for j in range(paths):
-        out[0, j] = 0.0
-    if days == 0:
-        return
-    for j in range(paths):
-        index[j] = starts[0, j]  # row 0 always starts a block
-        out[1, j] = returns[index[j]]
-    for t in range(1, days):
-        for j in range(paths):
-            if uniforms[t, j] < p:
-                index[j] = starts[t, j]
-            else:
-                nxt = index[j] + 1
-                index[j] = 0 if nxt == n_obs else nxt
-            out[t + 1, j] = out[t, j] + returns[index[j]]

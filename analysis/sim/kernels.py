@@ -21,7 +21,8 @@ kept it scalar; with flat rows and double buffering the loop vectorises (about 0
 day and policy, against about 2.3 ns before). No fast-math: IEEE arithmetic, as numpy.
 
 The kernel releases the GIL (``nogil``), so the simulation's chunks run on all cores in threads.
-It is compiled on first use and cached on disk (``cache=True``).
+The kernels are in :mod:`analysis.sim.kernels_jit`; a library built ahead of time runs them when there is one
+(:mod:`analysis.core.compiled`), else numba compiles them on first use and caches them on disk (``cache=True``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numba
 import numpy as np
 
+from analysis.core.compiled import KernelSet
 from analysis.sim.risk import PathOutcomes
 
 if TYPE_CHECKING:
@@ -43,263 +44,13 @@ TILE = 256           # paths per tile: their prices (TILE x (D+1) x 8 bytes) sta
 LINEAR, COVER_COSTS, PERP = 0, 1, 2
 _STATES = 6          # cash, peak, drawdown, payback day, TON held (cover_costs), position
 
-
-@numba.njit(inline="always")
-def _metrics(src, dst, i, x, tf):  # pragma: no cover - compiled
-    """Day t's position ``x`` of path ``i``: the running peak, the worst fall from it, the first
-    day with ``x >= 0`` (``tf`` = t, inf on day 0). Selects, not branches or in-place max: the
-    loop vectorises."""
-    T = TILE
-    dst[5 * T + i] = x
-    p = src[T + i]
-    pk = x if x > p else p
-    dst[T + i] = pk
-    fall = pk - x
-    d = src[2 * T + i]
-    dst[2 * T + i] = fall if fall > d else d
-    b = src[3 * T + i]
-    dst[3 * T + i] = tf if (x >= 0.0) & (tf < b) else b
-
-
-@numba.njit(inline="always")
-def _cover_step(src, dst, i, sk, payout, cost, bt, tf):  # pragma: no cover - compiled
-    """cover_costs on day t: the payout joins the TON held, valued at ``sk`` (fee-net USD per
-    TON); sell up to the day's ``cost``; hold the rest."""
-    T = TILE
-    value = (src[4 * T + i] + payout) * sk
-    cash = src[i]
-    proceeds = value if value < cost else cost
-    dst[i] = cash + proceeds
-    dst[4 * T + i] = (value - proceeds) / sk
-    _metrics(src, dst, i, (cash + value) + bt, tf)
-
-
-@numba.njit(inline="always")
-def _day_value(day, path, k, idx, t, j):  # pragma: no cover - compiled
-    return path[idx, t, j] if idx >= 0 else day[k, t]
-
-
-@numba.njit(inline="always")
-def _day_row(day, path, k, idx, t, lo, n, fills, m):  # pragma: no cover - compiled
-    """Day t's values of the tile's paths: a row of ``path``, or the day's number copied into ``fills[m]``."""
-    if idx >= 0:
-        return path[idx, t, lo:lo + n]
-    row = fills[m, :n]
-    row[:] = day[k, t]
-    return row
-
-
-@numba.njit(inline="always")
-def _perp_day(st, i, s_prev, s, payout, target, rate, bt, tf, extra, im, mm, rate_k, cap, fk, up):  # pragma: no cover
-    """Day t of path ``i`` of the perp hedge (the rules of analysis.sim.margin); ``extra``: cash added
-    on the day (the unpaid TON on day D). Selects for what changes often (margin calls, peaks:
-    data-dependent, a mispredicted branch costs more than the day's arithmetic), branches for what
-    is rare (liquidation, payback)."""
-    short = st[1, i]
-    coll = st[2, i]
-    carry = rate * short * s_prev                     # funding on yesterday's notional (> 0 pays the short)
-    charge = rate_k * coll                            # the collateral held over the day costs its capital
-    cash = st[0, i] + payout * fk * s + carry - charge + extra
-    account = coll + short * (s_prev - s) + carry     # the margin account after the day's move
-    new = target if target < short else short         # the schedule only falls; 0 once liquidated
-    cash -= (short - new) * up * s                    # buy back what the schedule releases
-    notional = new * s
-    need = account < mm * notional                    # a rally took the account below maintenance
-    if need and im * notional > cap:                  # the top-up would pass the cap: close it all
-        cash -= new * up * s
-        new = 0.0
-        st[5, i] = tf
-    after = im * new * s
-    coll = after if (need | (account > after)) else account   # top up, or sweep the excess back
-    st[0, i] = cash
-    st[1, i] = new
-    st[2, i] = coll
-    st[3, i] += charge
-    pc = st[4, i]
-    st[4, i] = coll if coll > pc else pc
-    x = (cash + bt) - new * up * s
-    pk = st[6, i]
-    pk = x if x > pk else pk
-    st[6, i] = pk
-    fall = pk - x
-    dd = st[7, i]
-    st[7, i] = fall if fall > dd else dd
-    if x >= 0.0 and tf < st[8, i]:
-        st[8, i] = tf
-    st[9, i] = x
-
-
-@numba.njit(cache=True, nogil=True)   # a call, not inlined: the big scan's loops keep vectorising
-def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
-               margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
-               st, fills):  # pragma: no cover - compiled
-    """perp_hedge on the paths ``lo .. lo + n`` (analysis.sim.margin states the rules), day by day over
-    the tile's paths like the other kinds, with its state in the rows of ``st`` (``[10, TILE]``): cash,
-    short, collateral, cost of capital so far, peak collateral, liquidation day, running peak, worst
-    fall, payback day, the day's position; ``fills [3, TILE]`` holds the day's inputs when they are
-    rows. (Path by path would read the prices with a stride of ``P`` doubles, a power of two that maps
-    every day of a path onto the same cache set.) No test of the day or of ``write_pos`` inside the
-    loop over paths: they kept it from being compiled tight (about 4x slower)."""
-    D = D1 - 1
-    im = margin[k, 0]
-    mm = margin[k, 1]
-    rate_k = margin[k, 2]
-    cap = margin[k, 3]
-    fk = keep[k]
-    up = 2.0 - fk                                     # 1 + fee
-    ai, bi, ci = a_idx[k], b_idx[k], c_idx[k]
-    b0 = base[k, 0]
-    for i in range(n):
-        j = lo + i
-        s = Sf[j]
-        h = _day_value(b_day, b_path, k, bi, 0, j)     # the opening short H
-        cash = h * fk * s                             # sold at S_0, net of the fee
-        st[0, i] = cash
-        st[1, i] = h
-        st[2, i] = im * h * s                         # initial margin posted
-        st[3, i] = 0.0
-        st[4, i] = im * h * s
-        st[5, i] = np.nan
-        x = (cash + b0) - h * up * s
-        st[6, i] = x
-        st[7, i] = 0.0
-        st[8, i] = np.inf
-        st[9, i] = x
-        if write_pos:
-            pos[k, 0, j] = x
-    for t in range(1, D1):
-        off = t * P + lo
-        bt = base[k, t]
-        tf = float(t)
-        final = 1.0 if t == D else 0.0                # the accrued-but-unpaid TON counts on day D
-        if ai < 0 and bi < 0 and ci < 0:              # numbers per day: the common case
-            av = a_day[k, t]
-            bv = b_day[k, t]
-            cv = c_day[k, t]
-            for i in range(n):
-                _perp_day(st, i, Sf[off - P + i], Sf[off + i], av, bv, cv, bt, tf, final * unpaid[k, lo + i],
-                          im, mm, rate_k, cap, fk, up)
-        else:
-            arow = _day_row(a_day, a_path, k, ai, t, lo, n, fills, 0)
-            brow = _day_row(b_day, b_path, k, bi, t, lo, n, fills, 1)
-            crow = _day_row(c_day, c_path, k, ci, t, lo, n, fills, 2)
-            for i in range(n):
-                _perp_day(st, i, Sf[off - P + i], Sf[off + i], arow[i], brow[i], crow[i], bt, tf,
-                          final * unpaid[k, lo + i], im, mm, rate_k, cap, fk, up)
-        if write_pos:                                 # outside the loop over paths: it stays branch-free
-            for i in range(n):
-                pos[k, t, lo + i] = st[9, i]
-    for i in range(n):
-        net[k, lo + i] = st[9, i]
-    for i in range(n):
-        j = lo + i
-        drawdown[k, j] = st[7, i]
-        pb = st[8, i]
-        payback[k, j] = pb if pb < np.inf else np.nan
-        peak_coll[k, j] = st[4, i]
-        coc[k, j] = st[3, i]
-        liq_day[k, j] = st[5, i]
-
-
-@numba.njit(cache=True, nogil=True)
-def _scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
-          margin, ev_at, ev_val, unpaid, net, payback, drawdown, peak_coll, coc, liq_day,
-          write_pos, pos):  # pragma: no cover - compiled
-    """See the module docstring. ``Sf`` is the day-major ``[D+1, P]`` prices, flattened.
-
-    Per policy ``k``: ``a`` is ``c`` (TON sold, fee-net) for a linear policy and the day's payout
-    (``a_t = q_{t-1}``, ``a_0 = 0``) for cover_costs and perp; ``b`` is ``beta`` (TON held,
-    fee-net), the day's USD costs for cover_costs, the scheduled short for perp; ``c`` is the
-    perp's funding of day t (0 otherwise). Each is a number per day (``*_day[k, t]``) or, when
-    ``*_idx[k] >= 0``, a row per path (``*_path[*_idx[k], t]``). ``ev_at[k, t]`` is the row of
-    ``ev_val`` holding that day's event cash, or -1; ``unpaid[k]`` is added on day D;
-    ``margin[k]`` holds the perp's margin terms. With ``write_pos`` the positions go to ``pos``.
-    """
-    K = kind.shape[0]
-    D = D1 - 1
-    buf_a = np.empty(_STATES * TILE)
-    buf_b = np.empty(_STATES * TILE)
-    a_fill = np.empty(TILE)
-    b_fill = np.empty(TILE)
-    perp_state = np.empty((10, TILE))
-    perp_fills = np.empty((3, TILE))
-    T = TILE
-    for lo in range(0, P, TILE):
-        n = min(TILE, P - lo)
-        for k in range(K):
-            src = buf_a
-            dst = buf_b
-            kk = kind[k]
-            fk = keep[k]
-            if kk == PERP:
-                _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path,
-                           c_idx, margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
-                           perp_state, perp_fills)
-                continue
-            for i in range(n):
-                src[i] = 0.0                 # cash
-                src[T + i] = -np.inf         # running peak
-                src[2 * T + i] = 0.0         # worst fall from it
-                src[3 * T + i] = np.inf      # payback day (inf: not yet)
-                src[4 * T + i] = 0.0         # TON held
-                src[5 * T + i] = 0.0         # position
-            for t in range(D1):
-                off = t * P + lo
-                row = Sf[off:off + n]
-                e = ev_at[k, t]
-                if e >= 0:                   # option premiums and payoffs: cash on the day
-                    for i in range(n):
-                        src[i] += ev_val[e, lo + i]
-                if t == D:                   # accrued-but-unpaid TON, valued at the last close
-                    for i in range(n):
-                        src[i] += unpaid[k, lo + i]
-                bt = base[k, t]
-                tf = np.inf if t == 0 else float(t)
-                wide = a_idx[k] >= 0 or b_idx[k] >= 0
-                if wide:                     # a row per path: fill the other one if it is a number
-                    if a_idx[k] >= 0:
-                        arow = a_path[a_idx[k], t, lo:lo + n]
-                    else:
-                        arow = a_fill[:n]
-                        arow[:] = a_day[k, t]
-                    if b_idx[k] >= 0:
-                        brow = b_path[b_idx[k], t, lo:lo + n]
-                    else:
-                        brow = b_fill[:n]
-                        brow[:] = b_day[k, t]
-                    if kk == LINEAR:
-                        for i in range(n):
-                            s = row[i]
-                            cash = src[i] + s * arow[i]
-                            dst[i] = cash
-                            _metrics(src, dst, i, (cash + bt) + s * brow[i], tf)
-                    else:
-                        for i in range(n):
-                            _cover_step(src, dst, i, row[i] * fk, arow[i], brow[i], bt, tf)
-                else:                        # numbers per day: the common case, fewer loads
-                    av = a_day[k, t]
-                    bv = b_day[k, t]
-                    if kk == LINEAR:
-                        for i in range(n):
-                            s = row[i]
-                            cash = src[i] + s * av
-                            dst[i] = cash
-                            _metrics(src, dst, i, (cash + bt) + s * bv, tf)
-                    else:
-                        for i in range(n):
-                            _cover_step(src, dst, i, row[i] * fk, av, bv, bt, tf)
-                if write_pos:
-                    for i in range(n):
-                        pos[k, t, lo + i] = dst[5 * T + i]
-                src, dst = dst, src
-            for i in range(n):
-                net[k, lo + i] = src[5 * T + i]
-                drawdown[k, lo + i] = src[2 * T + i]
-                pb = src[3 * T + i]
-                payback[k, lo + i] = pb if pb < np.inf else np.nan
-                peak_coll[k, lo + i] = 0.0   # no collateral outside the perp
-                coc[k, lo + i] = 0.0
-                liq_day[k, lo + i] = np.nan
+#: The scan of :mod:`analysis.sim.kernels_jit` (which repeats the constants above), from the built
+#: library or numba (:mod:`analysis.core.compiled`).
+KERNELS = KernelSet("analysis.sim.kernels_jit", {
+    "scan": ("f8[1]", "i8", "i8", "i8[1]", "f8[2]", "f8[1]", "f8[2]", "f8[3]", "i8[1]", "f8[2]", "f8[3]", "i8[1]",
+             "f8[2]", "f8[3]", "i8[1]", "f8[2]", "i8[2]", "f8[2]", "f8[2]", "f8[2]", "f8[2]", "f8[2]", "f8[2]", "f8[2]",
+             "f8[2]", "i8", "f8[3]", "f8[1]", "f8[1]", "f8[1]", "f8[1]", "f8[2]", "f8[2]"),
+})
 
 
 def _coefficients(values: Sequence[np.ndarray | None], D1: int, P: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -380,8 +131,10 @@ def scan_policies(terms: list[PolicyTerms], keep_positions: bool = False) -> tup
     unpaid = np.array([np.broadcast_to(np.asarray(t.unpaid_usd, dtype=float), (P,)) for t in terms])
     net, payback, drawdown, peak_coll, coc, liq = (np.empty((K, P)) for _ in range(6))
     pos = np.empty((K, D1, P)) if keep_positions else np.empty((0, 0, 0))
-    _scan(S.reshape(-1), D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
-          margin, ev_at, ev_val, unpaid, net, payback, drawdown, peak_coll, coc, liq, keep_positions, pos)
+    KERNELS.get("scan")(S.reshape(-1), D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day,
+                        c_path, c_idx, margin, ev_at, ev_val, unpaid, net, payback, drawdown, peak_coll, coc, liq,
+                        int(keep_positions), pos, np.empty(_STATES * TILE), np.empty(_STATES * TILE), np.empty(TILE),
+                        np.empty(TILE), np.empty((10, TILE)), np.empty((3, TILE)))
     outcomes = [PathOutcomes(net_usd=net[k] + term.hardware_end_usd, payback_day=payback[k],
                              max_drawdown_usd=drawdown[k], peak_collateral_usd=peak_coll[k],
                              cost_of_capital_usd=coc[k], liquidation_day=liq[k]) for k, term in enumerate(terms)]

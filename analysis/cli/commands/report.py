@@ -25,9 +25,9 @@ def run(args: argparse.Namespace) -> int:
     import gc
     import importlib
 
-    from analysis.cli.jit_start import load_numba_without_blas
+    from analysis.cli.jit_start import prepare_kernels
 
-    load_numba_without_blas()   # before anything compiled is loaded
+    prepare_kernels()   # before anything compiled is loaded
 
     from analysis.cli.staleness import warn_if_stale
     from analysis.report import SECTION_MODULES, build_report

@@ -60,9 +60,9 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from analysis.cli.jit_start import load_numba_without_blas
+    from analysis.cli.jit_start import prepare_kernels
 
-    load_numba_without_blas()   # before anything compiled is loaded
+    prepare_kernels()   # before anything compiled is loaded
     scenario = load_cli_scenario(args)
     with printed_in(scenario.currency):
         return _run_simulate(args, scenario)

@@ -1,0 +1,104 @@
+"""The numba kernels behind :mod:`analysis.core.numeric` (imported only when no compiled library is built).
+
+Each kernel writes into arrays it is given and allocates nothing, so that numba's ahead-of-time
+compiler can build it without its runtime (:mod:`analysis.core.compiled`, :mod:`analysis.core.aot`).
+``cache=True``: without a built library, numba compiles each kernel once per machine and caches it
+on disk. ``nogil=True``: the simulation's chunks run in threads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+_SQRT1_2 = 0.7071067811865476
+
+
+@numba.njit(cache=True, nogil=True)
+def cumsum_rows(values, out):  # pragma: no cover - compiled
+    n_days, n_paths = values.shape
+    for i in range(n_paths):
+        out[0, i] = values[0, i]
+    for t in range(1, n_days):
+        for i in range(n_paths):
+            out[t, i] = out[t - 1, i] + values[t, i]
+
+
+@numba.njit(cache=True, nogil=True)
+def payout_rows(fee_nanoton, nanoton_per_ton, adjusted, threshold, tol, gpus, per_payout,
+                cumulative, paid, out):  # pragma: no cover - compiled
+    """See :func:`analysis.core.numeric.payout_rows`."""
+    n_days, n_paths = fee_nanoton.shape
+    for t in range(n_days):
+        for i in range(n_paths):
+            earned = adjusted * fee_nanoton[t, i]
+            earned /= nanoton_per_ton
+            total = cumulative[i] + earned
+            cumulative[i] = total
+            count = total / threshold
+            count += tol
+            count = np.floor(count)
+            new = count - paid[i]
+            paid[i] = count
+            new *= gpus
+            new *= per_payout
+            out[t, i] = new
+
+
+@numba.njit(cache=True, nogil=True)
+def ndtr_flat(values, out):  # pragma: no cover - compiled
+    for i in range(values.size):
+        x = values[i] * _SQRT1_2
+        z = abs(x)
+        if z < _SQRT1_2:
+            out[i] = 0.5 + 0.5 * math.erf(x)
+        else:
+            y = 0.5 * math.erfc(z)
+            out[i] = 1.0 - y if x > 0 else y
+
+
+@numba.njit(cache=True, nogil=True)
+def block_walk(index, new_block, n_obs):  # pragma: no cover - compiled
+    days, paths = index.shape
+    for t in range(1, days):
+        for j in range(paths):
+            if not new_block[t, j]:
+                nxt = index[t - 1, j] + 1
+                index[t, j] = 0 if nxt == n_obs else nxt
+
+
+@numba.njit(cache=True, nogil=True)
+def garch_rows(z, variance, omega, alpha, beta, max_variance, drag):  # pragma: no cover - compiled
+    """``variance [paths]`` holds each path's starting variance and is updated day by day."""
+    days, paths = z.shape
+    for t in range(days):
+        for j in range(paths):
+            shock = np.sqrt(variance[j]) * z[t, j]
+            z[t, j] = shock - variance[j] / 200.0 if drag else shock
+            v = variance[j] * beta
+            v = v + (omega + alpha * shock * shock)
+            variance[j] = min(v, max_variance)
+
+
+@numba.njit(cache=True, nogil=True)
+def bootstrap_rows(starts, uniforms, p, returns, out, index):  # pragma: no cover - compiled
+    """``index [paths]`` is scratch: each path's current row of ``returns``."""
+    days, paths = starts.shape
+    n_obs = returns.size
+    for j in range(paths):
+        out[0, j] = 0.0
+    if days == 0:
+        return
+    for j in range(paths):
+        index[j] = starts[0, j]  # row 0 always starts a block
+        out[1, j] = returns[index[j]]
+    for t in range(1, days):
+        for j in range(paths):
+            if uniforms[t, j] < p:
+                index[j] = starts[t, j]
+            else:
+                nxt = index[j] + 1
+                index[j] = 0 if nxt == n_obs else nxt
+            out[t + 1, j] = out[t, j] + returns[index[j]]
