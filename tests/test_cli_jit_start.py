@@ -1,5 +1,7 @@
 """The CLI loads numba without its BLAS probe (analysis/cli/jit_start.py): scipy.linalg stays
-unloaded in a simulating process and the numbers are those of a process with numba's probe."""
+unloaded in a simulating process and the numbers are those of a process with numba's probe.
+(numba's kernels, forced with COCOON_ECON_KERNELS=numba: with the kernels built ahead of time, numba
+is not imported at all; tests/test_compiled_kernels.py.)"""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ def _run(prelude: str) -> tuple[dict, list[str]]:
             "print(json.dumps({'rc': rc, 'out': buf.getvalue(), "
             "'mods': sorted(m for m in sys.modules if m.startswith(('scipy', 'numba.np.arraymath')))}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ}).stdout
+                         env={**os.environ, "COCOON_ECON_KERNELS": "numba"}).stdout
     result = json.loads(out.splitlines()[-1])
     assert result["rc"] == 0
     return json.loads(result["out"]), result["mods"]

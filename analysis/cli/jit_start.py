@@ -16,7 +16,12 @@ does not import numba at all (:func:`prepare_kernels`).
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from analysis.core.compiled import KernelSet
 
 
 def load_numba_without_blas() -> None:
@@ -31,11 +36,21 @@ def load_numba_without_blas() -> None:
             del sys.modules["scipy.linalg"]
 
 
+#: Every module of kernels, as ``"module:ATTRIBUTE"`` naming its :class:`~analysis.core.compiled.KernelSet`.
+KERNEL_HOLDERS = ("analysis.core.numeric:KERNELS", "analysis.sim.kernels:KERNELS")
+
+
+def kernel_sets() -> list[tuple[str, KernelSet]]:
+    """``(holder, KernelSet)`` of every module of kernels."""
+    out = []
+    for holder in KERNEL_HOLDERS:
+        module, _, attribute = holder.partition(":")
+        out.append((holder, getattr(importlib.import_module(module), attribute)))
+    return out
+
+
 def prepare_kernels() -> None:
     """Before anything compiled runs: nothing more when every kernel library is built (numba is
     then never imported), else numba without its BLAS probe."""
-    from analysis.core.numeric import KERNELS as numeric_kernels
-    from analysis.sim.kernels import KERNELS as scan_kernels
-
-    if numeric_kernels.library() is None or scan_kernels.library() is None:
+    if any(kernels.library() is None for _, kernels in kernel_sets()):
         load_numba_without_blas()

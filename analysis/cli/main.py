@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "analysis.cli.commands.init",       # init
     "analysis.cli.commands.app",        # app (Dash, imported only when it runs)
     "analysis.cli.commands.sweep",      # sweep
+    "analysis.cli.commands.kernels",    # kernels build, kernels status
 )
 
 

@@ -27,8 +27,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from analysis.core.compiled import KernelSet, array_code
+from analysis.core.compiled import KERNELS_DIR_ENV, KernelSet, array_code
 from analysis.core.errors import CocoonEconError
 
 __all__ = ["BuildResult", "KernelsBuildError", "build", "compiler"]
@@ -56,9 +57,13 @@ def compiler() -> str | None:
     return shutil.which(name.split()[0])
 
 
-def build(holder: str, kernels: KernelSet, force: bool = False, timeout_s: float = 600.0) -> BuildResult:
-    """Build ``kernels``' library (``holder`` = ``"module:ATTRIBUTE"`` naming it) unless it is there."""
-    path = kernels.library_path()
+def build(holder: str, kernels: KernelSet, force: bool = False, directory: Path | None = None,
+          timeout_s: float = 600.0) -> BuildResult:
+    """Build ``kernels``' library (``holder`` = ``"module:ATTRIBUTE"`` naming it) unless it is there.
+
+    ``directory`` overrides where it goes (else :meth:`KernelSet.library_path`'s folder)."""
+    extra = {} if directory is None else {KERNELS_DIR_ENV: str(directory)}
+    path = kernels.library_path(directory)
     if path.is_file() and not force:
         return BuildResult(kernels.module, path, 0.0, built=False)
     if compiler() is None:
@@ -66,7 +71,7 @@ def build(holder: str, kernels: KernelSet, force: bool = False, timeout_s: float
                                 "numba's kernels run instead")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cocoon-econ-kernels-") as numba_cache:
-        env = {**os.environ, "NUMBA_CACHE_DIR": numba_cache}
+        env = {**os.environ, **extra, "NUMBA_CACHE_DIR": numba_cache}
         try:
             done = subprocess.run([sys.executable, "-m", "analysis.core.aot", holder], env=env,
                                   capture_output=True, text=True, timeout=timeout_s)
@@ -80,7 +85,7 @@ def build(holder: str, kernels: KernelSet, force: bool = False, timeout_s: float
                        time.perf_counter() - start, built=True)
 
 
-def _numba_type(code: str):  # type: ignore[no-untyped-def]
+def _numba_type(code: str) -> Any:
     from numba import types
 
     scalar = {"f8": types.float64, "i8": types.int64, "b1": types.boolean}

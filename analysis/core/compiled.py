@@ -17,7 +17,8 @@ Loading that library with ctypes takes about a millisecond and needs neither num
   simulation's threads still run in parallel.
 - An argument the library cannot take (an array that is not C-contiguous, or of another dtype)
   goes to the numba kernel instead, which compiles for whatever it is given.
-- ``COCOON_ECON_KERNELS=numba`` never loads a library (to compare, or to debug a kernel).
+- ``COCOON_ECON_KERNELS=numba`` never loads a library (to compare, or to debug a kernel);
+  ``COCOON_ECON_KERNELS_DIR`` puts the libraries in another folder.
 
 The library is called with numba's own calling convention (``numba.core.callconv.CPUCallConv``):
 ``int32 f(void *ret, void **excinfo, args...)``, every array argument flattened into its data
@@ -32,6 +33,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import importlib
+import importlib.util
 import os
 import pickle
 import platform
@@ -43,11 +45,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ABI", "KernelSet", "array_code", "cpu_signature", "kernels_mode"]
+from analysis.core.errors import InputError
+
+__all__ = ["ABI", "KERNELS_DIR_ENV", "KERNELS_ENV", "KernelSet", "array_code", "cpu_signature", "kernels_mode"]
 
 #: Bumped when the calling convention below changes: a library built for another one is not used.
 ABI = "numba-cpucallconv-1"
 KERNELS_ENV = "COCOON_ECON_KERNELS"
+KERNELS_DIR_ENV = "COCOON_ECON_KERNELS_DIR"
 _DTYPES = {"f8": np.dtype(np.float64), "i8": np.dtype(np.int64), "b1": np.dtype(np.bool_)}
 _SCALARS = {"f8": ctypes.c_double, "i8": ctypes.c_int64}
 
@@ -68,7 +73,7 @@ def kernels_mode() -> str:
     """``auto`` (a built library when there is one) or ``numba`` (``COCOON_ECON_KERNELS=numba``)."""
     mode = os.environ.get(KERNELS_ENV, "auto").strip().lower() or "auto"
     if mode not in ("auto", "numba"):
-        raise ValueError(f"{KERNELS_ENV}={mode!r} is not a kernels mode; use auto or numba")
+        raise InputError(f"{KERNELS_ENV}={mode!r} is not a kernels mode; set it to auto or numba, or unset it")
     return mode
 
 
@@ -130,10 +135,17 @@ class KernelSet:
         digest.update(cpu_signature().encode())
         return digest.hexdigest()[:20]
 
-    def library_path(self) -> Path:
-        """Where the library of this source and machine is (or would be) written."""
+    def library_path(self, directory: Path | None = None) -> Path:
+        """Where the library of this source and machine is (or would be) written: beside the module in
+        ``__pycache__`` (where numba caches too), or in ``$COCOON_ECON_KERNELS_DIR`` when that is set
+        (an installation the user cannot write to), or in ``directory``."""
         source = self.source_path()
-        return source.parent / "__pycache__" / f"{source.stem}.{self.key()}.so"
+        folder = os.environ.get(KERNELS_DIR_ENV, "").strip()
+        if directory is not None:
+            where = Path(directory)
+        else:
+            where = Path(folder).expanduser() if folder else source.parent / "__pycache__"
+        return where / f"{source.stem}.{self.key()}.so"
 
     def library(self) -> Any:
         """The loaded library (``ctypes.CDLL``), or None when there is none for this source and CPU."""
