@@ -1,13 +1,23 @@
 """What a simulation cannot beat, measured like for like, and how the benchmarks time things.
 
-A method's *floor* is the random numbers it has to draw, drawn by numpy in chunks into one
-reused buffer per thread, on the same number of threads the measured run uses:
+Two floors per method, each computed by plain numpy in chunks into reused buffers, on the same
+number of threads as the run it is set against:
 
-- ``gbm``: one standard normal per path and day;
-- ``bootstrap``: one uniform start index and one uniform "new block?" draw per path and day;
-- ``garch``: one Student-t variate per path and day (the method's own shocks).
+- the **paths floor** (:func:`path_floor`), issue 20's "floor": the method's price paths
+  ``[days + 1, paths]`` -- its draws, turned into log returns, summed over the days and
+  exponentiated (the numpy version of what every simulation does before its policies). Issue 20's
+  table (``simulate --method gbm`` 2.8 s = 3.8x its floor) used this floor, then as one array in one
+  thread; its targets are read against it;
+- the **draws floor** (:func:`draw_floor`), stricter: only the random numbers --
 
-The draws are made chunk by chunk, so the floor at 1,000,000 x 1,825 needs a few MB, not the
+  - ``gbm``: one standard normal per path and day;
+  - ``bootstrap``: one uniform start index and one uniform "new block?" draw per path and day;
+  - ``garch``: one Student-t variate per path and day (the method's own shocks).
+
+The paths floor adds, per method: ``gbm`` scale and shift, cumulative sum, exp; ``bootstrap`` the
+stationary bootstrap's index walk (a day loop over rows of paths), the gather of the sample's
+returns, cumulative sum, exp; ``garch`` the GARCH(1,1) variance recursion (a day loop over rows),
+cumulative sum, exp. Chunk by chunk, so either floor at 1,000,000 x 1,825 needs a few MB, not the
 13.6 GiB of one array. :func:`repeat` times a callable ``runs`` times and reports the median
 with the spread (min..max): the machine is shared, so one figure alone says little.
 """
@@ -89,13 +99,75 @@ def draw_floor(method: str, n_paths: int, days: int, seed: int = 1, workers: int
         list(pool.map(one, range(n_chunks)))
 
 
+def path_floor(method: str, n_paths: int, days: int, seed: int = 1, workers: int = 1,
+               chunk: int = CHUNK_PATHS) -> None:
+    """The price paths of ``method`` for ``n_paths`` x ``days`` in plain numpy, chunk by chunk on ``workers``
+    threads (module docstring: the paths floor)."""
+    if method not in FLOOR_METHODS:
+        raise ValueError(f"no floor for method {method!r}; use one of {', '.join(FLOOR_METHODS)}")
+    n_chunks = -(-n_paths // chunk)
+    children = np.random.SeedSequence(seed).spawn(n_chunks)
+    returns = np.random.default_rng(seed).standard_normal(BOOTSTRAP_OBS) * 0.04   # the bootstrap's sample
+    buffers: dict[int, np.ndarray] = {}
+
+    def one(k: int) -> None:
+        import threading
+
+        width = min(chunk, n_paths - k * chunk)
+        rng = np.random.default_rng(children[k])
+        key = threading.get_ident()
+        buf = buffers.get(key)
+        if buf is None or buf.shape != (days + 1, width):
+            buf = buffers[key] = np.empty((days + 1, width))
+        buf[0] = 0.0
+        steps = buf[1:]
+        if method == "gbm":
+            rng.standard_normal(out=steps)
+            steps *= 0.04
+            steps -= 0.0008
+        elif method == "garch":
+            steps[...] = rng.standard_t(GARCH_NU, size=(days, width))
+            variance = np.full(width, 16.0)
+            for t in range(days):                     # percent units, as the model
+                shock = np.sqrt(variance) * steps[t]
+                steps[t] = shock
+                variance *= 0.9
+                variance += 0.2 + 0.08 * shock * shock
+                np.minimum(variance, 400.0, out=variance)
+            steps /= 100.0
+        else:
+            starts = rng.integers(BOOTSTRAP_OBS, size=(days, width), dtype=np.int64)
+            new_block = rng.random((days, width)) < 0.1
+            index = starts[0].copy()
+            steps[0] = returns[index]
+            for t in range(1, days):
+                index += 1
+                np.copyto(index, 0, where=index == BOOTSTRAP_OBS)
+                np.copyto(index, starts[t], where=new_block[t])
+                np.take(returns, index, out=steps[t])
+        np.cumsum(buf, axis=0, out=buf)
+        np.exp(buf, out=buf)
+        buf *= 2.0                                    # the start price
+
+    if workers <= 1:
+        for k in range(n_chunks):
+            one(k)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one, range(n_chunks)))
+
+
+FLOORS = {"paths": path_floor, "draws": draw_floor}
+
+
 def main() -> None:
-    """``python -m benchmarks.floors METHOD PATHS DAYS WORKERS``: the floor as its own process
-    (interpreter, numpy, the draws), the fair comparison for a CLI run."""
+    """``python -m benchmarks.floors METHOD PATHS DAYS WORKERS [paths|draws]``: a floor as its own process
+    (interpreter, numpy, the floor's work), the fair comparison for a CLI run."""
     import sys
 
     method, n_paths, days, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    draw_floor(method, n_paths, days, workers=workers)
+    kind = sys.argv[5] if len(sys.argv) > 5 else "paths"
+    FLOORS[kind](method, n_paths, days, workers=workers)
 
 
 if __name__ == "__main__":
