@@ -193,6 +193,16 @@ def test_without_a_c_compiler_the_build_says_so(tmp_path, monkeypatch, capsys):
     assert not list(tmp_path.glob("*.so"))
 
 
+def test_a_folder_that_cannot_be_written_is_named(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(KERNELS_DIR_ENV, str(blocker / "kernels"))
+    assert main(["kernels", "build"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"cocoon-econ: error: cannot write the kernels to {blocker / 'kernels'}; set {KERNELS_DIR_ENV} "
+                   "to a folder you can write to"]
+
+
 def test_a_bad_kernels_mode_is_one_line(monkeypatch, capsys):
     monkeypatch.setenv(KERNELS_ENV, "fastest")
     assert main(["kernels", "status"]) == 2

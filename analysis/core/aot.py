@@ -66,6 +66,14 @@ def build(holder: str, kernels: KernelSet, force: bool = False, directory: Path 
     path = kernels.library_path(directory)
     if path.is_file() and not force:
         return BuildResult(kernels.module, path, 0.0, built=False)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(path.parent, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        raise KernelsBuildError(f"cannot write the kernels to {path.parent}; set {KERNELS_DIR_ENV} to a folder "
+                                "you can write to")
     if compiler() is None:
         raise KernelsBuildError("no C compiler found to link the kernels (install gcc or set CC); "
                                 "numba's kernels run instead")
