@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml analysis/core/numeric_jit.py analysis/sim/kernels_jit.p
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@# Compile the kernels ahead of time (a shared library; needs a C compiler), so that simulate and
 	@# report start without numba; without a compiler, fill numba's cache now instead of on first use.
+	@# Bytecode now, as pip does for a wheel (an editable install compiles on first import, if it may write).
+	@$(BIN)/python -m compileall -q analysis >/dev/null
 	@$(BIN)/python -m analysis kernels build || $(BIN)/python -m analysis simulate \
 		--scenario data/scenarios/hgx_h100_8x_colo.toml --method bootstrap --paths 64 --horizon-days 30 --seed 1 \
 		>/dev/null 2>&1 || true
