@@ -16,6 +16,7 @@ from analysis.sim.simulation import simulate
 from analysis.sim.strategies import STRATEGY_NAMES
 
 SCENARIO = SCENARIO_DIR / "hgx_h100_8x_colo.toml"
+OTHER_COCOON = SCENARIO_DIR / "h200_single.toml"
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +94,13 @@ def test_every_simulation_with_reused_paths_and_funding_equals_its_own_run(monke
         return sim
 
     monkeypatch.setattr(section, "simulate", recording)
-    section.build(ReportContext(scenario_files=[SCENARIO]))
-    assert len(runs) == 6   # the fan charts' run, the replay, the funding table's four rows
+    section.build(ReportContext(scenario_files=[SCENARIO, OTHER_COCOON]))
+    assert len(runs) == 12   # per scenario: the fan charts' run, the replay, the funding table's four rows
     reused = [kw for _, kw, _ in runs if kw.get("price_paths") is not None]
-    assert len(reused) == 3 and all(kw.get("funding_daily") is not None for _, kw, _ in runs)
+    assert len(reused) == 6 and all(kw.get("funding_daily") is not None for _, kw, _ in runs)
+    caches = {id(kw["draws"]): kw["draws"] for _, kw, _ in runs if kw.get("draws") is not None}
+    assert len(caches) == 2                                      # the fans' draw and the joint funding draw
+    assert all(c.stored > 0 and c.hits == c.stored for c in caches.values())   # the second scenario took them
     for args, kwargs, sim in runs:
-        alone = {k: v for k, v in kwargs.items() if k not in ("price_paths", "funding_daily")}
+        alone = {k: v for k, v in kwargs.items() if k not in ("price_paths", "funding_daily", "draws")}
         _same_outcomes(sim, simulate(*args, **alone))

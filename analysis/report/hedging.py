@@ -27,7 +27,7 @@ from analysis.market.funding import annualised, daily_funding, funding_readings,
 from analysis.report import ReportContext, Section
 from analysis.report.charts import hedging as charts
 from analysis.sim.risk import fan
-from analysis.sim.simulation import Simulation, simulate
+from analysis.sim.simulation import DrawCache, Simulation, simulate
 
 REPORT_PATHS = 2000
 REPORT_SEED = 20251130
@@ -47,10 +47,14 @@ def build(ctx: ReportContext) -> Section | None:
     closes = ctx.ton_closes
     series = closes["close_usd"]
     daily = daily_funding(read_funding(ctx.cache_dir))
+    # The scenarios' fan charts draw the same paths (one seed, history and horizon), as do their funding
+    # tables' "recorded distribution" rows: the first run of each draws, the others take its chunks (the
+    # same bits, tests/test_report_hedging.py). Two caches: each holds one draw.
+    fan_draws, joint_draws = DrawCache(), DrawCache()
     figures, blocks, notes = [], [], []
     for scenario in scenarios:
         sim = simulate(scenario, "bootstrap", REPORT_PATHS, seed=REPORT_SEED, closes=closes, keep_paths=True,
-                       cache_dir=ctx.cache_dir, funding_daily=daily)
+                       cache_dir=ctx.cache_dir, funding_daily=daily, draws=fan_draws)
         summary = sim.summary()
         assert sim.positions is not None  # keep_paths=True
         name = html.escape(scenario.name)
@@ -77,7 +81,8 @@ def build(ctx: ReportContext) -> Section | None:
             replay_html = _replay_table(replay, change)
         blocks.append(f"<h3>{name}</h3>" + _summary_table(sim, summary, scenario) + _margin_note(sim, summary, scenario)
                       + _findings(summary)
-                      + replay_html + _funding_table(scenario, closes, daily, ctx, sim.price_paths, sim.usd_fx_index))
+                      + replay_html + _funding_table(scenario, closes, daily, ctx, sim.price_paths, sim.usd_fx_index,
+                                                     joint_draws))
     figures.append(_earnings_figure(scenarios, series))
     intro = _intro(sim, daily, series)
     after = "".join(blocks) + "".join(f'<p class="note">{n}</p>' for n in notes)
@@ -199,7 +204,8 @@ def _replay_table(replay: Simulation, change: float) -> str:
 
 
 def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame, ctx: ReportContext,
-                   paths: np.ndarray | None = None, fx_index: np.ndarray | None = None) -> str:
+                   paths: np.ndarray | None = None, fx_index: np.ndarray | None = None,
+                   joint_draws: DrawCache | None = None) -> str:
     """The perp hedge at the recorded funding distribution and at fixed rates (the vendored readings).
 
     The fixed rates run on ``paths``, the fan charts' draw, reused rather than redrawn; the
@@ -225,7 +231,8 @@ def _funding_table(scenario: Scenario, closes: pd.DataFrame, daily: pd.DataFrame
         moved = dataclasses.replace(scenario, treasury=treasury)
         sim = simulate(moved, "bootstrap", REPORT_PATHS, seed=REPORT_SEED, strategies=["perp_hedge"], closes=closes,
                        cache_dir=ctx.cache_dir, price_paths=None if rate == "bootstrap" else paths, funding_daily=daily,
-                       usd_fx_index=None if rate == "bootstrap" else fx_index)
+                       usd_fx_index=None if rate == "bootstrap" else fx_index,
+                       draws=joint_draws if rate == "bootstrap" else None)
         s = sim.summary()["perp_hedge"]
         shown = "&ndash;" if isinstance(rate, str) else f"{rate:+.0%}"
         rows.append(f"<tr><td>{html.escape(label)}</td><td>{shown}</td><td>{_fmt_usd(s['mean_usd'])}</td>"
