@@ -49,7 +49,7 @@ _STATES = 6          # cash, peak, drawdown, payback day, TON held (cover_costs)
 KERNELS = KernelSet("analysis.sim.kernels_jit", {
     "scan": ("f8[1]", "i8", "i8", "i8[1]", "f8[2]", "f8[1]", "f8[2]", "f8[3]", "i8[1]", "f8[2]", "f8[3]", "i8[1]",
              "f8[2]", "f8[3]", "i8[1]", "f8[2]", "i8[2]", "f8[2]", "f8[2]", "f8[2]", "f8[2]", "f8[2]", "f8[2]", "f8[2]",
-             "f8[2]", "i8", "f8[3]", "f8[1]", "f8[1]", "f8[1]", "f8[1]", "f8[2]", "f8[2]"),
+             "f8[2]", "i8", "f8[3]", "f8[1]", "f8[1]", "f8[1]", "f8[1]", "f8[2]", "f8[2]", "f8[2]"),
 })
 
 
@@ -134,7 +134,7 @@ def scan_policies(terms: list[PolicyTerms], keep_positions: bool = False) -> tup
     KERNELS.get("scan")(S.reshape(-1), D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day,
                         c_path, c_idx, margin, ev_at, ev_val, unpaid, net, payback, drawdown, peak_coll, coc, liq,
                         int(keep_positions), pos, np.empty(_STATES * TILE), np.empty(_STATES * TILE), np.empty(TILE),
-                        np.empty(TILE), np.empty((10, TILE)), np.empty((3, TILE)))
+                        np.empty(TILE), np.empty((10, TILE)), np.empty((3, TILE)), np.empty((D1, TILE)))
     outcomes = [PathOutcomes(net_usd=net[k] + term.hardware_end_usd, payback_day=payback[k],
                              max_drawdown_usd=drawdown[k], peak_collateral_usd=peak_coll[k],
                              cost_of_capital_usd=coc[k], liquidation_day=liq[k]) for k, term in enumerate(terms)]

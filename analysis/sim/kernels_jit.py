@@ -101,7 +101,7 @@ def _perp_day(st, i, s_prev, s, payout, target, rate, bt, tf, extra, im, mm, rat
 
 
 @numba.njit(cache=True, nogil=True)   # a call, not inlined: the big scan's loops keep vectorising
-def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
+def _perp_tile(prices, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
                margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
                st, fills):  # pragma: no cover - compiled
     """perp_hedge on the paths ``lo .. lo + n`` (analysis.sim.margin states the rules), day by day over
@@ -122,7 +122,7 @@ def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_p
     b0 = base[k, 0]
     for i in range(n):
         j = lo + i
-        s = Sf[j]
+        s = prices[0, i]
         h = _day_value(b_day, b_path, k, bi, 0, j)     # the opening short H
         cash = h * fk * s                             # sold at S_0, net of the fee
         st[0, i] = cash
@@ -139,7 +139,8 @@ def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_p
         if write_pos:
             pos[k, 0, j] = x
     for t in range(1, D1):
-        off = t * P + lo
+        prev = prices[t - 1, :n]
+        cur = prices[t, :n]
         bt = base[k, t]
         tf = float(t)
         final = 1.0 if t == D else 0.0                # the accrued-but-unpaid TON counts on day D
@@ -148,14 +149,14 @@ def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_p
             bv = b_day[k, t]
             cv = c_day[k, t]
             for i in range(n):
-                _perp_day(st, i, Sf[off - P + i], Sf[off + i], av, bv, cv, bt, tf, final * unpaid[k, lo + i],
+                _perp_day(st, i, prev[i], cur[i], av, bv, cv, bt, tf, final * unpaid[k, lo + i],
                           im, mm, rate_k, cap, fk, up)
         else:
             arow = _day_row(a_day, a_path, k, ai, t, lo, n, fills, 0)
             brow = _day_row(b_day, b_path, k, bi, t, lo, n, fills, 1)
             crow = _day_row(c_day, c_path, k, ci, t, lo, n, fills, 2)
             for i in range(n):
-                _perp_day(st, i, Sf[off - P + i], Sf[off + i], arow[i], brow[i], crow[i], bt, tf,
+                _perp_day(st, i, prev[i], cur[i], arow[i], brow[i], crow[i], bt, tf,
                           final * unpaid[k, lo + i], im, mm, rate_k, cap, fk, up)
         if write_pos:                                 # outside the loop over paths: it stays branch-free
             for i in range(n):
@@ -175,7 +176,7 @@ def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_p
 @numba.njit(cache=True, nogil=True)
 def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
           margin, ev_at, ev_val, unpaid, net, payback, drawdown, peak_coll, coc, liq_day,
-          write_pos, pos, buf_a, buf_b, a_fill, b_fill, perp_state, perp_fills):  # pragma: no cover - compiled
+          write_pos, pos, buf_a, buf_b, a_fill, b_fill, perp_state, perp_fills, prices):  # pragma: no cover - compiled
     """See the module docstring. ``Sf`` is the day-major ``[D+1, P]`` prices, flattened.
 
     Per policy ``k``: ``a`` is ``c`` (TON sold, fee-net) for a linear policy and the day's payout
@@ -193,13 +194,18 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
     T = TILE
     for lo in range(0, P, TILE):
         n = min(TILE, P - lo)
+        for t in range(D1):                  # the tile's prices, contiguous: every policy reads them from L2
+            src_row = Sf[t * P + lo:t * P + lo + n]
+            dst_row = prices[t]
+            for i in range(n):
+                dst_row[i] = src_row[i]
         for k in range(K):
             src = buf_a
             dst = buf_b
             kk = kind[k]
             fk = keep[k]
             if kk == PERP:
-                _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path,
+                _perp_tile(prices, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path,
                            c_idx, margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
                            perp_state, perp_fills)
                 continue
@@ -211,8 +217,7 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
                 src[4 * T + i] = 0.0         # TON held
                 src[5 * T + i] = 0.0         # position
             for t in range(D1):
-                off = t * P + lo
-                row = Sf[off:off + n]
+                row = prices[t, :n]
                 e = ev_at[k, t]
                 if e >= 0:                   # option premiums and payoffs: cash on the day
                     for i in range(n):
