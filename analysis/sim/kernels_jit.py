@@ -35,14 +35,16 @@ def _metrics(src, dst, i, x, tf):  # pragma: no cover - compiled
 @numba.njit(inline="always")
 def _cover_step(src, dst, i, sk, payout, cost, bt, tf):  # pragma: no cover - compiled
     """cover_costs on day t: the payout joins the TON held, valued at ``sk`` (fee-net USD per
-    TON); sell up to the day's ``cost``; hold the rest."""
+    TON); sell up to the day's ``cost``; hold the rest. True when ``sk`` is 0 (numba's ``/`` would
+    raise ZeroDivisionError there; its test inside the loop kept the loop scalar)."""
     T = TILE
     value = (src[4 * T + i] + payout) * sk
     cash = src[i]
     proceeds = value if value < cost else cost
     dst[i] = cash + proceeds
-    dst[4 * T + i] = (value - proceeds) / sk
+    dst[4 * T + i] = np.divide(value - proceeds, sk)   # IEEE division, no test for 0 inside: the loop vectorises
     _metrics(src, dst, i, (cash + value) + bt, tf)
+    return sk == 0.0                                    # the caller raises what ``/`` would have
 
 
 @numba.njit(inline="always")
@@ -120,6 +122,7 @@ def _perp_tile(prices, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day,
     up = 2.0 - fk                                     # 1 + fee
     ai, bi, ci = a_idx[k], b_idx[k], c_idx[k]
     b0 = base[k, 0]
+    unpaid_k = unpaid[k, lo:lo + n]
     for i in range(n):
         j = lo + i
         s = prices[0, i]
@@ -149,28 +152,28 @@ def _perp_tile(prices, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day,
             bv = b_day[k, t]
             cv = c_day[k, t]
             for i in range(n):
-                _perp_day(st, i, prev[i], cur[i], av, bv, cv, bt, tf, final * unpaid[k, lo + i],
-                          im, mm, rate_k, cap, fk, up)
+                _perp_day(st, i, prev[i], cur[i], av, bv, cv, bt, tf, final * unpaid_k[i], im, mm, rate_k, cap, fk, up)
         else:
             arow = _day_row(a_day, a_path, k, ai, t, lo, n, fills, 0)
             brow = _day_row(b_day, b_path, k, bi, t, lo, n, fills, 1)
             crow = _day_row(c_day, c_path, k, ci, t, lo, n, fills, 2)
             for i in range(n):
-                _perp_day(st, i, prev[i], cur[i], arow[i], brow[i], crow[i], bt, tf,
-                          final * unpaid[k, lo + i], im, mm, rate_k, cap, fk, up)
+                _perp_day(st, i, prev[i], cur[i], arow[i], brow[i], crow[i], bt, tf, final * unpaid_k[i],
+                          im, mm, rate_k, cap, fk, up)
         if write_pos:                                 # outside the loop over paths: it stays branch-free
+            pos_row = pos[k, t, lo:lo + n]
             for i in range(n):
-                pos[k, t, lo + i] = st[9, i]
+                pos_row[i] = st[9, i]
+    net_k, dd_k, pb_k = net[k, lo:lo + n], drawdown[k, lo:lo + n], payback[k, lo:lo + n]
+    pc_k, coc_k, liq_k = peak_coll[k, lo:lo + n], coc[k, lo:lo + n], liq_day[k, lo:lo + n]
     for i in range(n):
-        net[k, lo + i] = st[9, i]
-    for i in range(n):
-        j = lo + i
-        drawdown[k, j] = st[7, i]
+        net_k[i] = st[9, i]
+        dd_k[i] = st[7, i]
         pb = st[8, i]
-        payback[k, j] = pb if pb < np.inf else np.nan
-        peak_coll[k, j] = st[4, i]
-        coc[k, j] = st[3, i]
-        liq_day[k, j] = st[5, i]
+        pb_k[i] = pb if pb < np.inf else np.nan
+        pc_k[i] = st[4, i]
+        coc_k[i] = st[3, i]
+        liq_k[i] = st[5, i]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -220,11 +223,13 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
                 row = prices[t, :n]
                 e = ev_at[k, t]
                 if e >= 0:                   # option premiums and payoffs: cash on the day
+                    cash_row = ev_val[e, lo:lo + n]
                     for i in range(n):
-                        src[i] += ev_val[e, lo + i]
+                        src[i] += cash_row[i]
                 if t == D:                   # accrued-but-unpaid TON, valued at the last close
+                    unpaid_row = unpaid[k, lo:lo + n]
                     for i in range(n):
-                        src[i] += unpaid[k, lo + i]
+                        src[i] += unpaid_row[i]
                 bt = base[k, t]
                 tf = np.inf if t == 0 else float(t)
                 wide = a_idx[k] >= 0 or b_idx[k] >= 0
@@ -246,8 +251,11 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
                             dst[i] = cash
                             _metrics(src, dst, i, (cash + bt) + s * brow[i], tf)
                     else:
+                        zero = False
                         for i in range(n):
-                            _cover_step(src, dst, i, row[i] * fk, arow[i], brow[i], bt, tf)
+                            zero |= _cover_step(src, dst, i, row[i] * fk, arow[i], brow[i], bt, tf)
+                        if zero:
+                            raise ZeroDivisionError("division by zero")
                 else:                        # numbers per day: the common case, fewer loads
                     av = a_day[k, t]
                     bv = b_day[k, t]
@@ -258,17 +266,23 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
                             dst[i] = cash
                             _metrics(src, dst, i, (cash + bt) + s * bv, tf)
                     else:
+                        zero = False
                         for i in range(n):
-                            _cover_step(src, dst, i, row[i] * fk, av, bv, bt, tf)
+                            zero |= _cover_step(src, dst, i, row[i] * fk, av, bv, bt, tf)
+                        if zero:
+                            raise ZeroDivisionError("division by zero")
                 if write_pos:
+                    pos_row = pos[k, t, lo:lo + n]
                     for i in range(n):
-                        pos[k, t, lo + i] = dst[5 * T + i]
+                        pos_row[i] = dst[5 * T + i]
                 src, dst = dst, src
+            net_k, dd_k, pb_k = net[k, lo:lo + n], drawdown[k, lo:lo + n], payback[k, lo:lo + n]
+            pc_k, coc_k, liq_k = peak_coll[k, lo:lo + n], coc[k, lo:lo + n], liq_day[k, lo:lo + n]
             for i in range(n):
-                net[k, lo + i] = src[5 * T + i]
-                drawdown[k, lo + i] = src[2 * T + i]
+                net_k[i] = src[5 * T + i]
+                dd_k[i] = src[2 * T + i]
                 pb = src[3 * T + i]
-                payback[k, lo + i] = pb if pb < np.inf else np.nan
-                peak_coll[k, lo + i] = 0.0   # no collateral outside the perp
-                coc[k, lo + i] = 0.0
-                liq_day[k, lo + i] = np.nan
+                pb_k[i] = pb if pb < np.inf else np.nan
+                pc_k[i] = 0.0                # no collateral outside the perp
+                coc_k[i] = 0.0
+                liq_k[i] = np.nan
