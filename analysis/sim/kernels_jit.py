@@ -13,6 +13,7 @@ import numpy as np
 TILE = 256           # paths per tile: their prices (TILE x (D+1) x 8 bytes) stay in L2 across policies
 LINEAR, COVER_COSTS, PERP = 0, 1, 2
 _STATES = 6          # cash, peak, drawdown, payback day, TON held (cover_costs), position
+DAYS = 4             # days per pass over a tile's paths when nothing happens between them (_day_block)
 
 
 @numba.njit(inline="always")
@@ -45,6 +46,34 @@ def _cover_step(src, dst, i, sk, payout, cost, bt, tf):  # pragma: no cover - co
     dst[4 * T + i] = np.divide(value - proceeds, sk)   # IEEE division, no test for 0 inside: the loop vectorises
     _metrics(src, dst, i, (cash + value) + bt, tf)
     return sk == 0.0                                    # the caller raises what ``/`` would have
+
+
+@numba.njit(inline="always")
+def _linear_day(s, a, b, bt, tf, cash, pk, dd, pb):  # pragma: no cover - compiled
+    """One day of a linear policy on one path, its state in registers: the operations of the
+    single-day loop (``cash`` and :func:`_metrics`) in their order."""
+    cash = cash + s * a
+    x = (cash + bt) + s * b
+    pk = x if x > pk else pk
+    fall = pk - x
+    dd = fall if fall > dd else dd
+    pb = tf if (x >= 0.0) & (tf < pb) else pb
+    return cash, pk, dd, pb, x
+
+
+@numba.njit(inline="always")
+def _cover_day(sk, payout, cost, bt, tf, cash, pk, dd, pb, ton):  # pragma: no cover - compiled
+    """:func:`_cover_step` with its state in registers; the last value is True when ``sk`` is 0."""
+    value = (ton + payout) * sk
+    proceeds = value if value < cost else cost
+    x = (cash + value) + bt
+    cash = cash + proceeds
+    ton = np.divide(value - proceeds, sk)
+    pk = x if x > pk else pk
+    fall = pk - x
+    dd = fall if fall > dd else dd
+    pb = tf if (x >= 0.0) & (tf < pb) else pb
+    return cash, pk, dd, pb, ton, x, sk == 0.0
 
 
 @numba.njit(inline="always")
@@ -100,6 +129,48 @@ def _perp_day(st, i, s_prev, s, payout, target, rate, bt, tf, extra, im, mm, rat
     if x >= 0.0 and tf < st[8, i]:
         st[8, i] = tf
     st[9, i] = x
+
+
+@numba.njit(inline="always")
+def _day_block(src, dst, prices, t, n, kk, fk, a, b, base):  # pragma: no cover - compiled
+    """Days ``t .. t + DAYS - 1`` of a linear or cover_costs policy whose coefficients are numbers per
+    day, path by path with the state in registers: read once and written once for the DAYS days
+    (the single-day loop is bound by its five stores per path and day)."""
+    T = TILE
+    r0, r1, r2, r3 = prices[t, :n], prices[t + 1, :n], prices[t + 2, :n], prices[t + 3, :n]
+    a0, a1, a2, a3 = a[t], a[t + 1], a[t + 2], a[t + 3]
+    b0, b1, b2, b3 = b[t], b[t + 1], b[t + 2], b[t + 3]
+    c0, c1, c2, c3 = base[t], base[t + 1], base[t + 2], base[t + 3]
+    f0, f1, f2, f3 = float(t), float(t + 1), float(t + 2), float(t + 3)
+    if kk == LINEAR:
+        for i in range(n):
+            cash, pk, dd, pb = src[i], src[T + i], src[2 * T + i], src[3 * T + i]
+            cash, pk, dd, pb, x = _linear_day(r0[i], a0, b0, c0, f0, cash, pk, dd, pb)
+            cash, pk, dd, pb, x = _linear_day(r1[i], a1, b1, c1, f1, cash, pk, dd, pb)
+            cash, pk, dd, pb, x = _linear_day(r2[i], a2, b2, c2, f2, cash, pk, dd, pb)
+            cash, pk, dd, pb, x = _linear_day(r3[i], a3, b3, c3, f3, cash, pk, dd, pb)
+            dst[i] = cash
+            dst[T + i] = pk
+            dst[2 * T + i] = dd
+            dst[3 * T + i] = pb
+            dst[5 * T + i] = x
+    else:
+        zero = False
+        for i in range(n):
+            cash, pk, dd, pb, ton = src[i], src[T + i], src[2 * T + i], src[3 * T + i], src[4 * T + i]
+            cash, pk, dd, pb, ton, x, z0 = _cover_day(r0[i] * fk, a0, b0, c0, f0, cash, pk, dd, pb, ton)
+            cash, pk, dd, pb, ton, x, z1 = _cover_day(r1[i] * fk, a1, b1, c1, f1, cash, pk, dd, pb, ton)
+            cash, pk, dd, pb, ton, x, z2 = _cover_day(r2[i] * fk, a2, b2, c2, f2, cash, pk, dd, pb, ton)
+            cash, pk, dd, pb, ton, x, z3 = _cover_day(r3[i] * fk, a3, b3, c3, f3, cash, pk, dd, pb, ton)
+            zero |= (z0 | z1) | (z2 | z3)
+            dst[i] = cash
+            dst[T + i] = pk
+            dst[2 * T + i] = dd
+            dst[3 * T + i] = pb
+            dst[4 * T + i] = ton
+            dst[5 * T + i] = x
+        if zero:
+            raise ZeroDivisionError("division by zero")
 
 
 @numba.njit(cache=True, nogil=True)   # a call, not inlined: the big scan's loops keep vectorising
@@ -219,7 +290,9 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
                 src[3 * T + i] = np.inf      # payback day (inf: not yet)
                 src[4 * T + i] = 0.0         # TON held
                 src[5 * T + i] = 0.0         # position
-            for t in range(D1):
+            wide = a_idx[k] >= 0 or b_idx[k] >= 0
+            t = 0
+            while t < D1:
                 row = prices[t, :n]
                 e = ev_at[k, t]
                 if e >= 0:                   # option premiums and payoffs: cash on the day
@@ -232,7 +305,12 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
                         src[i] += unpaid_row[i]
                 bt = base[k, t]
                 tf = np.inf if t == 0 else float(t)
-                wide = a_idx[k] >= 0 or b_idx[k] >= 0
+                if (not wide and not write_pos and t >= 1 and t + DAYS - 1 < D and ev_at[k, t + 1] < 0
+                        and ev_at[k, t + 2] < 0 and ev_at[k, t + 3] < 0):
+                    _day_block(src, dst, prices, t, n, kk, fk, a_day[k], b_day[k], base[k])
+                    t += DAYS
+                    src, dst = dst, src
+                    continue
                 if wide:                     # a row per path: fill the other one if it is a number
                     if a_idx[k] >= 0:
                         arow = a_path[a_idx[k], t, lo:lo + n]
@@ -275,6 +353,7 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
                     pos_row = pos[k, t, lo:lo + n]
                     for i in range(n):
                         pos_row[i] = dst[5 * T + i]
+                t += 1
                 src, dst = dst, src
             net_k, dd_k, pb_k = net[k, lo:lo + n], drawdown[k, lo:lo + n], payback[k, lo:lo + n]
             pc_k, coc_k, liq_k = peak_coll[k, lo:lo + n], coc[k, lo:lo + n], liq_day[k, lo:lo + n]
