@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-TILE = 256           # paths per tile: their prices (TILE x (D+1) x 8 bytes) stay in L2 across policies
+TILE = 256           # paths per tile: their prices, copied contiguous (TILE x (D+1) x 8 bytes), stay in L2
 LINEAR, COVER_COSTS, PERP = 0, 1, 2
 _STATES = 6          # cash, peak, drawdown, payback day, TON held (cover_costs), position
 DAYS = 4             # days per pass over a tile's paths when nothing happens between them (_day_block)
@@ -174,11 +174,12 @@ def _day_block(src, dst, prices, t, n, kk, fk, a, b, base):  # pragma: no cover 
 
 
 @numba.njit(cache=True, nogil=True)   # a call, not inlined: the big scan's loops keep vectorising
-def _perp_tile(prices, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
+def _perp_tile(prices, D1, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
                margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
                st, fills):  # pragma: no cover - compiled
     """perp_hedge on the paths ``lo .. lo + n`` (analysis.sim.margin states the rules), day by day over
-    the tile's paths like the other kinds, with its state in the rows of ``st`` (``[10, TILE]``): cash,
+    the tile's paths like the other kinds (``prices`` holds the tile's, ``[D+1, TILE]``), with its
+    state in the rows of ``st`` (``[10, TILE]``): cash,
     short, collateral, cost of capital so far, peak collateral, liquidation day, running peak, worst
     fall, payback day, the day's position; ``fills [3, TILE]`` holds the day's inputs when they are
     rows. (Path by path would read the prices with a stride of ``P`` doubles, a power of two that maps
@@ -261,7 +262,7 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
     ``ev_val`` holding that day's event cash, or -1; ``unpaid[k]`` is added on day D;
     ``margin[k]`` holds the perp's margin terms. With ``write_pos`` (0/1) the positions go to ``pos``.
     Scratch: ``buf_a``, ``buf_b`` ``[6 TILE]``, ``a_fill``, ``b_fill`` ``[TILE]``, ``perp_state [10, TILE]``,
-    ``perp_fills [3, TILE]``.
+    ``perp_fills [3, TILE]``, ``prices [D+1, TILE]`` (the tile's prices, copied out of ``Sf``).
     """
     K = kind.shape[0]
     D = D1 - 1
@@ -279,7 +280,7 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
             kk = kind[k]
             fk = keep[k]
             if kk == PERP:
-                _perp_tile(prices, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path,
+                _perp_tile(prices, D1, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path,
                            c_idx, margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
                            perp_state, perp_fills)
                 continue
