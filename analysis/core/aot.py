@@ -27,6 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from analysis.core.compiled import KernelSet, array_code
 from analysis.core.errors import CocoonEconError
@@ -80,7 +81,7 @@ def build(holder: str, kernels: KernelSet, force: bool = False, timeout_s: float
                        time.perf_counter() - start, built=True)
 
 
-def _numba_type(code: str):  # type: ignore[no-untyped-def]
+def _numba_type(code: str) -> Any:
     from numba import types
 
     scalar = {"f8": types.float64, "i8": types.int64, "b1": types.boolean}
