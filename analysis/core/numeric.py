@@ -108,6 +108,9 @@ def bootstrap_log_growth(starts: np.ndarray, uniforms: np.ndarray, new_block_pro
     The index walk of :func:`stationary_block_walk` (a new block where ``uniforms < p``), the
     gather ``returns[index]`` and the cumulative sum of :func:`cumsum_days`, fused: no index or
     gathered array is written, and the additions are cumsum's, in its order (the same bits).
+    Per day the walk runs in its own loop over the paths (vector selects), then the gather and the
+    addition: in one loop LLVM compiled the choice of a new block into a branch, mispredicted at
+    random (``p`` is about 0.25), 3.4 ns per path and day against 0.9 ns (Zen 4, one thread).
     """
     if starts.ndim != 2 or starts.shape != uniforms.shape:
         raise ValueError("starts and uniforms must be [days, paths] arrays of the same shape")

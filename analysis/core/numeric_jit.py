@@ -95,10 +95,10 @@ def bootstrap_rows(starts, uniforms, p, returns, out, index):  # pragma: no cove
         index[j] = starts[0, j]  # row 0 always starts a block
         out[1, j] = returns[index[j]]
     for t in range(1, days):
-        for j in range(paths):
-            if uniforms[t, j] < p:
-                index[j] = starts[t, j]
-            else:
-                nxt = index[j] + 1
-                index[j] = 0 if nxt == n_obs else nxt
-            out[t + 1, j] = out[t, j] + returns[index[j]]
+        start, uniform, before, after = starts[t], uniforms[t], out[t], out[t + 1]
+        for j in range(paths):        # the walk alone: vector selects (fused, LLVM made a branch of it)
+            nxt = index[j] + 1
+            nxt = 0 if nxt == n_obs else nxt
+            index[j] = start[j] if uniform[j] < p else nxt
+        for j in range(paths):        # then the gather and cumsum's addition
+            after[j] = before[j] + returns[index[j]]

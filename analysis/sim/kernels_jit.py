@@ -10,9 +10,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-TILE = 256           # paths per tile: their prices (TILE x (D+1) x 8 bytes) stay in L2 across policies
+TILE = 256           # paths per tile: their prices, copied contiguous (TILE x (D+1) x 8 bytes), stay in L2
 LINEAR, COVER_COSTS, PERP = 0, 1, 2
 _STATES = 6          # cash, peak, drawdown, payback day, TON held (cover_costs), position
+DAYS = 4             # days per pass over a tile's paths when nothing happens between them (_day_block)
 
 
 @numba.njit(inline="always")
@@ -35,14 +36,44 @@ def _metrics(src, dst, i, x, tf):  # pragma: no cover - compiled
 @numba.njit(inline="always")
 def _cover_step(src, dst, i, sk, payout, cost, bt, tf):  # pragma: no cover - compiled
     """cover_costs on day t: the payout joins the TON held, valued at ``sk`` (fee-net USD per
-    TON); sell up to the day's ``cost``; hold the rest."""
+    TON); sell up to the day's ``cost``; hold the rest. True when ``sk`` is 0 (numba's ``/`` would
+    raise ZeroDivisionError there; its test inside the loop kept the loop scalar)."""
     T = TILE
     value = (src[4 * T + i] + payout) * sk
     cash = src[i]
     proceeds = value if value < cost else cost
     dst[i] = cash + proceeds
-    dst[4 * T + i] = (value - proceeds) / sk
+    dst[4 * T + i] = np.divide(value - proceeds, sk)   # IEEE division, no test for 0 inside: the loop vectorises
     _metrics(src, dst, i, (cash + value) + bt, tf)
+    return sk == 0.0                                    # the caller raises what ``/`` would have
+
+
+@numba.njit(inline="always")
+def _linear_day(s, a, b, bt, tf, cash, pk, dd, pb):  # pragma: no cover - compiled
+    """One day of a linear policy on one path, its state in registers: the operations of the
+    single-day loop (``cash`` and :func:`_metrics`) in their order."""
+    cash = cash + s * a
+    x = (cash + bt) + s * b
+    pk = x if x > pk else pk
+    fall = pk - x
+    dd = fall if fall > dd else dd
+    pb = tf if (x >= 0.0) & (tf < pb) else pb
+    return cash, pk, dd, pb, x
+
+
+@numba.njit(inline="always")
+def _cover_day(sk, payout, cost, bt, tf, cash, pk, dd, pb, ton):  # pragma: no cover - compiled
+    """:func:`_cover_step` with its state in registers; the last value is True when ``sk`` is 0."""
+    value = (ton + payout) * sk
+    proceeds = value if value < cost else cost
+    x = (cash + value) + bt
+    cash = cash + proceeds
+    ton = np.divide(value - proceeds, sk)
+    pk = x if x > pk else pk
+    fall = pk - x
+    dd = fall if fall > dd else dd
+    pb = tf if (x >= 0.0) & (tf < pb) else pb
+    return cash, pk, dd, pb, ton, x, sk == 0.0
 
 
 @numba.njit(inline="always")
@@ -100,12 +131,55 @@ def _perp_day(st, i, s_prev, s, payout, target, rate, bt, tf, extra, im, mm, rat
     st[9, i] = x
 
 
+@numba.njit(inline="always")
+def _day_block(src, dst, prices, t, n, kk, fk, a, b, base):  # pragma: no cover - compiled
+    """Days ``t .. t + DAYS - 1`` of a linear or cover_costs policy whose coefficients are numbers per
+    day, path by path with the state in registers: read once and written once for the DAYS days
+    (the single-day loop is bound by its five stores per path and day)."""
+    T = TILE
+    r0, r1, r2, r3 = prices[t, :n], prices[t + 1, :n], prices[t + 2, :n], prices[t + 3, :n]
+    a0, a1, a2, a3 = a[t], a[t + 1], a[t + 2], a[t + 3]
+    b0, b1, b2, b3 = b[t], b[t + 1], b[t + 2], b[t + 3]
+    c0, c1, c2, c3 = base[t], base[t + 1], base[t + 2], base[t + 3]
+    f0, f1, f2, f3 = float(t), float(t + 1), float(t + 2), float(t + 3)
+    if kk == LINEAR:
+        for i in range(n):
+            cash, pk, dd, pb = src[i], src[T + i], src[2 * T + i], src[3 * T + i]
+            cash, pk, dd, pb, x = _linear_day(r0[i], a0, b0, c0, f0, cash, pk, dd, pb)
+            cash, pk, dd, pb, x = _linear_day(r1[i], a1, b1, c1, f1, cash, pk, dd, pb)
+            cash, pk, dd, pb, x = _linear_day(r2[i], a2, b2, c2, f2, cash, pk, dd, pb)
+            cash, pk, dd, pb, x = _linear_day(r3[i], a3, b3, c3, f3, cash, pk, dd, pb)
+            dst[i] = cash
+            dst[T + i] = pk
+            dst[2 * T + i] = dd
+            dst[3 * T + i] = pb
+            dst[5 * T + i] = x
+    else:
+        zero = False
+        for i in range(n):
+            cash, pk, dd, pb, ton = src[i], src[T + i], src[2 * T + i], src[3 * T + i], src[4 * T + i]
+            cash, pk, dd, pb, ton, x, z0 = _cover_day(r0[i] * fk, a0, b0, c0, f0, cash, pk, dd, pb, ton)
+            cash, pk, dd, pb, ton, x, z1 = _cover_day(r1[i] * fk, a1, b1, c1, f1, cash, pk, dd, pb, ton)
+            cash, pk, dd, pb, ton, x, z2 = _cover_day(r2[i] * fk, a2, b2, c2, f2, cash, pk, dd, pb, ton)
+            cash, pk, dd, pb, ton, x, z3 = _cover_day(r3[i] * fk, a3, b3, c3, f3, cash, pk, dd, pb, ton)
+            zero |= (z0 | z1) | (z2 | z3)
+            dst[i] = cash
+            dst[T + i] = pk
+            dst[2 * T + i] = dd
+            dst[3 * T + i] = pb
+            dst[4 * T + i] = ton
+            dst[5 * T + i] = x
+        if zero:
+            raise ZeroDivisionError("division by zero")
+
+
 @numba.njit(cache=True, nogil=True)   # a call, not inlined: the big scan's loops keep vectorising
-def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
+def _perp_tile(prices, D1, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
                margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
                st, fills):  # pragma: no cover - compiled
     """perp_hedge on the paths ``lo .. lo + n`` (analysis.sim.margin states the rules), day by day over
-    the tile's paths like the other kinds, with its state in the rows of ``st`` (``[10, TILE]``): cash,
+    the tile's paths like the other kinds (``prices`` holds the tile's, ``[D+1, TILE]``), with its
+    state in the rows of ``st`` (``[10, TILE]``): cash,
     short, collateral, cost of capital so far, peak collateral, liquidation day, running peak, worst
     fall, payback day, the day's position; ``fills [3, TILE]`` holds the day's inputs when they are
     rows. (Path by path would read the prices with a stride of ``P`` doubles, a power of two that maps
@@ -120,9 +194,10 @@ def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_p
     up = 2.0 - fk                                     # 1 + fee
     ai, bi, ci = a_idx[k], b_idx[k], c_idx[k]
     b0 = base[k, 0]
+    unpaid_k = unpaid[k, lo:lo + n]
     for i in range(n):
         j = lo + i
-        s = Sf[j]
+        s = prices[0, i]
         h = _day_value(b_day, b_path, k, bi, 0, j)     # the opening short H
         cash = h * fk * s                             # sold at S_0, net of the fee
         st[0, i] = cash
@@ -139,7 +214,8 @@ def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_p
         if write_pos:
             pos[k, 0, j] = x
     for t in range(1, D1):
-        off = t * P + lo
+        prev = prices[t - 1, :n]
+        cur = prices[t, :n]
         bt = base[k, t]
         tf = float(t)
         final = 1.0 if t == D else 0.0                # the accrued-but-unpaid TON counts on day D
@@ -148,34 +224,34 @@ def _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_p
             bv = b_day[k, t]
             cv = c_day[k, t]
             for i in range(n):
-                _perp_day(st, i, Sf[off - P + i], Sf[off + i], av, bv, cv, bt, tf, final * unpaid[k, lo + i],
-                          im, mm, rate_k, cap, fk, up)
+                _perp_day(st, i, prev[i], cur[i], av, bv, cv, bt, tf, final * unpaid_k[i], im, mm, rate_k, cap, fk, up)
         else:
             arow = _day_row(a_day, a_path, k, ai, t, lo, n, fills, 0)
             brow = _day_row(b_day, b_path, k, bi, t, lo, n, fills, 1)
             crow = _day_row(c_day, c_path, k, ci, t, lo, n, fills, 2)
             for i in range(n):
-                _perp_day(st, i, Sf[off - P + i], Sf[off + i], arow[i], brow[i], crow[i], bt, tf,
-                          final * unpaid[k, lo + i], im, mm, rate_k, cap, fk, up)
+                _perp_day(st, i, prev[i], cur[i], arow[i], brow[i], crow[i], bt, tf, final * unpaid_k[i],
+                          im, mm, rate_k, cap, fk, up)
         if write_pos:                                 # outside the loop over paths: it stays branch-free
+            pos_row = pos[k, t, lo:lo + n]
             for i in range(n):
-                pos[k, t, lo + i] = st[9, i]
+                pos_row[i] = st[9, i]
+    net_k, dd_k, pb_k = net[k, lo:lo + n], drawdown[k, lo:lo + n], payback[k, lo:lo + n]
+    pc_k, coc_k, liq_k = peak_coll[k, lo:lo + n], coc[k, lo:lo + n], liq_day[k, lo:lo + n]
     for i in range(n):
-        net[k, lo + i] = st[9, i]
-    for i in range(n):
-        j = lo + i
-        drawdown[k, j] = st[7, i]
+        net_k[i] = st[9, i]
+        dd_k[i] = st[7, i]
         pb = st[8, i]
-        payback[k, j] = pb if pb < np.inf else np.nan
-        peak_coll[k, j] = st[4, i]
-        coc[k, j] = st[3, i]
-        liq_day[k, j] = st[5, i]
+        pb_k[i] = pb if pb < np.inf else np.nan
+        pc_k[i] = st[4, i]
+        coc_k[i] = st[3, i]
+        liq_k[i] = st[5, i]
 
 
 @numba.njit(cache=True, nogil=True)
 def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
           margin, ev_at, ev_val, unpaid, net, payback, drawdown, peak_coll, coc, liq_day,
-          write_pos, pos, buf_a, buf_b, a_fill, b_fill, perp_state, perp_fills):  # pragma: no cover - compiled
+          write_pos, pos, buf_a, buf_b, a_fill, b_fill, perp_state, perp_fills, prices):  # pragma: no cover - compiled
     """See the module docstring. ``Sf`` is the day-major ``[D+1, P]`` prices, flattened.
 
     Per policy ``k``: ``a`` is ``c`` (TON sold, fee-net) for a linear policy and the day's payout
@@ -186,20 +262,25 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
     ``ev_val`` holding that day's event cash, or -1; ``unpaid[k]`` is added on day D;
     ``margin[k]`` holds the perp's margin terms. With ``write_pos`` (0/1) the positions go to ``pos``.
     Scratch: ``buf_a``, ``buf_b`` ``[6 TILE]``, ``a_fill``, ``b_fill`` ``[TILE]``, ``perp_state [10, TILE]``,
-    ``perp_fills [3, TILE]``.
+    ``perp_fills [3, TILE]``, ``prices [D+1, TILE]`` (the tile's prices, copied out of ``Sf``).
     """
     K = kind.shape[0]
     D = D1 - 1
     T = TILE
     for lo in range(0, P, TILE):
         n = min(TILE, P - lo)
+        for t in range(D1):                  # the tile's prices, contiguous: every policy reads them from L2
+            src_row = Sf[t * P + lo:t * P + lo + n]
+            dst_row = prices[t]
+            for i in range(n):
+                dst_row[i] = src_row[i]
         for k in range(K):
             src = buf_a
             dst = buf_b
             kk = kind[k]
             fk = keep[k]
             if kk == PERP:
-                _perp_tile(Sf, D1, P, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path,
+                _perp_tile(prices, D1, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path,
                            c_idx, margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
                            perp_state, perp_fills)
                 continue
@@ -210,19 +291,27 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
                 src[3 * T + i] = np.inf      # payback day (inf: not yet)
                 src[4 * T + i] = 0.0         # TON held
                 src[5 * T + i] = 0.0         # position
-            for t in range(D1):
-                off = t * P + lo
-                row = Sf[off:off + n]
+            wide = a_idx[k] >= 0 or b_idx[k] >= 0
+            t = 0
+            while t < D1:
+                row = prices[t, :n]
                 e = ev_at[k, t]
                 if e >= 0:                   # option premiums and payoffs: cash on the day
+                    cash_row = ev_val[e, lo:lo + n]
                     for i in range(n):
-                        src[i] += ev_val[e, lo + i]
+                        src[i] += cash_row[i]
                 if t == D:                   # accrued-but-unpaid TON, valued at the last close
+                    unpaid_row = unpaid[k, lo:lo + n]
                     for i in range(n):
-                        src[i] += unpaid[k, lo + i]
+                        src[i] += unpaid_row[i]
                 bt = base[k, t]
                 tf = np.inf if t == 0 else float(t)
-                wide = a_idx[k] >= 0 or b_idx[k] >= 0
+                if (not wide and not write_pos and t >= 1 and t + DAYS - 1 < D and ev_at[k, t + 1] < 0
+                        and ev_at[k, t + 2] < 0 and ev_at[k, t + 3] < 0):
+                    _day_block(src, dst, prices, t, n, kk, fk, a_day[k], b_day[k], base[k])
+                    t += DAYS
+                    src, dst = dst, src
+                    continue
                 if wide:                     # a row per path: fill the other one if it is a number
                     if a_idx[k] >= 0:
                         arow = a_path[a_idx[k], t, lo:lo + n]
@@ -241,8 +330,11 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
                             dst[i] = cash
                             _metrics(src, dst, i, (cash + bt) + s * brow[i], tf)
                     else:
+                        zero = False
                         for i in range(n):
-                            _cover_step(src, dst, i, row[i] * fk, arow[i], brow[i], bt, tf)
+                            zero |= _cover_step(src, dst, i, row[i] * fk, arow[i], brow[i], bt, tf)
+                        if zero:
+                            raise ZeroDivisionError("division by zero")
                 else:                        # numbers per day: the common case, fewer loads
                     av = a_day[k, t]
                     bv = b_day[k, t]
@@ -253,17 +345,24 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
                             dst[i] = cash
                             _metrics(src, dst, i, (cash + bt) + s * bv, tf)
                     else:
+                        zero = False
                         for i in range(n):
-                            _cover_step(src, dst, i, row[i] * fk, av, bv, bt, tf)
+                            zero |= _cover_step(src, dst, i, row[i] * fk, av, bv, bt, tf)
+                        if zero:
+                            raise ZeroDivisionError("division by zero")
                 if write_pos:
+                    pos_row = pos[k, t, lo:lo + n]
                     for i in range(n):
-                        pos[k, t, lo + i] = dst[5 * T + i]
+                        pos_row[i] = dst[5 * T + i]
+                t += 1
                 src, dst = dst, src
+            net_k, dd_k, pb_k = net[k, lo:lo + n], drawdown[k, lo:lo + n], payback[k, lo:lo + n]
+            pc_k, coc_k, liq_k = peak_coll[k, lo:lo + n], coc[k, lo:lo + n], liq_day[k, lo:lo + n]
             for i in range(n):
-                net[k, lo + i] = src[5 * T + i]
-                drawdown[k, lo + i] = src[2 * T + i]
+                net_k[i] = src[5 * T + i]
+                dd_k[i] = src[2 * T + i]
                 pb = src[3 * T + i]
-                payback[k, lo + i] = pb if pb < np.inf else np.nan
-                peak_coll[k, lo + i] = 0.0   # no collateral outside the perp
-                coc[k, lo + i] = 0.0
-                liq_day[k, lo + i] = np.nan
+                pb_k[i] = pb if pb < np.inf else np.nan
+                pc_k[i] = 0.0                # no collateral outside the perp
+                coc_k[i] = 0.0
+                liq_k[i] = np.nan
