@@ -106,3 +106,28 @@ def test_console_script_returns_mains_code_and_freezes_the_heap_for_exit():
     bad = subprocess.run([sys.executable, "-m", "analysis", "breakeven"], capture_output=True, text=True,
                          env={**os.environ})
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--scenario" in bad.stderr
+
+
+def _simulate_in_fresh_process(prelude: str, *argv: str) -> tuple[set[str], str, str]:
+    code = (f"{prelude}\nimport contextlib, io, json, sys\nfrom analysis.cli.main import main\n"
+            "out, err = io.StringIO(), io.StringIO()\n"
+            f"with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):\n"
+            f"    code = main(['simulate', *{list(argv)!r}])\n"
+            "assert code == 0, (code, err.getvalue())\n"
+            "print(json.dumps([out.getvalue(), err.getvalue(), sorted({m.split('.')[0] for m in sys.modules})]))")
+    lines = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ}).stdout.splitlines()
+    out, err, mods = json.loads(lines[-1])
+    return set(mods), out, err
+
+
+@pytest.mark.parametrize("extra", [["--method", "bootstrap"], ["--method", "historical"], ["--currency", "EUR"]])
+def test_simulate_loads_pandas_without_pyarrow_and_prints_the_same(extra):
+    # pyarrow (the sweep extra) is ~0.08 s of pandas' import and no simulation uses an Arrow type
+    argv = ("--scenario", str(SCENARIO_DIR / "hgx_h100_8x_colo.toml"), "--paths", "500", "--horizon-days", "90",
+            "--seed", "3", "--json", *extra)
+    lean, out, err = _simulate_in_fresh_process("", *argv)
+    assert "pandas" in lean and "pyarrow" not in lean
+    full, out_full, err_full = _simulate_in_fresh_process("import pyarrow, pandas", *argv)
+    assert "pyarrow" in full
+    assert (out, err) == (out_full, err_full) and json.loads(out)

@@ -60,9 +60,10 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from analysis.cli.jit_start import prepare_kernels
+    from analysis.cli.jit_start import load_pandas_without_arrow, prepare_kernels
 
     prepare_kernels()   # before anything compiled is loaded
+    load_pandas_without_arrow()
     scenario = load_cli_scenario(args)
     with printed_in(scenario.currency):
         return _run_simulate(args, scenario)
