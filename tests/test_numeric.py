@@ -97,3 +97,17 @@ def test_garch_recursion_equals_the_numpy_loop():
     # hand-worked: one path, z = 1, 2: e_1 = sqrt(4) * 1 = 2; s2_2 = 0.9 * 4 + 0.12 + 0.09 * 4 = 4.08
     two = garch_recursion(np.array([[1.0], [2.0]]), first, omega, alpha, beta, cap)
     assert two[0, 0] == 2.0 and abs(two[1, 0] - 2 * np.sqrt(4.08)) < 1e-15
+
+
+def test_cumulative_squared_steps_is_numpys_subtract_square_cumsum_bit_for_bit():
+    from analysis.core.numeric import cumulative_squared_steps
+
+    log_prices = np.cumsum(np.random.default_rng(4).standard_normal((120, 333)) * 0.05, axis=0)
+    for rows in (1, 2, 60, 120):
+        expected = np.zeros((rows, 333))
+        np.subtract(log_prices[1:rows], log_prices[:rows - 1], out=expected[1:])
+        np.square(expected, out=expected)
+        expected = np.cumsum(expected, axis=0)
+        got = cumulative_squared_steps(log_prices, rows)
+        assert got.shape == (rows, 333) and got.tobytes() == expected.tobytes()
+    assert cumulative_squared_steps(log_prices, 0).shape == (0, 333)

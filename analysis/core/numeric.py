@@ -14,6 +14,7 @@ from analysis.core.compiled import KernelSet
 #: The kernels of :mod:`analysis.core.numeric_jit`, from the built library or numba (:mod:`analysis.core.compiled`).
 KERNELS = KernelSet("analysis.core.numeric_jit", {
     "cumsum_rows": ("f8[2]", "f8[2]"),
+    "squared_steps_cumsum": ("f8[2]", "f8[2]"),
     "payout_rows": ("f8[2]", "f8", "f8", "f8", "f8", "f8", "f8", "f8[1]", "f8[1]", "f8[2]"),
     "ndtr_flat": ("f8[1]", "f8[1]"),
     "block_walk": ("i8[2]", "b1[2]", "i8"),
@@ -41,6 +42,16 @@ def cumsum_days(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
         out[0] = values[0]
     for t in range(1, values.shape[0]):
         np.add(out[t - 1], values[t], out=out[t])
+    return out
+
+
+def cumulative_squared_steps(values: np.ndarray, rows: int) -> np.ndarray:
+    """``out [rows, P]``: ``out[0] = 0``, ``out[t] = out[t-1] + (values[t] - values[t-1])^2`` over day-major
+    ``values [>= rows, P]`` -- the numpy steps ``subtract``, ``square``, :func:`cumsum_days` in one
+    pass (the same operations in the same order: the same bits)."""
+    out = np.empty((int(rows), values.shape[1]))
+    if rows:
+        KERNELS.get("squared_steps_cumsum")(np.ascontiguousarray(values[:rows], dtype=np.float64), out)
     return out
 
 

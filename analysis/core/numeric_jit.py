@@ -27,6 +27,18 @@ def cumsum_rows(values, out):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def squared_steps_cumsum(values, out):  # pragma: no cover - compiled
+    """``out[0] = 0``, ``out[t] = out[t-1] + (values[t] - values[t-1])^2`` for the rows of ``out``."""
+    n_days, n_paths = out.shape
+    for i in range(n_paths):
+        out[0, i] = 0.0
+    for t in range(1, n_days):
+        for i in range(n_paths):
+            step = values[t, i] - values[t - 1, i]
+            out[t, i] = out[t - 1, i] + step * step
+
+
+@numba.njit(cache=True, nogil=True)
 def payout_rows(fee_nanoton, nanoton_per_ton, adjusted, threshold, tol, gpus, per_payout,
                 cumulative, paid, out):  # pragma: no cover - compiled
     """See :func:`analysis.core.numeric.payout_rows`."""

@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from analysis.core.errors import InputError
-from analysis.core.numeric import cumsum_days
+from analysis.core.numeric import cumsum_days, cumulative_squared_steps
 from analysis.core.units import DAYS_PER_YEAR
 from analysis.econ.scenario import TREASURY_STRATEGIES, TreasuryConfig
 from analysis.sim.margin import MarginTerms
@@ -477,11 +477,7 @@ def realised_option_vol_from_log(log_prices: np.ndarray, horizon_days: int,
     hist_sq = history[..., -VOL_WINDOW_DAYS:] ** 2
     # cumulative squared log returns along each path: sq[t] = sum_{j<=t} r_j^2, r_0 = 0
     last = int(starts[-1])
-    sq = np.zeros((last + 1, log_prices.shape[1]))
-    if last >= 1:
-        np.subtract(log_prices[1:last + 1], log_prices[:last], out=sq[1:])
-        np.square(sq, out=sq)
-        cumsum_days(sq, out=sq)
+    sq = cumulative_squared_steps(log_prices, last + 1)   # subtract, square, cumsum in one pass
     vols = np.empty((len(starts), log_prices.shape[1]))
     for k, s in enumerate(starts):
         lo = max(0, s - VOL_WINDOW_DAYS)
