@@ -71,6 +71,9 @@ _R = TypeVar("_R")
 OPTION_VOL_SOURCES = ("realised", "garch")
 
 
+_SUMMARY_THREADS_FROM = 20_000   # paths; below it a thread pool costs more than the percentiles
+
+
 @dataclass
 class Simulation:
     """Outcomes of every policy on the same price paths.
@@ -96,9 +99,14 @@ class Simulation:
     #: currency whose network prices in US dollars; :mod:`analysis.sim.fxleg`), else ``None``
     usd_fx_index: np.ndarray | None = None
 
-    def summary(self) -> dict[str, dict]:
-        """:func:`analysis.sim.risk.summarise` of each policy, keyed by name."""
-        return {name: summarise(self.outcomes[name]) for name in self.strategies}
+    def summary(self, workers: int | None = None) -> dict[str, dict]:
+        """:func:`analysis.sim.risk.summarise` of each policy, keyed by name; the policies on ``workers``
+        threads (default: every core) when there are many paths (numpy's partitions release the GIL)."""
+        names = list(self.strategies)
+        if self.n_paths < _SUMMARY_THREADS_FROM or len(names) < 2:
+            return {name: summarise(self.outcomes[name]) for name in names}
+        summaries = map_chunks(lambda k: summarise(self.outcomes[names[k]]), len(names), workers)
+        return dict(zip(names, summaries))
 
 
 @dataclass(frozen=True)
