@@ -99,7 +99,12 @@ def test_the_numeric_kernels_give_numbas_bits(pair):
         uniforms = np.random.default_rng(10).random((60, 129))
         returns = np.random.default_rng(11).standard_normal(500) * 0.05
         o["bootstrap"] = np.empty((61, 129))
-        ks.get("bootstrap_rows")(starts, uniforms, 0.1, returns, o["bootstrap"], np.empty(129, dtype=np.int64))
+        ks.get("bootstrap_rows")(starts, uniforms, 0.1, returns, o["bootstrap"], np.empty(129, dtype=np.int64), 0)
+        o["bootstrap_cols"] = np.zeros((61, 300))
+        ks.get("bootstrap_rows")(starts, uniforms, 0.1, returns, o["bootstrap_cols"], np.empty(129, dtype=np.int64), 150)
+        o["growth"] = np.zeros((61, 400))
+        ks.get("growth_rows")(uniforms, 0.3, -0.01, 1, o["growth"], 7)
+        ks.get("growth_rows")(uniforms, 1.0, 0.0, 0, o["growth"], 200)
         index = starts.copy()
         ks.get("block_walk")(index, uniforms < 0.2, 500)
         o["walk"] = index

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analysis.core.numeric import cumsum_days
 
@@ -111,3 +112,39 @@ def test_cumulative_squared_steps_is_numpys_subtract_square_cumsum_bit_for_bit()
         got = cumulative_squared_steps(log_prices, rows)
         assert got.shape == (rows, 333) and got.tobytes() == expected.tobytes()
     assert cumulative_squared_steps(log_prices, 0).shape == (0, 333)
+
+
+def test_log_growth_into_columns_is_numpys_scale_shift_cumsum_bit_for_bit():
+    from analysis.core.numeric import log_growth_into
+
+    z = np.random.default_rng(5).standard_normal((90, 70))
+    scale, shift = 0.997 * np.sqrt(1 / 365), -0.5 * 0.997 ** 2 / 365
+    steps = z.copy()
+    steps *= scale
+    steps += shift
+    expected = np.zeros((91, 70))
+    expected[1:] = np.cumsum(steps, axis=0)
+    assert log_growth_into(z, scale=scale, shift=shift).tobytes() == expected.tobytes()
+    plain = np.zeros((91, 70))
+    plain[1:] = np.cumsum(z, axis=0)
+    assert log_growth_into(z).tobytes() == plain.tobytes()
+    # into columns 30..100 of a wider array: those columns only
+    wide = np.full((91, 130), 7.0)
+    assert log_growth_into(z, wide, 30, scale=scale, shift=shift) is wide
+    assert wide[:, 30:100].tobytes() == expected.tobytes()
+    assert np.all(wide[:, :30] == 7.0) and np.all(wide[:, 100:] == 7.0)
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        log_growth_into(z, wide, 61)                      # 61 + 70 > 130
+
+
+def test_bootstrap_growth_into_columns_equals_its_own_array():
+    from analysis.core.numeric import bootstrap_log_growth
+
+    rng = np.random.default_rng(6)
+    starts = rng.integers(400, size=(50, 33), dtype=np.int64)
+    uniforms = rng.random((50, 33))
+    returns = rng.standard_normal(400) * 0.03
+    alone = bootstrap_log_growth(starts, uniforms, 0.2, returns)
+    wide = np.full((51, 80), -1.0)
+    bootstrap_log_growth(starts, uniforms, 0.2, returns, wide, 40)
+    assert wide[:, 40:73].tobytes() == alone.tobytes() and np.all(wide[:, :40] == -1.0) and np.all(wide[:, 73:] == -1)

@@ -95,22 +95,54 @@ def garch_rows(z, variance, omega, alpha, beta, max_variance, drag):  # pragma: 
 
 
 @numba.njit(cache=True, nogil=True)
-def bootstrap_rows(starts, uniforms, p, returns, out, index):  # pragma: no cover - compiled
-    """``index [paths]`` is scratch: each path's current row of ``returns``."""
+def bootstrap_rows(starts, uniforms, p, returns, out, index, col0):  # pragma: no cover - compiled
+    """Into the columns ``col0 .. col0 + paths`` of ``out``; ``index [paths]`` is scratch: each path's
+    current row of ``returns``. Rows of ``out`` through 1-D views (a computed index ``col0 + j`` would
+    make LLVM scatter, for numba's negative-index wraparound)."""
     days, paths = starts.shape
     n_obs = returns.size
+    first = out[0, col0:col0 + paths]
     for j in range(paths):
-        out[0, j] = 0.0
+        first[j] = 0.0
     if days == 0:
         return
+    second = out[1, col0:col0 + paths]
+    start = starts[0]
     for j in range(paths):
-        index[j] = starts[0, j]  # row 0 always starts a block
-        out[1, j] = returns[index[j]]
+        index[j] = start[j]  # row 0 always starts a block
+        second[j] = returns[index[j]]
     for t in range(1, days):
-        start, uniform, before, after = starts[t], uniforms[t], out[t], out[t + 1]
+        start, uniform = starts[t], uniforms[t]
+        before, after = out[t, col0:col0 + paths], out[t + 1, col0:col0 + paths]
         for j in range(paths):        # the walk alone: vector selects (fused, LLVM made a branch of it)
             nxt = index[j] + 1
             nxt = 0 if nxt == n_obs else nxt
             index[j] = start[j] if uniform[j] < p else nxt
         for j in range(paths):        # then the gather and cumsum's addition
             after[j] = before[j] + returns[index[j]]
+
+
+@numba.njit(cache=True, nogil=True)
+def growth_rows(steps, scale, shift, affine, out, col0):  # pragma: no cover - compiled
+    """Log growth into the columns ``col0 .. col0 + paths`` of ``out [days + 1, >= col0 + paths]``:
+    row 0 is 0, row 1 the first step, row t + 1 row t plus step t; with ``affine`` a step is
+    ``steps[t] * scale + shift`` (numpy's ``*=``, ``+=`` then the cumulative sum: the same bits)."""
+    days, paths = steps.shape
+    first = out[0, col0:col0 + paths]
+    for j in range(paths):
+        first[j] = 0.0
+    for t in range(days):
+        step, before, after = steps[t], out[t, col0:col0 + paths], out[t + 1, col0:col0 + paths]
+        if t == 0:
+            if affine:
+                for j in range(paths):
+                    after[j] = step[j] * scale + shift
+            else:
+                for j in range(paths):
+                    after[j] = step[j]
+        elif affine:
+            for j in range(paths):
+                after[j] = before[j] + (step[j] * scale + shift)
+        else:
+            for j in range(paths):
+                after[j] = before[j] + step[j]

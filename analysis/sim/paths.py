@@ -45,7 +45,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.errors import DataError, InputError
-from analysis.core.numeric import bootstrap_log_growth, cumsum_days, garch_recursion, stationary_block_walk
+from analysis.core.numeric import (
+    bootstrap_log_growth,
+    cumsum_days,
+    garch_recursion,
+    log_growth_into,
+    stationary_block_walk,
+)
 from analysis.core.units import DAYS_PER_YEAR
 
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
@@ -93,9 +99,11 @@ class PathModel(Protocol):
     def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         """Price paths ``[n_paths, horizon_days + 1]`` starting at ``start_price``."""
 
-    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
+    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator,
+                          out: np.ndarray | None = None, col0: int = 0) -> np.ndarray:
         """Day-major ``log(S_t / S_0)``, ``[horizon_days + 1, n_paths]``: what ``sample`` exponentiates
-        (same numbers for the same generator state)."""
+        (same numbers for the same generator state). With ``out`` (C-contiguous ``[horizon_days + 1,
+        >= col0 + n_paths]``) written into its columns ``col0 ..``, and ``out`` is returned."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,13 +273,14 @@ class BootstrapModel:
         new_block = rng.random((horizon_days, n_paths)) < 1.0 / self.block_length
         return stationary_block_walk(starts, new_block, n_obs)  # row 0 always starts a block
 
-    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
+    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator,
+                          out: np.ndarray | None = None, col0: int = 0) -> np.ndarray:
         # The draws of sample_indices, in its order; walk, gather and cumulative sum in one pass
         # (the same numbers as log_growth_from_returns(log_returns[sample_indices(...)])).
         _check_size(n_paths, horizon_days)
         starts = rng.integers(len(self.log_returns), size=(horizon_days, n_paths), dtype=np.int64)
         uniforms = rng.random((horizon_days, n_paths))
-        return bootstrap_log_growth(starts, uniforms, 1.0 / self.block_length, self.log_returns)
+        return bootstrap_log_growth(starts, uniforms, 1.0 / self.block_length, self.log_returns, out, col0)
 
     def sample_log_growth_pair(self, n_paths: int, horizon_days: int, rng: np.random.Generator,
                                other_returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -362,17 +371,14 @@ class GbmModel:
     start_price: float
     drift_source: str = "given (drift_annual)"
 
-    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
+    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator,
+                          out: np.ndarray | None = None, col0: int = 0) -> np.ndarray:
         _check_size(n_paths, horizon_days)
         dt = 1.0 / DAYS_PER_YEAR
-        out = np.empty((horizon_days + 1, n_paths))
-        out[0] = 0.0
-        steps = out[1:]
-        rng.standard_normal(out=steps)
-        steps *= self.vol_annual * np.sqrt(dt)
-        steps += (self.drift_annual - 0.5 * self.vol_annual ** 2) * dt
-        cumsum_days(steps, out=steps)
-        return out
+        z = rng.standard_normal((horizon_days, n_paths))
+        # steps z sigma sqrt(dt) + (mu - sigma^2/2) dt and their cumulative sum, in one pass (the same bits)
+        return log_growth_into(z, out, col0, scale=self.vol_annual * np.sqrt(dt),
+                               shift=(self.drift_annual - 0.5 * self.vol_annual ** 2) * dt)
 
     def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         return prices_from_log_growth(self.start_price, self.sample_log_growth(n_paths, horizon_days, rng))
@@ -463,8 +469,9 @@ class GarchModel:
         z /= 100.0
         return z
 
-    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
-        return log_growth_from_returns(self.sample_returns(n_paths, horizon_days, rng))
+    def sample_log_growth(self, n_paths: int, horizon_days: int, rng: np.random.Generator,
+                          out: np.ndarray | None = None, col0: int = 0) -> np.ndarray:
+        return log_growth_into(self.sample_returns(n_paths, horizon_days, rng), out, col0)
 
     def sample(self, n_paths: int, horizon_days: int, rng: np.random.Generator) -> np.ndarray:
         return prices_from_log_growth(self.start_price, self.sample_log_growth(n_paths, horizon_days, rng))

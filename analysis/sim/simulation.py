@@ -494,11 +494,13 @@ def _check_chunk_paths(chunk_paths: int | None, horizon_days: int) -> int:
 def sample_blocks(model: pathgen.PathModel, lo: int, hi: int, horizon_days: int,
                   streams: list[np.random.SeedSequence]) -> np.ndarray:
     """Day-major log growth ``[days + 1, hi - lo]`` of paths ``lo..hi`` (``lo`` on a block boundary):
-    each block of :data:`PATH_BLOCK` paths drawn from its own stream ``streams[b]``."""
-    parts = [model.sample_log_growth(min(b_lo + PATH_BLOCK, hi) - b_lo, horizon_days,
-                                     np.random.default_rng(streams[b_lo // PATH_BLOCK]))
-             for b_lo in range(lo, hi, PATH_BLOCK)]
-    return _join(parts)
+    each block of :data:`PATH_BLOCK` paths drawn from its own stream ``streams[b]``, written into its
+    columns of the chunk's array (no joining copy)."""
+    out = np.empty((horizon_days + 1, hi - lo))
+    for b_lo in range(lo, hi, PATH_BLOCK):
+        model.sample_log_growth(min(b_lo + PATH_BLOCK, hi) - b_lo, horizon_days,
+                                np.random.default_rng(streams[b_lo // PATH_BLOCK]), out=out, col0=b_lo - lo)
+    return out
 
 
 def _sample_joint_blocks(model: pathgen.BootstrapModel, lo: int, hi: int, horizon_days: int,
