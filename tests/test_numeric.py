@@ -112,6 +112,11 @@ def test_cumulative_squared_steps_is_numpys_subtract_square_cumsum_bit_for_bit()
         got = cumulative_squared_steps(log_prices, rows)
         assert got.shape == (rows, 333) and got.tobytes() == expected.tobytes()
     assert cumulative_squared_steps(log_prices, 0).shape == (0, 333)
+    # more rows than the values have: numpy's subtract raised; the kernel (no bounds checks) would read past the end
+    with pytest.raises(ValueError, match=r"\[>= 121, paths\]"):
+        cumulative_squared_steps(log_prices, 121)
+    with pytest.raises(ValueError, match="paths"):
+        cumulative_squared_steps(log_prices[:, 0], 2)
 
 
 def test_log_growth_into_columns_is_numpys_scale_shift_cumsum_bit_for_bit():

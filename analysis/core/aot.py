@@ -154,7 +154,8 @@ def main() -> None:
     try:
         path = _compile(holder)
     except subprocess.CalledProcessError as exc:
-        sys.exit(f"the C compiler failed: {(exc.stderr or '').strip().splitlines()[-1:] or exc}")
+        last = (exc.stderr or "").strip().splitlines()[-1:]
+        sys.exit(f"the C compiler failed: {last[0] if last else exc}")
     print(json.dumps({"path": str(path)}))
 
 

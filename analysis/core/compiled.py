@@ -154,7 +154,11 @@ class KernelSet:
                 self._loaded = True
                 if kernels_mode() == "auto":
                     path = self.library_path()
-                    if path.is_file():
+                    try:
+                        found = path.is_file()
+                    except OSError:   # a folder this user may not read (EACCES): as if there were none
+                        found = False
+                    if found:
                         try:
                             self._library = ctypes.CDLL(str(path))
                         except OSError:   # damaged or foreign: numba's kernel runs instead

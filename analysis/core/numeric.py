@@ -50,6 +50,8 @@ def cumulative_squared_steps(values: np.ndarray, rows: int) -> np.ndarray:
     """``out [rows, P]``: ``out[0] = 0``, ``out[t] = out[t-1] + (values[t] - values[t-1])^2`` over day-major
     ``values [>= rows, P]`` -- the numpy steps ``subtract``, ``square``, :func:`cumsum_days` in one
     pass (the same operations in the same order: the same bits)."""
+    if values.ndim != 2 or not 0 <= rows <= values.shape[0]:   # the kernel reads rows 0 .. rows - 1, unchecked
+        raise ValueError(f"values must be a [>= {rows}, paths] array, got shape {values.shape}")
     out = np.empty((int(rows), values.shape[1]))
     if rows:
         KERNELS.get("squared_steps_cumsum")(np.ascontiguousarray(values[:rows], dtype=np.float64), out)
