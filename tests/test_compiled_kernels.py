@@ -199,7 +199,7 @@ def test_without_a_c_compiler_the_build_says_so(tmp_path, monkeypatch, capsys):
     assert main(["kernels", "build"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["cocoon-econ: error: no C compiler found to link the kernels (install gcc or set CC); "
-                   "numba's kernels run instead"]
+                   "nothing was built"]
     assert not list(tmp_path.glob("*.so"))
 
 
@@ -297,3 +297,14 @@ def test_a_failing_c_compiler_is_named_in_one_line(tmp_path, monkeypatch):
     assert str(info.value) == ("building analysis.core.numeric_jit's kernels failed: the C compiler failed: "
                                "collect2: error: ld returned 1 exit status")
     assert not list((tmp_path / "k").glob("*.so*"))
+
+
+def test_a_build_in_a_shared_folder_leaves_other_versions_alone(built, tmp_path, monkeypatch):
+    from analysis.core import numeric
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    other = shared / "numeric_jit.0123456789abcdef0123.so"    # another version's library
+    other.write_bytes(b"another checkout's kernels")
+    result = aot.build("analysis.core.numeric:KERNELS", numeric.KERNELS, force=True, directory=shared)
+    assert result.path.is_file() and other.is_file()

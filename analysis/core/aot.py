@@ -13,7 +13,8 @@ host CPU with the host's features (the target numba's JIT uses, so the same mach
 same bits); the object file is linked with the C compiler (``$CC``, else ``cc``) into
 ``<name>.<key>.so.tmp``, loaded once with ctypes to check that every symbol resolves, then renamed
 over the final name (atomic: a reader sees the old library or the new one, never a part). Older
-libraries of the same module (other keys) are removed.
+libraries of the same module (other keys) beside the module are removed (not in a folder of
+``$COCOON_ECON_KERNELS_DIR``, which may serve other versions of the package).
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ def build(holder: str, kernels: KernelSet, force: bool = False, directory: Path 
         raise KernelsBuildError(f"cannot write the kernels to {path.parent}; set {KERNELS_DIR_ENV} to a folder "
                                 "you can write to")
     if compiler() is None:
-        raise KernelsBuildError("no C compiler found to link the kernels (install gcc or set CC); "
-                                "numba's kernels run instead")
+        raise KernelsBuildError("no C compiler found to link the kernels (install gcc or set CC); nothing was "
+                                "built")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cocoon-econ-kernels-") as numba_cache:
         env = {**os.environ, **extra, "NUMBA_CACHE_DIR": numba_cache}
@@ -143,9 +144,12 @@ def _compile(holder: str) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    for old in path.parent.glob(f"{path.name.split('.')[0]}.*.so"):
-        if old != path:
-            old.unlink(missing_ok=True)
+    if path.parent == kernels.source_path().parent / "__pycache__":
+        # older builds of this module beside it; a folder of $COCOON_ECON_KERNELS_DIR may serve other
+        # versions of the package (other checkouts, other keys), whose libraries are left alone
+        for old in path.parent.glob(f"{path.name.split('.')[0]}.*.so"):
+            if old != path:
+                old.unlink(missing_ok=True)
     return path
 
 

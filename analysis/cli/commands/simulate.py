@@ -91,7 +91,7 @@ def _run_simulate(args: argparse.Namespace, scenario) -> int:
                    start_price=args.start_price, window_days=args.window_days,
                    drift=args.drift if args.drift_annual is None else args.drift_annual,
                    vol_annual=args.vol_annual, option_vol=args.option_vol, workers=args.workers)
-    summary = check_finite(sim.summary(), "simulate")
+    summary = check_finite(sim.summary(workers=args.workers), "simulate")
     if args.start_price is None and args.method != "historical":
         warn_if_stale(price_asset(scenario))
     basis = _net_basis(scenario, sim.horizon_days)
