@@ -27,6 +27,7 @@ with the spread (min..max): the machine is shared, so one figure alone says litt
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -67,9 +68,10 @@ def repeat(func: Callable[[], object], runs: int = 5) -> Timing:
     return Timing(tuple(out))
 
 
-def draw_floor(method: str, n_paths: int, days: int, seed: int = 1, workers: int = 1,
-               chunk: int = CHUNK_PATHS) -> None:
-    """Draw what ``method`` draws for ``n_paths`` x ``days``, chunk by chunk on ``workers`` threads."""
+def _chunk_by_chunk(method: str, n_paths: int, days: int, seed: int, workers: int, chunk: int, rows: int,
+                    work: Callable[[np.random.Generator, np.ndarray], None]) -> None:
+    """``work(rng, buffer)`` for each chunk of ``chunk`` paths (its own stream, a ``[rows, width]`` buffer
+    reused per thread), on ``workers`` threads."""
     if method not in FLOOR_METHODS:
         raise ValueError(f"no floor for method {method!r}; use one of {', '.join(FLOOR_METHODS)}")
     n_chunks = -(-n_paths // chunk)
@@ -77,21 +79,12 @@ def draw_floor(method: str, n_paths: int, days: int, seed: int = 1, workers: int
     buffers: dict[int, np.ndarray] = {}
 
     def one(k: int) -> None:
-        import threading
-
         width = min(chunk, n_paths - k * chunk)
-        rng = np.random.default_rng(children[k])
         key = threading.get_ident()
         buf = buffers.get(key)
-        if buf is None or buf.shape != (days, width):
-            buf = buffers[key] = np.empty((days, width))
-        if method == "gbm":
-            rng.standard_normal(out=buf)
-        elif method == "garch":
-            rng.standard_t(GARCH_NU, size=(days, width))
-        else:
-            rng.integers(BOOTSTRAP_OBS, size=(days, width), dtype=np.int64)
-            rng.random(out=buf)
+        if buf is None or buf.shape != (rows, width):
+            buf = buffers[key] = np.empty((rows, width))
+        work(np.random.default_rng(children[k]), buf)
 
     if workers <= 1:
         for k in range(n_chunks):
@@ -101,26 +94,29 @@ def draw_floor(method: str, n_paths: int, days: int, seed: int = 1, workers: int
         list(pool.map(one, range(n_chunks)))
 
 
+def draw_floor(method: str, n_paths: int, days: int, seed: int = 1, workers: int = 1,
+               chunk: int = CHUNK_PATHS) -> None:
+    """Draw what ``method`` draws for ``n_paths`` x ``days``, chunk by chunk on ``workers`` threads."""
+    def work(rng: np.random.Generator, buf: np.ndarray) -> None:
+        if method == "gbm":
+            rng.standard_normal(out=buf)
+        elif method == "garch":
+            rng.standard_t(GARCH_NU, size=buf.shape)
+        else:
+            rng.integers(BOOTSTRAP_OBS, size=buf.shape, dtype=np.int64)
+            rng.random(out=buf)
+
+    _chunk_by_chunk(method, n_paths, days, seed, workers, chunk, days, work)
+
+
 def path_floor(method: str, n_paths: int, days: int, seed: int = 1, workers: int = 1,
                chunk: int = CHUNK_PATHS) -> None:
     """The price paths of ``method`` for ``n_paths`` x ``days`` in plain numpy, chunk by chunk on ``workers``
     threads (module docstring: the paths floor)."""
-    if method not in FLOOR_METHODS:
-        raise ValueError(f"no floor for method {method!r}; use one of {', '.join(FLOOR_METHODS)}")
-    n_chunks = -(-n_paths // chunk)
-    children = np.random.SeedSequence(seed).spawn(n_chunks)
     returns = np.random.default_rng(seed).standard_normal(BOOTSTRAP_OBS) * 0.04   # the bootstrap's sample
-    buffers: dict[int, np.ndarray] = {}
 
-    def one(k: int) -> None:
-        import threading
-
-        width = min(chunk, n_paths - k * chunk)
-        rng = np.random.default_rng(children[k])
-        key = threading.get_ident()
-        buf = buffers.get(key)
-        if buf is None or buf.shape != (days + 1, width):
-            buf = buffers[key] = np.empty((days + 1, width))
+    def work(rng: np.random.Generator, buf: np.ndarray) -> None:
+        width = buf.shape[1]
         buf[0] = 0.0
         steps = buf[1:]
         if method == "gbm":
@@ -152,12 +148,7 @@ def path_floor(method: str, n_paths: int, days: int, seed: int = 1, workers: int
         np.exp(buf, out=buf)
         buf *= 2.0                                    # the start price
 
-    if workers <= 1:
-        for k in range(n_chunks):
-            one(k)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(one, range(n_chunks)))
+    _chunk_by_chunk(method, n_paths, days, seed, workers, chunk, days + 1, work)
 
 
 FLOORS = {"paths": path_floor, "draws": draw_floor}

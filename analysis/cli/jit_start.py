@@ -28,16 +28,22 @@ if TYPE_CHECKING:
     from analysis.core.compiled import KernelSet
 
 
-def load_numba_without_blas() -> None:
-    """Import numba and its numpy support with ``scipy.linalg`` hidden, then unhide it."""
-    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+def _import_hiding(module: str, hidden: str) -> None:
+    """Import ``module`` with ``hidden`` unimportable (an import of it raises ImportError), then unhide
+    it; nothing when either is loaded already."""
+    if module in sys.modules or hidden in sys.modules:
         return
-    sys.modules["scipy.linalg"] = None  # type: ignore[assignment]   # an import of it raises ImportError
+    sys.modules[hidden] = None  # type: ignore[assignment]
     try:
-        import numba.np.arraymath  # noqa: F401  (the probe runs here and finds no BLAS)
+        importlib.import_module(module)
     finally:
-        if "scipy.linalg" in sys.modules and sys.modules["scipy.linalg"] is None:
-            del sys.modules["scipy.linalg"]
+        if hidden in sys.modules and sys.modules[hidden] is None:
+            del sys.modules[hidden]
+
+
+def load_numba_without_blas() -> None:
+    """Import numba and its numpy support with ``scipy.linalg`` hidden (the probe runs and finds no BLAS)."""
+    _import_hiding("numba.np.arraymath", "scipy.linalg")
 
 
 #: Every module of kernels, as ``"module:ATTRIBUTE"`` naming its :class:`~analysis.core.compiled.KernelSet`.
@@ -61,14 +67,7 @@ def prepare_kernels() -> None:
 
 
 def load_pandas_without_arrow() -> None:
-    """Import pandas with pyarrow hidden, then unhide it (for this process pandas has no pyarrow:
-    its string columns are Python-backed). Nothing when pandas or pyarrow is already loaded.
-    Only ``simulate`` does it: a sweep, ``report --sweep`` and the app's downloads may read Parquet."""
-    if "pandas" in sys.modules or "pyarrow" in sys.modules:
-        return
-    sys.modules["pyarrow"] = None  # type: ignore[assignment]   # an import of it raises ImportError
-    try:
-        import pandas  # noqa: F401
-    finally:
-        if "pyarrow" in sys.modules and sys.modules["pyarrow"] is None:
-            del sys.modules["pyarrow"]
+    """Import pandas with pyarrow hidden (for this process pandas has no pyarrow: its string columns
+    are Python-backed). Nothing when pandas or pyarrow is already loaded. Only ``simulate`` does it:
+    a sweep, ``report --sweep`` and the app's downloads may read Parquet."""
+    _import_hiding("pandas", "pyarrow")
