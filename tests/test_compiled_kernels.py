@@ -168,6 +168,13 @@ def test_the_library_raises_what_numba_raises(pair):
     assert raised[0] == raised[1]
 
 
+def _runs_on_numba(kernels: KernelSet) -> None:
+    x = np.arange(12.0).reshape(3, 4)
+    out = np.empty_like(x)
+    kernels.get("cumsum_rows")(x, out)                 # numba's kernel
+    np.testing.assert_array_equal(out, np.cumsum(x, axis=0))
+
+
 def test_a_damaged_library_is_not_used(tmp_path, monkeypatch):
     from analysis.core import numeric
 
@@ -175,10 +182,7 @@ def test_a_damaged_library_is_not_used(tmp_path, monkeypatch):
     fresh = KernelSet(numeric.KERNELS.module, numeric.KERNELS.specs)
     fresh.library_path().write_bytes(b"\x7fELF not really")
     assert fresh.library() is None
-    x = np.arange(12.0).reshape(3, 4)
-    out = np.empty_like(x)
-    fresh.get("cumsum_rows")(x, out)                 # numba's kernel
-    np.testing.assert_array_equal(out, np.cumsum(x, axis=0))
+    _runs_on_numba(fresh)
 
 
 def test_the_key_follows_the_signatures_and_the_folder(tmp_path, monkeypatch):
@@ -277,10 +281,7 @@ def test_a_kernels_folder_that_cannot_be_read_is_as_if_there_were_no_library(tmp
 
     monkeypatch.setattr(Path, "is_file", is_file)
     assert fresh.library() is None
-    x = np.arange(12.0).reshape(3, 4)
-    out = np.empty_like(x)
-    fresh.get("cumsum_rows")(x, out)                 # numba's kernel
-    np.testing.assert_array_equal(out, np.cumsum(x, axis=0))
+    _runs_on_numba(fresh)
 
 
 def test_a_failing_c_compiler_is_named_in_one_line(tmp_path, monkeypatch):
