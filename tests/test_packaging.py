@@ -3,6 +3,7 @@ user's cache directory; ``init`` writes the documented starter or a shipped exam
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -94,6 +95,7 @@ def installed(tmp_path_factory):
     assert "analysis/py.typed" in names
     assert "analysis/app/assets/app.css" in names  # the app serves its stylesheet itself
     assert not any(n.startswith("tests/") for n in names)
+    assert not any(n.endswith(".so") for n in names)   # the kernels are built for the machine they run on
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, env=env)
     py = venv / "bin" / "python"
@@ -144,3 +146,28 @@ def test_installed_wheel_runs_every_command_from_another_folder(installed, tmp_p
     # The default cache is the user's cache directory, never inside the installed package.
     assert f"cache: {work / 'xdg-cache' / 'cocoon-econ'}" in status.stdout
     assert not (Path(module_file).parent / "data" / "cache").exists()
+
+
+def test_installed_wheel_builds_its_kernels_and_simulates_on_them(installed, tmp_path):
+    work = tmp_path / "user"
+    work.mkdir()
+    before = _run(installed, work, "kernels", "status", "--json")
+    assert before.returncode == 0, before.stderr[-2000:]
+    modules = json.loads(before.stdout)["modules"]
+    assert [m["runs"] for m in modules] == ["numba", "numba"] and not any(m["built"] for m in modules)
+    assert all(str(installed) in m["library"] for m in modules)     # beside the installed package
+    built = _run(installed, work, "kernels", "build")
+    if built.returncode == 1 and "no C compiler" in built.stderr:
+        pytest.skip("no C compiler to link the kernels")
+    assert built.returncode == 0 and built.stdout.count("built analysis.") == 2, built.stderr[-2000:]
+    after = json.loads(_run(installed, work, "kernels", "status", "--json").stdout)
+    assert [m["runs"] for m in after["modules"]] == ["library", "library"]
+    probe = subprocess.run([str(installed / "bin" / "python"), "-c",
+                            "import contextlib, io, sys\nfrom analysis.cli.main import main\n"
+                            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+                            "    assert main(['simulate', '--scenario', sys.argv[1], '--paths', '300', '--seed', '1']) == 0\n"
+                            "print(sorted({m.split('.')[0] for m in sys.modules} & {'numba', 'llvmlite'}))",
+                            str(SCENARIO_DIR / "h200_single.toml")],
+                           capture_output=True, text=True, cwd=work, env=_env(work), timeout=600)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert probe.stdout.strip().splitlines()[-1] == "[]"
