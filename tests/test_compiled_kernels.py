@@ -112,6 +112,10 @@ def test_the_numeric_kernels_give_numbas_bits(pair):
         cumulative, paid, out = np.zeros(65), np.zeros(65), np.empty((30, 65))
         ks.get("payout_rows")(fee, 1e9, 0.97, 0.02, 1e-9, 8.0, 0.02, cumulative, paid, out)
         o["payout"], o["cumulative"], o["paid"] = out, cumulative, paid
+        closes = 0.5 + np.abs(np.random.default_rng(13).standard_normal((31, 65)))
+        cumulative, paid, out = np.zeros(65), np.zeros(65), np.empty((30, 65))
+        ks.get("pegged_payout_rows")(closes, 2e-7, 1e9, 0.95, 1e9, 4e5, 0.02, 1e-9, 8.0, 0.02, cumulative, paid, out)
+        o["pegged"], o["pegged_cumulative"], o["pegged_paid"] = out, cumulative, paid
         outs.append(o)
     assert outs[0].keys() == outs[1].keys()
     for key in outs[0]:

@@ -153,3 +153,18 @@ def test_bootstrap_growth_into_columns_equals_its_own_array():
     wide = np.full((51, 80), -1.0)
     bootstrap_log_growth(starts, uniforms, 0.2, returns, wide, 40)
     assert wide[:, 40:73].tobytes() == alone.tobytes() and np.all(wide[:, :40] == -1.0) and np.all(wide[:, 73:] == -1)
+
+
+def test_pegged_payout_rows_equal_payout_rows_on_the_engines_pegged_fee():
+    from analysis.core.numeric import payout_rows, pegged_payout_rows
+
+    closes = 0.4 + np.abs(np.random.default_rng(9).standard_normal((41, 57)))   # [days + 1, paths]
+    usd_per_token, share = 2.2e-7, 0.95
+    fee = usd_per_token / closes.T[:, 1:] * 1_000_000_000 * share          # networks.worker_nanoton_... usd_pegged
+    args = (1e9, 3e5, 0.02, 1e-9, 8.0, 0.0195)
+    a_cum, a_paid, a_out = np.zeros(57), np.zeros(57), np.empty((40, 57))
+    payout_rows(np.ascontiguousarray(fee.T), *args, a_cum, a_paid, a_out)
+    b_cum, b_paid, b_out = np.zeros(57), np.zeros(57), np.empty((40, 57))
+    pegged_payout_rows(closes, usd_per_token, 1e9, share, *args, b_cum, b_paid, b_out)
+    assert a_out.tobytes() == b_out.tobytes() and a_cum.tobytes() == b_cum.tobytes()
+    assert a_paid.tobytes() == b_paid.tobytes() and b_out.sum() > 0

@@ -16,6 +16,7 @@ KERNELS = KernelSet("analysis.core.numeric_jit", {
     "cumsum_rows": ("f8[2]", "f8[2]"),
     "squared_steps_cumsum": ("f8[2]", "f8[2]"),
     "payout_rows": ("f8[2]", "f8", "f8", "f8", "f8", "f8", "f8", "f8[1]", "f8[1]", "f8[2]"),
+    "pegged_payout_rows": ("f8[2]", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8[1]", "f8[1]", "f8[2]"),
     "ndtr_flat": ("f8[1]", "f8[1]"),
     "block_walk": ("i8[2]", "b1[2]", "i8"),
     "garch_rows": ("f8[2]", "f8[1]", "f8", "f8", "f8", "f8", "i8"),
@@ -69,6 +70,19 @@ def payout_rows(fee_nanoton: np.ndarray, nanoton_per_ton: float, adjusted: float
     """
     KERNELS.get("payout_rows")(fee_nanoton, float(nanoton_per_ton), float(adjusted), float(threshold), float(tol),
                                float(gpus), float(per_payout), cumulative, paid, out)
+
+
+def pegged_payout_rows(prices: np.ndarray, usd_per_token: float, nanoton_factor: float, share: float,
+                       nanoton_per_ton: float, adjusted: float, threshold: float, tol: float, gpus: float,
+                       per_payout: float, cumulative: np.ndarray, paid: np.ndarray, out: np.ndarray) -> None:
+    """:func:`payout_rows` for ``usd_pegged`` pricing, the fee of day ``t`` computed from the close
+    ``prices[t + 1]`` (``prices [n + 1, P]``, day-major) as
+    :func:`analysis.econ.networks.worker_nanoton_per_adjusted_token` computes it: the same bits, without
+    its three passes over a transposed block and the copy back to day-major."""
+    KERNELS.get("pegged_payout_rows")(np.ascontiguousarray(prices, dtype=np.float64), float(usd_per_token),
+                                      float(nanoton_factor), float(share), float(nanoton_per_ton), float(adjusted),
+                                      float(threshold), float(tol), float(gpus), float(per_payout), cumulative, paid,
+                                      out)
 
 
 def ndtr(x: np.ndarray | float) -> np.ndarray:

@@ -38,25 +38,50 @@ def squared_steps_cumsum(values, out):  # pragma: no cover - compiled
             out[t, i] = out[t - 1, i] + step * step
 
 
+@numba.njit(inline="always")
+def _paid_out(fee, i, nanoton_per_ton, adjusted, threshold, tol, gpus, per_payout, cumulative, paid):  # pragma: no cover
+    """Path ``i``'s payouts of the day at ``fee`` nanoTON per adjusted token (path_income's operations)."""
+    earned = adjusted * fee
+    earned /= nanoton_per_ton
+    total = cumulative[i] + earned
+    cumulative[i] = total
+    count = total / threshold
+    count += tol
+    count = np.floor(count)
+    new = count - paid[i]
+    paid[i] = count
+    new *= gpus
+    new *= per_payout
+    return new
+
+
 @numba.njit(cache=True, nogil=True)
 def payout_rows(fee_nanoton, nanoton_per_ton, adjusted, threshold, tol, gpus, per_payout,
                 cumulative, paid, out):  # pragma: no cover - compiled
     """See :func:`analysis.core.numeric.payout_rows`."""
     n_days, n_paths = fee_nanoton.shape
     for t in range(n_days):
+        fee, row = fee_nanoton[t], out[t]
         for i in range(n_paths):
-            earned = adjusted * fee_nanoton[t, i]
-            earned /= nanoton_per_ton
-            total = cumulative[i] + earned
-            cumulative[i] = total
-            count = total / threshold
-            count += tol
-            count = np.floor(count)
-            new = count - paid[i]
-            paid[i] = count
-            new *= gpus
-            new *= per_payout
-            out[t, i] = new
+            row[i] = _paid_out(fee[i], i, nanoton_per_ton, adjusted, threshold, tol, gpus, per_payout, cumulative,
+                               paid)
+
+
+@numba.njit(cache=True, nogil=True)
+def pegged_payout_rows(prices, usd_per_token, nanoton_factor, share, nanoton_per_ton, adjusted, threshold, tol, gpus,
+                       per_payout, cumulative, paid, out):  # pragma: no cover - compiled
+    """:func:`payout_rows` with the usd_pegged fee of each path and day computed here from its close
+    ``prices[t + 1]`` (``networks.worker_nanoton_per_adjusted_token``'s operations in its order:
+    ``usd_per_token / close * nanoton_factor * share``). ``np.divide``: IEEE, no zero test inside the
+    loop (the closes are checked positive before)."""
+    n_days, n_paths = out.shape
+    for t in range(n_days):
+        close, row = prices[t + 1], out[t]
+        for i in range(n_paths):
+            fee = np.divide(usd_per_token, close[i])
+            fee *= nanoton_factor
+            fee *= share
+            row[i] = _paid_out(fee, i, nanoton_per_ton, adjusted, threshold, tol, gpus, per_payout, cumulative, paid)
 
 
 @numba.njit(cache=True, nogil=True)

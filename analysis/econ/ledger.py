@@ -273,12 +273,18 @@ def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 
     whole = None
     if scenario.pricing.mode == "repriced":   # resets refer to absolute days: one call for all days
         whole = worker_nanoton_per_adjusted_token(net, scenario.pricing, prices.T).T
-    # compiled (numba), imported here so the engine's other users do not pay for numba at start-up
-    from analysis.core.numeric import payout_rows
+    # compiled, imported here so the engine's other users do not load the kernels at start-up
+    from analysis.core.numeric import payout_rows, pegged_payout_rows
 
     payout = np.empty((n_days, n_paths))
     cumulative = np.zeros(n_paths)   # a worker's earnings so far
     paid = np.zeros(n_paths)         # its payouts so far
+    if scenario.pricing.mode == "usd_pegged":   # the fee from each close inside the kernel: one pass
+        # worker_nanoton_per_adjusted_token's usd_pegged numbers, computed there as here
+        pegged_payout_rows(prices, scenario.pricing.usd_per_m_adjusted_tokens / 1e6, float(NANOTON_PER_TON),
+                           net.worker_share, float(NANOTON_PER_TON), float(adjusted), float(threshold), _CROSSING_TOL,
+                           float(gpus), float(per_payout), cumulative, paid, payout)
+        return payout, gpus * np.maximum(cumulative - paid * threshold, 0.0)
     for lo in range(0, n_days, block_days):
         hi = min(lo + block_days, n_days)
         if whole is None:   # days lo+1..hi use closes lo+1..hi (columns lo..hi of the block)
