@@ -41,7 +41,7 @@ from analysis.econ.costs import (
     resale_forgone_usd,
     salvage_usd,
 )
-from analysis.econ.networks import daily_tokens_per_gpu, worker_nanoton_per_adjusted_token
+from analysis.econ.networks import daily_tokens_per_gpu, usd_fee_factors, worker_nanoton_per_adjusted_token
 from analysis.econ.scenario import Scenario
 
 if TYPE_CHECKING:   # pandas only in the real-history ledger below: breakeven (metrics) imports none (issue 20)
@@ -280,10 +280,11 @@ def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 
     cumulative = np.zeros(n_paths)   # a worker's earnings so far
     paid = np.zeros(n_paths)         # its payouts so far
     if scenario.pricing.mode == "usd_pegged":   # the fee from each close inside the kernel: one pass
-        # worker_nanoton_per_adjusted_token's usd_pegged numbers, computed there as here
-        pegged_payout_rows(prices, scenario.pricing.usd_per_m_adjusted_tokens / 1e6, float(NANOTON_PER_TON),
-                           net.worker_share, float(NANOTON_PER_TON), float(adjusted), float(threshold), _CROSSING_TOL,
-                           float(gpus), float(per_payout), cumulative, paid, payout)
+        # worker_nanoton_per_adjusted_token's usd_pegged numbers, from the same factors
+        usd_per_token, share = usd_fee_factors(net, scenario.pricing)
+        pegged_payout_rows(prices, usd_per_token, float(NANOTON_PER_TON), share, float(NANOTON_PER_TON),
+                           float(adjusted), float(threshold), _CROSSING_TOL, float(gpus), float(per_payout),
+                           cumulative, paid, payout)
         return payout, gpus * np.maximum(cumulative - paid * threshold, 0.0)
     for lo in range(0, n_days, block_days):
         hi = min(lo + block_days, n_days)

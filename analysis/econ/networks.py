@@ -209,6 +209,13 @@ def daily_tokens_per_gpu(workload: WorkloadConfig, network: NetworkConfig,
 # --------------------------------------------------------------------------- pricing modes
 
 
+def usd_fee_factors(network: NetworkConfig, pricing: PricingConfig) -> tuple[float, float]:
+    """``(usd_per_token, worker_share)`` of the USD-set pricing modes: the worker's nanoTON per adjusted
+    token on a day with close ``S`` is ``usd_per_token / S * NANOTON_PER_TON * worker_share``
+    (:func:`worker_nanoton_per_adjusted_token`; the payouts kernel computes it from these too)."""
+    return pricing.usd_per_m_adjusted_tokens / 1e6, network.worker_share
+
+
 def worker_nanoton_per_adjusted_token(network: NetworkConfig, pricing: PricingConfig,
                                       price_paths: np.ndarray) -> np.ndarray:
     """What the worker earns per adjusted token on each day of each path, in nanoTON.
@@ -230,8 +237,7 @@ def worker_nanoton_per_adjusted_token(network: NetworkConfig, pricing: PricingCo
     """
     paths = np.asarray(price_paths, dtype=float)
     n_paths, n_days = paths.shape[0], paths.shape[1] - 1
-    share = network.worker_share
-    usd_per_token = pricing.usd_per_m_adjusted_tokens / 1e6
+    usd_per_token, share = usd_fee_factors(network, pricing)
     if pricing.mode == "fixed_token":
         return np.full((n_paths, n_days), float(network.worker_fee_per_token_nanoton))
     if pricing.mode == "usd_pegged":

@@ -47,7 +47,6 @@ import pandas as pd
 from analysis.core.errors import DataError, InputError
 from analysis.core.numeric import (
     bootstrap_log_growth,
-    cumsum_days,
     garch_recursion,
     log_growth_into,
     stationary_block_walk,
@@ -158,11 +157,7 @@ def _check_size(n_paths: int, horizon_days: int) -> None:
 
 def log_growth_from_returns(returns_days: np.ndarray) -> np.ndarray:
     """Day-major cumulative log growth ``[days + 1, paths]`` (row 0 = 0) from log returns ``[days, paths]``."""
-    horizon_days, n_paths = returns_days.shape
-    out = np.empty((horizon_days + 1, n_paths))
-    out[0] = 0.0
-    cumsum_days(returns_days, out=out[1:])
-    return out
+    return log_growth_into(returns_days)
 
 
 def prices_from_log_growth(start_price: float, log_growth: np.ndarray) -> np.ndarray:
