@@ -45,7 +45,7 @@ def built(tmp_path_factory) -> Path:
 def _fresh(kernels: KernelSet, monkeypatch, folder: Path, mode: str) -> KernelSet:
     monkeypatch.setenv(KERNELS_DIR_ENV, str(folder))
     monkeypatch.setenv(KERNELS_ENV, mode)
-    fresh = KernelSet(kernels.module, kernels.specs)
+    fresh = KernelSet(kernels.module, kernels.specs, kernels.depends)
     fresh.library()       # the environment is read here, once
     return fresh
 
@@ -201,6 +201,25 @@ def test_the_key_follows_the_signatures_and_the_folder(tmp_path, monkeypatch):
     assert base.library_path().name.startswith("numeric_jit.") and base.library_path().suffix == ".so"
 
 
+def test_the_key_follows_the_modules_the_kernels_inline_from(tmp_path, monkeypatch):
+    # the scan inlines numeric_jit's payout rule: an edit there must look for another library
+    from analysis.sim import kernels
+
+    assert kernels.KERNELS.depends == ("analysis.core.numeric_jit",)
+    alone = KernelSet(kernels.KERNELS.module, kernels.KERNELS.specs)
+    assert alone.key() != kernels.KERNELS.key()
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helper.py").write_text("X = 1\n")
+    (package / "kern.py").write_text("from pkg.helper import X\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with_helper = KernelSet("pkg.kern", {"f": ("f8",)}, depends=("pkg.helper",))
+    before = with_helper.key()
+    (package / "helper.py").write_text("X = 2\n")
+    assert with_helper.key() != before
+
+
 def test_without_a_c_compiler_the_build_says_so(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     monkeypatch.setenv(KERNELS_DIR_ENV, str(tmp_path))
@@ -266,7 +285,7 @@ def test_the_scan_and_its_wrapper_agree_on_the_scratch_sizes():
     import analysis.sim.kernels as wrapper
     import analysis.sim.kernels_jit as kernel
 
-    for name in ("TILE", "LINEAR", "COVER_COSTS", "PERP", "_STATES"):
+    for name in ("TILE", "LINEAR", "COVER_COSTS", "PERP", "PEGGED", "_STATES"):
         assert getattr(wrapper, name) == getattr(kernel, name), name
 
 

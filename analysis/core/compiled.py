@@ -10,7 +10,7 @@ Loading that library with ctypes takes about a millisecond and needs neither num
 
 - The library is machine code of the same numba IR for the same CPU: the same bits as the jitted
   kernel (``tests/test_compiled_kernels.py`` checks every kernel on random input, bit for bit).
-- ``key`` is a digest of the module's source, the kernels' signatures, this file's calling
+- ``key`` is a digest of the module's source (and of the modules it inlines from), the kernels' signatures, this file's calling
   convention and the CPU (its model and flags): an edited module, another machine or a changed
   signature looks for another file; when there is none, the numba kernel runs, as before.
 - ctypes releases the GIL for the call, as ``nogil=True`` does for the jitted kernel, so the
@@ -110,6 +110,9 @@ class KernelSet:
 
     module: str
     specs: Mapping[str, tuple[str, ...]]
+    #: modules whose numba functions the kernels inline: their sources are in the key too, so an
+    #: edit there looks for another library (the machine code holds a copy of what it inlined)
+    depends: tuple[str, ...] = ()
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _library: Any = field(default=None, repr=False, compare=False)
     _loaded: bool = field(default=False, repr=False, compare=False)
@@ -121,15 +124,15 @@ class KernelSet:
                 array_code(code)
 
     def source_path(self) -> Path:
-        spec = importlib.util.find_spec(self.module)
-        if spec is None or spec.origin is None:
-            raise ModuleNotFoundError(f"no module {self.module}")
-        return Path(spec.origin)
+        return _module_path(self.module)
 
     def key(self) -> str:
         """The digest naming this module's library (source, signatures, ABI, CPU)."""
         digest = hashlib.sha256()
         digest.update(self.source_path().read_bytes())
+        for module in self.depends:
+            digest.update(module.encode())
+            digest.update(_module_path(module).read_bytes())
         digest.update(repr(sorted((k, tuple(v)) for k, v in self.specs.items())).encode())
         digest.update(ABI.encode())
         digest.update(cpu_signature().encode())
@@ -179,6 +182,13 @@ class KernelSet:
             call = self._calls[name] = (_library_call(self, name, codes, library) if library is not None
                                         else _lazy_jitted(self, name))
         return call
+
+
+def _module_path(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"no module {module}")
+    return Path(spec.origin)
 
 
 def _lazy_jitted(kernels: KernelSet, name: str) -> Callable[..., None]:

@@ -246,6 +246,24 @@ def path_income(scenario: Scenario, price_paths: np.ndarray,
     )
 
 
+def pegged_payout_factors(scenario: Scenario) -> tuple[float, float, float, float, float, float, float, float, float]:
+    """The numbers of the ``usd_pegged`` payout rule, in the order of
+    :func:`analysis.core.numeric.pegged_payout_rows`'s arguments (``usd_per_token``, nanoTON per TON
+    twice, worker share, adjusted tokens per GPU-day, threshold, crossing tolerance, GPUs, TON per
+    payout): :func:`payouts_day_major` passes them to that kernel, and the simulation's scan
+    (:mod:`analysis.sim.kernels`) pays and sells the pegged income from them as it goes, without
+    a ``[D, P]`` payout array. One source, so both give :func:`path_income`'s numbers."""
+    net = scenario.network
+    if scenario.pricing.mode != "usd_pegged":
+        raise InputError(f"{scenario.origin}: pricing mode {scenario.pricing.mode!r} is not usd_pegged")
+    # worker_nanoton_per_adjusted_token's usd_pegged numbers, from the same factors
+    usd_per_token, share = usd_fee_factors(net, scenario.pricing)
+    adjusted = daily_tokens_per_gpu(scenario.workload, net).adjusted
+    per_payout = net.payout_threshold_ton - net.onchain_fee_ton   # path_income's payout_ton: less the node's gas
+    return (float(usd_per_token), float(NANOTON_PER_TON), float(share), float(NANOTON_PER_TON), float(adjusted),
+            float(net.payout_threshold_ton), _CROSSING_TOL, float(scenario.hardware.gpus), float(per_payout))
+
+
 def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 32, *,
                       usd_fx_index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``payout_ton`` and ``unpaid_ton`` of :func:`path_income`, from day-major prices.
@@ -280,11 +298,7 @@ def payouts_day_major(scenario: Scenario, prices: np.ndarray, block_days: int = 
     cumulative = np.zeros(n_paths)   # a worker's earnings so far
     paid = np.zeros(n_paths)         # its payouts so far
     if scenario.pricing.mode == "usd_pegged":   # the fee from each close inside the kernel: one pass
-        # worker_nanoton_per_adjusted_token's usd_pegged numbers, from the same factors
-        usd_per_token, share = usd_fee_factors(net, scenario.pricing)
-        pegged_payout_rows(prices, usd_per_token, float(NANOTON_PER_TON), share, float(NANOTON_PER_TON),
-                           float(adjusted), float(threshold), _CROSSING_TOL, float(gpus), float(per_payout),
-                           cumulative, paid, payout)
+        pegged_payout_rows(prices, *pegged_payout_factors(scenario), cumulative, paid, payout)
         return payout, gpus * np.maximum(cumulative - paid * threshold, 0.0)
     for lo in range(0, n_days, block_days):
         hi = min(lo + block_days, n_days)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from analysis.core.numeric_jit import _paid_out  # the payout rule, inlined (KernelSet.depends keys on it)
+
 TILE = 256           # paths per tile: their prices, copied contiguous (TILE x (D+1) x 8 bytes), stay in L2
-LINEAR, COVER_COSTS, PERP = 0, 1, 2
+LINEAR, COVER_COSTS, PERP, PEGGED = 0, 1, 2, 3
 _STATES = 6          # cash, peak, drawdown, payback day, TON held (cover_costs), position
 DAYS = 4             # days per pass over a tile's paths when nothing happens between them (_day_block)
 
@@ -248,9 +250,102 @@ def _perp_tile(prices, D1, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_
         liq_k[i] = st[5, i]
 
 
+@numba.njit(inline="always")
+def _pegged_day(st, i, s, bt, tf, fk, usd, nf, share, npt, adj, thr, tol, gpus, per, cum, paid, last):  # pragma: no cover
+    """Day t >= 1 of usd_pegged on path ``i``: the day's payouts at the pegged fee of close ``s``
+    (:func:`analysis.core.numeric_jit.pegged_payout_rows`'s operations), each sold at ``s`` net of
+    the fee, as sell_on_payout's linear step (``c_t = q_t keep``); on the last day (``last``) the
+    accrued-but-unpaid TON is sold too, first, as the scan adds ``unpaid`` (ledger's
+    ``gpus * np.maximum(cumulative - paid * threshold, 0)``, valued ``keep * unpaid * S_D``)."""
+    fee = np.divide(usd, s)
+    fee *= nf
+    fee *= share
+    q = _paid_out(fee, i, npt, adj, thr, tol, gpus, per, cum, paid)
+    c = q * fk
+    cash = st[0, i]
+    if last:
+        u = cum[i] - paid[i] * thr
+        u = u if (u >= 0.0) | (u != u) else 0.0      # np.maximum(u, 0.0): NaN through, -0.0 kept
+        cash += (fk * (gpus * u)) * s
+    cash = cash + s * c
+    st[0, i] = cash
+    x = (cash + bt) + s * 0.0                          # nothing held (beta = 0), as the linear step
+    pk = st[1, i]
+    pk = x if x > pk else pk
+    st[1, i] = pk
+    fall = pk - x
+    dd = st[2, i]
+    st[2, i] = fall if fall > dd else dd
+    pb = st[3, i]
+    st[3, i] = tf if (x >= 0.0) & (tf < pb) else pb
+    st[6, i] = x
+
+
+@numba.njit(cache=True, nogil=True)   # a call, not inlined: the big scan's loops keep vectorising
+def _pegged_tile(prices, D1, lo, n, k, base, keep, peg, net, payback, drawdown, peak_coll, coc, liq_day,
+                 write_pos, pos, st):  # pragma: no cover - compiled
+    """usd_pegged on the paths ``lo .. lo + n``: sell_on_payout on the usd_pegged income, that income
+    paid day by day here from the tile's closes (``peg[k]``: ledger.pegged_payout_factors) instead of
+    read from a ``[D, P]`` payout array and a ``[D+1, P]`` array of TON sold, the same operations in
+    the same order (the same bits). State in the rows of ``st``: cash, running peak, worst fall,
+    payback day, a worker's earnings so far, its payouts so far, the day's position."""
+    D = D1 - 1
+    fk = keep[k]
+    usd, nf, share, npt = peg[k, 0], peg[k, 1], peg[k, 2], peg[k, 3]
+    adj, thr, tol, gpus, per = peg[k, 4], peg[k, 5], peg[k, 6], peg[k, 7], peg[k, 8]
+    cum = st[4, :n]
+    paid = st[5, :n]
+    b0 = base[k, 0]
+    row = prices[0, :n]
+    for i in range(n):                                 # day 0: nothing paid yet (c_0 = 0)
+        s = row[i]
+        cash = 0.0 + s * 0.0
+        x = (cash + b0) + s * 0.0
+        st[0, i] = cash
+        pk = -np.inf
+        pk = x if x > pk else pk
+        st[1, i] = pk
+        fall = pk - x
+        st[2, i] = fall if fall > 0.0 else 0.0
+        st[3, i] = np.inf
+        cum[i] = 0.0
+        paid[i] = 0.0
+        st[6, i] = x
+    if write_pos:
+        pos_row = pos[k, 0, lo:lo + n]
+        for i in range(n):
+            pos_row[i] = st[6, i]
+    for t in range(1, D1):
+        row = prices[t, :n]
+        bt = base[k, t]
+        tf = float(t)
+        if t < D:
+            for i in range(n):
+                _pegged_day(st, i, row[i], bt, tf, fk, usd, nf, share, npt, adj, thr, tol, gpus, per, cum, paid,
+                            False)
+        else:
+            for i in range(n):
+                _pegged_day(st, i, row[i], bt, tf, fk, usd, nf, share, npt, adj, thr, tol, gpus, per, cum, paid,
+                            True)
+        if write_pos:                                  # outside the loop over paths: it stays branch-free
+            pos_row = pos[k, t, lo:lo + n]
+            for i in range(n):
+                pos_row[i] = st[6, i]
+    net_k, dd_k, pb_k = net[k, lo:lo + n], drawdown[k, lo:lo + n], payback[k, lo:lo + n]
+    pc_k, coc_k, liq_k = peak_coll[k, lo:lo + n], coc[k, lo:lo + n], liq_day[k, lo:lo + n]
+    for i in range(n):
+        net_k[i] = st[6, i]
+        dd_k[i] = st[2, i]
+        pb = st[3, i]
+        pb_k[i] = pb if pb < np.inf else np.nan
+        pc_k[i] = 0.0                # no collateral outside the perp
+        coc_k[i] = 0.0
+        liq_k[i] = np.nan
+
+
 @numba.njit(cache=True, nogil=True)
 def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path, c_idx,
-          margin, ev_at, ev_val, unpaid, net, payback, drawdown, peak_coll, coc, liq_day,
+          margin, peg, ev_at, ev_val, unpaid, net, payback, drawdown, peak_coll, coc, liq_day,
           write_pos, pos, buf_a, buf_b, a_fill, b_fill, perp_state, perp_fills, prices):  # pragma: no cover - compiled
     """See the module docstring. ``Sf`` is the day-major ``[D+1, P]`` prices, flattened.
 
@@ -260,7 +355,7 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
     perp's funding of day t (0 otherwise). Each is a number per day (``*_day[k, t]``) or, when
     ``*_idx[k] >= 0``, a row per path (``*_path[*_idx[k], t]``). ``ev_at[k, t]`` is the row of
     ``ev_val`` holding that day's event cash, or -1; ``unpaid[k]`` is added on day D;
-    ``margin[k]`` holds the perp's margin terms. With ``write_pos`` (0/1) the positions go to ``pos``.
+    ``margin[k]`` holds the perp's margin terms, ``peg[k]`` usd_pegged's payout factors. With ``write_pos`` (0/1) the positions go to ``pos``.
     Scratch: ``buf_a``, ``buf_b`` ``[6 TILE]``, ``a_fill``, ``b_fill`` ``[TILE]``, ``perp_state [10, TILE]``,
     ``perp_fills [3, TILE]``, ``prices [D+1, TILE]`` (the tile's prices, copied out of ``Sf``).
     """
@@ -283,6 +378,10 @@ def scan(Sf, D1, P, kind, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx
                 _perp_tile(prices, D1, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_path, b_idx, c_day, c_path,
                            c_idx, margin, unpaid, net, payback, drawdown, peak_coll, coc, liq_day, write_pos, pos,
                            perp_state, perp_fills)
+                continue
+            if kk == PEGGED:
+                _pegged_tile(prices, D1, lo, n, k, base, keep, peg, net, payback, drawdown, peak_coll, coc, liq_day,
+                             write_pos, pos, perp_state)
                 continue
             for i in range(n):
                 src[i] = 0.0                 # cash

@@ -33,7 +33,14 @@ import pandas as pd
 from analysis.core.errors import InputError
 from analysis.econ.bounds import check_argument
 from analysis.econ.costs import hardware_terminal_usd
-from analysis.econ.ledger import PathIncome, check_usd_fx_index, path_income, payouts_day_major, uses_usd_prices
+from analysis.econ.ledger import (
+    PathIncome,
+    check_usd_fx_index,
+    path_income,
+    payouts_day_major,
+    pegged_payout_factors,
+    uses_usd_prices,
+)
 from analysis.econ.scenario import Scenario, price_asset
 from analysis.market.funding import (
     annualised,
@@ -57,6 +64,7 @@ from analysis.sim.strategies import (
     Market,
     TreasuryParams,
     check_strategy_names,
+    pegged_terms,
     policy_terms,
     realised_option_vol,
     realised_option_vol_from_log,
@@ -693,6 +701,20 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
                   option_vol=vol, keep_paths=keep_paths, peg_note=peg_note, index_0=index_0)
 
 
+def _pegged_flows(setup: _Setup, price_paths: np.ndarray, usd_fx_index: np.ndarray | None) -> Flows:
+    """The usd_pegged income's flows on these paths, for sell_on_payout: a COCOON scenario in another
+    currency (the network's dollar prices through ``usd_fx_index``) or a Render one."""
+    if setup.pegged.network.name == "cocoon":
+        # the engine's payouts computed day-major in place (path_income's numbers)
+        payout, unpaid = payouts_day_major(
+            setup.pegged, np.ascontiguousarray(price_paths.T),
+            usd_fx_index=None if usd_fx_index is None else np.ascontiguousarray(usd_fx_index.T))
+        income = dataclasses.replace(setup.pegged_flat, payout_ton=payout.T, unpaid_ton=unpaid)
+    else:  # Render's income model lives in analysis.econ.render, reached through path_income
+        income = path_income(setup.pegged, price_paths, usd_fx_index=usd_fx_index)
+    return Flows.from_income(income, setup.hardware_end_usd, collapse=False)
+
+
 def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market, usd_fx_index: np.ndarray | None = None
                   ) -> tuple[dict[str, PathOutcomes], dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
     flows = setup.fixed_flows
@@ -704,27 +726,23 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market, usd_fx
                                   setup.hardware_end_usd,
                                   expected=setup.expected)
     outcomes, positions = {}, {}
-    policies: list[tuple[str, str, Flows]] = []
+    terms = []
     for name in setup.strategies:
-        policy, policy_flows = name, flows
-        if name == USD_PEGGED:  # the network carries the risk: sell each payout of the pegged income
-            policy = "sell_on_payout"
-            if setup.pegged.network.name == "cocoon":
-                # the engine's payouts computed day-major in place (path_income's numbers)
-                payout, unpaid = payouts_day_major(
-                    setup.pegged, np.ascontiguousarray(price_paths.T),
-                    usd_fx_index=None if usd_fx_index is None else np.ascontiguousarray(usd_fx_index.T))
-                income = dataclasses.replace(setup.pegged_flat, payout_ton=payout.T, unpaid_ton=unpaid)
-            else:  # Render's income model lives in analysis.econ.render, reached through path_income
-                income = path_income(setup.pegged, engine_paths, usd_fx_index=usd_fx_index)
-            policy_flows = Flows.from_income(income, setup.hardware_end_usd, collapse=False)
-        assert policy_flows is not None  # made above whenever a policy other than the pegged one runs
-        policies.append((name, policy, policy_flows))
-    terms = [policy_terms(policy, price_paths, policy_flows, setup.params, market) for _, policy, policy_flows in policies]
+        if name != USD_PEGGED:
+            assert flows is not None  # made above whenever a policy other than the pegged one runs
+            terms.append(policy_terms(name, price_paths, flows, setup.params, market))
+        elif setup.pegged.network.name == "cocoon" and usd_fx_index is None:
+            # the network carries the risk: each payout of the pegged income sold on its day, paid and
+            # sold inside the scan from each close (no [D, P] payouts: path_income's numbers, the same bits)
+            costs = Flows.from_income(setup.pegged_flat, setup.hardware_end_usd, collapse=False)
+            terms.append(pegged_terms(price_paths, costs, setup.params, pegged_payout_factors(setup.pegged)))
+        else:
+            terms.append(policy_terms("sell_on_payout", price_paths, _pegged_flows(setup, price_paths, usd_fx_index),
+                                      setup.params, market))
     # every policy in one compiled pass (analysis.sim.kernels), positions kept only for charts
     scanned, kept = scan_policies(terms, keep_positions=setup.keep_paths)
-    outcomes = dict(zip([name for name, _, _ in policies], scanned))
+    outcomes = dict(zip(setup.strategies, scanned))
     if kept is not None:  # day-major [D+1, P] each: simulate shows them transposed
-        positions = {name: kept[k] for k, (name, _, _) in enumerate(policies)}
+        positions = {name: kept[k] for k, name in enumerate(setup.strategies)}
     kept_fx = None if usd_fx_index is None or not setup.keep_paths else np.ascontiguousarray(usd_fx_index)
     return outcomes, positions, (np.ascontiguousarray(price_paths) if setup.keep_paths else None), kept_fx

@@ -48,7 +48,7 @@ policy at once, by the compiled scan of :mod:`analysis.sim.kernels` -- the one i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,9 +210,7 @@ class _Days:
         if flows.horizon_days != self.D:
             raise InputError(f"flows: {flows.horizon_days} days of payouts for price paths of {self.D} days")
         self.q = _day_major(flows.payout_ton, self.D, self.P)        # [D, 1] or [D, P]
-        self.opex = np.asarray(flows.usd_opex_per_day, dtype=float).reshape(self.D)
-        # cash before any TON is sold: capex on day 0, costs each day
-        self.base = -flows.capex_usd - np.concatenate([[0.0], np.cumsum(self.opex)])
+        self.opex, self.base = _costs(flows, self.D)
         self.keep = 1.0 - params.fee
         # accrued-but-unpaid TON at the horizon, valued at the last close net of the fee
         self.unpaid_usd = self.keep * np.asarray(flows.unpaid_ton, dtype=float) * self.S[self.D]
@@ -224,6 +222,13 @@ class _Days:
         out = np.zeros((self.D + 1, self.q.shape[1]))
         cumsum_days(self.q, out=out[1:])
         return out
+
+
+def _costs(flows: Flows, D: int) -> tuple[np.ndarray, np.ndarray]:
+    """The USD costs per day ``[D]`` and the cash before any TON is sold ``[D+1]``: capex on day 0,
+    costs each day."""
+    opex = np.asarray(flows.usd_opex_per_day, dtype=float).reshape(D)
+    return opex, -flows.capex_usd - np.concatenate([[0.0], np.cumsum(opex)])
 
 
 def _policy_days(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams) -> _Days:
@@ -353,7 +358,9 @@ class PolicyTerms:
     ``cash_t = cash_{t-1} + c_t S_t + events_t`` (every policy but ``cover_costs``);
     ``kind == "cover_costs"``: the holdings recursion of :func:`cover_costs` with payouts ``q``
     and daily costs ``opex``; ``kind == "perp"``: the short of :func:`perp_hedge` with its
-    schedule ``short``, daily ``funding`` and ``margin`` (:mod:`analysis.sim.margin`), payouts ``q``.
+    schedule ``short``, daily ``funding`` and ``margin`` (:mod:`analysis.sim.margin`), payouts ``q``;
+    ``kind == "pegged"``: usd_pegged, the linear sell_on_payout whose payouts the scan computes from
+    each close by the rule ``peg`` (:func:`pegged_terms`).
     ``unpaid_usd`` (``[P]`` or a number) is added on day D.
     """
 
@@ -371,6 +378,7 @@ class PolicyTerms:
     short: np.ndarray | None = None     # [D+1, 1|P] scheduled short after day t's buy-back (perp)
     funding: np.ndarray | None = None   # [D+1, 1|P] day t's funding per unit notional, row 0 = 0 (perp)
     margin: MarginTerms | None = None   # (perp)
+    peg: np.ndarray | None = None       # [9] the usd_pegged payout rule (pegged: ledger.pegged_payout_factors)
 
 
 def policy_terms(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
@@ -388,6 +396,24 @@ def policy_terms(name: str, price_paths: np.ndarray, flows: Flows, params: Treas
         return PolicyTerms(kind="perp", q=days.q, short=short, funding=funding, margin=margin, **common)
     beta, c, events = _TERMS[name](days, market or Market())
     return PolicyTerms(kind="linear", beta=beta, c=c, events=events, **common)
+
+
+def pegged_terms(price_paths: np.ndarray, costs: Flows, params: TreasuryParams, factors: Sequence[float]) -> PolicyTerms:
+    """usd_pegged's :class:`PolicyTerms` on these paths (``price_paths [P, D+1]``, USD): sell_on_payout
+    on the usd_pegged income, that income paid inside the scan from each close by the rule
+    ``factors`` (:func:`analysis.econ.ledger.pegged_payout_factors`), with the costs of ``costs``
+    (its payouts are not read): the numbers of ``policy_terms("sell_on_payout", ...)`` on the
+    income of :func:`analysis.econ.ledger.payouts_day_major`, without its ``[D, P]`` arrays."""
+    S = np.ascontiguousarray(np.asarray(price_paths, dtype=float).T)
+    D = S.shape[0] - 1
+    if costs.horizon_days != D:
+        raise InputError(f"flows: {costs.horizon_days} days of payouts for price paths of {D} days")
+    peg = np.asarray(factors, dtype=float)
+    if peg.shape != (9,):
+        raise InputError(f"usd_pegged payout factors: {peg.shape}, expected 9 numbers (ledger.pegged_payout_factors)")
+    _, base = _costs(costs, D)
+    return PolicyTerms(kind="pegged", S=S, base=base, keep=1.0 - params.fee, unpaid_usd=0.0,
+                       hardware_end_usd=costs.hardware_end_usd, peg=peg)
 
 
 def run_strategy(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
