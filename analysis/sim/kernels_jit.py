@@ -94,16 +94,17 @@ def _day_row(day, path, k, idx, t, lo, n, fills, m):  # pragma: no cover - compi
 
 
 @numba.njit(inline="always")
-def _perp_day(st, i, s_prev, s, payout, target, rate, bt, tf, extra, im, mm, rate_k, cap, fk, up):  # pragma: no cover
-    """Day t of path ``i`` of the perp hedge (the rules of analysis.sim.margin); ``extra``: cash added
-    on the day (the unpaid TON on day D). Selects for what changes often (margin calls, peaks:
-    data-dependent, a mispredicted branch costs more than the day's arithmetic), branches for what
-    is rare (liquidation, payback)."""
-    short = st[1, i]
-    coll = st[2, i]
+def _perp_step(s_prev, s, payout, target, rate, bt, tf, extra, im, mm, rate_k, cap, fk, up,
+               cash, short, coll, coc, pc, liq, pk, dd, pb):  # pragma: no cover - compiled
+    """Day t of one path of the perp hedge (the rules of analysis.sim.margin), its state in registers
+    (cash, short, collateral, cost of capital so far, peak collateral, liquidation day, running peak,
+    worst fall, payback day; returned with the day's position); ``extra``: cash added on the day
+    (the unpaid TON on day D). Selects for what changes often (margin calls, peaks: data-dependent,
+    a mispredicted branch costs more than the day's arithmetic), branches for what is rare
+    (liquidation, payback)."""
     carry = rate * short * s_prev                     # funding on yesterday's notional (> 0 pays the short)
     charge = rate_k * coll                            # the collateral held over the day costs its capital
-    cash = st[0, i] + payout * fk * s + carry - charge + extra
+    cash = cash + payout * fk * s + carry - charge + extra
     account = coll + short * (s_prev - s) + carry     # the margin account after the day's move
     new = target if target < short else short         # the schedule only falls; 0 once liquidated
     cash -= (short - new) * up * s                    # buy back what the schedule releases
@@ -112,25 +113,57 @@ def _perp_day(st, i, s_prev, s, payout, target, rate, bt, tf, extra, im, mm, rat
     if need and im * notional > cap:                  # the top-up would pass the cap: close it all
         cash -= new * up * s
         new = 0.0
-        st[5, i] = tf
+        liq = tf
     after = im * new * s
     coll = after if (need | (account > after)) else account   # top up, or sweep the excess back
-    st[0, i] = cash
-    st[1, i] = new
-    st[2, i] = coll
-    st[3, i] += charge
-    pc = st[4, i]
-    st[4, i] = coll if coll > pc else pc
+    coc += charge
+    pc = coll if coll > pc else pc
     x = (cash + bt) - new * up * s
-    pk = st[6, i]
     pk = x if x > pk else pk
-    st[6, i] = pk
     fall = pk - x
-    dd = st[7, i]
-    st[7, i] = fall if fall > dd else dd
-    if x >= 0.0 and tf < st[8, i]:
-        st[8, i] = tf
-    st[9, i] = x
+    dd = fall if fall > dd else dd
+    if x >= 0.0 and tf < pb:
+        pb = tf
+    return cash, new, coll, coc, pc, liq, pk, dd, pb, x
+
+
+@numba.njit(inline="always")
+def _perp_day(st, i, s_prev, s, payout, target, rate, bt, tf, extra, im, mm, rate_k, cap, fk, up):  # pragma: no cover
+    """:func:`_perp_step` on path ``i`` with its state in the rows of ``st``."""
+    (st[0, i], st[1, i], st[2, i], st[3, i], st[4, i], st[5, i], st[6, i], st[7, i], st[8, i],
+     st[9, i]) = _perp_step(s_prev, s, payout, target, rate, bt, tf, extra, im, mm, rate_k, cap, fk, up,
+                            st[0, i], st[1, i], st[2, i], st[3, i], st[4, i], st[5, i], st[6, i], st[7, i], st[8, i])
+
+
+@numba.njit(inline="always")
+def _perp_block(st, prices, t, n, a, b, c, base, unpaid, im, mm, rate_k, cap, fk, up):  # pragma: no cover - compiled
+    """Days ``t .. t + DAYS - 1`` (all before day D) of the perp hedge with numbers per day, path by
+    path with the state in registers: read and written once for the DAYS days (as :func:`_day_block`).
+    The day's ``extra`` is ``0 * unpaid`` as on the single days (NaN where the unpaid value is not finite)."""
+    p0, p1, p2, p3, p4 = prices[t - 1, :n], prices[t, :n], prices[t + 1, :n], prices[t + 2, :n], prices[t + 3, :n]
+    a0, a1, a2, a3 = a[t], a[t + 1], a[t + 2], a[t + 3]
+    b0, b1, b2, b3 = b[t], b[t + 1], b[t + 2], b[t + 3]
+    c0, c1, c2, c3 = c[t], c[t + 1], c[t + 2], c[t + 3]
+    e0, e1, e2, e3 = base[t], base[t + 1], base[t + 2], base[t + 3]
+    f0, f1, f2, f3 = float(t), float(t + 1), float(t + 2), float(t + 3)
+    for i in range(n):
+        cash, short, coll, coc, pc = st[0, i], st[1, i], st[2, i], st[3, i], st[4, i]
+        liq, pk, dd, pb = st[5, i], st[6, i], st[7, i], st[8, i]
+        z = 0.0 * unpaid[i]
+        cash, short, coll, coc, pc, liq, pk, dd, pb, x = _perp_step(
+            p0[i], p1[i], a0, b0, c0, e0, f0, z, im, mm, rate_k, cap, fk, up, cash, short, coll, coc, pc, liq, pk,
+            dd, pb)
+        cash, short, coll, coc, pc, liq, pk, dd, pb, x = _perp_step(
+            p1[i], p2[i], a1, b1, c1, e1, f1, z, im, mm, rate_k, cap, fk, up, cash, short, coll, coc, pc, liq, pk,
+            dd, pb)
+        cash, short, coll, coc, pc, liq, pk, dd, pb, x = _perp_step(
+            p2[i], p3[i], a2, b2, c2, e2, f2, z, im, mm, rate_k, cap, fk, up, cash, short, coll, coc, pc, liq, pk,
+            dd, pb)
+        cash, short, coll, coc, pc, liq, pk, dd, pb, x = _perp_step(
+            p3[i], p4[i], a3, b3, c3, e3, f3, z, im, mm, rate_k, cap, fk, up, cash, short, coll, coc, pc, liq, pk,
+            dd, pb)
+        st[0, i], st[1, i], st[2, i], st[3, i], st[4, i] = cash, short, coll, coc, pc
+        st[5, i], st[6, i], st[7, i], st[8, i], st[9, i] = liq, pk, dd, pb, x
 
 
 @numba.njit(inline="always")
@@ -215,13 +248,20 @@ def _perp_tile(prices, D1, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_
         st[9, i] = x
         if write_pos:
             pos[k, 0, j] = x
-    for t in range(1, D1):
+    per_day = ai < 0 and bi < 0 and ci < 0            # numbers per day: the common case
+    t = 1
+    while t < D1:
+        if per_day and not write_pos and t + DAYS - 1 < D:
+            _perp_block(st, prices, t, n, a_day[k], b_day[k], c_day[k], base[k], unpaid_k, im, mm, rate_k, cap, fk,
+                        up)
+            t += DAYS
+            continue
         prev = prices[t - 1, :n]
         cur = prices[t, :n]
         bt = base[k, t]
         tf = float(t)
         final = 1.0 if t == D else 0.0                # the accrued-but-unpaid TON counts on day D
-        if ai < 0 and bi < 0 and ci < 0:              # numbers per day: the common case
+        if per_day:
             av = a_day[k, t]
             bv = b_day[k, t]
             cv = c_day[k, t]
@@ -238,6 +278,7 @@ def _perp_tile(prices, D1, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_
             pos_row = pos[k, t, lo:lo + n]
             for i in range(n):
                 pos_row[i] = st[9, i]
+        t += 1
     net_k, dd_k, pb_k = net[k, lo:lo + n], drawdown[k, lo:lo + n], payback[k, lo:lo + n]
     pc_k, coc_k, liq_k = peak_coll[k, lo:lo + n], coc[k, lo:lo + n], liq_day[k, lo:lo + n]
     for i in range(n):
