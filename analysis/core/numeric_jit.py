@@ -39,19 +39,27 @@ def squared_steps_cumsum(values, out):  # pragma: no cover - compiled
 
 
 @numba.njit(inline="always")
-def _paid_out(fee, i, nanoton_per_ton, adjusted, threshold, tol, gpus, per_payout, cumulative, paid):  # pragma: no cover
-    """Path ``i``'s payouts of the day at ``fee`` nanoTON per adjusted token (path_income's operations)."""
+def payout_step(fee, nanoton_per_ton, adjusted, threshold, tol, gpus, per_payout, cumulative, paid):  # pragma: no cover
+    """A worker's day at ``fee`` nanoTON per adjusted token, after earning ``cumulative`` TON and
+    ``paid`` payouts (path_income's operations in its order): ``(TON paid out today by the GPUs,
+    cumulative, paid)``. Also inlined by the simulation's scan (analysis.sim.kernels_jit)."""
     earned = adjusted * fee
     earned /= nanoton_per_ton
-    total = cumulative[i] + earned
-    cumulative[i] = total
+    total = cumulative + earned
     count = total / threshold
     count += tol
     count = np.floor(count)
-    new = count - paid[i]
-    paid[i] = count
+    new = count - paid
     new *= gpus
     new *= per_payout
+    return new, total, count
+
+
+@numba.njit(inline="always")
+def _paid_out(fee, i, nanoton_per_ton, adjusted, threshold, tol, gpus, per_payout, cumulative, paid):  # pragma: no cover
+    """Path ``i``'s payouts of the day at ``fee`` (:func:`payout_step` on ``cumulative[i]``, ``paid[i]``)."""
+    new, cumulative[i], paid[i] = payout_step(fee, nanoton_per_ton, adjusted, threshold, tol, gpus, per_payout,
+                                              cumulative[i], paid[i])
     return new
 
 

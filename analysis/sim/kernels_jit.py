@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from analysis.core.numeric_jit import _paid_out  # the payout rule, inlined (KernelSet.depends keys on it)
+from analysis.core.numeric_jit import payout_step  # the payout rule, inlined (KernelSet.depends keys on it)
 
 TILE = 256           # paths per tile: their prices, copied contiguous (TILE x (D+1) x 8 bytes), stay in L2
 LINEAR, COVER_COSTS, PERP, PEGGED = 0, 1, 2, 3
@@ -292,34 +292,29 @@ def _perp_tile(prices, D1, lo, n, k, base, keep, a_day, a_path, a_idx, b_day, b_
 
 
 @numba.njit(inline="always")
-def _pegged_day(st, i, s, bt, tf, fk, usd, nf, share, npt, adj, thr, tol, gpus, per, cum, paid, last):  # pragma: no cover
-    """Day t >= 1 of usd_pegged on path ``i``: the day's payouts at the pegged fee of close ``s``
-    (:func:`analysis.core.numeric_jit.pegged_payout_rows`'s operations), each sold at ``s`` net of
-    the fee, as sell_on_payout's linear step (``c_t = q_t keep``); on the last day (``last``) the
-    accrued-but-unpaid TON is sold too, first, as the scan adds ``unpaid`` (ledger's
+def _pegged_step(s, bt, tf, fk, usd, nf, share, npt, adj, thr, tol, gpus, per, cash, pk, dd, pb, cum, paid,
+                 last):  # pragma: no cover - compiled
+    """Day t >= 1 of usd_pegged on one path, its state in registers: the day's payouts at the pegged
+    fee of close ``s`` (:func:`analysis.core.numeric_jit.pegged_payout_rows`'s operations), each sold
+    at ``s`` net of the fee, as sell_on_payout's linear step (``c_t = q_t keep``); on the last day
+    (``last``) the accrued-but-unpaid TON is sold too, first, as the scan adds ``unpaid`` (ledger's
     ``gpus * np.maximum(cumulative - paid * threshold, 0)``, valued ``keep * unpaid * S_D``)."""
     fee = np.divide(usd, s)
     fee *= nf
     fee *= share
-    q = _paid_out(fee, i, npt, adj, thr, tol, gpus, per, cum, paid)
+    q, cum, paid = payout_step(fee, npt, adj, thr, tol, gpus, per, cum, paid)
     c = q * fk
-    cash = st[0, i]
     if last:
-        u = cum[i] - paid[i] * thr
+        u = cum - paid * thr
         u = u if (u >= 0.0) | (u != u) else 0.0      # np.maximum(u, 0.0): NaN through, -0.0 kept
         cash += (fk * (gpus * u)) * s
     cash = cash + s * c
-    st[0, i] = cash
     x = (cash + bt) + s * 0.0                          # nothing held (beta = 0), as the linear step
-    pk = st[1, i]
     pk = x if x > pk else pk
-    st[1, i] = pk
     fall = pk - x
-    dd = st[2, i]
-    st[2, i] = fall if fall > dd else dd
-    pb = st[3, i]
-    st[3, i] = tf if (x >= 0.0) & (tf < pb) else pb
-    st[6, i] = x
+    dd = fall if fall > dd else dd
+    pb = tf if (x >= 0.0) & (tf < pb) else pb
+    return cash, pk, dd, pb, cum, paid, x
 
 
 @numba.njit(cache=True, nogil=True)   # a call, not inlined: the big scan's loops keep vectorising
@@ -328,56 +323,78 @@ def _pegged_tile(prices, D1, lo, n, k, base, keep, peg, net, payback, drawdown, 
     """usd_pegged on the paths ``lo .. lo + n``: sell_on_payout on the usd_pegged income, that income
     paid day by day here from the tile's closes (``peg[k]``: ledger.pegged_payout_factors) instead of
     read from a ``[D, P]`` payout array and a ``[D+1, P]`` array of TON sold, the same operations in
-    the same order (the same bits). State in the rows of ``st``: cash, running peak, worst fall,
-    payback day, a worker's earnings so far, its payouts so far, the day's position."""
+    the same order (the same bits). State in rows of ``st`` read through 1-D views (cash, running
+    peak, worst fall, payback day, a worker's earnings so far, its payouts so far, the day's
+    position), and in registers for ``DAYS`` days at a time where no positions are written."""
     D = D1 - 1
     fk = keep[k]
     usd, nf, share, npt = peg[k, 0], peg[k, 1], peg[k, 2], peg[k, 3]
     adj, thr, tol, gpus, per = peg[k, 4], peg[k, 5], peg[k, 6], peg[k, 7], peg[k, 8]
-    cum = st[4, :n]
-    paid = st[5, :n]
+    r_cash, r_pk, r_dd, r_pb = st[0, :n], st[1, :n], st[2, :n], st[3, :n]
+    r_cum, r_paid, r_x = st[4, :n], st[5, :n], st[6, :n]
     b0 = base[k, 0]
     row = prices[0, :n]
     for i in range(n):                                 # day 0: nothing paid yet (c_0 = 0)
         s = row[i]
         cash = 0.0 + s * 0.0
         x = (cash + b0) + s * 0.0
-        st[0, i] = cash
+        r_cash[i] = cash
         pk = -np.inf
         pk = x if x > pk else pk
-        st[1, i] = pk
+        r_pk[i] = pk
         fall = pk - x
-        st[2, i] = fall if fall > 0.0 else 0.0
-        st[3, i] = np.inf
-        cum[i] = 0.0
-        paid[i] = 0.0
-        st[6, i] = x
+        r_dd[i] = fall if fall > 0.0 else 0.0
+        r_pb[i] = np.inf
+        r_cum[i] = 0.0
+        r_paid[i] = 0.0
+        r_x[i] = x
     if write_pos:
         pos_row = pos[k, 0, lo:lo + n]
         for i in range(n):
-            pos_row[i] = st[6, i]
-    for t in range(1, D1):
+            pos_row[i] = r_x[i]
+    t = 1
+    while t < D1:
+        if not write_pos and t + DAYS - 1 < D:         # four days, the state in registers
+            p0, p1, p2, p3 = prices[t, :n], prices[t + 1, :n], prices[t + 2, :n], prices[t + 3, :n]
+            e0, e1, e2, e3 = base[k, t], base[k, t + 1], base[k, t + 2], base[k, t + 3]
+            f0, f1, f2, f3 = float(t), float(t + 1), float(t + 2), float(t + 3)
+            for i in range(n):
+                cash, pk, dd, pb, cum, paid = r_cash[i], r_pk[i], r_dd[i], r_pb[i], r_cum[i], r_paid[i]
+                cash, pk, dd, pb, cum, paid, x = _pegged_step(p0[i], e0, f0, fk, usd, nf, share, npt, adj, thr, tol,
+                                                              gpus, per, cash, pk, dd, pb, cum, paid, False)
+                cash, pk, dd, pb, cum, paid, x = _pegged_step(p1[i], e1, f1, fk, usd, nf, share, npt, adj, thr, tol,
+                                                              gpus, per, cash, pk, dd, pb, cum, paid, False)
+                cash, pk, dd, pb, cum, paid, x = _pegged_step(p2[i], e2, f2, fk, usd, nf, share, npt, adj, thr, tol,
+                                                              gpus, per, cash, pk, dd, pb, cum, paid, False)
+                cash, pk, dd, pb, cum, paid, x = _pegged_step(p3[i], e3, f3, fk, usd, nf, share, npt, adj, thr, tol,
+                                                              gpus, per, cash, pk, dd, pb, cum, paid, False)
+                r_cash[i], r_pk[i], r_dd[i], r_pb[i], r_cum[i], r_paid[i], r_x[i] = cash, pk, dd, pb, cum, paid, x
+            t += DAYS
+            continue
         row = prices[t, :n]
         bt = base[k, t]
         tf = float(t)
         if t < D:
             for i in range(n):
-                _pegged_day(st, i, row[i], bt, tf, fk, usd, nf, share, npt, adj, thr, tol, gpus, per, cum, paid,
-                            False)
+                (r_cash[i], r_pk[i], r_dd[i], r_pb[i], r_cum[i], r_paid[i], r_x[i]) = _pegged_step(
+                    row[i], bt, tf, fk, usd, nf, share, npt, adj, thr, tol, gpus, per, r_cash[i], r_pk[i], r_dd[i],
+                    r_pb[i], r_cum[i], r_paid[i], False)
         else:
             for i in range(n):
-                _pegged_day(st, i, row[i], bt, tf, fk, usd, nf, share, npt, adj, thr, tol, gpus, per, cum, paid,
-                            True)
+                (r_cash[i], r_pk[i], r_dd[i], r_pb[i], r_cum[i], r_paid[i], r_x[i]) = _pegged_step(
+                    row[i], bt, tf, fk, usd, nf, share, npt, adj, thr, tol, gpus, per, r_cash[i], r_pk[i], r_dd[i],
+                    r_pb[i], r_cum[i], r_paid[i], True)
         if write_pos:                                  # outside the loop over paths: it stays branch-free
             pos_row = pos[k, t, lo:lo + n]
             for i in range(n):
-                pos_row[i] = st[6, i]
+                pos_row[i] = r_x[i]
+        t += 1
     net_k, dd_k, pb_k = net[k, lo:lo + n], drawdown[k, lo:lo + n], payback[k, lo:lo + n]
     pc_k, coc_k, liq_k = peak_coll[k, lo:lo + n], coc[k, lo:lo + n], liq_day[k, lo:lo + n]
     for i in range(n):
-        net_k[i] = st[6, i]
-        dd_k[i] = st[2, i]
-        pb = st[3, i]
+        net_k[i] = r_x[i]
+        dd_k[i] = r_dd[i]
+        pb = r_pb[i]
         pb_k[i] = pb if pb < np.inf else np.nan
         pc_k[i] = 0.0                # no collateral outside the perp
         coc_k[i] = 0.0
