@@ -86,7 +86,9 @@ def test_the_numeric_kernels_give_numbas_bits(pair):
         o["cumsum"] = np.empty_like(x)
         ks.get("cumsum_rows")(x, o["cumsum"])
         o["squares"] = np.empty((37, x.shape[1]))
-        ks.get("squared_steps_cumsum")(x, o["squares"])
+        ks.get("squared_steps_cumsum")(x, 1, np.empty(x.shape[1]), o["squares"])
+        o["squares_every_7"] = np.empty((7, x.shape[1]))
+        ks.get("squared_steps_cumsum")(x, 7, np.empty(x.shape[1]), o["squares_every_7"])
         flat = np.concatenate([np.random.default_rng(6).standard_normal(999) * 9,
                                [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300]])
         o["ndtr"] = np.empty_like(flat)

@@ -111,7 +111,13 @@ def test_cumulative_squared_steps_is_numpys_subtract_square_cumsum_bit_for_bit()
         expected = np.cumsum(expected, axis=0)
         got = cumulative_squared_steps(log_prices, rows)
         assert got.shape == (rows, 333) and got.tobytes() == expected.tobytes()
+        for every in (1, 2, 7, 30, rows, rows + 5):   # only the rows 0, every, ...: the same numbers
+            sparse = cumulative_squared_steps(log_prices, rows, every)
+            assert sparse.tobytes() == expected[::every].tobytes(), (rows, every)
     assert cumulative_squared_steps(log_prices, 0).shape == (0, 333)
+    assert cumulative_squared_steps(log_prices, 0, 30).shape == (0, 333)
+    with pytest.raises(ValueError, match="every"):
+        cumulative_squared_steps(log_prices, 10, 0)
     # more rows than the values have: numpy's subtract raised; the kernel (no bounds checks) would read past the end
     with pytest.raises(ValueError, match=r"\[>= 121, paths\]"):
         cumulative_squared_steps(log_prices, 121)

@@ -14,7 +14,7 @@ from analysis.core.compiled import KernelSet
 #: The kernels of :mod:`analysis.core.numeric_jit`, from the built library or numba (:mod:`analysis.core.compiled`).
 KERNELS = KernelSet("analysis.core.numeric_jit", {
     "cumsum_rows": ("f8[2]", "f8[2]"),
-    "squared_steps_cumsum": ("f8[2]", "f8[2]"),
+    "squared_steps_cumsum": ("f8[2]", "i8", "f8[1]", "f8[2]"),
     "payout_rows": ("f8[2]", "f8", "f8", "f8", "f8", "f8", "f8", "f8[1]", "f8[1]", "f8[2]"),
     "pegged_payout_rows": ("f8[2]", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8[1]", "f8[1]", "f8[2]"),
     "ndtr_flat": ("f8[1]", "f8[1]"),
@@ -47,15 +47,20 @@ def cumsum_days(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
     return out
 
 
-def cumulative_squared_steps(values: np.ndarray, rows: int) -> np.ndarray:
+def cumulative_squared_steps(values: np.ndarray, rows: int, every: int = 1) -> np.ndarray:
     """``out [rows, P]``: ``out[0] = 0``, ``out[t] = out[t-1] + (values[t] - values[t-1])^2`` over day-major
     ``values [>= rows, P]`` -- the numpy steps ``subtract``, ``square``, :func:`cumsum_days` in one
-    pass (the same operations in the same order: the same bits)."""
+    pass (the same operations in the same order: the same bits). With ``every`` only the rows
+    ``0, every, 2 every, ... < rows`` are returned (``out[::every]``, the same numbers, without
+    writing the others: the options' realised volatility needs one row a month)."""
     if values.ndim != 2 or not 0 <= rows <= values.shape[0]:   # the kernel reads rows 0 .. rows - 1, unchecked
         raise ValueError(f"values must be a [>= {rows}, paths] array, got shape {values.shape}")
-    out = np.empty((int(rows), values.shape[1]))
+    if int(every) != every or every < 1:
+        raise ValueError(f"every = {every} must be a whole number of rows, at least 1")
+    out = np.empty((-(-int(rows) // int(every)), values.shape[1]))
     if rows:
-        KERNELS.get("squared_steps_cumsum")(np.ascontiguousarray(values[:rows], dtype=np.float64), out)
+        KERNELS.get("squared_steps_cumsum")(np.ascontiguousarray(values[:rows], dtype=np.float64), int(every),
+                                            np.empty(values.shape[1]), out)
     return out
 
 

@@ -27,15 +27,23 @@ def cumsum_rows(values, out):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def squared_steps_cumsum(values, out):  # pragma: no cover - compiled
-    """``out[0] = 0``, ``out[t] = out[t-1] + (values[t] - values[t-1])^2`` for the rows of ``out``."""
-    n_days, n_paths = out.shape
+def squared_steps_cumsum(values, every, acc, out):  # pragma: no cover - compiled
+    """``c[0] = 0``, ``c[t] = c[t-1] + (values[t] - values[t-1])^2``, the running sum in ``acc [P]``;
+    ``out[r] = c[r * every]`` for the rows of ``out`` (only those are written)."""
+    n_out, n_paths = out.shape
+    first = out[0]
     for i in range(n_paths):
-        out[0, i] = 0.0
-    for t in range(1, n_days):
+        acc[i] = 0.0
+        first[i] = 0.0
+    for t in range(1, (n_out - 1) * every + 1):
+        now, before = values[t], values[t - 1]
         for i in range(n_paths):
-            step = values[t, i] - values[t - 1, i]
-            out[t, i] = out[t - 1, i] + step * step
+            step = now[i] - before[i]
+            acc[i] = acc[i] + step * step
+        if t % every == 0:
+            row = out[t // every]
+            for i in range(n_paths):
+                row[i] = acc[i]
 
 
 @numba.njit(inline="always")

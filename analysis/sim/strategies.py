@@ -48,6 +48,7 @@ policy at once, by the compiled scan of :mod:`analysis.sim.kernels` -- the one i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -501,13 +502,15 @@ def realised_option_vol_from_log(log_prices: np.ndarray, horizon_days: int,
         raise InputError(f"options: need at least {VOL_WINDOW_DAYS} daily log returns before the start to "
                          "price the first month's options, or give option_vol_annual")
     hist_sq = history[..., -VOL_WINDOW_DAYS:] ** 2
-    # cumulative squared log returns along each path: sq[t] = sum_{j<=t} r_j^2, r_0 = 0
+    # cumulative squared log returns along each path: sq[t] = sum_{j<=t} r_j^2, r_0 = 0, in one pass;
+    # only the rows the windows start and end on (purchase days s and s - window) are kept
     last = int(starts[-1])
-    sq = cumulative_squared_steps(log_prices, last + 1)   # subtract, square, cumsum in one pass
+    every = math.gcd(OPTION_DAYS, VOL_WINDOW_DAYS)
+    sq = cumulative_squared_steps(log_prices, last + 1, every)   # sq[r] = sum_{j <= r every} r_j^2
     vols = np.empty((len(starts), log_prices.shape[1]))
     for k, s in enumerate(starts):
         lo = max(0, s - VOL_WINDOW_DAYS)
-        total = sq[s] - sq[lo]
+        total = sq[s // every] - sq[lo // every]
         from_history = VOL_WINDOW_DAYS - (s - lo)
         if from_history:
             total = total + hist_sq[..., VOL_WINDOW_DAYS - from_history:].sum(axis=-1)
