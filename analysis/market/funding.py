@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, overload
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
@@ -208,7 +209,8 @@ def _rate(value: float) -> float:
 # --------------------------------------------------------------------------- without pandas (issue 20)
 
 
-class PlainFunding(NamedTuple):
+@dataclass(frozen=True, eq=False)   # eq: arrays do not compare to one bool
+class PlainFunding:
     """:func:`daily_funding` of :func:`read_funding` as arrays, one entry per recorded UTC day:
     ``days`` (``datetime64[D]``, ascending), ``rate_per_day``, ``hours_covered``, ``sources``."""
 

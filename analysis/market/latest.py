@@ -27,8 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -103,7 +104,8 @@ def stale_note(last: dt.date | None, asset: str = "ton", today: dt.date | None =
             f"--start {last + dt.timedelta(days=1)}'")
 
 
-class PlainCloses(NamedTuple):
+@dataclass(frozen=True, eq=False)   # eq: arrays do not compare to one bool
+class PlainCloses:
     """The canonical daily USD closes of :func:`analysis.market.prices.daily_closes` as numpy arrays:
     ``days`` (``datetime64[D]``, ascending, unique), ``close_usd`` (float64), ``source`` (the venue of
     each day) and ``attrs`` (``origin``, ``days_by_origin``, ``gaps``: those of daily_closes)."""
@@ -111,7 +113,7 @@ class PlainCloses(NamedTuple):
     days: np.ndarray
     close_usd: np.ndarray
     source: tuple[str, ...]
-    attrs: dict
+    attrs: dict[str, Any]
 
     def __len__(self) -> int:   # the number of days, as len() of the frame
         return len(self.days)

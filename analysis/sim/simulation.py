@@ -293,7 +293,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
                                  "and a funding record; use funding = \"historical\" or \"fixed\"")
             fit_on = pd.Series(np.exp(np.concatenate([[0.0], np.cumsum(joint["log_return"].to_numpy())])),
                                index=pd.date_range("2000-01-01", periods=len(joint) + 1, freq="D"))
-            model = pathgen.fit_bootstrap(fit_on, series.iloc[-1] if start_price is None else start_price,
+            model = pathgen.fit_bootstrap(fit_on, pathgen.close_values(series)[-1] if start_price is None else start_price,
                                           drift=drift)
             notes["funding_bootstrap_days"] = len(joint)
         else:
@@ -320,6 +320,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     if (scenario.currency != "USD" and _in_currency(closes)
             and (uses_usd_prices(scenario) or USD_PEGGED in names)):
         rate = scenario.fx_per_usd
+        assert not isinstance(series, PlainCloses)   # closes in another currency are a frame
         if price_paths is not None:
             if usd_fx_index is not None:
                 recorded_fx = given_fx
