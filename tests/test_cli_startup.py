@@ -121,9 +121,10 @@ def _simulate_in_fresh_process(prelude: str, *argv: str) -> tuple[set[str], str,
     return set(mods), out, err
 
 
-@pytest.mark.parametrize("extra", [["--method", "bootstrap"], ["--method", "historical"], ["--currency", "EUR"]])
+@pytest.mark.parametrize("extra", [["--method", "historical"], ["--currency", "EUR"]])
 def test_simulate_loads_pandas_without_pyarrow_and_prints_the_same(extra):
-    # pyarrow (the sweep extra) is ~0.08 s of pandas' import and no simulation uses an Arrow type
+    # pyarrow (the sweep extra) is ~0.08 s of pandas' import and no simulation uses an Arrow type; random
+    # paths in USD import no pandas at all (tests/test_simulate_plain.py)
     argv = ("--scenario", str(SCENARIO_DIR / "hgx_h100_8x_colo.toml"), "--paths", "500", "--horizon-days", "90",
             "--seed", "3", "--json", *extra)
     lean, out, err = _simulate_in_fresh_process("", *argv)

@@ -5,6 +5,7 @@
 | ``COCOON_ECON_CACHE`` | | the cache folder (default: the user's cache directory) |
 | ``COCOON_ECON_KERNELS`` | | ``auto`` (default: the kernels built ahead of time when there are) or ``numba`` |
 | ``COCOON_ECON_KERNELS_DIR`` | | where ``kernels build`` puts the kernels (default: the package's ``__pycache__``) |
+| ``COCOON_ECON_SIMULATE_PANDAS`` | | internal (tests, benchmarks): ``1`` makes ``simulate`` read pandas frames always |
 | ``COCOON_ECON_OWNER_ADDRESS`` | ``COCOON_OWNER_ADDRESS`` | the worker owner's wallet for ``chain payouts`` and the report |
 | ``COCOON_ECON_TONCENTER_API_KEY`` | ``TONCENTER_API_KEY`` | toncenter key (higher rate limit) |
 | ``COCOON_ECON_TONAPI_KEY`` | ``TONAPI_KEY`` | tonapi key |

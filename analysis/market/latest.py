@@ -16,6 +16,10 @@ close positive and finite. Anything else (a damaged cache file, a value pandas r
 such as ``NA``, a day without an ECB fixing) goes the pandas route,
 :func:`analysis.market.prices.daily_closes`, so the numbers and the error messages are the ones
 it gives. tests/test_latest_close.py compares both routes.
+
+:func:`plain_daily_closes` is the whole canonical USD series from the same reader, as numpy arrays
+(:class:`PlainCloses`): ``cocoon-econ simulate`` fits its random models on it without importing
+pandas, about 0.3 s of a CLI run (issue 20; tests/test_simulate_plain.py).
 """
 
 from __future__ import annotations
@@ -23,13 +27,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
 
 from analysis.core import plaincsv
 from analysis.core.plaincsv import PANDAS_NA_TEXT, NotPlain
 from analysis.core.resources import SNAPSHOT_DIR
 from analysis.market.paths import price_cache_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SNAPSHOT_FILES = {"ton": "ton_usd_daily_close.csv", "render": "render_usd_daily_close.csv"}
 #: The cached price sources in the canonical series' order of preference (the keys of
@@ -60,7 +70,7 @@ def latest_close(asset: str = "ton", cache_dir: str | os.PathLike[str] | None = 
         closes, origin = _light_series(asset, cache_dir)
         if currency == "USD":
             day = max(closes)
-            close, venue = closes[day]
+            close, venue, _ = closes[day]
         else:
             day, close, venue = _light_converted_last(closes, currency, cache_dir)
         return LatestClose(close, day, ", ".join(x for x in (origin, venue) if x))
@@ -94,31 +104,79 @@ def stale_note(last: dt.date | None, asset: str = "ton", today: dt.date | None =
             f"--start {last + dt.timedelta(days=1)}'")
 
 
+@dataclass(frozen=True, eq=False)   # eq: arrays do not compare to one bool
+class PlainCloses:
+    """The canonical daily USD closes of :func:`analysis.market.prices.daily_closes` as numpy arrays:
+    ``days`` (``datetime64[D]``, ascending, unique), ``close_usd`` (float64), ``source`` (the venue of
+    each day) and ``attrs`` (``origin``, ``days_by_origin``, ``gaps``: those of daily_closes)."""
+
+    days: np.ndarray
+    close_usd: np.ndarray
+    source: tuple[str, ...]
+    attrs: dict[str, Any]
+
+    def __len__(self) -> int:   # the number of days, as len() of the frame
+        return len(self.days)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The :func:`~analysis.market.prices.daily_closes` frame of these closes (for the pandas routes)."""
+        import pandas as pd
+
+        frame = pd.DataFrame({"close_usd": self.close_usd, "source": list(self.source)},
+                             index=pd.DatetimeIndex(self.days.astype("datetime64[us]"), name="date"))
+        frame.attrs = {"origin": self.attrs["origin"], "days_by_origin": dict(self.attrs["days_by_origin"]),
+                       "gaps": list(self.attrs["gaps"])}
+        return frame
+
+
+def plain_daily_closes(asset: str = "ton", cache_dir: str | os.PathLike[str] | None = None) -> PlainCloses:
+    """The canonical USD series of ``asset`` read from plain files (:func:`_light_series`: the merge of
+    :func:`analysis.market.prices.daily_closes`, cache sources in order, then the snapshot), as arrays;
+    :class:`NotPlain` where the pandas route must read it."""
+    closes, origin = _light_series(asset, cache_dir)
+    ordered = sorted(closes)
+    days = np.array(ordered, dtype="datetime64[D]")
+    from_cache = sum(1 for v in closes.values() if v[2])
+    attrs = {"origin": origin, "days_by_origin": {"cache": from_cache, "snapshot": len(ordered) - from_cache},
+             "gaps": [(a.isoformat(), b.isoformat()) for a, b in day_gaps(days)]}
+    return PlainCloses(days, np.array([closes[d][0] for d in ordered], dtype=np.float64),
+                       tuple(closes[d][1] for d in ordered), attrs)
+
+
+def day_gaps(days: np.ndarray) -> list[tuple[dt.date, dt.date]]:
+    """``(first_missing, last_missing)`` runs of days missing between neighbours of the ascending
+    ``datetime64[D]`` ``days`` (:func:`analysis.sources.common.find_gaps` of unique sorted days)."""
+    steps = np.diff(days).astype(np.int64)
+    at = np.flatnonzero(steps > 1)
+    one = np.timedelta64(1, "D")
+    return [((days[i] + one).item(), (days[i + 1] - one).item()) for i in at]
+
+
 # --------------------------------------------------------------------------- the plain-file reader
 
 
 def _light_series(asset: str, cache_dir: str | os.PathLike[str] | None
-                  ) -> tuple[dict[dt.date, tuple[float, str]], str]:
-    """{day: (USD close, source)} of the canonical series from plain files, and its origin
-    (``snapshot``, ``cache`` or ``cache+snapshot``); :class:`NotPlain` for anything else."""
+                  ) -> tuple[dict[dt.date, tuple[float, str, bool]], str]:
+    """{day: (USD close, source, from the cache?)} of the canonical series from plain files, and its
+    origin (``snapshot``, ``cache`` or ``cache+snapshot``); :class:`NotPlain` for anything else."""
     if asset not in SNAPSHOT_FILES:
         raise NotPlain(asset)   # the pandas route names the unknown asset
-    taken: dict[dt.date, tuple[float, str]] = {}
+    taken: dict[dt.date, tuple[float, str, bool]] = {}
     for source in PRICE_SOURCE_ORDER:
         path = price_cache_path(asset, source, cache_dir)
         if path.exists():
             for day, close, venue in _cache_rows(path):
                 if day not in taken and not math.isnan(close):
-                    taken[day] = (close, venue)
+                    taken[day] = (close, venue, True)
     snapshot = _snapshot_rows(SNAPSHOT_DIR / SNAPSHOT_FILES[asset])
-    rest = {day: value for day, value in snapshot.items() if day not in taken}
+    rest = {day: (close, venue, False) for day, (close, venue) in snapshot.items() if day not in taken}
     if not taken and not rest:
         raise NotPlain("no closes")
     origin = "snapshot" if not taken else ("cache" if not rest else "cache+snapshot")
     return {**taken, **rest}, origin
 
 
-def _light_converted_last(closes: dict[dt.date, tuple[float, str]], currency: str,
+def _light_converted_last(closes: dict[dt.date, tuple[float, str, bool]], currency: str,
                           cache_dir: str | os.PathLike[str] | None) -> tuple[dt.date, float, str]:
     """The last day of :func:`analysis.market.fx.convert_closes` of ``closes``: (day, close in
     ``currency``, source). The days after the last fixing + its allowed wait are cut; every day
@@ -133,7 +191,7 @@ def _light_converted_last(closes: dict[dt.date, tuple[float, str]], currency: st
     for day in kept:
         rates.on(day)
     day = kept[-1]
-    close, venue = closes[day]
+    close, venue, _ = closes[day]
     return day, close * rates.on(day), venue
 
 

@@ -26,15 +26,17 @@ path over ``scenario.fx_per_usd`` (the rate the scenario's USD prices were conve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import pandas as pd
 
 from analysis.core.errors import DataError
 from analysis.core.numeric import cumsum_days
 from analysis.core.units import DAYS_PER_YEAR
 from analysis.sim import paths as pathgen
+
+if TYPE_CHECKING:   # a run in another currency reads its closes with pandas; a USD one need not (issue 20)
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def fit_fx_leg(model: pathgen.PathModel, closes: pd.DataFrame, series: pd.Series
 
     ``joint_index``: the days a ``funding = "bootstrap"`` model resamples (its returns' days).
     """
+    import pandas as pd
+
     rates = _rates(closes, series)
     # daily log returns of X per USD, indexed by the day they end on (as the TON/X returns)
     fx = pd.Series(np.diff(np.log(rates)), index=series.index[1:])

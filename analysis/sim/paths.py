@@ -30,6 +30,11 @@ about +-47 %/year, i.e. noise) or a number, the annual drift ``mu`` with ``E[S_t
 Arrays are built day-major internally (``[days, paths]``, C order) because cumulative operations
 over days are then one vector operation over all paths per day; the returned ``[paths, days]``
 array is the transposed (Fortran-ordered) view, which numpy treats like any other array.
+
+The fits take the closes as a :func:`~analysis.market.prices.daily_closes` frame (or a series) or as
+the arrays of :class:`~analysis.market.latest.PlainCloses`, and read both the same way
+(:func:`close_values`): ``cocoon-econ simulate`` fits from the arrays without importing pandas, which
+was about 0.3 s of a CLI run (issue 20). pandas is imported only by the dated generators.
 """
 
 from __future__ import annotations
@@ -39,10 +44,9 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, overload
 
 import numpy as np
-import pandas as pd
 
 from analysis.core.errors import DataError, InputError
 from analysis.core.numeric import (
@@ -52,6 +56,10 @@ from analysis.core.numeric import (
     stationary_block_walk,
 )
 from analysis.core.units import DAYS_PER_YEAR
+from analysis.market.latest import PlainCloses
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METHODS = ("historical", "rolling", "bootstrap", "gbm", "garch")
 DRIFTS = ("zero", "historical")
@@ -109,30 +117,53 @@ class PathModel(Protocol):
 # helpers
 
 
-def close_series(closes: pd.DataFrame | pd.Series) -> pd.Series:
-    """The ``close_usd`` series of a :func:`analysis.market.prices.daily_closes` frame (or a series).
+@overload
+def close_series(closes: PlainCloses) -> PlainCloses: ...
+@overload
+def close_series(closes: pd.DataFrame | pd.Series) -> pd.Series: ...
+def close_series(closes: pd.DataFrame | pd.Series | PlainCloses) -> pd.Series | PlainCloses:
+    """The ``close_usd`` series of a :func:`analysis.market.prices.daily_closes` frame (or a series);
+    :class:`~analysis.market.latest.PlainCloses` are returned as they are.
 
     Checks that the days are consecutive and the prices positive, since returns are taken
     between neighbouring rows.
     """
+    if isinstance(closes, PlainCloses):
+        check_closes(closes.days, closes.close_usd)
+        return closes
+    import pandas as pd
+
     series = closes["close_usd"] if isinstance(closes, pd.DataFrame) else closes
     series = series.astype(float).sort_index()
-    if len(series) < 3:
-        raise DataError(f"price history: only {len(series)} closes; need at least 3 daily closes")
-    if not np.all(np.isfinite(series.to_numpy())) or (series <= 0).any():
-        raise DataError("price history: closes must be positive numbers; refresh the price cache")
-    steps = np.diff(series.index.to_numpy()).astype("timedelta64[D]").astype(int)
-    if np.any(steps != 1):
-        gap = series.index[1:][steps != 1][0]
-        raise DataError(f"price history: days are not consecutive before {gap:%Y-%m-%d}; "
-                        "refresh the price cache (cocoon-econ fetch prices)")
+    check_closes(series.index.to_numpy(), series.to_numpy())
     return series
 
 
-def log_returns(closes: pd.DataFrame | pd.Series, window_days: int | None = None) -> np.ndarray:
-    """Daily log returns of the closes (the last ``window_days`` of them if given)."""
+def check_closes(days: np.ndarray, values: np.ndarray) -> None:
+    """:class:`DataError` unless there are at least 3 closes, all positive and finite, on consecutive
+    ascending ``days`` (``datetime64``): both kinds of closes are checked here."""
+    if len(values) < 3:
+        raise DataError(f"price history: only {len(values)} closes; need at least 3 daily closes")
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise DataError("price history: closes must be positive numbers; refresh the price cache")
+    steps = np.diff(np.asarray(days)).astype("timedelta64[D]").astype(int)
+    if np.any(steps != 1):
+        gap = np.asarray(days)[1:][steps != 1][0].astype("datetime64[D]")
+        raise DataError(f"price history: days are not consecutive before {gap}; "
+                        "refresh the price cache (cocoon-econ fetch prices)")
+
+
+def close_values(closes: pd.DataFrame | pd.Series | PlainCloses) -> np.ndarray:
+    """The checked closes (:func:`close_series`) as a float64 array, oldest first."""
     series = close_series(closes)
-    returns = np.diff(np.log(series.to_numpy()))
+    if isinstance(series, PlainCloses):
+        return series.close_usd
+    return series.to_numpy()
+
+
+def log_returns(closes: pd.DataFrame | pd.Series | PlainCloses, window_days: int | None = None) -> np.ndarray:
+    """Daily log returns of the closes (the last ``window_days`` of them if given)."""
+    returns = np.diff(np.log(close_values(closes)))
     if window_days is not None:
         if window_days < 2:
             raise InputError(f"window_days = {window_days} is too short; use at least 2 days")
@@ -140,12 +171,17 @@ def log_returns(closes: pd.DataFrame | pd.Series, window_days: int | None = None
     return returns
 
 
-def _start_price(closes: pd.DataFrame | pd.Series, start_price: float | None) -> float:
+def _start_price(closes: pd.DataFrame | pd.Series | PlainCloses, start_price: float | None) -> float:
     if start_price is None:
-        return float(close_series(closes).iloc[-1])
+        return float(close_values(closes)[-1])
     if not np.isfinite(start_price) or start_price <= 0:
         raise InputError(f"start_price = {start_price} must be a positive TON/USD price")
     return float(start_price)
+
+
+def _pandas_series(closes: pd.DataFrame | pd.Series | PlainCloses) -> pd.Series:
+    """:func:`close_series` as a pandas series (the dated generators index it by day)."""
+    return close_series(closes.to_frame() if isinstance(closes, PlainCloses) else closes)
 
 
 def _check_size(n_paths: int, horizon_days: int) -> None:
@@ -179,7 +215,7 @@ def prices_from_log_returns(start_price: float, returns_days: np.ndarray) -> np.
 # historical and rolling
 
 
-def historical_paths(closes: pd.DataFrame | pd.Series, start: date | str, horizon_days: int,
+def historical_paths(closes: pd.DataFrame | pd.Series | PlainCloses, start: date | str, horizon_days: int,
                      start_price: float | None = None) -> np.ndarray:
     """The actual path ``[1, horizon_days + 1]`` from ``start``.
 
@@ -187,8 +223,10 @@ def historical_paths(closes: pd.DataFrame | pd.Series, start: date | str, horizo
     ``start_price`` the path is rescaled to begin there (the same relative moves); without it,
     the real prices.
     """
+    import pandas as pd
+
     _check_size(1, horizon_days)
-    series = close_series(closes)
+    series = _pandas_series(closes)
     first = pd.Timestamp(start) - pd.Timedelta(days=1)
     last = first + pd.Timedelta(days=horizon_days)
     if first < series.index[0] or last > series.index[-1]:
@@ -205,10 +243,12 @@ def historical_paths(closes: pd.DataFrame | pd.Series, start: date | str, horizo
 
 def historical_dates(start: date | str, horizon_days: int) -> pd.DatetimeIndex:
     """The UTC days 1..horizon_days of a path starting on ``start``."""
+    import pandas as pd
+
     return pd.date_range(pd.Timestamp(start), periods=horizon_days, freq="D")
 
 
-def rolling_paths(closes: pd.DataFrame | pd.Series, horizon_days: int, start_price: float | None = None,
+def rolling_paths(closes: pd.DataFrame | pd.Series | PlainCloses, horizon_days: int, start_price: float | None = None,
                   window_days: int | None = None) -> tuple[np.ndarray, pd.DatetimeIndex]:
     """Every historical start date with the full horizon inside the history, one path each.
 
@@ -221,7 +261,7 @@ def rolling_paths(closes: pd.DataFrame | pd.Series, horizon_days: int, start_pri
     starts : DatetimeIndex of each path's day 1
     """
     _check_size(1, horizon_days)
-    series = close_series(closes)
+    series = _pandas_series(closes)
     if window_days is not None:
         series = series.iloc[-(window_days + 1):]
     values = series.to_numpy()
@@ -321,7 +361,7 @@ def bootstrap_growth_rate(log_returns: np.ndarray, block_length: float) -> float
     return float(np.log(_expected_growth_steps(np.exp(log_returns), block_length, steps, normalise=True)[-1]))
 
 
-def fit_bootstrap(closes: pd.DataFrame | pd.Series, start_price: float | None = None,
+def fit_bootstrap(closes: pd.DataFrame | pd.Series | PlainCloses, start_price: float | None = None,
                   window_days: int | None = None, block_length: float | None = None,
                   drift: str | float = "zero") -> BootstrapModel:
     """A stationary bootstrap of the daily log returns, shifted to the ``drift`` asked for.
@@ -379,7 +419,7 @@ class GbmModel:
         return prices_from_log_growth(self.start_price, self.sample_log_growth(n_paths, horizon_days, rng))
 
 
-def fit_gbm(closes: pd.DataFrame | pd.Series, start_price: float | None = None,
+def fit_gbm(closes: pd.DataFrame | pd.Series | PlainCloses, start_price: float | None = None,
             window_days: int | None = None, drift_annual: float | str | None = "zero",
             vol_annual: float | None = None) -> GbmModel:
     """GBM with volatility estimated from the daily log returns (or given) and zero drift unless asked.
@@ -472,7 +512,7 @@ class GarchModel:
         return prices_from_log_growth(self.start_price, self.sample_log_growth(n_paths, horizon_days, rng))
 
 
-def fit_garch(closes: pd.DataFrame | pd.Series, start_price: float | None = None,
+def fit_garch(closes: pd.DataFrame | pd.Series | PlainCloses, start_price: float | None = None,
               window_days: int | None = None, drift: str | float = "zero", *,
               cache_dir: str | os.PathLike[str] | None = None, use_cache: bool = True) -> GarchModel:
     """Fit GARCH(1,1) with Student-t errors by ``arch.arch_model`` on percent log returns.
@@ -508,7 +548,7 @@ def _garch_cache_path(returns: np.ndarray, cache_dir: str | os.PathLike[str] | N
     import hashlib
     from importlib.metadata import version
 
-    from analysis.market.store import cache_dir as resolve_cache
+    from analysis.market.paths import cache_dir as resolve_cache
 
     digest = hashlib.sha256()
     digest.update(f"garch-v{_GARCH_CACHE_VERSION};arch {version('arch')};".encode())
@@ -539,16 +579,16 @@ def _garch_fit(returns: np.ndarray, cache_dir: str | os.PathLike[str] | None, us
               "first_variance": float(result.forecast(horizon=1, reindex=False).variance.iloc[-1, 0]),
               "max_variance": float(np.max(np.asarray(result.conditional_volatility) ** 2))}
     if path is not None:
-        from analysis.market.store import atomic_write_text
+        from analysis.core.outputs import atomic_write_bytes
 
         try:   # a cache that cannot be written costs the next run a fit, nothing else
-            atomic_write_text(path, json.dumps({**values, "returns": len(returns)}, indent=1) + "\n")
+            atomic_write_bytes(path, (json.dumps({**values, "returns": len(returns)}, indent=1) + "\n").encode("utf-8"))
         except OSError:
             pass
     return values
 
 
-def fit_model(method: str, closes: pd.DataFrame | pd.Series, start_price: float | None = None,
+def fit_model(method: str, closes: pd.DataFrame | pd.Series | PlainCloses, start_price: float | None = None,
               window_days: int | None = None, drift: str | float = "zero",
               vol_annual: float | None = None, cache_dir: str | os.PathLike[str] | None = None) -> PathModel:
     """The fitted random model for ``method`` in ``bootstrap``, ``gbm``, ``garch``.

@@ -15,6 +15,14 @@ Neutral by default (docs/risk.md): random paths have zero drift unless ``drift``
 perp funding is the record where there is one and ``[treasury] funding_rate_annual`` (default 0)
 elsewhere; ``usd_pegged`` pegs the USD price per token at the paths' start price. ``notes`` says
 which drift, funding and peg each run used.
+
+pandas is not imported for the common run (issue 20: its import was about 0.3 s of a CLI run): random
+paths of a scenario in USD with ``[treasury] funding`` "historical" or "fixed" read the closes and the
+funding record from plain files into numpy arrays (:func:`analysis.market.latest.plain_daily_closes`,
+:func:`analysis.market.funding.plain_daily_funding`; the same merge and arithmetic as the frames) and
+fit from them. Dated paths, another currency, ``funding = "bootstrap"`` and any file the plain readers
+do not take read frames as before. ``COCOON_ECON_SIMULATE_PANDAS=1`` (internal, for tests and
+benchmarks) always takes the frames.
 """
 
 from __future__ import annotations
@@ -25,12 +33,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
-import pandas as pd
 
 from analysis.core.errors import InputError
+from analysis.core.plaincsv import NotPlain
 from analysis.econ.bounds import check_argument
 from analysis.econ.costs import hardware_terminal_usd
 from analysis.econ.ledger import (
@@ -43,14 +51,15 @@ from analysis.econ.ledger import (
 )
 from analysis.econ.scenario import Scenario, price_asset
 from analysis.market.funding import (
+    PlainFunding,
     annualised,
-    daily_funding,
     funding_rates_per_day,
+    historical_mean_rate_per_day,
     joint_returns_and_funding,
-    read_funding,
+    plain_daily_funding,
     recorded_on,
 )
-from analysis.market.prices import daily_closes
+from analysis.market.latest import PlainCloses, plain_daily_closes
 from analysis.sim import paths as pathgen
 from analysis.sim.budget import check_run_budget
 from analysis.sim.fxleg import FxLeg, fit_fx_leg, recorded_index
@@ -69,6 +78,13 @@ from analysis.sim.strategies import (
     realised_option_vol,
     realised_option_vol_from_log,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Set to 1 to read the closes and the funding record as pandas frames always (internal: the tests
+#: and benchmarks compare the two routes with it).
+PANDAS_ROUTE_ENV = "COCOON_ECON_SIMULATE_PANDAS"
 
 CHUNK_PATHS = 8192   # the widest chunk
 PATH_BLOCK = 1024    # paths per random stream; a chunk is a whole number of blocks
@@ -135,12 +151,13 @@ class _Setup:
 
 
 def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000, horizon_days: int | None = None,
-             seed: int | None = None, strategies: list[str] | None = None, *, closes: pd.DataFrame | None = None,
+             seed: int | None = None, strategies: list[str] | None = None, *,
+             closes: pd.DataFrame | PlainCloses | None = None,
              start_price: float | None = None, window_days: int | None = None, drift: str | float = "zero",
              drift_annual: float | None = None, vol_annual: float | None = None, option_vol: str = "realised",
              keep_paths: bool = False, cache_dir: str | Path | None = None, workers: int | None = None,
              chunk_paths: int | None = None, price_paths: np.ndarray | None = None,
-             funding_daily: pd.DataFrame | None = None, usd_fx_index: np.ndarray | None = None,
+             funding_daily: pd.DataFrame | PlainFunding | None = None, usd_fx_index: np.ndarray | None = None,
              draws: DrawCache | None = None) -> Simulation:
     """Simulate the scenario's treasury policies over TON price paths.
 
@@ -204,11 +221,11 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         check_argument(flag, value)
     if method not in ("historical", "rolling") and price_paths is None:  # before reading prices or fitting (issue 13)
         _check_budget(int(n_paths), int(horizon), len(names), workers, keep_paths)
+    plain = plain_route(scenario, method)
+    if isinstance(closes, PlainCloses) and not plain:   # given as arrays to a run that indexes them by day
+        closes = closes.to_frame()
     if closes is None:  # TON for COCOON, RENDER for a Render scenario
-        # TON/X closes when the scenario is in another currency: every model then resamples or fits the
-        # TON/X returns, i.e. the TON/USD and X/USD moves of the same days together (docs/currency.md).
-        closes = daily_closes(price_asset(scenario), cache_dir=None if cache_dir is None else str(cache_dir),
-                              currency=scenario.currency)
+        closes = _read_closes(scenario, cache_dir, plain)
     series = pathgen.close_series(closes)
     try:
         params = TreasuryParams.from_config(scenario.treasury)
@@ -216,7 +233,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         raise InputError(f"{scenario.origin}: {exc}") from None
     returns = pathgen.log_returns(series)
     notes: dict[str, Any] = {}
-    if isinstance(closes, pd.DataFrame) and "fx_per_usd" in closes.columns:
+    if _in_currency(closes):
         # The FX risk the paths carry: TON/USD and X/USD of the same days (analysis.market.fx).
         from analysis.market.fx import joint_return_stats
 
@@ -238,7 +255,7 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
                          "--method bootstrap, or funding = \"historical\" or \"fixed\"")
     daily = None
     if funding_mode != "fixed":
-        daily = daily_funding(read_funding(cache_dir)) if funding_daily is None else funding_daily
+        daily = _read_funding(cache_dir, plain) if funding_daily is None else funding_daily
     joint = None
 
     seed_seq = np.random.SeedSequence(seed)
@@ -256,6 +273,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         notes["price_paths"] = "given (drawn before the call)"
         notes["drift"] = "the given paths' own (drawn before the call)"
     elif not random_method:
+        import pandas as pd  # dated paths are indexed by day
+
         if method == "historical":
             start = pd.Timestamp(scenario.finance.start)
             _check_history_span(series, start, horizon, scenario.origin)
@@ -274,13 +293,15 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         notes["drift"] = "the recorded path(s): no drift assumed"
     else:
         if funding_mode == "bootstrap":
+            import pandas as pd  # the joint record is a frame: funding = "bootstrap" takes the pandas route
+
             joint = joint_returns_and_funding(series, daily)
             if len(joint) < 2 * VOL_WINDOW_DAYS:
                 raise InputError(f"[treasury] funding = \"bootstrap\": only {len(joint)} days have both a TON return "
                                  "and a funding record; use funding = \"historical\" or \"fixed\"")
             fit_on = pd.Series(np.exp(np.concatenate([[0.0], np.cumsum(joint["log_return"].to_numpy())])),
                                index=pd.date_range("2000-01-01", periods=len(joint) + 1, freq="D"))
-            model = pathgen.fit_bootstrap(fit_on, series.iloc[-1] if start_price is None else start_price,
+            model = pathgen.fit_bootstrap(fit_on, pathgen.close_values(series)[-1] if start_price is None else start_price,
                                           drift=drift)
             notes["funding_bootstrap_days"] = len(joint)
         else:
@@ -304,9 +325,10 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         if price_paths is None:
             raise InputError("usd_fx_index goes with price_paths; leave it out when the paths are drawn here")
         given_fx = check_usd_fx_index(usd_fx_index, all_paths.shape)
-    if (scenario.currency != "USD" and isinstance(closes, pd.DataFrame) and "fx_per_usd" in closes.columns
+    if (scenario.currency != "USD" and _in_currency(closes)
             and (uses_usd_prices(scenario) or USD_PEGGED in names)):
         rate = scenario.fx_per_usd
+        assert not isinstance(series, PlainCloses)   # closes in another currency are a frame
         if price_paths is not None:
             if usd_fx_index is not None:
                 recorded_fx = given_fx
@@ -563,11 +585,52 @@ def _sample_fx_blocks(fx_leg: FxLeg, growth: np.ndarray, lo: int, hi: int,
     return _join(parts)
 
 
+def plain_route(scenario: Scenario, method: str) -> bool:
+    """Whether a run reads its closes and funding record without pandas (the module docstring): random
+    paths, the scenario in USD, funding "historical" or "fixed" (files the plain readers refuse aside)."""
+    return (method in ("bootstrap", "gbm", "garch") and scenario.currency == "USD"
+            and scenario.treasury.funding != "bootstrap" and os.environ.get(PANDAS_ROUTE_ENV, "") != "1")
+
+
+def _read_closes(scenario: Scenario, cache_dir: str | Path | None, plain: bool) -> pd.DataFrame | PlainCloses:
+    """The scenario's price history: arrays from plain files when ``plain`` and they are, else the frame of
+    :func:`~analysis.market.prices.daily_closes` (TON/X closes in another currency: every model then
+    resamples or fits the TON/X returns, the TON/USD and X/USD moves of the same days; docs/currency.md)."""
+    cache = None if cache_dir is None else str(cache_dir)
+    if plain:
+        try:
+            return plain_daily_closes(price_asset(scenario), cache)
+        except NotPlain:
+            pass   # a file only pandas reads as the frames do: the frames' route, with its numbers or errors
+    from analysis.market.prices import daily_closes
+
+    return daily_closes(price_asset(scenario), cache_dir=cache, currency=scenario.currency)
+
+
+def _read_funding(cache_dir: str | Path | None, plain: bool) -> pd.DataFrame | PlainFunding:
+    """The daily funding record: :func:`~analysis.market.funding.plain_daily_funding` when ``plain`` and the
+    files are, else :func:`~analysis.market.funding.daily_funding` of the recorded payments."""
+    if plain:
+        try:
+            return plain_daily_funding(cache_dir)
+        except NotPlain:
+            pass
+    from analysis.market.funding import daily_funding, read_funding
+
+    return daily_funding(read_funding(cache_dir))
+
+
+def _in_currency(closes: Any) -> bool:
+    """Closes converted to another currency (a frame with ``fx_per_usd``; never the plain arrays)."""
+    return not isinstance(closes, PlainCloses) and "fx_per_usd" in getattr(closes, "columns", ())
+
+
 def _drift_text(drift_annual: float) -> str:
     return f"{drift_annual:+.1%}/year"
 
 
-def _funding_notes(mode: str, fallback: float, daily: pd.DataFrame | None, dates, joint: pd.DataFrame | None
+def _funding_notes(mode: str, fallback: float, daily: pd.DataFrame | PlainFunding | None, dates,
+                   joint: pd.DataFrame | None
                    ) -> dict[str, object]:
     """What the perp hedge's funding was, for every output (``funding`` is the sentence)."""
     out: dict[str, object] = {"funding_mode": mode, "funding_rate_annual": fallback}
@@ -576,7 +639,7 @@ def _funding_notes(mode: str, fallback: float, daily: pd.DataFrame | None, dates
         return out
     assert daily is not None
     out["funding_record_days"] = len(daily)
-    out["funding_record_mean_annual"] = float(annualised(daily["rate_per_day"].mean())) if len(daily) else None
+    out["funding_record_mean_annual"] = float(annualised(historical_mean_rate_per_day(daily))) if len(daily) else None
     if mode == "bootstrap":
         assert joint is not None
         mean = float(annualised(joint["rate_per_day"].mean()))
@@ -623,6 +686,8 @@ def map_chunks(run_chunk: Callable[[int], _R], n_chunks: int, workers: int | Non
 
 
 def _check_history_span(series: pd.Series, start: pd.Timestamp, horizon: int, origin: str) -> None:
+    import pandas as pd
+
     first, last = series.index[0], series.index[-1]
     if start - pd.Timedelta(days=1) < first or start > last:
         raise InputError(f"{origin}: [finance] start = {start:%Y-%m-%d} is outside the TON price history "
@@ -638,6 +703,8 @@ def _history_before(returns: np.ndarray, series: pd.Series, starts) -> np.ndarra
 
     Start days too early to have 30 returns before them use the first 30 of the history.
     """
+    import pandas as pd
+
     index = series.index
     positions = index.get_indexer(pd.DatetimeIndex(starts))  # row of day 1 of each path
     # returns[j] is the move from close j to close j+1, so the last return known before day 1's
@@ -669,7 +736,7 @@ def pegged_usd_per_m(scenario: Scenario, start_price: float) -> tuple[float, str
 
 
 def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, horizon: int, start_price: float,
-                option_vol: str, series: pd.Series, window_days: int | None, keep_paths: bool,
+                option_vol: str, series: pd.Series | PlainCloses, window_days: int | None, keep_paths: bool,
                 index_0: float | None = None, cache_dir: str | Path | None = None) -> _Setup:
     flat = np.full((1, horizon + 1), start_price)
     # the flat forecast: today's TON/X price and today's X/USD rate held

@@ -1,4 +1,8 @@
-"""``cocoon-econ simulate``: a thin wrapper over :func:`analysis.sim.simulation.simulate`."""
+"""``cocoon-econ simulate``: a thin wrapper over :func:`analysis.sim.simulation.simulate`.
+
+Random paths of a scenario in USD run without importing pandas (issue 20: about 0.3 s of the
+command; :func:`analysis.sim.simulation.plain_route`); any other run imports it without pyarrow.
+"""
 
 from __future__ import annotations
 
@@ -61,10 +65,12 @@ def register(commands: argparse._SubParsersAction, fetch_commands: argparse._Sub
 
 def run_simulate(args: argparse.Namespace) -> int:
     from analysis.cli.jit_start import load_pandas_without_arrow, prepare_kernels
+    from analysis.sim.simulation import plain_route
 
     prepare_kernels()   # before anything compiled is loaded
-    load_pandas_without_arrow()
     scenario = load_cli_scenario(args)
+    if not plain_route(scenario, args.method):   # random paths in USD read no frame (issue 20)
+        load_pandas_without_arrow()
     with printed_in(scenario.currency):
         return _run_simulate(args, scenario)
 
