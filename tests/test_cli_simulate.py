@@ -150,6 +150,20 @@ def test_drift_is_opt_in(capsys):
     assert "--drift-annual" in capsys.readouterr().err
 
 
+def test_garch_with_the_historical_drift_states_its_fitted_mean(capsys):
+    # the GARCH model keeps no annual drift then (each day's mean is the fitted mu): it used to print a traceback
+    from analysis.market.prices import daily_closes
+    from analysis.sim.paths import fit_garch
+
+    argv = ["simulate", "--scenario", SCENARIO, "--method", "garch", *SMALL, "--drift", "historical"]
+    a = _json(capsys, [*argv, "--json"], "assumptions")
+    mu = fit_garch(daily_closes("ton"), drift="historical").mu      # percent log return per day
+    assert a["drift_annual"] == pytest.approx(mu * 365 / 100, rel=1e-12) and a["drift_annual"] != 0.0
+    assert f"{mu * 365 / 100:+.1%}/year, historical (the fitted constant mean" in a["drift"]
+    assert main(argv) == 0
+    assert f"drift: {mu * 365 / 100:+.1%}/year" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("command", ["breakeven", "ledger", "simulate"])
 @pytest.mark.parametrize("old, new, needle", [
     ('strategy = "sell_on_payout"', 'strategy = "yolo"', '[treasury] strategy = "yolo" is not known'),

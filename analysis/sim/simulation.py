@@ -39,6 +39,7 @@ import numpy as np
 
 from analysis.core.errors import InputError
 from analysis.core.plaincsv import NotPlain
+from analysis.core.units import DAYS_PER_YEAR
 from analysis.econ.bounds import check_argument
 from analysis.econ.costs import hardware_terminal_usd
 from analysis.econ.ledger import (
@@ -315,8 +316,11 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
                               "start_price": model.start_price, "drift_annual": model.drift_annual}
         else:  # GbmModel, GarchModel: dataclasses of the fitted parameters
             notes["model"] = dataclasses.asdict(cast(Any, model))
-        notes["drift_annual"] = model.drift_annual
-        notes["drift"] = f"{_drift_text(model.drift_annual)}, {model.drift_source}"
+        drift_annual = model.drift_annual
+        if drift_annual is None:   # GARCH with drift = "historical": its fitted constant mean, per year of log return
+            drift_annual = float(model.mu) * DAYS_PER_YEAR / 100.0
+        notes["drift_annual"] = drift_annual
+        notes["drift"] = f"{_drift_text(drift_annual)}, {model.drift_source}"
 
     # The network's US-dollar prices in another currency follow X/USD day by day (analysis.sim.fxleg).
     fx_leg: FxLeg | None = None
