@@ -87,3 +87,28 @@ def test_day_major_payouts_are_path_incomes(mode):
     payout, unpaid = payouts_day_major(scenario, np.ascontiguousarray(paths.T), block_days=16)
     np.testing.assert_array_equal(payout.T, income.payout_ton)
     np.testing.assert_array_equal(unpaid, income.unpaid_ton)
+
+
+@pytest.mark.parametrize("n_paths, width, workers, expected", [
+    (100_000, 8192, 2, 7168),     # 13 chunks kept one of two threads busy for 7 of them; 14 of 7 blocks: 7 each
+    (100_000, 8192, 1, 8192),     # one thread: the widest chunks
+    (30_000, 8192, 2, 5120),      # 30 blocks: 6 chunks of 5, not 4 of 8 (8 + 8 vs 8 + 6)
+    (1_000_000, 8192, 2, 8192),   # 123 chunks: 62 vs 61 is as even as it gets
+    (1_000, 8192, 2, 8192),       # one block: one chunk
+    (100_000, 1024, 2, 1024),     # the memory bound of a long horizon is kept
+])
+def test_chunks_are_shared_evenly_between_the_threads(n_paths, width, workers, expected):
+    got = simulation.balanced_width(width, n_paths, workers)
+    assert got == expected and got % simulation.PATH_BLOCK == 0 and got <= width
+    blocks = -(-n_paths // simulation.PATH_BLOCK)
+    chunks = -(-blocks // (got // simulation.PATH_BLOCK))
+    busiest = -(-chunks // workers) * (got // simulation.PATH_BLOCK)
+    assert busiest <= 1.03 * -(-blocks // workers) + got // simulation.PATH_BLOCK   # within a chunk of even
+
+
+def test_balanced_chunks_give_the_numbers_of_any_other_chunks():
+    scenario = load_scenario(SCENARIO_DIR / "hgx_h100_8x_colo.toml")
+    balanced = simulation.simulate(scenario, "gbm", 30_000, 20, 3, workers=2)        # 6 chunks of 5,120
+    fixed = simulation.simulate(scenario, "gbm", 30_000, 20, 3, workers=2, chunk_paths=8192)
+    for name in STRATEGY_NAMES:
+        assert balanced.outcomes[name].net_usd.tobytes() == fixed.outcomes[name].net_usd.tobytes(), name

@@ -373,3 +373,24 @@ def test_margin_matches_the_day_by_day_reference_on_rallies(cap):
     if cap is not None:
         assert not np.isnan(result.outcomes.liquidation_day[0])
     assert result.outcomes.cost_of_capital_usd.min() > 0
+
+
+def test_put_protection_and_collar_share_their_puts_and_give_the_same_terms():
+    # policy_terms(shared=) computes the options' volatility and the put's unit price once per set of paths
+    S = _gbm(300, seed=4)
+    flows = _flows(_payouts(np.random.default_rng(5)))
+    params = st.TreasuryParams()
+    market = st.Market(option_vol_annual=np.random.default_rng(6).uniform(0.5, 1.5, (13, 300))[:len(
+        st.option_periods(D)[0])])
+    shared: dict = {}
+    together = [st.policy_terms(n, S, flows, params, market, shared=shared) for n in ("put_protection", "collar")]
+    alone = [st.policy_terms(n, S, flows, params, market) for n in ("put_protection", "collar")]
+    assert set(shared) == {"option_vol", "put_unit"}
+    for a, b in zip(together, alone):
+        assert a.c.tobytes() == b.c.tobytes() and a.beta.tobytes() == b.beta.tobytes()
+        assert a.events.keys() == b.events.keys()
+        for day in a.events:
+            assert np.asarray(a.events[day]).tobytes() == np.asarray(b.events[day]).tobytes(), day
+    # the collar's premium differs from the put's by the calls sold: the shared unit was not changed in place
+    day0_put, day0_collar = together[0].events[0], together[1].events[0]
+    assert np.all(day0_collar > day0_put)

@@ -314,7 +314,7 @@ def _perp_schedule(days: _Days, market: Market) -> tuple[np.ndarray, np.ndarray]
     return short, np.concatenate([np.zeros((1, funding.shape[1])), funding])
 
 
-def _option_terms(days: _Days, market: Market, sell_calls: bool) -> _Terms:
+def _option_terms(days: _Days, market: Market, sell_calls: bool, shared: dict[str, Any] | None = None) -> _Terms:
     S, D, params, flows = days.S, days.D, days.params, days.flows
     starts, expiries = option_periods(D)
     sale = np.zeros(D + 1, dtype=bool)
@@ -323,10 +323,13 @@ def _option_terms(days: _Days, market: Market, sell_calls: bool) -> _Terms:
     expected = np.concatenate([[0.0], np.cumsum(flows.expected_payout)])
     notional = (expected[expiries] - expected[starts])[:, None]    # expected TON income of each month
     notional[-1] += flows.expected_unpaid
-    vol = _option_vol(market, S.T, len(starts)) + params.vol_premium
     years = ((expiries - starts) / DAYS_PER_YEAR)[:, None]
-    # Black-Scholes is homogeneous in (spot, strike): price(S, kS) = S price(1, k); r = 0.
-    unit = black_scholes_put_unit(params.put_strike, years, vol)
+    shared = {} if shared is None else shared
+    if "option_vol" not in shared:   # the same for put_protection and collar on these paths
+        vol = shared["option_vol"] = _option_vol(market, S.T, len(starts)) + params.vol_premium
+        # Black-Scholes is homogeneous in (spot, strike): price(S, kS) = S price(1, k); r = 0.
+        shared["put_unit"] = black_scholes_put_unit(params.put_strike, years, vol)
+    vol, unit = shared["option_vol"], shared["put_unit"]
     if sell_calls:
         unit = unit - black_scholes_call_unit(params.call_strike, years, vol)
     spot, at_expiry = S[starts], S[expiries]                          # [periods, P]
@@ -346,9 +349,8 @@ _TERMS: dict[str, Callable[[_Days, Market], _Terms]] = {
     "sell_on_payout": _sell_on_payout_terms,
     "sell_every": _sell_every_terms,
     "stake": _stake_terms,
-    "put_protection": lambda days, market: _option_terms(days, market, sell_calls=False),
-    "collar": lambda days, market: _option_terms(days, market, sell_calls=True),
 }
+_OPTION_TERMS = {"put_protection": False, "collar": True}   # name -> sells calls
 
 
 @dataclass(frozen=True)
@@ -383,8 +385,14 @@ class PolicyTerms:
 
 
 def policy_terms(name: str, price_paths: np.ndarray, flows: Flows, params: TreasuryParams,
-                 market: Market | None = None) -> PolicyTerms:
-    """The :class:`PolicyTerms` of the policy ``name`` on these paths (``price_paths [P, D+1]``)."""
+                 market: Market | None = None, *, shared: dict[str, Any] | None = None) -> PolicyTerms:
+    """The :class:`PolicyTerms` of the policy ``name`` on these paths (``price_paths [P, D+1]``).
+
+    ``shared``: a dict the caller keeps across the policies of the same paths, flows, params and
+    market (one chunk of a simulation), so that what two policies compute alike is computed once:
+    the options' volatility and the monthly puts' unit price of put_protection and collar (the same
+    arrays, the same bits). Give a new one for other paths or inputs.
+    """
     days = _policy_days(name, price_paths, flows, params)
     common = dict(S=days.S, base=days.base, keep=days.keep, unpaid_usd=days.unpaid_usd,
                   hardware_end_usd=flows.hardware_end_usd)
@@ -395,7 +403,10 @@ def policy_terms(name: str, price_paths: np.ndarray, flows: Flows, params: Treas
         margin = MarginTerms.from_params(params)
         margin.check_opening(float(np.max(short[0])), days.S[0])
         return PolicyTerms(kind="perp", q=days.q, short=short, funding=funding, margin=margin, **common)
-    beta, c, events = _TERMS[name](days, market or Market())
+    if name in _OPTION_TERMS:
+        beta, c, events = _option_terms(days, market or Market(), _OPTION_TERMS[name], shared)
+    else:
+        beta, c, events = _TERMS[name](days, market or Market())
     return PolicyTerms(kind="linear", beta=beta, c=c, events=events, **common)
 
 
