@@ -152,9 +152,13 @@ def _margin_summary(outcomes: PathOutcomes) -> dict[str, float]:
     peak = outcomes.peak_collateral_usd if outcomes.peak_collateral_usd is not None else np.zeros(n)
     cost = outcomes.cost_of_capital_usd if outcomes.cost_of_capital_usd is not None else np.zeros(n)
     cut = (~np.isnan(outcomes.liquidation_day)) if outcomes.liquidation_day is not None else np.zeros(n, dtype=bool)
-    p50, p95 = np.percentile(peak, [50, 95])
+    if np.any(peak):
+        p50, p95 = np.percentile(peak, [50, 95])
+        top = np.max(peak)
+    else:   # no collateral (every policy but the perp): percentiles of zeros are 0, without a partition
+        p50 = p95 = top = 0.0
     return {"peak_collateral_p50_usd": float(p50), "peak_collateral_p95_usd": float(p95),
-            "peak_collateral_max_usd": float(np.max(peak)), "cost_of_capital_mean_usd": float(np.mean(cost)),
+            "peak_collateral_max_usd": float(top), "cost_of_capital_mean_usd": float(np.mean(cost)),
             "prob_liquidation": float(np.mean(cut))}
 
 
