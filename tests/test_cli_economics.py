@@ -165,6 +165,9 @@ def test_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
     gpu.write_text(good.replace('gpu = "H100-NVL"', 'gpu = "H1OO"'))
     _bad(capsys, ["breakeven", "--scenario", str(gpu)], "[hardware] gpu = 'H1OO' is not a known GPU")
     _bad(capsys, ["breakeven", "--scenario", str(EXAMPLES[0]), "--ton-usd", "abc"], "--ton-usd")
+    # parsed before the currency is known: the hint names none (it said "TON/USD" in EUR runs too)
+    _bad(capsys, ["breakeven", "--scenario", str(EXAMPLES[0]), "--ton-usd", "-1", "--currency", "EUR"],
+         "'-1' is not a positive price; give the token's price in the run's currency")
     _bad(capsys, ["breakeven"], "--scenario")
     out = str(tmp_path / "l.csv")
     _bad(capsys, ["ledger", "--scenario", str(EXAMPLES[0]), "--out", out, "--start", "2019-05-01"],

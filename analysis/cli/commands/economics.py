@@ -181,12 +181,14 @@ def throughput_info(scenario) -> dict | None:
 
 def positive_price(text: str) -> float:
     """argparse type of --ton-usd/--token-usd (shared with compare)."""
+    # parsed before the run's currency is known: the hint names no currency pair
+    hint = "give the token's price in the run's currency (USD unless --currency or [finance] currency), like 1.5"
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a TON/USD price like 1.5") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; {hint}") from None
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive price; give a TON/USD price like 1.5")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive price; {hint}")
     from analysis.econ.bounds import ARGUMENT_BOUNDS
 
     bound = ARGUMENT_BOUNDS["--ton-usd"]
