@@ -200,7 +200,7 @@ def _forget_stale_numba_cache(module: Any, depends: tuple[str, ...]) -> None:
     them (another numba), nothing is done."""
     newest = max(_module_path(name).stat().st_mtime for name in depends)
     for value in list(vars(module).values()):
-        cache = getattr(value, "_cache", None)
+        cache: Any = getattr(value, "_cache", None)
         index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
         if not isinstance(index, str) or not hasattr(cache, "flush"):
             continue
