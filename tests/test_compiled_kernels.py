@@ -222,6 +222,35 @@ def test_the_key_follows_the_modules_the_kernels_inline_from(tmp_path, monkeypat
     assert with_helper.key() != before
 
 
+def test_numbas_cache_of_a_kernel_follows_the_modules_it_inlines_from(tmp_path):
+    # numba stamps a cached kernel with its own file only: the scan inlines numeric_jit's payout rule, and
+    # after an edit there the numba fallback read the old rule back from its cache (the library's key moved)
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    helper = package / "helper.py"
+    helper.write_text("import numba\n\n\n@numba.njit(inline='always')\ndef step(x):\n    return x + 1.0\n")
+    (package / "kern.py").write_text("import numba\n\nfrom pkg.helper import step\n\n\n"
+                                     "@numba.njit(cache=True)\ndef f(x, out):\n    out[0] = step(x)\n")
+    probe = ("import sys, numpy as np; from analysis.core.compiled import KernelSet; out = np.zeros(1); "
+             "KernelSet('pkg.kern', {'f': ('f8', 'f8[1]')}, depends=('pkg.helper',)).jitted('f')(1.0, out); "
+             "print(out[0])")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]),
+           "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+
+    def run() -> float:
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+        return float(done.stdout.split()[-1])
+
+    assert run() == 2.0
+    assert list((tmp_path / "numba-cache").rglob("*.nbi"))   # cached
+    helper.write_text(helper.read_text().replace("x + 1.0", "x + 100.0"))
+    later = helper.stat().st_mtime + 5   # surely after the cache was written, whatever the clock's grain
+    os.utime(helper, (later, later))
+    assert run() == 101.0
+    assert run() == 101.0   # and cached again
+
+
 def test_without_a_c_compiler_the_build_says_so(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     monkeypatch.setenv(KERNELS_DIR_ENV, str(tmp_path))

@@ -240,6 +240,18 @@ def test_arrays_given_to_a_dated_run_are_indexed_as_a_frame(isolated_cache):
     assert plain.summary() == frames.summary() and plain.notes == frames.notes
 
 
+def test_arrays_of_funding_given_to_a_joint_run_are_read_as_a_frame(isolated_cache):
+    # funding = "bootstrap" joins the record to the returns by day: given as arrays, it used to raise a
+    # TypeError ('PlainFunding' object is not subscriptable) instead of running as with the frame
+    usd = load_scenario(SCENARIO)
+    joint = dataclasses.replace(usd, treasury=dataclasses.replace(usd.treasury, funding="bootstrap"))
+    kwargs = dict(method="bootstrap", n_paths=600, horizon_days=30, seed=3, strategies=["hold", "perp_hedge"])
+    plain = simulation.simulate(joint, **kwargs, funding_daily=funding.plain_daily_funding())
+    frames = simulation.simulate(joint, **kwargs, funding_daily=funding.daily_funding(funding.read_funding()))
+    assert plain.summary() == frames.summary() and plain.notes == frames.notes
+    assert plain.notes["funding_bootstrap_days"] >= 60
+
+
 def test_the_route_is_plain_only_for_random_paths_in_usd_without_joint_funding(monkeypatch):
     usd = load_scenario(SCENARIO)
     assert all(simulation.plain_route(usd, m) for m in ("bootstrap", "gbm", "garch"))

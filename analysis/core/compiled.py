@@ -111,12 +111,14 @@ class KernelSet:
     module: str
     specs: Mapping[str, tuple[str, ...]]
     #: modules whose numba functions the kernels inline: their sources are in the key too, so an
-    #: edit there looks for another library (the machine code holds a copy of what it inlined)
+    #: edit there looks for another library (the machine code holds a copy of what it inlined), and
+    #: numba's cache of the kernels is emptied when older than them (:meth:`jitted`)
     depends: tuple[str, ...] = ()
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _library: Any = field(default=None, repr=False, compare=False)
     _loaded: bool = field(default=False, repr=False, compare=False)
     _calls: dict[str, Callable[..., None]] = field(default_factory=dict, repr=False, compare=False)
+    _numba_checked: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for codes in self.specs.values():
@@ -170,7 +172,13 @@ class KernelSet:
 
     def jitted(self, name: str) -> Callable[..., None]:
         """The numba kernel itself (imports numba)."""
-        function: Callable[..., None] = getattr(importlib.import_module(self.module), name)
+        module = importlib.import_module(self.module)
+        if self.depends and not self._numba_checked:
+            with self._lock:
+                if not self._numba_checked:
+                    _forget_stale_numba_cache(module, self.depends)
+                    self._numba_checked = True
+        function: Callable[..., None] = getattr(module, name)
         return function
 
     def get(self, name: str) -> Callable[..., None]:
@@ -182,6 +190,25 @@ class KernelSet:
             call = self._calls[name] = (_library_call(self, name, codes, library) if library is not None
                                         else _lazy_jitted(self, name))
         return call
+
+
+def _forget_stale_numba_cache(module: Any, depends: tuple[str, ...]) -> None:
+    """Empty numba's on-disk index of each cached kernel of ``module`` written before the newest source
+    of ``depends``: numba stamps a cached kernel with its own file only, so a kernel that inlined a
+    function edited since would be read back as it was (numba compiles it again, once, and caches it).
+    Through numba's cache objects (``_cache``, ``_cache_file``, ``_index_path``, ``flush``): without
+    them (another numba), nothing is done."""
+    newest = max(_module_path(name).stat().st_mtime for name in depends)
+    for value in list(vars(module).values()):
+        cache: Any = getattr(value, "_cache", None)
+        index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+        if not isinstance(index, str) or not hasattr(cache, "flush"):
+            continue
+        try:
+            if os.stat(index).st_mtime < newest:
+                cache.flush()
+        except OSError:   # no index yet (nothing cached), or a folder this user may not write: as numba does
+            pass
 
 
 def _module_path(module: str) -> Path:

@@ -240,8 +240,8 @@ def plain_daily_funding(cache_dir: str | Path | None = None) -> PlainFunding:
 
     The same rules: a later file wins a (venue, time) payment (the vendored file first, then the
     cached ones by name); per venue and UTC day ``sum(rate) * 24 / sum(interval_hours)``, the mean over
-    venues of a day -- the sums compensated as pandas' grouped sums are (:func:`_kahan_group_sums`), so
-    the numbers are the same bits. :class:`NotPlain` for a file this does not read as
+    venues of a day, by :func:`daily_of`, which :func:`daily_funding` calls too: the same bits as the
+    frames. :class:`NotPlain` for a file this does not read as
     :func:`analysis.market.store.read_funding_csv` does (another time format, a missing or
     non-positive value: that reader gives its error).
     """
@@ -265,7 +265,9 @@ def daily_of(day: np.ndarray, source: list[str], rate: np.ndarray, hours: np.nda
     then the mean over a day's venues. Both routes call it, so they give the same bits. A group's
     sums run over its payments in the record's order with :func:`numpy.add.reduceat` (what pandas
     3.1's ``groupby().sum()`` does when the groups are sorted, as one venue's record is); a missing
-    ``interval_hours`` counts 0 hours, as the grouped sum skipping it did."""
+    ``interval_hours`` counts 0 hours, as the grouped sum skipping it did. Where several venues pay on
+    the same days their groups interleave in the record, and pandas' grouped sum (which daily_funding
+    used before) compensates its sums (Kahan): those days' rates can differ from it in the last bit."""
     if not len(day):
         return PlainFunding(np.array([], dtype="datetime64[D]"), np.array([]), np.array([]), ())
     venues = sorted(set(source))

@@ -53,8 +53,9 @@ from each close as it goes (``_pegged_tile``, the payout rule of :mod:`analysis.
 inlined, :func:`analysis.econ.ledger.pegged_payout_factors` its numbers): the same operations in
 the same order, the same bits (``tests/test_pegged_scan.py``), about 0.13 s less. Its three IEEE
 divisions per path and day (the fee from the close, TON from nanoTON, payouts from the threshold)
-are what it costs now. A COCOON scenario in another currency (the fee from the dollar price, through
-the X/USD index) and Render keep the payout array.
+are what it costs now. A run with an X/USD index (a COCOON scenario in another currency: the fee from
+the dollar price, through the index) and Render keep the payout array; given paths without an index
+are paid in the scan, as the payouts kernel would pay them without one.
 
 The kernel releases the GIL (``nogil``), so the simulation's chunks run on all cores in threads.
 The kernels are in :mod:`analysis.sim.kernels_jit`; a library built ahead of time runs them when there is one

@@ -194,7 +194,9 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
         instead of drawing again, bit for bit the same; a sweep's cells on the same paths use one.
     closes, funding_daily : the price history (:func:`~analysis.market.prices.daily_closes`) and the
         daily funding (:func:`~analysis.market.funding.daily_funding` of the recorded payments) to use
-        instead of reading them from the cache (a sweep reads them once and ships them to its workers).
+        instead of reading them from the cache (a sweep reads them once and ships them to its workers);
+        or as the arrays of :func:`~analysis.market.latest.plain_daily_closes` and
+        :func:`~analysis.market.funding.plain_daily_funding` (made frames for a run that needs them).
 
     ``[treasury] funding = "bootstrap"`` (random paths, ``bootstrap`` method only) draws the paths from
     the days with both a TON return and a funding record, each day's funding with its return.
@@ -225,6 +227,8 @@ def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000,
     plain = plain_route(scenario, method)
     if isinstance(closes, PlainCloses) and not plain:   # given as arrays to a run that indexes them by day
         closes = closes.to_frame()
+    if isinstance(funding_daily, PlainFunding) and not plain:   # joined by day (funding = "bootstrap")
+        funding_daily = funding_daily.to_frame()
     if closes is None:  # TON for COCOON, RENDER for a Render scenario
         closes = _read_closes(scenario, cache_dir, plain)
     series = pathgen.close_series(closes)
