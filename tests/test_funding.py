@@ -39,6 +39,22 @@ def test_missing_payments_are_scaled_up_and_sources_averaged():
     assert daily.loc["2024-03-03", "sources"] == "binance,okx"
 
 
+def test_a_venue_without_recorded_hours_is_left_out_of_the_days_mean():
+    # a damaged record (every interval_hours blank): 0/0 for that venue, skipped by the mean over venues
+    # as pandas' mean skipped it; a day with no other venue has no rate (NaN), and no warning is raised
+    rows = [
+        ("2024-03-03T00:00:00Z", 0.0, float("nan"), "bybit"),
+        ("2024-03-03T00:00:00Z", 0.0002, 8, "okx"),
+        ("2024-03-03T08:00:00Z", 0.0002, 8, "okx"),
+        ("2024-03-03T16:00:00Z", 0.0002, 8, "okx"),
+        ("2024-03-04T00:00:00Z", 0.0, float("nan"), "bybit"),
+    ]
+    daily = funding.daily_funding(_payments(rows))
+    assert daily.loc["2024-03-03", "rate_per_day"] == pytest.approx(0.0006, rel=1e-12)
+    assert daily.loc["2024-03-03", "sources"] == "bybit,okx"
+    assert np.isnan(daily.loc["2024-03-04", "rate_per_day"])
+
+
 def test_days_are_utc():
     rows = [("2024-03-04T23:30:00-02:00", 0.001, 24, "x")]  # 01:30 UTC on the 5th
     daily = funding.daily_funding(_payments(rows))

@@ -278,13 +278,18 @@ def daily_of(day: np.ndarray, source: list[str], rate: np.ndarray, hours: np.nda
     starts = np.flatnonzero(np.r_[True, (np.diff(day_number) != 0) | (np.diff(venue) != 0)])
     rate_sum = np.add.reduceat(np.asarray(rate, dtype=float)[order], starts)
     hour_sum = np.add.reduceat(np.nan_to_num(np.asarray(hours, dtype=float)[order], nan=0.0), starts)
-    per_source = rate_sum * 24.0 / hour_sum
+    with np.errstate(divide="ignore", invalid="ignore"):   # no hours on record: NaN (0/0) or inf, as pandas divides
+        per_source = rate_sum * 24.0 / hour_sum
     group_day, group_venue = day_number[starts], venue[starts]
     day_starts = np.flatnonzero(np.r_[True, np.diff(group_day) != 0])
     count = np.diff(np.r_[day_starts, len(group_day)]).astype(np.float64)
     names = [",".join(venues[v] for v in part) for part in np.split(group_venue, day_starts[1:])]
-    return PlainFunding(group_day[day_starts].astype("datetime64[D]"),
-                        np.add.reduceat(per_source, day_starts) / count,
+    # the mean over a day's venues skips a NaN one, as pandas' mean did (NaN when every venue's is)
+    known = ~np.isnan(per_source)
+    known_count = np.add.reduceat(known.astype(np.float64), day_starts)
+    with np.errstate(invalid="ignore"):
+        rate_per_day = np.add.reduceat(np.where(known, per_source, 0.0), day_starts) / known_count
+    return PlainFunding(group_day[day_starts].astype("datetime64[D]"), rate_per_day,
                         np.add.reduceat(hour_sum, day_starts) / count, tuple(names))
 
 
