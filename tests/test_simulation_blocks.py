@@ -95,6 +95,8 @@ def test_day_major_payouts_are_path_incomes(mode):
     (30_000, 8192, 2, 5120),      # 30 blocks: 6 chunks of 5, not 4 of 8 (8 + 8 vs 8 + 6)
     (1_000_000, 8192, 2, 8192),   # 123 chunks: 62 vs 61 is as even as it gets
     (1_000, 8192, 2, 8192),       # one block: one chunk
+    (5_000, 8192, 2, 3072),       # 5 blocks: 3 + 2, not 4 + 1
+    (2_000, 8192, 2, 1024),       # 2 blocks: one each
     (100_000, 1024, 2, 1024),     # the memory bound of a long horizon is kept
 ])
 def test_chunks_are_shared_evenly_between_the_threads(n_paths, width, workers, expected):

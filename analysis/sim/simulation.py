@@ -541,9 +541,10 @@ def balanced_width(width: int, n_paths: int, workers: int | None = None) -> int:
         chunks = -(-blocks // w)
         return -(-chunks // threads) * w
 
-    # at least half the widest (each chunk costs a few ms of Python); of those the widest within 3 %
-    # of the best balance (fewer, larger chunks: less overhead)
-    widths = range(-(-widest // 2), widest + 1)
+    # at least half the widest (each chunk costs a few ms of Python), unless there are so few blocks that
+    # each thread's share is less (5 blocks on 2 threads: 3 + 2, not 4 + 1); of those the widest within
+    # 3 % of the best balance (fewer, larger chunks: less overhead)
+    widths = range(min(-(-widest // 2), -(-blocks // threads)), widest + 1)
     best = min(busiest(w) for w in widths)
     return PATH_BLOCK * max(w for w in widths if busiest(w) <= 1.03 * best)
 
