@@ -67,7 +67,8 @@ def test_a_small_cache_keeps_what_fits_and_the_rest_is_drawn(base):
 
 def test_eur_and_joint_funding_draws_are_kept_whole(base):
     eur = scenario_in_currency(base, "EUR")
-    kw = dict(method="bootstrap", n_paths=2048, seed=9, strategies=["usd_pegged", "perp_hedge"], keep_paths=True)
+    kw = dict(method="bootstrap", n_paths=2048, seed=9, strategies=["usd_pegged", "perp_hedge"], keep_paths=True,
+              chunk_paths=2048)   # one chunk (on two threads the default would be two of 1,024)
     cache = DrawCache()
     simulate(eur, draws=cache, **kw)
     again = simulate(eur, draws=cache, **kw)
