@@ -10,9 +10,10 @@ Loading that library with ctypes takes about a millisecond and needs neither num
 
 - The library is machine code of the same numba IR for the same CPU: the same bits as the jitted
   kernel (``tests/test_compiled_kernels.py`` checks every kernel on random input, bit for bit).
-- ``key`` is a digest of the module's source (and of the modules it inlines from), the kernels' signatures, this file's calling
-  convention and the CPU (its model and flags): an edited module, another machine or a changed
-  signature looks for another file; when there is none, the numba kernel runs, as before.
+- ``key`` is a digest of the module's source (and of the modules it inlines from), the kernels'
+  signatures, this file's calling convention and the CPU (its model and flags): an edited module,
+  another machine or a changed signature looks for another file; when there is none, the numba
+  kernel runs, as before.
 - ctypes releases the GIL for the call, as ``nogil=True`` does for the jitted kernel, so the
   simulation's threads still run in parallel.
 - An argument the library cannot take (an array that is not C-contiguous, or of another dtype)
