@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from analysis.core import plaincsv
+from analysis.core.days import find_gaps
 from analysis.core.plaincsv import PANDAS_NA_TEXT, NotPlain
 from analysis.core.resources import SNAPSHOT_DIR
 from analysis.market.paths import price_cache_path
@@ -138,18 +139,9 @@ def plain_daily_closes(asset: str = "ton", cache_dir: str | os.PathLike[str] | N
     days = np.array(ordered, dtype="datetime64[D]")
     from_cache = sum(1 for v in closes.values() if v[2])
     attrs = {"origin": origin, "days_by_origin": {"cache": from_cache, "snapshot": len(ordered) - from_cache},
-             "gaps": [(a.isoformat(), b.isoformat()) for a, b in day_gaps(days)]}
+             "gaps": [(a.isoformat(), b.isoformat()) for a, b in find_gaps(ordered)]}
     return PlainCloses(days, np.array([closes[d][0] for d in ordered], dtype=np.float64),
                        tuple(closes[d][1] for d in ordered), attrs)
-
-
-def day_gaps(days: np.ndarray) -> list[tuple[dt.date, dt.date]]:
-    """``(first_missing, last_missing)`` runs of days missing between neighbours of the ascending
-    ``datetime64[D]`` ``days`` (:func:`analysis.sources.common.find_gaps` of unique sorted days)."""
-    steps = np.diff(days).astype(np.int64)
-    at = np.flatnonzero(steps > 1)
-    one = np.timedelta64(1, "D")
-    return [((days[i] + one).item(), (days[i + 1] - one).item()) for i in at]
 
 
 # --------------------------------------------------------------------------- the plain-file reader

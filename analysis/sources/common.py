@@ -16,12 +16,13 @@ Conventions
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.core.days import as_date, day_runs, find_gaps  # noqa: F401 - re-exported
 from analysis.core.errors import FetchError
 from analysis.core.progress import progress_bar
 
@@ -48,17 +49,6 @@ def as_utc(now: dt.datetime | None) -> dt.datetime:
 def today_utc(now: dt.datetime | None = None) -> dt.date:
     """Today's UTC date (for ``now``, default the current time)."""
     return as_utc(now).date()
-
-
-def as_date(value: dt.date | str | pd.Timestamp) -> dt.date:
-    """A :class:`datetime.date` from a date, a ``YYYY-MM-DD`` string or a Timestamp."""
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
 
 
 def day_start_ms(day: dt.date) -> int:
@@ -189,36 +179,6 @@ def tidy_daily(rows: list[tuple[dt.date, float, float, float, float, float]], *,
 def trim_days(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Rows of a daily frame with ``start <= date <= end``."""
     return frame.loc[(frame.index >= pd.Timestamp(start)) & (frame.index <= pd.Timestamp(end))]
-
-
-def day_runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """Group days into contiguous ``(first, last)`` runs, ascending."""
-    ordered = sorted(set(days))
-    runs: list[tuple[dt.date, dt.date]] = []
-    for day in ordered:
-        if runs and day == runs[-1][1] + dt.timedelta(days=1):
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
-
-
-def find_gaps(index: Iterable[Any]) -> list[tuple[dt.date, dt.date]]:
-    """Missing days strictly between the first and the last day of ``index``.
-
-    Returns ``(first_missing, last_missing)`` runs, e.g. ``[(2024-03-10, 2024-03-11)]``.
-    """
-    days = sorted({as_date(d) for d in index})
-    if len(days) < 2:
-        return []
-    present = set(days)
-    missing = []
-    day = days[0]
-    while day < days[-1]:
-        if day not in present:
-            missing.append(day)
-        day += dt.timedelta(days=1)
-    return day_runs(missing)
 
 
 def format_runs(runs: list[tuple[dt.date, dt.date]], limit: int = 5) -> str:
