@@ -149,6 +149,8 @@ class _Setup:
     keep_paths: bool
     peg_note: str = ""
     index_0: float | None = None        # the X/USD index on day 0 when the USD prices follow X/USD
+    pegged_costs: Flows | None = None   # the pegged income's costs (COCOON: what the scan's pegged kind needs)
+    peg_factors: tuple[float, ...] | None = None   # ledger.pegged_payout_factors of the pegged scenario (COCOON)
 
 
 def simulate(scenario: Scenario, method: str = "bootstrap", n_paths: int = 2000, horizon_days: int | None = None,
@@ -798,10 +800,14 @@ def _make_setup(scenario: Scenario, names: list[str], params: TreasuryParams, ho
             usd /= index_0
         pricing = dataclasses.replace(pricing, usd_per_m_adjusted_tokens=usd)
     pegged = dataclasses.replace(scenario, pricing=pricing)
+    pegged_flat = path_income(pegged, flat, usd_fx_index=flat_fx)
+    cocoon = scenario.network.name == "cocoon"
     return _Setup(scenario=scenario, pegged=pegged, strategies=names, params=params, horizon_days=horizon,
-                  hardware_end_usd=hardware_end, fixed_flows=fixed, expected=expected,
-                  pegged_flat=path_income(pegged, flat, usd_fx_index=flat_fx),
-                  option_vol=vol, keep_paths=keep_paths, peg_note=peg_note, index_0=index_0)
+                  hardware_end_usd=hardware_end, fixed_flows=fixed, expected=expected, pegged_flat=pegged_flat,
+                  option_vol=vol, keep_paths=keep_paths, peg_note=peg_note, index_0=index_0,
+                  # once for every chunk: the pegged policy's costs and payout rule do not depend on the paths
+                  pegged_costs=Flows.from_income(pegged_flat, hardware_end, collapse=False) if cocoon else None,
+                  peg_factors=pegged_payout_factors(pegged) if cocoon else None)
 
 
 def _pegged_flows(setup: _Setup, price_paths: np.ndarray, usd_fx_index: np.ndarray | None) -> Flows:
@@ -835,11 +841,10 @@ def _run_policies(setup: _Setup, price_paths: np.ndarray, market: Market, usd_fx
         if name != USD_PEGGED:
             assert flows is not None  # made above whenever a policy other than the pegged one runs
             terms.append(policy_terms(name, price_paths, flows, setup.params, market, shared=shared))
-        elif setup.pegged.network.name == "cocoon" and usd_fx_index is None:
+        elif setup.pegged_costs is not None and setup.peg_factors is not None and usd_fx_index is None:
             # the network carries the risk: each payout of the pegged income sold on its day, paid and
             # sold inside the scan from each close (no [D, P] payouts: path_income's numbers, the same bits)
-            costs = Flows.from_income(setup.pegged_flat, setup.hardware_end_usd, collapse=False)
-            terms.append(pegged_terms(price_paths, costs, setup.params, pegged_payout_factors(setup.pegged)))
+            terms.append(pegged_terms(price_paths, setup.pegged_costs, setup.params, setup.peg_factors))
         else:
             terms.append(policy_terms("sell_on_payout", price_paths, _pegged_flows(setup, price_paths, usd_fx_index),
                                       setup.params, market))
